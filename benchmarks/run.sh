@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Build (once) an isolated venv with samljit and its peer SAML libraries, then run
+# the side-by-side signature verification benchmark.
+#
+# Usage: bash benchmarks/run.sh [verify_bench.py options, e.g. --repeat 7 --number 200]
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+VENV="$HERE/.venv-peers"
+PY="${PYTHON:-python3}"
+
+# One compile job at a time: the machine is small and shared.
+export MAKEFLAGS="${MAKEFLAGS:--j1}"
+
+log() { printf '[run.sh] %s\n' "$*" >&2; }
+
+# --- system packages -------------------------------------------------------
+APT_PKGS=(libxmlsec1-dev pkg-config xmlsec1 build-essential python3-dev libxml2-dev libxslt1-dev)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    log "apt-get installing: ${missing[*]}"
+    if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
+    "${SUDO[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# --- venv ----------------------------------------------------------------
+if [ ! -x "$VENV/bin/python" ]; then
+    log "creating venv $VENV"
+    "$PY" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip setuptools wheel
+fi
+VPY="$VENV/bin/python"
+PIP=("$VPY" -m pip install -q --disable-pip-version-check)
+
+# lxml and xmlsec must both link the *system* libxml2 (python3-saml checks that
+# they agree), so both are compiled from source.  Skipped once they import.
+if ! "$VPY" -c "import lxml.etree, xmlsec" 2>/dev/null; then
+    log "building lxml and xmlsec from source against system libxml2/libxmlsec1 (several minutes)"
+    "${PIP[@]}" --no-binary lxml,xmlsec lxml xmlsec
+fi
+
+peers_ok=1
+"$VPY" -c "import signxml, onelogin.saml2, saml2, minisaml" 2>/dev/null || peers_ok=0
+if [ "$peers_ok" = 0 ]; then
+    log "installing peers: signxml python3-saml pysaml2 minisaml"
+    # --no-binary again so pip never swaps in a wheel of lxml/xmlsec with a bundled libxml2.
+    "${PIP[@]}" --no-binary lxml,xmlsec signxml python3-saml pysaml2 minisaml cryptography
+fi
+
+# The project itself, editable, so the benchmark always measures the working tree.
+if [ -f "$ROOT/pyproject.toml" ] || [ -f "$ROOT/setup.py" ]; then
+    if ! "$VPY" -c "import samljit" >/dev/null 2>&1; then
+        log "installing samljit (editable) from $ROOT"
+        "${PIP[@]}" --no-binary lxml,xmlsec -e "$ROOT" \
+            || log "WARNING: pip install -e $ROOT failed; samljit column will say unavailable"
+    fi
+else
+    log "WARNING: no pyproject.toml in $ROOT yet; samljit column will say unavailable"
+fi
+
+exec "$VPY" "$HERE/verify_bench.py" "$@"

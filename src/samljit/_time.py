@@ -1,0 +1,47 @@
+"""xs:dateTime as SAML uses it, and clock-skew comparisons."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from .errors import ConfigError
+
+_DATETIME = re.compile(
+    r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,12}))?(Z|[+-]\d\d:\d\d)?$", re.ASCII
+)
+
+
+def parse_datetime(value: str) -> datetime | None:
+    """Parse an xs:dateTime into an aware UTC datetime, or None when it is not one.
+
+    SAML core 1.3.3 says times are UTC without a zone; IdPs send ``Z``, sometimes an offset or
+    up to seven fractional digits (AD FS). All of those are read; fractions below a microsecond
+    are dropped.
+    """
+    match = _DATETIME.match(value.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        moment = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=UTC
+        )
+    except ValueError:
+        return None
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        moment -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    return moment
+
+
+def format_datetime(moment: datetime) -> str:
+    """An aware datetime as SAML's UTC xs:dateTime, e.g. ``2026-11-25T08:00:00Z``."""
+    return require_aware(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def require_aware(moment: datetime, name: str = "now") -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ConfigError(f"{name} must be a timezone-aware datetime, got a naive one")
+    return moment

@@ -1,0 +1,149 @@
+"""The only XML parser in samljit: no DTD, no entities, no network, bounded size and depth."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from lxml import etree
+
+from .errors import XmlForbiddenConstruct, XmlMalformed, XmlTooDeep, XmlTooLarge
+
+NS_SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
+NS_SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
+NS_MD = "urn:oasis:names:tc:SAML:2.0:metadata"
+NS_DS = "http://www.w3.org/2000/09/xmldsig#"
+NS_XENC = "http://www.w3.org/2001/04/xmlenc#"
+NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
+
+NSMAP = {"samlp": NS_SAMLP, "saml": NS_SAML, "md": NS_MD, "ds": NS_DS, "xenc": NS_XENC}
+
+
+def qname(ns: str, local: str) -> str:
+    return f"{{{ns}}}{local}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class XmlLimits:
+    """Bounds on one XML document; anything larger is refused before it is used."""
+
+    max_bytes: int
+    """Size of the document in bytes."""
+    max_depth: int
+    """Element nesting depth (the root is depth 1)."""
+    max_nodes: int
+    """Elements plus attributes."""
+
+
+# libxml2 with these options never reads a DTD, expands an entity or opens a URL. DOCTYPE is
+# still *parsed* (libxml2 has no switch to refuse it), so parse_xml rejects any document that has
+# one before the tree is used.
+_PARSER_OPTIONS = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "remove_blank_text": False,
+    "collect_ids": False,
+}
+
+
+def _new_parser() -> etree.XMLParser:
+    return etree.XMLParser(**_PARSER_OPTIONS)  # type: ignore[arg-type]
+
+
+# An lxml parser is not thread-safe, so each thread gets its own.
+_local = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = _new_parser()
+    return parser
+
+
+def parse_xml(data: bytes, limits: XmlLimits, *, what: str = "document") -> etree._Element:
+    """Parse ``data`` into the root element of a fresh document.
+
+    Raises:
+        XmlTooLarge: ``xml_too_large`` over the byte or node limit.
+        XmlTooDeep: ``xml_too_deep`` nested deeper than allowed.
+        XmlForbiddenConstruct: ``xml_forbidden_construct`` for a DTD, entity or processing
+            instruction.
+        XmlMalformed: ``xml_malformed`` when it is not well-formed XML.
+    """
+    if len(data) > limits.max_bytes:
+        raise XmlTooLarge(
+            f"the {what} is {len(data)} bytes, over the limit of {limits.max_bytes}",
+            expected=limits.max_bytes,
+            found=len(data),
+        )
+    try:
+        root = etree.fromstring(data, parser=_parser())
+    except etree.XMLSyntaxError as exc:
+        text = str(exc)
+        if "depth" in text.lower():
+            raise XmlTooDeep(f"the {what} is nested too deeply to parse") from exc
+        if "entity" in text.lower() or "DOCTYPE" in text:
+            raise XmlForbiddenConstruct(f"the {what} declares or uses entities: {text}") from exc
+        raise XmlMalformed(f"the {what} is not well-formed XML: {text}") from exc
+    except (ValueError, TypeError) as exc:  # e.g. unicode string with an encoding declaration
+        raise XmlMalformed(f"the {what} is not well-formed XML: {exc}") from exc
+    if root is None:
+        raise XmlMalformed(f"the {what} has no root element")
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise XmlForbiddenConstruct(f"the {what} has a DOCTYPE; DTDs are never accepted")
+    _check_shape(root, limits, what)
+    return root
+
+
+def _check_shape(root: etree._Element, limits: XmlLimits, what: str) -> None:
+    # Siblings of the root (comments, PIs) are part of the document too.
+    prev = root.getprevious()
+    while prev is not None:
+        _refuse_node(prev, what)
+        prev = prev.getprevious()
+    nodes = 0
+    depth = 0
+    for event, node in etree.iterwalk(root, events=("start", "end", "comment", "pi")):
+        if event == "start":
+            depth += 1
+            if depth > limits.max_depth:
+                raise XmlTooDeep(
+                    f"the {what} nests elements {depth} deep, over the limit of {limits.max_depth}",
+                    expected=limits.max_depth,
+                    found=depth,
+                )
+            nodes += 1 + len(node.attrib)
+            if nodes > limits.max_nodes:
+                raise XmlTooLarge(
+                    f"the {what} has more than {limits.max_nodes} elements and attributes",
+                    expected=limits.max_nodes,
+                )
+        elif event == "end":
+            depth -= 1
+        else:
+            _refuse_node(node, what)
+
+
+def _refuse_node(node: etree._Element, what: str) -> None:
+    if isinstance(node, etree._ProcessingInstruction):
+        raise XmlForbiddenConstruct(f"the {what} contains a processing instruction")
+    if isinstance(node, etree._Entity):
+        raise XmlForbiddenConstruct(f"the {what} contains an entity reference")
+
+
+def text_of(element: etree._Element | None) -> str | None:
+    """The XPath string-value of ``element``: all descendant text, comments excluded.
+
+    Reading ``.text`` would stop at the first comment, which is how CVE-2017-11427 truncated
+    NameIDs; the string-value cannot be split that way.
+    """
+    if element is None:
+        return None
+    value = element.xpath("string()")
+    assert isinstance(value, str)
+    return value

@@ -1,0 +1,331 @@
+"""The one error tree of samljit.
+
+Every failure is a :class:`SamlError` with a stable, machine-readable ``code``. ``str(err)`` is
+meant for administrators and logs: it says what was expected and what was found, and never
+contains keys or whole documents. Browsers should get a generic page keyed by ``code``.
+
+::
+
+    SamlError
+    ├── ConfigError                 configuration_invalid
+    ├── InputError                  the POSTed value or XML cannot be used at all
+    │   ├── ResponseTooLarge        response_too_large
+    │   ├── InvalidBase64           invalid_base64
+    │   ├── CompressedPayload       compressed_payload
+    │   ├── XmlMalformed            xml_malformed
+    │   ├── XmlForbiddenConstruct   xml_forbidden_construct (DTD, entity, processing instruction)
+    │   ├── XmlTooDeep              xml_too_deep
+    │   └── XmlTooLarge             xml_too_large (too many elements or attributes)
+    ├── MetadataError               IdP metadata an administrator pasted
+    │   ├── MetadataInvalid         metadata_invalid
+    │   ├── MetadataIsSP            metadata_is_sp
+    │   ├── MetadataNoIdP           metadata_no_idp
+    │   ├── MetadataAmbiguous       metadata_ambiguous
+    │   ├── MetadataEntityNotFound  metadata_entity_not_found
+    │   ├── MetadataNoSigningKey    metadata_no_signing_key
+    │   └── MetadataBadCertificate  metadata_bad_certificate
+    ├── StructureError              the Response is not shaped as SAML requires
+    │   ├── MalformedResponse       malformed_response
+    │   ├── AssertionMissing        assertion_missing
+    │   ├── MultipleAssertions      multiple_assertions
+    │   ├── DuplicateId             duplicate_id
+    │   ├── EncryptionNotSupported  encryption_not_supported
+    │   └── SignatureMisplaced      signature_misplaced
+    ├── SignatureError              XML-DSig
+    │   ├── SignatureMissing        signature_missing
+    │   ├── SignatureInvalid        signature_invalid
+    │   ├── UntrustedKey            untrusted_key
+    │   ├── AlgorithmForbidden      algorithm_forbidden
+    │   ├── TransformForbidden      transform_forbidden
+    │   └── ReferenceMismatch       reference_mismatch
+    ├── ValidationError             SAML protocol rules
+    │   ├── StatusNotSuccess        status_not_success
+    │   ├── DestinationMismatch     destination_mismatch
+    │   ├── IssuerMismatch          issuer_mismatch
+    │   ├── AudienceMismatch        audience_mismatch
+    │   ├── NotYetValid             not_yet_valid
+    │   ├── Expired                 expired
+    │   ├── SubjectInvalid          subject_invalid
+    │   ├── RecipientMismatch       recipient_mismatch
+    │   ├── AuthnStatementMissing   authn_statement_missing
+    │   ├── InResponseToMismatch    in_response_to_mismatch
+    │   └── UnsolicitedResponse     unsolicited_response
+    └── Replayed                    replayed
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "AlgorithmForbidden",
+    "AssertionMissing",
+    "AudienceMismatch",
+    "AuthnStatementMissing",
+    "CompressedPayload",
+    "ConfigError",
+    "DestinationMismatch",
+    "DuplicateId",
+    "EncryptionNotSupported",
+    "Expired",
+    "InResponseToMismatch",
+    "InputError",
+    "InvalidBase64",
+    "IssuerMismatch",
+    "MalformedResponse",
+    "MetadataAmbiguous",
+    "MetadataBadCertificate",
+    "MetadataEntityNotFound",
+    "MetadataError",
+    "MetadataInvalid",
+    "MetadataIsSP",
+    "MetadataNoIdP",
+    "MetadataNoSigningKey",
+    "MultipleAssertions",
+    "NotYetValid",
+    "RecipientMismatch",
+    "ReferenceMismatch",
+    "Replayed",
+    "ResponseTooLarge",
+    "SamlError",
+    "SamlWarning",
+    "SignatureError",
+    "SignatureInvalid",
+    "SignatureMisplaced",
+    "SignatureMissing",
+    "StatusNotSuccess",
+    "StructureError",
+    "SubjectInvalid",
+    "TransformForbidden",
+    "UnsolicitedResponse",
+    "UntrustedKey",
+    "ValidationError",
+    "XmlForbiddenConstruct",
+    "XmlMalformed",
+    "XmlTooDeep",
+    "XmlTooLarge",
+]
+
+Found = str | int | list[str] | None
+
+
+class SamlWarning(UserWarning):
+    """Risky but accepted input: an expiring certificate, a SHA-1 signature, stale metadata."""
+
+
+class SamlError(Exception):
+    """Base of every samljit error.
+
+    Attributes:
+        code: stable snake_case identifier, safe to show, log and branch on.
+        expected: what samljit required, when that is a single value or list.
+        found: what the message or document actually had.
+    """
+
+    code: ClassVar[str] = "saml_error"
+
+    def __init__(self, message: str, *, expected: Found = None, found: Found = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.expected = expected
+        self.found = found
+
+    def to_dict(self) -> dict[str, Found]:
+        """The JSON-ready form used by the CLI and audit logs."""
+        out: dict[str, Found] = {"code": self.code, "message": self.message}
+        if self.expected is not None:
+            out["expected"] = self.expected
+        if self.found is not None:
+            out["found"] = self.found
+        return out
+
+
+class ConfigError(SamlError):
+    code = "configuration_invalid"
+
+
+# --- input -------------------------------------------------------------------------------
+
+
+class InputError(SamlError):
+    code = "input_invalid"
+
+
+class ResponseTooLarge(InputError):
+    code = "response_too_large"
+
+
+class InvalidBase64(InputError):
+    code = "invalid_base64"
+
+
+class CompressedPayload(InputError):
+    code = "compressed_payload"
+
+
+class XmlMalformed(InputError):
+    code = "xml_malformed"
+
+
+class XmlForbiddenConstruct(InputError):
+    code = "xml_forbidden_construct"
+
+
+class XmlTooDeep(InputError):
+    code = "xml_too_deep"
+
+
+class XmlTooLarge(InputError):
+    code = "xml_too_large"
+
+
+# --- metadata ----------------------------------------------------------------------------
+
+
+class MetadataError(SamlError):
+    code = "metadata_error"
+
+
+class MetadataInvalid(MetadataError):
+    code = "metadata_invalid"
+
+
+class MetadataIsSP(MetadataError):
+    code = "metadata_is_sp"
+
+
+class MetadataNoIdP(MetadataError):
+    code = "metadata_no_idp"
+
+
+class MetadataAmbiguous(MetadataError):
+    code = "metadata_ambiguous"
+
+
+class MetadataEntityNotFound(MetadataError):
+    code = "metadata_entity_not_found"
+
+
+class MetadataNoSigningKey(MetadataError):
+    code = "metadata_no_signing_key"
+
+
+class MetadataBadCertificate(MetadataError):
+    code = "metadata_bad_certificate"
+
+
+# --- response structure ------------------------------------------------------------------
+
+
+class StructureError(SamlError):
+    code = "structure_invalid"
+
+
+class MalformedResponse(StructureError):
+    code = "malformed_response"
+
+
+class AssertionMissing(StructureError):
+    code = "assertion_missing"
+
+
+class MultipleAssertions(StructureError):
+    code = "multiple_assertions"
+
+
+class DuplicateId(StructureError):
+    code = "duplicate_id"
+
+
+class EncryptionNotSupported(StructureError):
+    code = "encryption_not_supported"
+
+
+class SignatureMisplaced(StructureError):
+    code = "signature_misplaced"
+
+
+# --- signatures --------------------------------------------------------------------------
+
+
+class SignatureError(SamlError):
+    code = "signature_error"
+
+
+class SignatureMissing(SignatureError):
+    code = "signature_missing"
+
+
+class SignatureInvalid(SignatureError):
+    code = "signature_invalid"
+
+
+class UntrustedKey(SignatureError):
+    code = "untrusted_key"
+
+
+class AlgorithmForbidden(SignatureError):
+    code = "algorithm_forbidden"
+
+
+class TransformForbidden(SignatureError):
+    code = "transform_forbidden"
+
+
+class ReferenceMismatch(SignatureError):
+    code = "reference_mismatch"
+
+
+# --- protocol validation -----------------------------------------------------------------
+
+
+class ValidationError(SamlError):
+    code = "validation_failed"
+
+
+class StatusNotSuccess(ValidationError):
+    code = "status_not_success"
+
+
+class DestinationMismatch(ValidationError):
+    code = "destination_mismatch"
+
+
+class IssuerMismatch(ValidationError):
+    code = "issuer_mismatch"
+
+
+class AudienceMismatch(ValidationError):
+    code = "audience_mismatch"
+
+
+class NotYetValid(ValidationError):
+    code = "not_yet_valid"
+
+
+class Expired(ValidationError):
+    code = "expired"
+
+
+class SubjectInvalid(ValidationError):
+    code = "subject_invalid"
+
+
+class RecipientMismatch(ValidationError):
+    code = "recipient_mismatch"
+
+
+class AuthnStatementMissing(ValidationError):
+    code = "authn_statement_missing"
+
+
+class InResponseToMismatch(ValidationError):
+    code = "in_response_to_mismatch"
+
+
+class UnsolicitedResponse(ValidationError):
+    code = "unsolicited_response"
+
+
+class Replayed(SamlError):
+    code = "replayed"

@@ -1,0 +1,336 @@
+"""IdP metadata, as an administrator pastes it, into a frozen :class:`IdentityProvider`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from lxml import etree
+
+from ._time import parse_datetime, require_aware
+from ._xml import NS_MD, NSMAP, XmlLimits, parse_xml, qname, text_of
+from .config import METADATA_LIMITS
+from .errors import (
+    InputError,
+    MetadataAmbiguous,
+    MetadataBadCertificate,
+    MetadataEntityNotFound,
+    MetadataInvalid,
+    MetadataIsSP,
+    MetadataNoIdP,
+    MetadataNoSigningKey,
+    SamlWarning,
+)
+
+__all__ = [
+    "BINDING_HTTP_POST",
+    "BINDING_HTTP_REDIRECT",
+    "Endpoint",
+    "IdentityProvider",
+    "MetadataWarning",
+    "ParsedMetadata",
+    "parse_idp_metadata",
+]
+
+BINDING_HTTP_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+BINDING_HTTP_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+PROTOCOL_SAML2 = "urn:oasis:names:tc:SAML:2.0:protocol"
+
+EXPIRY_WARNING = timedelta(days=30)
+
+_ENTITY = qname(NS_MD, "EntityDescriptor")
+_ENTITIES = qname(NS_MD, "EntitiesDescriptor")
+_IDP = qname(NS_MD, "IDPSSODescriptor")
+_SP = qname(NS_MD, "SPSSODescriptor")
+
+
+class MetadataWarning(SamlWarning):
+    """Something in accepted metadata that an administrator should act on soon.
+
+    Attributes:
+        code: ``certificate_expired``, ``certificate_expiring``, ``certificate_sha1``,
+            ``certificate_weak_key`` or ``metadata_expired``.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, MetadataWarning)
+            and (self.code, self.message) == (other.code, other.message)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.message))
+
+    def __repr__(self) -> str:
+        return f"MetadataWarning({self.code!r}, {self.message!r})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Endpoint:
+    binding: str
+    location: str
+    response_location: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdentityProvider:
+    """What samljit trusts about one IdP. Build it once per account and reuse it."""
+
+    entity_id: str
+    signing_certificates: tuple[x509.Certificate, ...]
+    """Every signing certificate the metadata lists, all trusted (key rollover)."""
+    sso_services: tuple[Endpoint, ...] = ()
+    slo_services: tuple[Endpoint, ...] = ()
+    name_id_formats: tuple[str, ...] = ()
+    want_authn_requests_signed: bool = False
+    valid_until: datetime | None = None
+    cache_duration: str | None = None
+
+    def sso_service(self, binding: str) -> Endpoint | None:
+        """The first SingleSignOnService with ``binding``, or None."""
+        return next((e for e in self.sso_services if e.binding == binding), None)
+
+    def slo_service(self, binding: str) -> Endpoint | None:
+        """The first SingleLogoutService with ``binding``, or None."""
+        return next((e for e in self.slo_services if e.binding == binding), None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParsedMetadata:
+    idp: IdentityProvider
+    warnings: tuple[MetadataWarning, ...] = ()
+
+
+def certificate_sha256(cert: x509.Certificate) -> str:
+    """Colon-free lowercase hex SHA-256 fingerprint, as admins compare them."""
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def parse_idp_metadata(
+    data: bytes | str,
+    *,
+    entity_id: str | None = None,
+    now: datetime | None = None,
+    limits: XmlLimits = METADATA_LIMITS,
+) -> ParsedMetadata:
+    """Read IdP metadata into a trusted :class:`IdentityProvider` plus warnings.
+
+    Args:
+        data: the metadata XML (an ``EntityDescriptor`` or an ``EntitiesDescriptor``).
+        entity_id: which IdP to take from an ``EntitiesDescriptor`` holding several.
+        now: the instant for expiry warnings; the current time when omitted.
+        limits: size bounds for the document.
+
+    Returns:
+        The IdP and any warnings (expired or expiring certificates, SHA-1 certificates,
+        weak keys, a past ``validUntil``).
+
+    Raises:
+        MetadataInvalid: ``metadata_invalid``, not XML or not SAML metadata.
+        MetadataIsSP: ``metadata_is_sp``, SP metadata pasted instead of the IdP's.
+        MetadataNoIdP: ``metadata_no_idp``, no SAML 2.0 IDPSSODescriptor.
+        MetadataAmbiguous: ``metadata_ambiguous``, several IdPs and no ``entity_id`` chosen.
+        MetadataEntityNotFound: ``metadata_entity_not_found``, ``entity_id`` is not there.
+        MetadataNoSigningKey: ``metadata_no_signing_key``, no signing certificate.
+        MetadataBadCertificate: ``metadata_bad_certificate``, a certificate cannot be read.
+    """
+    moment = datetime.now(UTC) if now is None else require_aware(now)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        root = parse_xml(raw, limits, what="IdP metadata")
+    except InputError as exc:
+        raise MetadataInvalid(f"this is not usable IdP metadata: {exc.message}") from exc
+
+    entity = _pick_entity(root, entity_id)
+    descriptor = _idp_descriptor(entity)
+    # validUntil on an enclosing EntitiesDescriptor bounds the entity's too (metadata 2.3.1).
+    bounds = [_read_time(e, "validUntil") for e in (descriptor, entity, *entity.iterancestors())]
+    valid_until = min(filter(None, bounds), default=None)
+
+    certificates = _signing_certificates(descriptor)
+    idp = IdentityProvider(
+        entity_id=entity.get("entityID", ""),
+        signing_certificates=certificates,
+        sso_services=_endpoints(descriptor, "SingleSignOnService"),
+        slo_services=_endpoints(descriptor, "SingleLogoutService"),
+        name_id_formats=tuple(
+            (text_of(e) or "").strip() for e in descriptor.iterfind("md:NameIDFormat", NSMAP)
+        ),
+        want_authn_requests_signed=descriptor.get("WantAuthnRequestsSigned", "false").strip()
+        in ("true", "1"),
+        valid_until=valid_until,
+        cache_duration=entity.get("cacheDuration") or root.get("cacheDuration"),
+    )
+    return ParsedMetadata(idp=idp, warnings=_warnings(idp, moment))
+
+
+def _pick_entity(root: etree._Element, entity_id: str | None) -> etree._Element:
+    if root.tag == _ENTITY:
+        if entity_id is not None and root.get("entityID") != entity_id:
+            raise MetadataEntityNotFound(
+                f"the metadata describes {root.get('entityID')!r}, not {entity_id!r}",
+                expected=entity_id,
+                found=[root.get("entityID", "")],
+            )
+        return root
+    if root.tag != _ENTITIES:
+        local = etree.QName(root).localname
+        raise MetadataInvalid(
+            f"this is not SAML metadata: the document is a <{local}>, expected an "
+            "<EntityDescriptor> or <EntitiesDescriptor>",
+            found=local,
+        )
+    entities = list(root.iter(_ENTITY))
+    idps = [e for e in entities if _has_saml2_idp(e)]
+    if entity_id is not None:
+        chosen = [e for e in idps if e.get("entityID") == entity_id]
+        if not chosen:
+            raise MetadataEntityNotFound(
+                f"no IdP with entity ID {entity_id!r} in this metadata "
+                f"({len(idps)} IdP entities present)",
+                expected=entity_id,
+                found=[e.get("entityID", "") for e in idps],
+            )
+        idps = chosen[:1]
+    if not idps:
+        if any(e.find(_SP) is not None for e in entities):
+            raise MetadataIsSP(_SP_MESSAGE)
+        raise MetadataNoIdP("the metadata holds no SAML 2.0 identity provider (IDPSSODescriptor)")
+    if len(idps) > 1:
+        ids = [e.get("entityID", "") for e in idps]
+        shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        raise MetadataAmbiguous(
+            f"the metadata holds {len(ids)} identity providers ({shown}); choose one by entity ID",
+            found=ids,
+        )
+    return idps[0]
+
+
+_SP_MESSAGE = (
+    "this is service provider (SP) metadata, not the identity provider's: paste the metadata "
+    "your IdP publishes for this app (it has an IDPSSODescriptor)"
+)
+
+
+def _has_saml2_idp(entity: etree._Element) -> bool:
+    return any(
+        PROTOCOL_SAML2 in d.get("protocolSupportEnumeration", "").split()
+        for d in entity.iterfind("md:IDPSSODescriptor", NSMAP)
+    )
+
+
+def _idp_descriptor(entity: etree._Element) -> etree._Element:
+    for descriptor in entity.iterfind("md:IDPSSODescriptor", NSMAP):
+        if PROTOCOL_SAML2 in descriptor.get("protocolSupportEnumeration", "").split():
+            return descriptor
+    if entity.find(_IDP) is not None:
+        raise MetadataNoIdP("the IDPSSODescriptor does not support the SAML 2.0 protocol")
+    if entity.find(_SP) is not None:
+        raise MetadataIsSP(_SP_MESSAGE)
+    raise MetadataNoIdP(
+        f"entity {entity.get('entityID')!r} has no IDPSSODescriptor: it is not an identity provider"
+    )
+
+
+def _signing_certificates(descriptor: etree._Element) -> tuple[x509.Certificate, ...]:
+    found: dict[bytes, x509.Certificate] = {}
+    for index, key in enumerate(descriptor.iterfind("md:KeyDescriptor", NSMAP), start=1):
+        if key.get("use", "signing") != "signing":
+            continue
+        for element in key.iterfind("ds:KeyInfo/ds:X509Data/ds:X509Certificate", NSMAP):
+            text = "".join((text_of(element) or "").split())
+            if not text:
+                continue  # an empty placeholder certificate carries no key
+            try:
+                der = base64.b64decode(text, validate=True)
+                cert = x509.load_der_x509_certificate(der)
+            except (binascii.Error, ValueError) as exc:
+                raise MetadataBadCertificate(
+                    f"KeyDescriptor #{index} holds an X509Certificate that cannot be read: "
+                    "it must be the base64 of one DER certificate, without PEM header lines",
+                ) from exc
+            found.setdefault(der, cert)
+    if not found:
+        raise MetadataNoSigningKey(
+            "the IdP metadata has no signing certificate (KeyDescriptor use=\"signing\" or "
+            "without use, holding an X509Certificate): no response could be verified"
+        )
+    return tuple(found.values())
+
+
+def _endpoints(descriptor: etree._Element, name: str) -> tuple[Endpoint, ...]:
+    return tuple(
+        Endpoint(
+            binding=e.get("Binding", ""),
+            location=e.get("Location", ""),
+            response_location=e.get("ResponseLocation"),
+        )
+        for e in descriptor.iterfind(f"md:{name}", NSMAP)
+        if e.get("Location")
+    )
+
+
+def _read_time(element: etree._Element, attribute: str) -> datetime | None:
+    value = element.get(attribute)
+    if value is None:
+        return None
+    moment = parse_datetime(value)
+    if moment is None:
+        raise MetadataInvalid(f"{attribute}={value!r} is not an xs:dateTime", found=value)
+    return moment
+
+
+def _warnings(idp: IdentityProvider, now: datetime) -> tuple[MetadataWarning, ...]:
+    out: list[MetadataWarning] = []
+    if idp.valid_until is not None and idp.valid_until <= now:
+        out.append(
+            MetadataWarning(
+                "metadata_expired",
+                f"the metadata was valid until {idp.valid_until.isoformat()}: fetch a fresh copy "
+                "from the IdP",
+            )
+        )
+    for cert in idp.signing_certificates:
+        name = f"signing certificate {certificate_sha256(cert)[:16]}…"
+        if cert.not_valid_after_utc <= now:
+            out.append(
+                MetadataWarning(
+                    "certificate_expired",
+                    f"{name} expired on {cert.not_valid_after_utc.date()}; signatures still "
+                    "verify with it, but the IdP should rotate it",
+                )
+            )
+        elif cert.not_valid_after_utc - now <= EXPIRY_WARNING:
+            out.append(
+                MetadataWarning(
+                    "certificate_expiring",
+                    f"{name} expires on {cert.not_valid_after_utc.date()}: ask the IdP admin to "
+                    "publish its successor in the metadata",
+                )
+            )
+        algorithm = cert.signature_hash_algorithm
+        if algorithm is not None and algorithm.name in ("sha1", "md5"):
+            out.append(
+                MetadataWarning(
+                    "certificate_sha1", f"{name} is signed with {algorithm.name.upper()}"
+                )
+            )
+        key = cert.public_key()
+        if isinstance(key, rsa.RSAPublicKey) and key.key_size < 2048:
+            out.append(
+                MetadataWarning(
+                    "certificate_weak_key", f"{name} has a {key.key_size}-bit RSA key"
+                )
+            )
+    return tuple(out)
+

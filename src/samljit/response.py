@@ -1,0 +1,579 @@
+"""verify_response(): decode, parse, verify and validate one SAML Response (HTTP-POST binding)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import zlib
+from collections.abc import Iterator
+from datetime import datetime
+from types import MappingProxyType
+
+from cryptography.hazmat.primitives import hashes
+from lxml import etree
+
+from ._signature import Verified, signature_child, verify_enveloped
+from ._time import parse_datetime, require_aware
+from ._xml import NS_DS, NS_SAML, NS_SAMLP, NSMAP, parse_xml, qname, text_of
+from .config import SPConfig
+from .errors import (
+    AssertionMissing,
+    AudienceMismatch,
+    AuthnStatementMissing,
+    CompressedPayload,
+    DestinationMismatch,
+    DuplicateId,
+    EncryptionNotSupported,
+    Expired,
+    InResponseToMismatch,
+    InvalidBase64,
+    IssuerMismatch,
+    MalformedResponse,
+    MultipleAssertions,
+    NotYetValid,
+    RecipientMismatch,
+    Replayed,
+    ResponseTooLarge,
+    SignatureMisplaced,
+    SignatureMissing,
+    StatusNotSuccess,
+    SubjectInvalid,
+    UnsolicitedResponse,
+)
+from .metadata import IdentityProvider
+from .models import Assertion, Attribute, NameID
+from .protocols import ReplayCache
+
+__all__ = ["decode_post_response", "verify_response", "verify_response_xml"]
+
+STATUS_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
+BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+
+_RESPONSE = qname(NS_SAMLP, "Response")
+_ASSERTION = qname(NS_SAML, "Assertion")
+_ENCRYPTED_ASSERTION = qname(NS_SAML, "EncryptedAssertion")
+_SIGNATURE = qname(NS_DS, "Signature")
+_ID_NAMES = frozenset({"ID", "Id", "id"})
+
+_BASE64 = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
+
+
+def decode_post_response(value: str | bytes, *, max_bytes: int) -> bytes:
+    """Decode the ``SAMLResponse`` form value of the HTTP-POST binding into XML bytes.
+
+    The value is strict base64: line breaks are tolerated (some IdPs wrap at 76 columns),
+    nothing else. The POST binding never deflates (SAML bindings 3.5.4), so a compressed
+    payload is refused rather than inflated.
+
+    Raises:
+        ResponseTooLarge: ``response_too_large``.
+        InvalidBase64: ``invalid_base64``.
+        CompressedPayload: ``compressed_payload``.
+    """
+    raw = value.encode("ascii", "replace") if isinstance(value, str) else bytes(value)
+    if len(raw) > (max_bytes // 3 + 1) * 4 * 77 // 76 + 2:
+        raise ResponseTooLarge(
+            f"the SAMLResponse value is {len(raw)} characters, too large for the limit of "
+            f"{max_bytes} decoded bytes",
+            expected=max_bytes,
+            found=len(raw),
+        )
+    compact = raw.replace(b"\r", b"").replace(b"\n", b"")
+    if not compact:
+        raise InvalidBase64("the SAMLResponse value is empty")
+    if len(compact) % 4 or not _BASE64.fullmatch(compact):
+        raise InvalidBase64(
+            "the SAMLResponse value is not base64 (it holds other characters, or was truncated)"
+        )
+    try:
+        data = base64.b64decode(compact, validate=True)
+    except binascii.Error as exc:  # pragma: no cover - the pattern above admits only valid input
+        raise InvalidBase64(f"the SAMLResponse value is not base64: {exc}") from exc
+    if len(data) > max_bytes:
+        raise ResponseTooLarge(
+            f"the decoded SAMLResponse is {len(data)} bytes, over the limit of {max_bytes}",
+            expected=max_bytes,
+            found=len(data),
+        )
+    if _looks_compressed(data):
+        raise CompressedPayload(
+            "the SAMLResponse is compressed; the HTTP-POST binding sends plain base64 XML"
+        )
+    return data
+
+
+def _looks_compressed(data: bytes) -> bool:
+    head = data.lstrip()[:1]
+    if head in (b"<", b"\xef", b"\xfe", b"\xff"):  # XML, or a byte-order mark
+        return False
+    if data[:2] == b"\x1f\x8b":
+        return True
+    for wbits in (-zlib.MAX_WBITS, zlib.MAX_WBITS):
+        try:
+            out = zlib.decompressobj(wbits).decompress(data[:256], 64)
+        except zlib.error:
+            continue
+        if out.lstrip()[:1] == b"<":
+            return True
+    return False
+
+
+def verify_response(
+    saml_response: str | bytes,
+    *,
+    idp: IdentityProvider,
+    sp: SPConfig,
+    now: datetime,
+    replay_cache: ReplayCache,
+    in_response_to: str | None = None,
+    allow_unsolicited: bool = False,
+) -> Assertion:
+    """Verify the ``SAMLResponse`` form value POSTed to the ACS and return its assertion.
+
+    Args:
+        saml_response: the form field exactly as received (base64).
+        idp: the account's trusted IdP, from :func:`~samljit.parse_idp_metadata`.
+        sp: what this SP expects (entity ID, ACS URL, clock skew, algorithms, limits).
+        now: the current instant, timezone-aware.
+        replay_cache: records the assertion ID; a second use of it is refused.
+        in_response_to: the ID of the AuthnRequest this SP sent (SP-initiated login). When
+            given, the response must answer exactly that request.
+        allow_unsolicited: accept IdP-initiated responses (no ``in_response_to``).
+
+    Returns:
+        The :class:`~samljit.Assertion`, built only from signed content.
+
+    Raises:
+        SamlError: one subclass per rule, each with a stable ``code``; see ``docs/errors.md``.
+    """
+    xml = decode_post_response(saml_response, max_bytes=sp.limits.max_bytes)
+    return verify_response_xml(
+        xml,
+        idp=idp,
+        sp=sp,
+        now=now,
+        replay_cache=replay_cache,
+        in_response_to=in_response_to,
+        allow_unsolicited=allow_unsolicited,
+    )
+
+
+def verify_response_xml(
+    xml: bytes,
+    *,
+    idp: IdentityProvider,
+    sp: SPConfig,
+    now: datetime,
+    replay_cache: ReplayCache,
+    in_response_to: str | None = None,
+    allow_unsolicited: bool = False,
+) -> Assertion:
+    """:func:`verify_response` for a Response already decoded to XML bytes."""
+    now = require_aware(now)
+    if in_response_to is None and not allow_unsolicited:
+        # Decided before looking at the message: nothing in it can change the answer.
+        raise UnsolicitedResponse(
+            "this login was not started by the SP (no request ID) and unsolicited, "
+            "IdP-initiated responses are not allowed for this account"
+        )
+    document = parse_xml(xml, sp.limits, what="SAML response")
+    _check_structure(document)
+    _check_status(document)
+    response, assertion, verified = _verify_signatures(document, idp, sp)
+    checker = _Checker(sp=sp, idp=idp, now=now)
+    checker.response(response, signed="response" in verified, in_response_to=in_response_to)
+    result = checker.assertion(
+        assertion,
+        in_response_to=in_response_to,
+        response_id=response.get("ID", ""),
+        verified=verified,
+    )
+    key = f"{result.issuer}\x00{result.assertion_id}"
+    if not replay_cache.add(key, expires_at=result.not_on_or_after + sp.clock_skew, now=now):
+        raise Replayed(
+            f"assertion {result.assertion_id} was already used to log in; each assertion is "
+            "accepted once",
+            found=result.assertion_id,
+        )
+    return result
+
+
+# --- structure (before any signature is checked) ------------------------------------------
+
+
+def _check_structure(document: etree._Element) -> None:
+    if document.tag != _RESPONSE:
+        raise MalformedResponse(
+            f"expected a SAML 2.0 <samlp:Response>, got <{etree.QName(document).localname}> "
+            f"in namespace {etree.QName(document).namespace!r}",
+            expected="Response",
+            found=etree.QName(document).localname,
+        )
+    seen: set[str] = set()
+    assertions = 0
+    for element in document.iter():
+        for name, value in element.attrib.items():
+            if name.rpartition("}")[2] in _ID_NAMES:
+                if value in seen:
+                    raise DuplicateId(
+                        f"the ID {value!r} appears twice in the response (signature wrapping?)",
+                        found=value,
+                    )
+                seen.add(value)
+        tag = element.tag
+        if tag == _ASSERTION or tag == _ENCRYPTED_ASSERTION:
+            assertions += 1
+            if element.getparent() is not document:
+                raise MultipleAssertions(
+                    "an assertion is nested outside the Response's own assertion slot "
+                    "(signature wrapping?)"
+                )
+        elif tag == _SIGNATURE:
+            parent = element.getparent()
+            if parent is not document and (parent is None or parent.tag != _ASSERTION):
+                raise SignatureMisplaced(
+                    "a Signature appears where SAML allows none: only the Response and the "
+                    "Assertion may be signed"
+                )
+    if assertions > 1:
+        raise MultipleAssertions(
+            f"the response carries {assertions} assertions; exactly one is accepted",
+            expected=1,
+            found=assertions,
+        )
+    if document.find(_ENCRYPTED_ASSERTION) is not None:
+        raise EncryptionNotSupported(
+            "the assertion is encrypted (EncryptedAssertion); this version of samljit cannot "
+            "decrypt it: turn assertion encryption off at the IdP"
+        )
+
+
+def _check_status(document: etree._Element) -> None:
+    status = document.find("samlp:Status/samlp:StatusCode", NSMAP)
+    code = None if status is None else status.get("Value")
+    if code == STATUS_SUCCESS:
+        return
+    if status is None:
+        raise MalformedResponse("the response has no Status")
+    nested = status.find("samlp:StatusCode", NSMAP)
+    message = text_of(document.find("samlp:Status/samlp:StatusMessage", NSMAP))
+    detail = f" / {nested.get('Value')}" if nested is not None else ""
+    raise StatusNotSuccess(
+        f"the IdP answered with status {code}{detail}"
+        + (f": {message.strip()[:200]}" if message and message.strip() else ""),
+        expected=STATUS_SUCCESS,
+        found=code,
+    )
+
+
+def _verify_signatures(
+    document: etree._Element, idp: IdentityProvider, sp: SPConfig
+) -> tuple[etree._Element, etree._Element, dict[str, Verified]]:
+    """Verify every signature present; return the views to read: signed content only."""
+    raw_assertion = document.find(_ASSERTION)
+    if raw_assertion is None:
+        raise AssertionMissing("the response carries no assertion")
+    response_signature = signature_child(document, "Response")
+    assertion_signature = signature_child(raw_assertion, "Assertion")
+    if response_signature is None and assertion_signature is None:
+        raise SignatureMissing("neither the Response nor the Assertion is signed")
+
+    verified: dict[str, Verified] = {}
+    options = {"certificates": idp.signing_certificates, "allow_sha1": sp.allow_sha1}
+    if response_signature is not None:
+        verified["response"] = verify_enveloped(
+            document, document, response_signature, location="./", what="Response", **options
+        )
+    if assertion_signature is not None:
+        verified["assertion"] = verify_enveloped(
+            document,
+            raw_assertion,
+            assertion_signature,
+            location=f"./{{{NS_SAML}}}Assertion/",
+            what="Assertion",
+            **options,
+        )
+
+    response = verified["response"].element if "response" in verified else document
+    if "assertion" in verified:
+        assertion = verified["assertion"].element
+    else:
+        signed = response.findall(_ASSERTION)
+        if len(signed) != 1:  # pragma: no cover - _check_structure already guarantees this
+            raise MultipleAssertions("the signed Response does not hold exactly one assertion")
+        assertion = signed[0]
+    return response, assertion, verified
+
+
+# --- protocol rules, on signed content ---------------------------------------------------
+
+
+class _Checker:
+    def __init__(self, *, sp: SPConfig, idp: IdentityProvider, now: datetime) -> None:
+        self.sp = sp
+        self.idp = idp
+        self.now = now
+        self.skew = sp.clock_skew
+
+    def response(
+        self, response: etree._Element, *, signed: bool, in_response_to: str | None
+    ) -> None:
+        destination = response.get("Destination")
+        if destination is None and signed:
+            # SAML bindings 3.5.5.2: a signed message sent by POST must say where it goes.
+            raise DestinationMismatch(
+                "the signed Response has no Destination", expected=self.sp.acs_url, found=None
+            )
+        if destination is not None and destination != self.sp.acs_url:
+            raise DestinationMismatch(
+                f"the Response was sent to {destination!r}, but this SP's ACS URL is "
+                f"{self.sp.acs_url!r} (behind a proxy, configure the public URL)",
+                expected=self.sp.acs_url,
+                found=destination,
+            )
+        issuer = response.find("saml:Issuer", NSMAP)
+        if issuer is not None:
+            self._issuer(issuer, "Response")
+        found = response.get("InResponseTo")
+        if found is not None and found != in_response_to:
+            raise InResponseToMismatch(
+                _in_response_to_message(in_response_to, found, "Response"),
+                expected=in_response_to,
+                found=found,
+            )
+
+    def _issuer(self, issuer: etree._Element | None, where: str) -> str:
+        value = (text_of(issuer) or "").strip()
+        if value != self.idp.entity_id:
+            raise IssuerMismatch(
+                f"the {where} was issued by {value or 'nobody'!r}, not by this account's IdP "
+                f"{self.idp.entity_id!r}",
+                expected=self.idp.entity_id,
+                found=value or None,
+            )
+        return value
+
+    def _time(self, element: etree._Element, attribute: str) -> datetime | None:
+        value = element.get(attribute)
+        if value is None:
+            return None
+        moment = parse_datetime(value)
+        if moment is None:
+            raise MalformedResponse(f"{attribute}={value!r} is not an xs:dateTime", found=value)
+        return moment
+
+    def _window(
+        self, element: etree._Element, where: str, *, required_end: bool = False
+    ) -> datetime | None:
+        not_before = self._time(element, "NotBefore")
+        if not_before is not None and self.now + self.skew < not_before:
+            raise NotYetValid(
+                f"the {where} is not valid before {not_before.isoformat()} (now "
+                f"{self.now.isoformat()}, skew {self.skew}): check the clocks",
+                expected=not_before.isoformat(),
+                found=self.now.isoformat(),
+            )
+        not_on_or_after = self._time(element, "NotOnOrAfter")
+        if not_on_or_after is None:
+            if required_end:
+                raise SubjectInvalid(f"the {where} has no NotOnOrAfter")
+            return None
+        if self.now - self.skew >= not_on_or_after:
+            raise Expired(
+                f"the {where} expired at {not_on_or_after.isoformat()} (now "
+                f"{self.now.isoformat()}, skew {self.skew})",
+                expected=not_on_or_after.isoformat(),
+                found=self.now.isoformat(),
+            )
+        return not_on_or_after
+
+    def assertion(
+        self,
+        assertion: etree._Element,
+        *,
+        in_response_to: str | None,
+        response_id: str,
+        verified: dict[str, Verified],
+    ) -> Assertion:
+        if assertion.get("Version") != "2.0" or not assertion.get("ID"):
+            raise MalformedResponse("the assertion is not a SAML 2.0 assertion with an ID")
+        issuer = self._issuer(assertion.find("saml:Issuer", NSMAP), "Assertion")
+        ends: list[datetime] = []
+
+        conditions = assertion.find("saml:Conditions", NSMAP)
+        if conditions is None:
+            raise AudienceMismatch(
+                "the assertion has no Conditions, so no AudienceRestriction",
+                expected=self.sp.entity_id,
+            )
+        end = self._window(conditions, "assertion (Conditions)")
+        if end is not None:
+            ends.append(end)
+        audiences = self._audiences(conditions)
+
+        subject = assertion.find("saml:Subject", NSMAP)
+        if subject is None:
+            raise SubjectInvalid("the assertion has no Subject")
+        name_id = _name_id(subject)
+        ends.append(self._bearer(subject, in_response_to))
+
+        statements = assertion.findall("saml:AuthnStatement", NSMAP)
+        if not statements:
+            raise AuthnStatementMissing("the assertion has no AuthnStatement")
+        statement = statements[0]
+        session_end = self._time(statement, "SessionNotOnOrAfter")
+        if session_end is not None and self.now - self.skew >= session_end:
+            raise Expired(
+                f"the IdP session ended at {session_end.isoformat()}",
+                expected=session_end.isoformat(),
+                found=self.now.isoformat(),
+            )
+
+        details = _attributes(assertion)
+        certificate = next(iter(verified.values())).certificate
+        if "assertion" in verified:
+            certificate = verified["assertion"].certificate
+        return Assertion(
+            issuer=issuer,
+            assertion_id=assertion.get("ID", ""),
+            name_id=name_id,
+            attributes=MappingProxyType({a.name: a.values for a in details}),
+            attribute_details=details,
+            session_index=statement.get("SessionIndex"),
+            authn_instant=self._time(statement, "AuthnInstant"),
+            authn_context_class=_strip(
+                text_of(statement.find("saml:AuthnContext/saml:AuthnContextClassRef", NSMAP))
+            ),
+            not_on_or_after=min(ends),
+            in_response_to=in_response_to,
+            response_id=response_id,
+            audiences=audiences,
+            signed_parts=tuple(verified),
+            signing_certificate_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
+        )
+
+    def _audiences(self, conditions: etree._Element) -> tuple[str, ...]:
+        restrictions = conditions.findall("saml:AudienceRestriction", NSMAP)
+        everything: list[str] = []
+        for restriction in restrictions:
+            audiences = [
+                (text_of(a) or "").strip() for a in restriction.iterfind("saml:Audience", NSMAP)
+            ]
+            everything += audiences
+            # SAML core 2.5.1.4: every AudienceRestriction must admit us, not just one.
+            if self.sp.entity_id not in audiences:
+                break
+        else:
+            if restrictions:
+                return tuple(everything)
+        raise AudienceMismatch(
+            f"the assertion is meant for {everything or 'no audience'}, not for this SP "
+            f"{self.sp.entity_id!r}",
+            expected=self.sp.entity_id,
+            found=everything,
+        )
+
+    def _bearer(self, subject: etree._Element, in_response_to: str | None) -> datetime:
+        """Check the bearer SubjectConfirmation (SAML profiles 4.1.4.2); return its end."""
+        problem: Exception | None = None
+        for confirmation in subject.iterfind("saml:SubjectConfirmation", NSMAP):
+            if confirmation.get("Method") != BEARER:
+                continue
+            data = confirmation.find("saml:SubjectConfirmationData", NSMAP)
+            try:
+                if data is None:
+                    raise SubjectInvalid("the bearer SubjectConfirmation has no data")
+                return self._confirmation(data, in_response_to)
+            except (
+                SubjectInvalid,
+                RecipientMismatch,
+                Expired,
+                NotYetValid,
+                InResponseToMismatch,
+            ) as exc:
+                problem = problem or exc
+        if problem is not None:
+            raise problem
+        raise SubjectInvalid("the assertion has no bearer SubjectConfirmation")
+
+    def _confirmation(self, data: etree._Element, in_response_to: str | None) -> datetime:
+        recipient = data.get("Recipient")
+        if recipient != self.sp.acs_url:
+            raise RecipientMismatch(
+                f"the assertion is addressed to {recipient!r}, not to this SP's ACS URL "
+                f"{self.sp.acs_url!r}",
+                expected=self.sp.acs_url,
+                found=recipient,
+            )
+        found = data.get("InResponseTo")
+        if found != in_response_to:
+            raise InResponseToMismatch(
+                _in_response_to_message(in_response_to, found, "assertion"),
+                expected=in_response_to,
+                found=found,
+            )
+        end = self._window(data, "assertion (SubjectConfirmationData)", required_end=True)
+        assert end is not None
+        return end
+
+
+def _in_response_to_message(expected: str | None, found: str | None, where: str) -> str:
+    if expected is None:
+        return (
+            f"the {where} answers request {found!r}, but no request from this SP is pending "
+            "(it was started elsewhere, or its state was lost)"
+        )
+    if found is None:
+        return f"the {where} does not say which request it answers; expected {expected!r}"
+    return f"the {where} answers request {found!r}, not the pending request {expected!r}"
+
+
+def _name_id(subject: etree._Element) -> NameID:
+    element = subject.find("saml:NameID", NSMAP)
+    if element is None:
+        if subject.find("saml:EncryptedID", NSMAP) is not None:
+            raise EncryptionNotSupported("the NameID is encrypted (EncryptedID)")
+        raise SubjectInvalid("the Subject has no NameID")
+    value = (text_of(element) or "").strip()
+    if not value:
+        raise SubjectInvalid("the NameID is empty")
+    return NameID(
+        value=value,
+        format=element.get("Format"),
+        name_qualifier=element.get("NameQualifier"),
+        sp_name_qualifier=element.get("SPNameQualifier"),
+        sp_provided_id=element.get("SPProvidedID"),
+    )
+
+
+def _attributes(assertion: etree._Element) -> tuple[Attribute, ...]:
+    merged: dict[str, Attribute] = {}
+    for element in assertion.iterfind("saml:AttributeStatement/saml:Attribute", NSMAP):
+        name = element.get("Name")
+        if not name:
+            raise MalformedResponse("an Attribute has no Name")
+        values = tuple(_attribute_values(element))
+        previous = merged.get(name)
+        merged[name] = Attribute(
+            name=name,
+            values=values if previous is None else previous.values + values,
+            friendly_name=element.get("FriendlyName")
+            or (previous.friendly_name if previous else None),
+            name_format=element.get("NameFormat") or (previous.name_format if previous else None),
+        )
+    return tuple(merged.values())
+
+
+def _attribute_values(attribute: etree._Element) -> Iterator[str]:
+    for value in attribute.iterfind("saml:AttributeValue", NSMAP):
+        children = [child for child in value if isinstance(child.tag, str)]
+        if children:
+            yield "".join(text_of(child) or "" for child in children)
+        else:
+            yield text_of(value) or ""
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if value is not None else None
+
