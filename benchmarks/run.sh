@@ -36,12 +36,16 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 VPY="$VENV/bin/python"
 PIP=("$VPY" -m pip install -q --disable-pip-version-check)
+# Drop pip's warnings about configured package locations that do not exist on this machine.
+pip_install() {
+    "${PIP[@]}" "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
 
 # lxml and xmlsec must both link the *system* libxml2 (python3-saml checks that
 # they agree), so both are compiled from source.  Skipped once they import.
 if ! "$VPY" -c "import lxml.etree, xmlsec" 2>/dev/null; then
     log "building lxml and xmlsec from source against system libxml2/libxmlsec1 (several minutes)"
-    "${PIP[@]}" --no-binary lxml,xmlsec lxml xmlsec
+    pip_install --no-binary lxml,xmlsec lxml xmlsec
 fi
 
 peers_ok=1
@@ -49,14 +53,14 @@ peers_ok=1
 if [ "$peers_ok" = 0 ]; then
     log "installing peers: signxml python3-saml pysaml2 minisaml"
     # --no-binary again so pip never swaps in a wheel of lxml/xmlsec with a bundled libxml2.
-    "${PIP[@]}" --no-binary lxml,xmlsec signxml python3-saml pysaml2 minisaml cryptography
+    pip_install --no-binary lxml,xmlsec signxml python3-saml pysaml2 minisaml cryptography
 fi
 
 # The project itself, editable, so the benchmark always measures the working tree.
 if [ -f "$ROOT/pyproject.toml" ] || [ -f "$ROOT/setup.py" ]; then
     if ! "$VPY" -c "import samljit" >/dev/null 2>&1; then
         log "installing samljit (editable) from $ROOT"
-        "${PIP[@]}" --no-binary lxml,xmlsec -e "$ROOT" \
+        pip_install --no-binary lxml,xmlsec -e "$ROOT" \
             || log "WARNING: pip install -e $ROOT failed; samljit column will say unavailable"
     fi
 else

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +65,8 @@ class Verified:
 class _PinnedVerifier(XMLVerifier):  # type: ignore[misc]
     """signxml's verifier with two SAML-specific changes.
 
-    - The document handed in is the root of a tree that samljit's own parser just built and
-      never shares, so signxml's defensive re-serialisation of it is skipped.
+    - The element handed in comes from a tree that samljit's own parser just built, and
+      signxml copies it before changing anything, so its first defensive copy is skipped.
     - Certificate validity dates are not enforced: trust comes from pinning the metadata key,
       and the SAML metadata interoperability profile (section 2.5.1) says validity periods of
       such certificates are not to be used. Expiry is reported as a metadata warning instead.
@@ -87,21 +88,19 @@ def signature_child(element: etree._Element, what: str) -> etree._Element | None
 
 
 def verify_enveloped(
-    document: etree._Element,
     signed: etree._Element,
     signature: etree._Element,
     *,
-    location: str,
     certificates: tuple[x509.Certificate, ...],
     allow_sha1: bool,
     what: str,
 ) -> Verified:
     """Verify the enveloped ``signature`` of ``signed`` with one of ``certificates``.
 
-    ``document`` is the root of the parsed message, ``location`` the XPath (relative to it) of
-    the signature's parent, as signxml expects. Only the element the signature references is
-    returned, re-parsed from its canonical form, so nothing unsigned (not even a comment) can
-    be read afterwards.
+    signxml sees only ``signed`` (the Response, or the Assertion on its own), so the reference
+    can only resolve inside it. Only the element the signature references is returned,
+    re-parsed from its canonical form, so nothing unsigned (not even a comment) can be read
+    afterwards.
 
     Raises:
         AlgorithmForbidden, TransformForbidden, ReferenceMismatch, SignatureInvalid,
@@ -110,17 +109,21 @@ def verify_enveloped(
     element_id = signed.get("ID")
     _check_signed_info(signature, element_id, allow_sha1=allow_sha1, what=what)
     config = SignatureConfiguration(
-        location=location,
+        location="./",
         expect_references=1,
         signature_methods=signature_methods(allow_sha1),
         digest_algorithms=digest_algorithms(allow_sha1),
         ignore_ambiguous_key_info=True,
     )
-    offered = _offered_certificate(signature)
+    offered = _offered_certificate(signature) if len(certificates) > 1 else None
     for certificate in _ordered(certificates, offered):
         try:
             result = _PinnedVerifier().verify(
-                document, x509_cert=certificate, expect_config=config, id_attribute="ID"
+                signed,
+                x509_cert=certificate,
+                expect_config=config,
+                id_attribute="ID",
+                validate_schema=False,  # _check_signed_info has checked the shape signxml reads
             )
         except InvalidDigest as exc:
             raise SignatureInvalid(
@@ -135,13 +138,14 @@ def verify_enveloped(
             raise ReferenceMismatch(f"the {what} signature does not cover the {what} itself")
         return Verified(element=element, certificate=certificate)
 
-    trusted = [_fingerprint(c) for c in certificates]
+    trusted = [fingerprint(c) for c in certificates]
+    offered = _offered_certificate(signature)
     if offered is not None and offered not in certificates:
         raise UntrustedKey(
             f"the {what} is signed with a certificate that is not in the IdP metadata: update "
             "the metadata if the IdP rotated its key",
             expected=trusted,
-            found=_fingerprint(offered),
+            found=fingerprint(offered),
         )
     raise SignatureInvalid(
         f"the {what} signature does not verify with any of the {len(certificates)} signing "
@@ -150,27 +154,50 @@ def verify_enveloped(
     )
 
 
+_METHOD_URIS = {
+    allow_sha1: frozenset(m.value for m in signature_methods(allow_sha1)) for allow_sha1 in (False, True)
+}
+_DIGEST_URIS = {
+    allow_sha1: frozenset(d.value for d in digest_algorithms(allow_sha1)) for allow_sha1 in (False, True)
+}
+
+
+def _one(parent: etree._Element, local: str, what: str, *, optional: bool = False) -> etree._Element:
+    found = parent.findall(qname(NS_DS, local))
+    if len(found) == 1 or (optional and not found):
+        return found[0] if found else parent
+    raise SignatureInvalid(
+        f"the {what} signature must have exactly one {local}, it has {len(found)}",
+        expected=1,
+        found=len(found),
+    )
+
+
 def _check_signed_info(
     signature: etree._Element, element_id: str | None, *, allow_sha1: bool, what: str
 ) -> None:
-    signed_info = signature.find("ds:SignedInfo", NSMAP)
-    if signed_info is None:
-        raise SignatureInvalid(f"the {what} signature has no SignedInfo")
-    method = _algorithm(signed_info.find("ds:SignatureMethod", NSMAP))
-    allowed_methods = {m.value for m in signature_methods(allow_sha1)}
-    if method not in allowed_methods:
+    """Check the signature's shape and algorithms before any crypto runs.
+
+    signxml reads the first of each element it needs; demanding exactly one of each here
+    is what its schema validation would give, for a fraction of the cost, and it rules out a
+    second SignedInfo or Reference that one reader sees and another does not.
+    """
+    _one(signature, "SignatureValue", what)
+    signed_info = _one(signature, "SignedInfo", what)
+    method = _one(signed_info, "SignatureMethod", what).get("Algorithm")
+    if method not in _METHOD_URIS[allow_sha1]:
         raise AlgorithmForbidden(
             f"the {what} is signed with {method or 'no algorithm'}, which is not allowed"
             + ("" if allow_sha1 or "sha1" not in (method or "") else " (SHA-1 needs allow_sha1)"),
-            expected=sorted(allowed_methods),
+            expected=sorted(_METHOD_URIS[allow_sha1]),
             found=method,
         )
-    c14n = _algorithm(signed_info.find("ds:CanonicalizationMethod", NSMAP))
+    c14n = _one(signed_info, "CanonicalizationMethod", what).get("Algorithm")
     if c14n not in _C14N:
         raise TransformForbidden(
             f"the {what} signature uses canonicalization {c14n!r}", expected=sorted(_C14N), found=c14n
         )
-    references = signed_info.findall("ds:Reference", NSMAP)
+    references = signed_info.findall(qname(NS_DS, "Reference"))
     if len(references) != 1:
         raise ReferenceMismatch(
             f"the {what} signature has {len(references)} references; SAML requires exactly one",
@@ -185,7 +212,8 @@ def _check_signed_info(
             expected=f"#{element_id}",
             found=reference.get("URI"),
         )
-    for transform in reference.iterfind("ds:Transforms/ds:Transform", NSMAP):
+    transforms = _one(reference, "Transforms", what, optional=True)
+    for transform in transforms.iterchildren(qname(NS_DS, "Transform")):
         algorithm = transform.get("Algorithm")
         if algorithm not in _ALLOWED_TRANSFORMS:
             raise TransformForbidden(
@@ -194,19 +222,15 @@ def _check_signed_info(
                 expected=sorted(_ALLOWED_TRANSFORMS),
                 found=algorithm,
             )
-    digest = _algorithm(reference.find("ds:DigestMethod", NSMAP))
-    allowed_digests = {d.value for d in digest_algorithms(allow_sha1)}
-    if digest not in allowed_digests:
+    _one(reference, "DigestValue", what)
+    digest = _one(reference, "DigestMethod", what).get("Algorithm")
+    if digest not in _DIGEST_URIS[allow_sha1]:
         raise AlgorithmForbidden(
             f"the {what} signature uses the digest {digest or 'none'}, which is not allowed"
             + ("" if allow_sha1 or "sha1" not in (digest or "") else " (SHA-1 needs allow_sha1)"),
-            expected=sorted(allowed_digests),
+            expected=sorted(_DIGEST_URIS[allow_sha1]),
             found=digest,
         )
-
-
-def _algorithm(element: etree._Element | None) -> str | None:
-    return None if element is None else element.get("Algorithm")
 
 
 def _offered_certificate(signature: etree._Element) -> x509.Certificate | None:
@@ -226,5 +250,7 @@ def _ordered(
     return sorted(certificates, key=lambda c: c != offered)
 
 
-def _fingerprint(certificate: x509.Certificate) -> str:
+@functools.lru_cache(maxsize=4096)
+def fingerprint(certificate: x509.Certificate) -> str:
+    """SHA-256 fingerprint in lowercase hex; cached, as the same few keys sign every login."""
     return certificate.fingerprint(hashes.SHA256()).hex()

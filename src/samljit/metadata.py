@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
@@ -252,20 +254,30 @@ def _signing_certificates(descriptor: etree._Element) -> tuple[x509.Certificate,
             if not text:
                 continue  # an empty placeholder certificate carries no key
             try:
-                der = base64.b64decode(text, validate=True)
-                cert = x509.load_der_x509_certificate(der)
+                cert = _load_certificate(base64.b64decode(text, validate=True))
             except (binascii.Error, ValueError) as exc:
                 raise MetadataBadCertificate(
                     f"KeyDescriptor #{index} holds an X509Certificate that cannot be read: "
-                    "it must be the base64 of one DER certificate, without PEM header lines",
+                    "it must be the base64 of one DER certificate",
                 ) from exc
-            found.setdefault(der, cert)
+            found.setdefault(cert.public_bytes(serialization.Encoding.DER), cert)
     if not found:
         raise MetadataNoSigningKey(
             "the IdP metadata has no signing certificate (KeyDescriptor use=\"signing\" or "
             "without use, holding an X509Certificate): no response could be verified"
         )
     return tuple(found.values())
+
+
+def _load_certificate(data: bytes) -> x509.Certificate:
+    # Some tools base64-encode a whole PEM file into X509Certificate; the key is still there.
+    # Certificates that break RFC 5280 in harmless ways (a zero serial number) make
+    # cryptography warn; the key is pinned, not path-validated, so they are loaded as they are.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        if data.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_certificate(data)
+        return x509.load_der_x509_certificate(data)
 
 
 def _endpoints(descriptor: etree._Element, name: str) -> tuple[Endpoint, ...]:

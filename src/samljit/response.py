@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
-import re
 import zlib
-from collections.abc import Iterator
 from datetime import datetime
 from types import MappingProxyType
 
-from cryptography.hazmat.primitives import hashes
 from lxml import etree
 
-from ._signature import Verified, signature_child, verify_enveloped
+from ._signature import Verified, fingerprint, signature_child, verify_enveloped
 from ._time import parse_datetime, require_aware
-from ._xml import NS_DS, NS_SAML, NS_SAMLP, NSMAP, parse_xml, qname, text_of
+from ._xml import NS_SAML, NS_SAMLP, NSMAP, parse_xml, qname, text_of
 from .config import SPConfig
 from .errors import (
     AssertionMissing,
@@ -53,10 +49,6 @@ BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 _RESPONSE = qname(NS_SAMLP, "Response")
 _ASSERTION = qname(NS_SAML, "Assertion")
 _ENCRYPTED_ASSERTION = qname(NS_SAML, "EncryptedAssertion")
-_SIGNATURE = qname(NS_DS, "Signature")
-_ID_NAMES = frozenset({"ID", "Id", "id"})
-
-_BASE64 = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
 
 
 def decode_post_response(value: str | bytes, *, max_bytes: int) -> bytes:
@@ -82,14 +74,13 @@ def decode_post_response(value: str | bytes, *, max_bytes: int) -> bytes:
     compact = raw.replace(b"\r", b"").replace(b"\n", b"")
     if not compact:
         raise InvalidBase64("the SAMLResponse value is empty")
-    if len(compact) % 4 or not _BASE64.fullmatch(compact):
+    try:
+        # strict_mode refuses characters outside the alphabet, bad padding and data after it.
+        data = binascii.a2b_base64(compact, strict_mode=True)
+    except binascii.Error as exc:
         raise InvalidBase64(
             "the SAMLResponse value is not base64 (it holds other characters, or was truncated)"
-        )
-    try:
-        data = base64.b64decode(compact, validate=True)
-    except binascii.Error as exc:  # pragma: no cover - the pattern above admits only valid input
-        raise InvalidBase64(f"the SAMLResponse value is not base64: {exc}") from exc
+        ) from exc
     if len(data) > max_bytes:
         raise ResponseTooLarge(
             f"the decoded SAMLResponse is {len(data)} bytes, over the limit of {max_bytes}",
@@ -202,7 +193,15 @@ def verify_response_xml(
 # --- structure (before any signature is checked) ------------------------------------------
 
 
+# signxml is told to resolve references through attributes named ID (in any namespace), so
+# those are the ones that must be unique.
+_ID_VALUES = etree.XPath("//@*[local-name()='ID']")
+_ASSERTIONS = etree.XPath("//saml:Assertion | //saml:EncryptedAssertion", namespaces=NSMAP)
+_SIGNATURES = etree.XPath("//ds:Signature", namespaces=NSMAP)
+
+
 def _check_structure(document: etree._Element) -> None:
+    """Refuse every shape that signature-wrapping attacks need, before any crypto runs."""
     if document.tag != _RESPONSE:
         raise MalformedResponse(
             f"expected a SAML 2.0 <samlp:Response>, got <{etree.QName(document).localname}> "
@@ -210,38 +209,37 @@ def _check_structure(document: etree._Element) -> None:
             expected="Response",
             found=etree.QName(document).localname,
         )
-    seen: set[str] = set()
-    assertions = 0
-    for element in document.iter():
-        for name, value in element.attrib.items():
-            if name.rpartition("}")[2] in _ID_NAMES:
-                if value in seen:
-                    raise DuplicateId(
-                        f"the ID {value!r} appears twice in the response (signature wrapping?)",
-                        found=value,
-                    )
-                seen.add(value)
-        tag = element.tag
-        if tag == _ASSERTION or tag == _ENCRYPTED_ASSERTION:
-            assertions += 1
-            if element.getparent() is not document:
-                raise MultipleAssertions(
-                    "an assertion is nested outside the Response's own assertion slot "
-                    "(signature wrapping?)"
-                )
-        elif tag == _SIGNATURE:
-            parent = element.getparent()
-            if parent is not document and (parent is None or parent.tag != _ASSERTION):
-                raise SignatureMisplaced(
-                    "a Signature appears where SAML allows none: only the Response and the "
-                    "Assertion may be signed"
-                )
-    if assertions > 1:
-        raise MultipleAssertions(
-            f"the response carries {assertions} assertions; exactly one is accepted",
-            expected=1,
-            found=assertions,
+    ids = _ID_VALUES(document)
+    assert isinstance(ids, list)
+    if len(set(ids)) != len(ids):
+        duplicate = next(str(v) for v in ids if ids.count(v) > 1)
+        raise DuplicateId(
+            f"the ID {duplicate!r} appears twice in the response (signature wrapping?)",
+            found=duplicate,
         )
+    assertions = _ASSERTIONS(document)
+    assert isinstance(assertions, list)
+    for assertion in assertions:
+        if assertion.getparent() is not document:
+            raise MultipleAssertions(
+                "an assertion is nested outside the Response's own assertion slot "
+                "(signature wrapping?)"
+            )
+    if len(assertions) > 1:
+        raise MultipleAssertions(
+            f"the response carries {len(assertions)} assertions; exactly one is accepted",
+            expected=1,
+            found=len(assertions),
+        )
+    signatures = _SIGNATURES(document)
+    assert isinstance(signatures, list)
+    for signature in signatures:
+        parent = signature.getparent()
+        if parent is not document and (parent is None or parent.tag != _ASSERTION):
+            raise SignatureMisplaced(
+                "a Signature appears where SAML allows none: only the Response and the "
+                "Assertion may be signed"
+            )
     if document.find(_ENCRYPTED_ASSERTION) is not None:
         raise EncryptionNotSupported(
             "the assertion is encrypted (EncryptedAssertion); this version of samljit cannot "
@@ -283,16 +281,11 @@ def _verify_signatures(
     options = {"certificates": idp.signing_certificates, "allow_sha1": sp.allow_sha1}
     if response_signature is not None:
         verified["response"] = verify_enveloped(
-            document, document, response_signature, location="./", what="Response", **options
+            document, response_signature, what="Response", **options
         )
     if assertion_signature is not None:
         verified["assertion"] = verify_enveloped(
-            document,
-            raw_assertion,
-            assertion_signature,
-            location=f"./{{{NS_SAML}}}Assertion/",
-            what="Assertion",
-            **options,
+            raw_assertion, assertion_signature, what="Assertion", **options
         )
 
     response = verified["response"].element if "response" in verified else document
@@ -450,7 +443,7 @@ class _Checker:
             response_id=response_id,
             audiences=audiences,
             signed_parts=tuple(verified),
-            signing_certificate_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
+            signing_certificate_sha256=fingerprint(certificate),
         )
 
     def _audiences(self, conditions: etree._Element) -> tuple[str, ...]:
@@ -547,31 +540,39 @@ def _name_id(subject: etree._Element) -> NameID:
     )
 
 
+_ATTRIBUTE_STATEMENT = qname(NS_SAML, "AttributeStatement")
+_ATTRIBUTE = qname(NS_SAML, "Attribute")
+_ATTRIBUTE_VALUE = qname(NS_SAML, "AttributeValue")
+
+
 def _attributes(assertion: etree._Element) -> tuple[Attribute, ...]:
-    merged: dict[str, Attribute] = {}
-    for element in assertion.iterfind("saml:AttributeStatement/saml:Attribute", NSMAP):
-        name = element.get("Name")
-        if not name:
-            raise MalformedResponse("an Attribute has no Name")
-        values = tuple(_attribute_values(element))
-        previous = merged.get(name)
-        merged[name] = Attribute(
-            name=name,
-            values=values if previous is None else previous.values + values,
-            friendly_name=element.get("FriendlyName")
-            or (previous.friendly_name if previous else None),
-            name_format=element.get("NameFormat") or (previous.name_format if previous else None),
+    """Every Attribute, repeated ones (Keycloak sends one per value) merged by Name."""
+    values: dict[str, list[str]] = {}
+    friendly: dict[str, str | None] = {}
+    formats: dict[str, str | None] = {}
+    for statement in assertion.iterchildren(_ATTRIBUTE_STATEMENT):
+        for element in statement.iterchildren(_ATTRIBUTE):
+            name = element.get("Name")
+            if not name:
+                raise MalformedResponse("an Attribute has no Name")
+            values.setdefault(name, []).extend(
+                _attribute_value(v) for v in element.iterchildren(_ATTRIBUTE_VALUE)
+            )
+            friendly[name] = friendly.get(name) or element.get("FriendlyName")
+            formats[name] = formats.get(name) or element.get("NameFormat")
+    return tuple(
+        Attribute(
+            name=name, values=tuple(found), friendly_name=friendly[name], name_format=formats[name]
         )
-    return tuple(merged.values())
+        for name, found in values.items()
+    )
 
 
-def _attribute_values(attribute: etree._Element) -> Iterator[str]:
-    for value in attribute.iterfind("saml:AttributeValue", NSMAP):
-        children = [child for child in value if isinstance(child.tag, str)]
-        if children:
-            yield "".join(text_of(child) or "" for child in children)
-        else:
-            yield text_of(value) or ""
+def _attribute_value(value: etree._Element) -> str:
+    children = [child for child in value if isinstance(child.tag, str)]
+    if children:
+        return "".join(text_of(child) or "" for child in children)
+    return text_of(value) or ""
 
 
 def _strip(value: str | None) -> str | None:

@@ -1,0 +1,267 @@
+"""The ``samljit`` console script: a thin layer over the public API.
+
+Exit codes are a contract: 0 success, 1 the input was rejected (the JSON says why), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, NoReturn
+
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from . import __version__
+from ._signature import fingerprint
+from .config import SPConfig
+from .errors import SamlError
+from .metadata import ParsedMetadata, parse_idp_metadata
+from .models import Assertion
+from .response import verify_response
+from .stores.memory import MemoryReplayCache
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+class _Usage(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _Usage(message)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in args_list
+    try:
+        args = parser.parse_args(args_list)
+        if not hasattr(args, "run"):
+            raise _Usage("choose a command: verify, metadata inspect")
+        code: int = args.run(args)
+        return code
+    except _Usage as exc:
+        if as_json:
+            _print_json({"ok": False, "error": {"code": "usage_error", "message": str(exc)}})
+        else:
+            parser.print_usage(sys.stderr)
+            print(f"samljit: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="samljit", description="SAML 2.0 SSO tools for administrators")
+    parser.add_argument("--version", action="version", version=f"samljit {__version__}")
+    commands = parser.add_subparsers(parser_class=_Parser)
+
+    verify = commands.add_parser(
+        "verify", help="verify a captured SAMLResponse as the ACS would, at a given instant"
+    )
+    verify.add_argument("response", help="file holding the POSTed SAMLResponse value, or -")
+    verify.add_argument("--idp-metadata", required=True, metavar="FILE")
+    verify.add_argument("--idp-entity-id", metavar="ID", help="pick an IdP from an aggregate")
+    verify.add_argument("--sp-entity-id", required=True, metavar="ID")
+    verify.add_argument("--acs-url", required=True, metavar="URL")
+    verify.add_argument("--at", required=True, metavar="ISO8601", help="the instant to judge at")
+    verify.add_argument("--in-response-to", metavar="ID", help="the AuthnRequest ID sent")
+    verify.add_argument(
+        "--no-unsolicited", action="store_true", help="refuse IdP-initiated responses"
+    )
+    verify.add_argument("--allow-sha1", action="store_true")
+    verify.add_argument("--clock-skew", type=float, default=180.0, metavar="SECONDS")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(run=_verify)
+
+    metadata = commands.add_parser("metadata", help="IdP metadata tools")
+    metadata_commands = metadata.add_subparsers(parser_class=_Parser)
+    inspect = metadata_commands.add_parser("inspect", help="show what samljit reads from metadata")
+    inspect.add_argument("file", help="the IdP metadata XML, or -")
+    inspect.add_argument("--entity-id", metavar="ID", help="pick an IdP from an aggregate")
+    inspect.add_argument("--at", metavar="ISO8601", help="instant for expiry warnings (now)")
+    inspect.add_argument("--json", action="store_true")
+    inspect.set_defaults(run=_inspect)
+    return parser
+
+
+def _read(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise _Usage(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _instant(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise _Usage(f"--at {value!r} is not an ISO 8601 date-time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    response = _read(args.response)
+    metadata_xml = _read(args.idp_metadata)
+    now = _instant(args.at)
+    try:
+        sp = SPConfig(
+            entity_id=args.sp_entity_id,
+            acs_url=args.acs_url,
+            allow_sha1=args.allow_sha1,
+            clock_skew=timedelta(seconds=args.clock_skew),
+        )
+    except SamlError as exc:
+        raise _Usage(exc.message) from exc
+    try:
+        parsed = parse_idp_metadata(metadata_xml, entity_id=args.idp_entity_id, now=now)
+        assertion = verify_response(
+            response.strip(),
+            idp=parsed.idp,
+            sp=sp,
+            now=now,
+            replay_cache=MemoryReplayCache(),
+            in_response_to=args.in_response_to,
+            allow_unsolicited=not args.no_unsolicited,
+        )
+    except SamlError as exc:
+        return _rejected(exc, args.json)
+    warnings = [{"code": w.code, "message": w.message} for w in parsed.warnings]
+    if args.json:
+        _print_json({"ok": True, "assertion": assertion_json(assertion), "warnings": warnings})
+    else:
+        print("ACCEPTED")
+        _print_assertion(assertion)
+        for warning in warnings:
+            print(f"warning: {warning['code']}: {warning['message']}")
+    return EXIT_OK
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    data = _read(args.file)
+    try:
+        parsed = parse_idp_metadata(data, entity_id=args.entity_id, now=_instant(args.at))
+    except SamlError as exc:
+        return _rejected(exc, args.json)
+    report = metadata_json(parsed)
+    if args.json:
+        _print_json({"ok": True, "metadata": report})
+        return EXIT_OK
+    print(f"entity ID:        {report['entity_id']}")
+    for endpoint in report["sso_services"]:
+        print(f"SSO:              {endpoint['binding'].rsplit(':', 1)[-1]}  {endpoint['location']}")
+    for endpoint in report["slo_services"]:
+        print(f"SLO:              {endpoint['binding'].rsplit(':', 1)[-1]}  {endpoint['location']}")
+    for cert in report["signing_certificates"]:
+        print(f"signing cert:     sha256 {cert['sha256']}")
+        print(f"                  {cert['subject']}, {cert['key']}, expires {cert['not_after']}")
+    if report["name_id_formats"]:
+        print(f"NameID formats:   {', '.join(report['name_id_formats'])}")
+    print(f"signed requests:  {'wanted' if report['want_authn_requests_signed'] else 'not required'}")
+    if report["valid_until"]:
+        print(f"valid until:      {report['valid_until']}")
+    for warning in report["warnings"]:
+        print(f"warning: {warning['code']}: {warning['message']}")
+    return EXIT_OK
+
+
+def _rejected(exc: SamlError, as_json: bool) -> int:
+    if as_json:
+        _print_json({"ok": False, "error": exc.to_dict()})
+    else:
+        print(f"REJECTED [{exc.code}] {exc.message}")
+        if exc.expected is not None:
+            print(f"  expected: {exc.expected}")
+        if exc.found is not None:
+            print(f"  found:    {exc.found}")
+    return EXIT_REJECTED
+
+
+def assertion_json(assertion: Assertion) -> dict[str, Any]:
+    """The JSON form of an assertion used by ``samljit verify --json``."""
+    return {
+        "name_id": assertion.name_id.value,
+        "name_id_format": assertion.name_id.format,
+        "issuer": assertion.issuer,
+        "assertion_id": assertion.assertion_id,
+        "response_id": assertion.response_id,
+        "in_response_to": assertion.in_response_to,
+        "session_index": assertion.session_index,
+        "authn_instant": _iso(assertion.authn_instant),
+        "authn_context_class": assertion.authn_context_class,
+        "not_on_or_after": _iso(assertion.not_on_or_after),
+        "audiences": list(assertion.audiences),
+        "attributes": {name: list(values) for name, values in assertion.attributes.items()},
+        "friendly_names": {
+            a.name: a.friendly_name for a in assertion.attribute_details if a.friendly_name
+        },
+        "signed_parts": list(assertion.signed_parts),
+        "signing_certificate_sha256": assertion.signing_certificate_sha256,
+    }
+
+
+def metadata_json(parsed: ParsedMetadata) -> dict[str, Any]:
+    """The JSON form of parsed metadata used by ``samljit metadata inspect --json``."""
+    idp = parsed.idp
+    certificates = []
+    for cert in idp.signing_certificates:
+        key = cert.public_key()
+        if isinstance(key, rsa.RSAPublicKey):
+            key_text = f"RSA {key.key_size}"
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key_text = f"EC {key.curve.name}"
+        else:
+            key_text = type(key).__name__
+        algorithm = cert.signature_hash_algorithm
+        certificates.append(
+            {
+                "sha256": fingerprint(cert),
+                "subject": cert.subject.rfc4514_string(),
+                "not_before": _iso(cert.not_valid_before_utc),
+                "not_after": _iso(cert.not_valid_after_utc),
+                "key": key_text,
+                "signature_hash": algorithm.name if algorithm else None,
+            }
+        )
+    return {
+        "entity_id": idp.entity_id,
+        "sso_services": [{"binding": e.binding, "location": e.location} for e in idp.sso_services],
+        "slo_services": [{"binding": e.binding, "location": e.location} for e in idp.slo_services],
+        "signing_certificates": certificates,
+        "name_id_formats": list(idp.name_id_formats),
+        "want_authn_requests_signed": idp.want_authn_requests_signed,
+        "valid_until": _iso(idp.valid_until),
+        "warnings": [{"code": w.code, "message": w.message} for w in parsed.warnings],
+    }
+
+
+def _print_assertion(assertion: Assertion) -> None:
+    print(f"  NameID:        {assertion.name_id.value} ({assertion.name_id.format or 'no format'})")
+    print(f"  issuer:        {assertion.issuer}")
+    print(f"  signed:        {', '.join(assertion.signed_parts)}")
+    print(f"  valid until:   {_iso(assertion.not_on_or_after)}")
+    if assertion.in_response_to:
+        print(f"  answers:       {assertion.in_response_to}")
+    for name, values in assertion.attributes.items():
+        print(f"  {name}: {', '.join(values)}")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _print_json(payload: dict[str, Any]) -> None:
+    json.dump(payload, sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

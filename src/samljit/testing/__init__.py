@@ -1,0 +1,332 @@
+"""A test identity provider for host apps' unit tests: keys, metadata and signed responses.
+
+Example::
+
+    from datetime import UTC, datetime
+    import samljit
+    from samljit.testing import TestIdP
+
+    idp = TestIdP()
+    now = datetime.now(UTC)
+    issued = idp.issue_response(
+        sp_entity_id="https://app.example.com/saml/acme",
+        acs_url="https://app.example.com/saml/acme/acs",
+        name_id="ada@acme.test",
+        attributes={"role": ["developer"]},
+        now=now,
+    )
+    assertion = samljit.verify_response(
+        issued.form_value,
+        idp=samljit.parse_idp_metadata(idp.metadata_xml).idp,
+        sp=samljit.SPConfig(entity_id="https://app.example.com/saml/acme",
+                            acs_url="https://app.example.com/saml/acme/acs"),
+        now=now,
+        replay_cache=samljit.MemoryReplayCache(),
+        allow_unsolicited=True,
+    )
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Literal
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+from lxml import etree
+from signxml import XMLSigner
+from signxml.algorithms import CanonicalizationMethod
+
+from .._time import format_datetime, require_aware
+from .._xml import NS_DS, NS_MD, NS_SAML, NS_SAMLP, qname
+from ..metadata import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+
+__all__ = [
+    "EMAIL_ADDRESS",
+    "OMIT",
+    "IssuedResponse",
+    "TestIdP",
+    "make_certificate",
+]
+
+EMAIL_ADDRESS: Final = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+_PASSWORD_PROTECTED = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
+_BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+_BASIC = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+class _Omit:
+    def __repr__(self) -> str:
+        return "OMIT"
+
+
+OMIT: Final = _Omit()
+"""Pass as a knob's value to leave that attribute or element out of the response."""
+
+
+def make_certificate(
+    *,
+    key_type: Literal["rsa", "ec"] = "rsa",
+    common_name: str = "samljit test IdP",
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+    rsa_bits: int = 2048,
+) -> tuple[PrivateKey, x509.Certificate]:
+    """A fresh private key and a self-signed certificate for it (SHA-256)."""
+    key: PrivateKey = (
+        rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
+        if key_type == "rsa"
+        else ec.generate_private_key(ec.SECP256R1())
+    )
+    start = not_before or datetime(2020, 1, 1, tzinfo=UTC)
+    end = not_after or datetime(2045, 1, 1, tzinfo=UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .sign(key, hashes.SHA256())
+    )
+    return key, certificate
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedResponse:
+    """A response as the IdP would POST it."""
+
+    xml: bytes
+    form_value: str
+    """The ``SAMLResponse`` form field: base64 of :attr:`xml`."""
+    response_id: str
+    assertion_id: str
+
+
+class _Signer(XMLSigner):  # type: ignore[misc]
+    # The test IdP may sign with SHA-1 so that apps can test their allow_sha1 policy.
+    def check_deprecated_methods(self) -> None:
+        return None
+
+
+class TestIdP:
+    """An identity provider in a box: its key, certificate, metadata, and signed responses.
+
+    Args:
+        entity_id: the IdP's entity ID.
+        key_type: ``"rsa"`` (2048-bit) or ``"ec"`` (P-256).
+        key, certificate: bring your own instead of generating them.
+        sso_url, slo_url: endpoints written into the metadata.
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    def __init__(
+        self,
+        entity_id: str = "https://idp.example.test/metadata",
+        *,
+        key_type: Literal["rsa", "ec"] = "rsa",
+        key: PrivateKey | None = None,
+        certificate: x509.Certificate | None = None,
+        sso_url: str = "https://idp.example.test/sso",
+        slo_url: str = "https://idp.example.test/slo",
+    ) -> None:
+        if (key is None) != (certificate is None):
+            raise ValueError("pass both key and certificate, or neither")
+        if key is None or certificate is None:
+            key, certificate = make_certificate(key_type=key_type)
+        self.entity_id = entity_id
+        self.key = key
+        self.certificate = certificate
+        self.sso_url = sso_url
+        self.slo_url = slo_url
+
+    @property
+    def certificate_pem(self) -> str:
+        return self.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+    @property
+    def metadata_xml(self) -> bytes:
+        """IdP metadata (an EntityDescriptor) listing this IdP's signing certificate."""
+        return self.metadata()
+
+    def metadata(
+        self,
+        *,
+        extra_certificates: Sequence[x509.Certificate] = (),
+        want_authn_requests_signed: bool = False,
+        valid_until: datetime | None = None,
+    ) -> bytes:
+        """Metadata with optional extra signing certificates (to test key rollover)."""
+        md = lambda tag: qname(NS_MD, tag)  # noqa: E731
+        root = etree.Element(md("EntityDescriptor"), nsmap={"md": NS_MD, "ds": NS_DS})
+        root.set("entityID", self.entity_id)
+        if valid_until is not None:
+            root.set("validUntil", format_datetime(valid_until))
+        descriptor = etree.SubElement(root, md("IDPSSODescriptor"))
+        descriptor.set("WantAuthnRequestsSigned", "true" if want_authn_requests_signed else "false")
+        descriptor.set("protocolSupportEnumeration", "urn:oasis:names:tc:SAML:2.0:protocol")
+        for certificate in (self.certificate, *extra_certificates):
+            key_descriptor = etree.SubElement(descriptor, md("KeyDescriptor"), use="signing")
+            key_info = etree.SubElement(key_descriptor, qname(NS_DS, "KeyInfo"))
+            data = etree.SubElement(key_info, qname(NS_DS, "X509Data"))
+            etree.SubElement(data, qname(NS_DS, "X509Certificate")).text = base64.b64encode(
+                certificate.public_bytes(serialization.Encoding.DER)
+            ).decode("ascii")
+        for binding in (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST):
+            etree.SubElement(descriptor, md("SingleLogoutService"), Binding=binding, Location=self.slo_url)
+        etree.SubElement(descriptor, md("NameIDFormat")).text = EMAIL_ADDRESS
+        for binding in (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST):
+            etree.SubElement(descriptor, md("SingleSignOnService"), Binding=binding, Location=self.sso_url)
+        return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+    def issue_response(
+        self,
+        *,
+        sp_entity_id: str,
+        acs_url: str,
+        now: datetime,
+        name_id: str = "user@example.test",
+        name_id_format: str | _Omit = EMAIL_ADDRESS,
+        attributes: Mapping[str, Sequence[str]] | None = None,
+        in_response_to: str | None = None,
+        sign_response: bool = False,
+        sign_assertion: bool = True,
+        signature_algorithm: str = "rsa-sha256",
+        digest_algorithm: str = "sha256",
+        lifetime: timedelta = timedelta(minutes=5),
+        not_before: datetime | _Omit | None = None,
+        not_on_or_after: datetime | None = None,
+        status: str = _SUCCESS,
+        audience: str | _Omit | None = None,
+        destination: str | _Omit | None = None,
+        recipient: str | _Omit | None = None,
+        issuer: str | None = None,
+        assertion_issuer: str | None = None,
+        response_id: str | None = None,
+        assertion_id: str | None = None,
+        session_index: str | None = None,
+        authn_context_class: str = _PASSWORD_PROTECTED,
+        include_authn_statement: bool = True,
+        signing_key: PrivateKey | None = None,
+        signing_certificate: x509.Certificate | None = None,
+    ) -> IssuedResponse:
+        """A signed SAML 2.0 Response; every field can be changed to test a rule.
+
+        Defaults produce a response that verifies for ``sp_entity_id``/``acs_url`` at ``now``:
+        Destination, Recipient and Audience from the SP, a 5-minute window, the assertion
+        signed (RSA-SHA256, exclusive c14n). Pass :data:`OMIT` to leave a part out.
+        """
+        now = require_aware(now)
+        response_id = response_id or _new_id()
+        assertion_id = assertion_id or _new_id()
+        end = not_on_or_after or now + lifetime
+        p = lambda tag: qname(NS_SAMLP, tag)  # noqa: E731
+        a = lambda tag: qname(NS_SAML, tag)  # noqa: E731
+
+        response = etree.Element(p("Response"), nsmap={"samlp": NS_SAMLP, "saml": NS_SAML})
+        _set(response, "ID", response_id)
+        response.set("Version", "2.0")
+        response.set("IssueInstant", format_datetime(now))
+        _set(response, "Destination", acs_url if destination is None else destination)
+        if in_response_to is not None:
+            response.set("InResponseTo", in_response_to)
+        etree.SubElement(response, a("Issuer")).text = issuer or self.entity_id
+        status_element = etree.SubElement(response, p("Status"))
+        etree.SubElement(status_element, p("StatusCode"), Value=status)
+
+        assertion = etree.Element(a("Assertion"), nsmap={"saml": NS_SAML})
+        assertion.set("ID", assertion_id)
+        assertion.set("Version", "2.0")
+        assertion.set("IssueInstant", format_datetime(now))
+        etree.SubElement(assertion, a("Issuer")).text = assertion_issuer or issuer or self.entity_id
+        if sign_assertion:
+            etree.SubElement(assertion, qname(NS_DS, "Signature"), Id="placeholder", nsmap={"ds": NS_DS})
+        subject = etree.SubElement(assertion, a("Subject"))
+        name_id_element = etree.SubElement(subject, a("NameID"))
+        _set(name_id_element, "Format", name_id_format)
+        name_id_element.text = name_id
+        confirmation = etree.SubElement(subject, a("SubjectConfirmation"), Method=_BEARER)
+        data = etree.SubElement(confirmation, a("SubjectConfirmationData"))
+        if in_response_to is not None:
+            data.set("InResponseTo", in_response_to)
+        data.set("NotOnOrAfter", format_datetime(end))
+        _set(data, "Recipient", acs_url if recipient is None else recipient)
+        conditions = etree.SubElement(assertion, a("Conditions"))
+        _set(conditions, "NotBefore", now - timedelta(seconds=30) if not_before is None else not_before)
+        conditions.set("NotOnOrAfter", format_datetime(end))
+        if not isinstance(audience, _Omit):
+            restriction = etree.SubElement(conditions, a("AudienceRestriction"))
+            etree.SubElement(restriction, a("Audience")).text = audience or sp_entity_id
+        if include_authn_statement:
+            statement = etree.SubElement(assertion, a("AuthnStatement"))
+            statement.set("AuthnInstant", format_datetime(now))
+            statement.set("SessionIndex", session_index or _new_id())
+            context = etree.SubElement(statement, a("AuthnContext"))
+            etree.SubElement(context, a("AuthnContextClassRef")).text = authn_context_class
+        if attributes:
+            attribute_statement = etree.SubElement(assertion, a("AttributeStatement"))
+            for name, values in attributes.items():
+                attribute = etree.SubElement(
+                    attribute_statement, a("Attribute"), Name=name, NameFormat=_BASIC
+                )
+                for value in values:
+                    etree.SubElement(attribute, a("AttributeValue")).text = value
+
+        key = signing_key or self.key
+        certificate = signing_certificate or self.certificate
+        sign = {"key": key, "cert": [certificate], "alg": signature_algorithm, "digest": digest_algorithm}
+        if sign_assertion:
+            assertion = _sign(assertion, assertion_id, **sign)
+        response.insert(2, assertion)
+        if sign_response:
+            response.insert(1, etree.Element(qname(NS_DS, "Signature"), Id="placeholder", nsmap={"ds": NS_DS}))
+            response = _sign(response, response_id, **sign)
+        xml = etree.tostring(response, xml_declaration=True, encoding="UTF-8")
+        return IssuedResponse(
+            xml=xml,
+            form_value=base64.b64encode(xml).decode("ascii"),
+            response_id=response_id,
+            assertion_id=assertion_id,
+        )
+
+
+def _sign(
+    element: etree._Element,
+    reference_id: str,
+    *,
+    key: PrivateKey,
+    cert: list[x509.Certificate],
+    alg: str,
+    digest: str,
+) -> etree._Element:
+    signer = _Signer(
+        signature_algorithm=alg,
+        digest_algorithm=digest,
+        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+    )
+    signed: Any = signer.sign(element, key=key, cert=cert, reference_uri=reference_id)
+    assert isinstance(signed, etree._Element)
+    return signed
+
+
+def _set(element: etree._Element, name: str, value: str | datetime | _Omit | None) -> None:
+    if value is None or isinstance(value, _Omit):
+        return
+    element.set(name, format_datetime(value) if isinstance(value, datetime) else value)
+
+
+def _new_id() -> str:
+    # xs:ID must not start with a digit.
+    return "_" + secrets.token_hex(16)

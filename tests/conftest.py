@@ -1,0 +1,68 @@
+"""Shared fixtures: one test IdP (key generation is slow), an SP, and a fixed clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import samljit
+from samljit.testing import IssuedResponse, TestIdP
+
+NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+SP_ENTITY_ID = "https://app.example.com/saml/acme"
+ACS_URL = "https://app.example.com/saml/acme/acs"
+INTEROP = Path(__file__).resolve().parents[1].parent / "shared" / "interop"
+
+
+@pytest.fixture(scope="session")
+def test_idp() -> TestIdP:
+    return TestIdP(entity_id="https://idp.example.test/metadata")
+
+
+@pytest.fixture(scope="session")
+def idp(test_idp: TestIdP) -> samljit.IdentityProvider:
+    return samljit.parse_idp_metadata(test_idp.metadata_xml, now=NOW).idp
+
+
+@pytest.fixture(scope="session")
+def sp() -> samljit.SPConfig:
+    return samljit.SPConfig(entity_id=SP_ENTITY_ID, acs_url=ACS_URL)
+
+
+@pytest.fixture
+def issue(test_idp: TestIdP) -> Callable[..., IssuedResponse]:
+    """Issue a response for the test SP at NOW; keyword arguments change any knob."""
+
+    def _issue(**knobs: Any) -> IssuedResponse:
+        knobs.setdefault("sp_entity_id", SP_ENTITY_ID)
+        knobs.setdefault("acs_url", ACS_URL)
+        knobs.setdefault("now", NOW)
+        knobs.setdefault("name_id", "ada@acme.test")
+        knobs.setdefault("attributes", {"full_name": ["Ada Lovelace"], "role": ["developer"]})
+        return test_idp.issue_response(**knobs)
+
+    return _issue
+
+
+@pytest.fixture
+def verify(
+    idp: samljit.IdentityProvider, sp: samljit.SPConfig
+) -> Callable[..., samljit.Assertion]:
+    """Verify a form value (str) or XML (bytes) as the test SP at NOW, IdP-initiated allowed."""
+
+    def _verify(message: str | bytes, **options: Any) -> samljit.Assertion:
+        options.setdefault("idp", idp)
+        options.setdefault("sp", sp)
+        options.setdefault("now", NOW)
+        options.setdefault("replay_cache", samljit.MemoryReplayCache())
+        if "in_response_to" not in options:
+            options.setdefault("allow_unsolicited", True)
+        if isinstance(message, bytes):
+            return samljit.verify_response_xml(message, **options)
+        return samljit.verify_response(message, **options)
+
+    return _verify
