@@ -5,15 +5,17 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from lxml import etree
-from signxml import SignatureConfiguration, XMLVerifier
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from signxml import SignatureConfiguration, VerifyResult, XMLVerifier
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
-from signxml.exceptions import InvalidDigest, InvalidSignature, SignXMLException
+from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
 
 from ._xml import NS_DS, NSMAP, qname
 from .errors import (
@@ -63,13 +65,16 @@ class Verified:
 
 
 class _PinnedVerifier(XMLVerifier):  # type: ignore[misc]
-    """signxml's verifier with two SAML-specific changes.
+    """signxml's verifier, narrowed to the one shape SAML uses, with two SAML-specific rules.
 
-    - The element handed in comes from a tree that samljit's own parser just built, and
-      signxml copies it before changing anything, so its first defensive copy is skipped.
     - Certificate validity dates are not enforced: trust comes from pinning the metadata key,
       and the SAML metadata interoperability profile (section 2.5.1) says validity periods of
       such certificates are not to be used. Expiry is reported as a metadata warning instead.
+    - The element handed in is the signed element itself, and its one Reference points at it
+      (checked by :func:`_check_signed_info` before any crypto). So the reference needs no
+      document-wide ID lookup, and one private copy of the element is enough to apply the
+      enveloped-signature transform; signxml's general path makes three. signxml still does
+      the SignedInfo canonicalisation and the public-key verification.
     """
 
     def get_root(self, data: Any) -> Any:
@@ -77,6 +82,73 @@ class _PinnedVerifier(XMLVerifier):  # type: ignore[misc]
 
     def _check_cert_validity(self, cert: Any, cert_source: Any) -> None:
         return None
+
+    def _verify_reference(
+        self,
+        reference: etree._Element,
+        index: int,
+        root: etree._Element,
+        uri_resolver: Any,
+        c14n_algorithm: Any,
+        signature: etree._Element,
+        signature_key_used: Any,
+    ) -> VerifyResult:
+        if reference.get("URI") != f"#{root.get('ID')}":
+            raise InvalidInput("the reference does not point at the signed element")
+        transforms = reference.findall("ds:Transforms/ds:Transform", NSMAP)
+        algorithms = [t.get("Algorithm") for t in transforms]
+        # A private copy, with the in-scope namespace declarations of the original context.
+        payload = self._fromstring(etree.tostring(root))
+        if _ENVELOPED in algorithms:
+            for child in payload.iterchildren(_SIGNATURE):  # one, as signature_child() made sure
+                _remove_keeping_tail(child)
+        c14n_transforms = [t for t in transforms if t.get("Algorithm") in _C14N]
+        if len(c14n_transforms) > 1:
+            raise InvalidInput("more than one canonicalization transform")
+        if c14n_transforms:
+            method = CanonicalizationMethod(c14n_transforms[0].get("Algorithm"))
+            prefixes = self._get_inclusive_ns_prefixes(c14n_transforms[0])
+        else:
+            method, prefixes = self.config.default_reference_c14n_method, None
+        canonical = self._c14n(payload, algorithm=method, inclusive_ns_prefixes=prefixes)
+        digest_method = reference.find("ds:DigestMethod", NSMAP)
+        digest_value = reference.find("ds:DigestValue", NSMAP)
+        if digest_method is None or digest_value is None or not digest_value.text:
+            raise InvalidInput("the reference has no digest")
+        digest_algorithm = DigestAlgorithm(digest_method.get("Algorithm"))
+        self.check_digest_alg_expected(digest_algorithm)
+        expected = base64.b64decode(digest_value.text)
+        if not hmac.compare_digest(expected, self._get_digest(canonical, digest_algorithm)):
+            raise InvalidDigest(f"Digest mismatch for reference {index}")
+        # What callers read: the canonical bytes parsed again, so nothing unsigned survives.
+        key = signature_key_used.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        return VerifyResult(canonical, self._fromstring(canonical), signature, signature_key=key)
+
+
+_CONFIGS = {
+    allow_sha1: SignatureConfiguration(
+        location="./",
+        expect_references=1,
+        signature_methods=signature_methods(allow_sha1),
+        digest_algorithms=digest_algorithms(allow_sha1),
+        ignore_ambiguous_key_info=True,  # KeyInfo is never trusted, so never compared either
+    )
+    for allow_sha1 in (False, True)
+}
+
+
+def _remove_keeping_tail(element: etree._Element) -> None:
+    """Detach ``element``; the text after it (its tail) stays in the document, as XML-DSig's
+    enveloped-signature transform removes the element node only."""
+    parent = element.getparent()
+    assert parent is not None
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
 
 
 def signature_child(element: etree._Element, what: str) -> etree._Element | None:
@@ -108,13 +180,7 @@ def verify_enveloped(
     """
     element_id = signed.get("ID")
     _check_signed_info(signature, element_id, allow_sha1=allow_sha1, what=what)
-    config = SignatureConfiguration(
-        location="./",
-        expect_references=1,
-        signature_methods=signature_methods(allow_sha1),
-        digest_algorithms=digest_algorithms(allow_sha1),
-        ignore_ambiguous_key_info=True,
-    )
+    config = _CONFIGS[allow_sha1]
     offered = _offered_certificate(signature) if len(certificates) > 1 else None
     for certificate in _ordered(certificates, offered):
         try:

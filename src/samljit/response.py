@@ -11,7 +11,7 @@ from lxml import etree
 
 from ._signature import Verified, fingerprint, signature_child, verify_enveloped
 from ._time import parse_datetime, require_aware
-from ._xml import NS_SAML, NS_SAMLP, NSMAP, parse_xml, qname, text_of
+from ._xml import NS_DS, NS_SAML, NS_SAMLP, NSMAP, parse_xml, qname, text_of
 from .config import SPConfig
 from .errors import (
     AssertionMissing,
@@ -46,9 +46,12 @@ __all__ = ["decode_post_response", "verify_response", "verify_response_xml"]
 STATUS_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 
+_A = f"{{{NS_SAML}}}"
+_P = f"{{{NS_SAMLP}}}"
 _RESPONSE = qname(NS_SAMLP, "Response")
 _ASSERTION = qname(NS_SAML, "Assertion")
 _ENCRYPTED_ASSERTION = qname(NS_SAML, "EncryptedAssertion")
+_SIGNATURE = qname(NS_DS, "Signature")
 
 
 def decode_post_response(value: str | bytes, *, max_bytes: int) -> bytes:
@@ -193,11 +196,8 @@ def verify_response_xml(
 # --- structure (before any signature is checked) ------------------------------------------
 
 
-# signxml is told to resolve references through attributes named ID (in any namespace), so
-# those are the ones that must be unique.
-_ID_VALUES = etree.XPath("//@*[local-name()='ID']")
-_ASSERTIONS = etree.XPath("//saml:Assertion | //saml:EncryptedAssertion", namespaces=NSMAP)
-_SIGNATURES = etree.XPath("//ds:Signature", namespaces=NSMAP)
+# SAML's ID attributes are unqualified; a signature reference names one of them.
+_ID_VALUES = etree.XPath("//@ID")
 
 
 def _check_structure(document: etree._Element) -> None:
@@ -217,29 +217,27 @@ def _check_structure(document: etree._Element) -> None:
             f"the ID {duplicate!r} appears twice in the response (signature wrapping?)",
             found=duplicate,
         )
-    assertions = _ASSERTIONS(document)
-    assert isinstance(assertions, list)
-    for assertion in assertions:
-        if assertion.getparent() is not document:
-            raise MultipleAssertions(
-                "an assertion is nested outside the Response's own assertion slot "
-                "(signature wrapping?)"
-            )
-    if len(assertions) > 1:
-        raise MultipleAssertions(
-            f"the response carries {len(assertions)} assertions; exactly one is accepted",
-            expected=1,
-            found=len(assertions),
-        )
-    signatures = _SIGNATURES(document)
-    assert isinstance(signatures, list)
-    for signature in signatures:
-        parent = signature.getparent()
-        if parent is not document and (parent is None or parent.tag != _ASSERTION):
+    assertions = 0
+    for element in document.iter(_ASSERTION, _ENCRYPTED_ASSERTION, _SIGNATURE):
+        parent = element.getparent()
+        if element.tag != _SIGNATURE:
+            assertions += 1
+            if parent is not document:
+                raise MultipleAssertions(
+                    "an assertion is nested outside the Response's own assertion slot "
+                    "(signature wrapping?)"
+                )
+        elif parent is not document and (parent is None or parent.tag != _ASSERTION):
             raise SignatureMisplaced(
                 "a Signature appears where SAML allows none: only the Response and the "
                 "Assertion may be signed"
             )
+    if assertions > 1:
+        raise MultipleAssertions(
+            f"the response carries {assertions} assertions; exactly one is accepted",
+            expected=1,
+            found=assertions,
+        )
     if document.find(_ENCRYPTED_ASSERTION) is not None:
         raise EncryptionNotSupported(
             "the assertion is encrypted (EncryptedAssertion); this version of samljit cannot "
@@ -248,14 +246,14 @@ def _check_structure(document: etree._Element) -> None:
 
 
 def _check_status(document: etree._Element) -> None:
-    status = document.find("samlp:Status/samlp:StatusCode", NSMAP)
+    status = document.find(f"{_P}Status/{_P}StatusCode")
     code = None if status is None else status.get("Value")
     if code == STATUS_SUCCESS:
         return
     if status is None:
         raise MalformedResponse("the response has no Status")
-    nested = status.find("samlp:StatusCode", NSMAP)
-    message = text_of(document.find("samlp:Status/samlp:StatusMessage", NSMAP))
+    nested = status.find(f"{_P}StatusCode")
+    message = text_of(document.find(f"{_P}Status/{_P}StatusMessage"))
     detail = f" / {nested.get('Value')}" if nested is not None else ""
     raise StatusNotSuccess(
         f"the IdP answered with status {code}{detail}"
@@ -325,7 +323,7 @@ class _Checker:
                 expected=self.sp.acs_url,
                 found=destination,
             )
-        issuer = response.find("saml:Issuer", NSMAP)
+        issuer = response.find(f"{_A}Issuer")
         if issuer is not None:
             self._issuer(issuer, "Response")
         found = response.get("InResponseTo")
@@ -391,10 +389,10 @@ class _Checker:
     ) -> Assertion:
         if assertion.get("Version") != "2.0" or not assertion.get("ID"):
             raise MalformedResponse("the assertion is not a SAML 2.0 assertion with an ID")
-        issuer = self._issuer(assertion.find("saml:Issuer", NSMAP), "Assertion")
+        issuer = self._issuer(assertion.find(f"{_A}Issuer"), "Assertion")
         ends: list[datetime] = []
 
-        conditions = assertion.find("saml:Conditions", NSMAP)
+        conditions = assertion.find(f"{_A}Conditions")
         if conditions is None:
             raise AudienceMismatch(
                 "the assertion has no Conditions, so no AudienceRestriction",
@@ -405,13 +403,13 @@ class _Checker:
             ends.append(end)
         audiences = self._audiences(conditions)
 
-        subject = assertion.find("saml:Subject", NSMAP)
+        subject = assertion.find(f"{_A}Subject")
         if subject is None:
             raise SubjectInvalid("the assertion has no Subject")
         name_id = _name_id(subject)
         ends.append(self._bearer(subject, in_response_to))
 
-        statements = assertion.findall("saml:AuthnStatement", NSMAP)
+        statements = assertion.findall(f"{_A}AuthnStatement")
         if not statements:
             raise AuthnStatementMissing("the assertion has no AuthnStatement")
         statement = statements[0]
@@ -436,7 +434,7 @@ class _Checker:
             session_index=statement.get("SessionIndex"),
             authn_instant=self._time(statement, "AuthnInstant"),
             authn_context_class=_strip(
-                text_of(statement.find("saml:AuthnContext/saml:AuthnContextClassRef", NSMAP))
+                text_of(statement.find(f"{_A}AuthnContext/{_A}AuthnContextClassRef"))
             ),
             not_on_or_after=min(ends),
             in_response_to=in_response_to,
@@ -447,11 +445,11 @@ class _Checker:
         )
 
     def _audiences(self, conditions: etree._Element) -> tuple[str, ...]:
-        restrictions = conditions.findall("saml:AudienceRestriction", NSMAP)
+        restrictions = conditions.findall(f"{_A}AudienceRestriction")
         everything: list[str] = []
         for restriction in restrictions:
             audiences = [
-                (text_of(a) or "").strip() for a in restriction.iterfind("saml:Audience", NSMAP)
+                (text_of(a) or "").strip() for a in restriction.iterfind(f"{_A}Audience")
             ]
             everything += audiences
             # SAML core 2.5.1.4: every AudienceRestriction must admit us, not just one.
@@ -470,10 +468,10 @@ class _Checker:
     def _bearer(self, subject: etree._Element, in_response_to: str | None) -> datetime:
         """Check the bearer SubjectConfirmation (SAML profiles 4.1.4.2); return its end."""
         problem: Exception | None = None
-        for confirmation in subject.iterfind("saml:SubjectConfirmation", NSMAP):
+        for confirmation in subject.iterfind(f"{_A}SubjectConfirmation"):
             if confirmation.get("Method") != BEARER:
                 continue
-            data = confirmation.find("saml:SubjectConfirmationData", NSMAP)
+            data = confirmation.find(f"{_A}SubjectConfirmationData")
             try:
                 if data is None:
                     raise SubjectInvalid("the bearer SubjectConfirmation has no data")
@@ -523,9 +521,9 @@ def _in_response_to_message(expected: str | None, found: str | None, where: str)
 
 
 def _name_id(subject: etree._Element) -> NameID:
-    element = subject.find("saml:NameID", NSMAP)
+    element = subject.find(f"{_A}NameID")
     if element is None:
-        if subject.find("saml:EncryptedID", NSMAP) is not None:
+        if subject.find(f"{_A}EncryptedID") is not None:
             raise EncryptionNotSupported("the NameID is encrypted (EncryptedID)")
         raise SubjectInvalid("the Subject has no NameID")
     value = (text_of(element) or "").strip()
@@ -547,24 +545,29 @@ _ATTRIBUTE_VALUE = qname(NS_SAML, "AttributeValue")
 
 def _attributes(assertion: etree._Element) -> tuple[Attribute, ...]:
     """Every Attribute, repeated ones (Keycloak sends one per value) merged by Name."""
-    values: dict[str, list[str]] = {}
-    friendly: dict[str, str | None] = {}
-    formats: dict[str, str | None] = {}
+    merged: dict[str, tuple[list[str], str | None, str | None]] = {}
     for statement in assertion.iterchildren(_ATTRIBUTE_STATEMENT):
         for element in statement.iterchildren(_ATTRIBUTE):
             name = element.get("Name")
             if not name:
                 raise MalformedResponse("an Attribute has no Name")
-            values.setdefault(name, []).extend(
-                _attribute_value(v) for v in element.iterchildren(_ATTRIBUTE_VALUE)
-            )
-            friendly[name] = friendly.get(name) or element.get("FriendlyName")
-            formats[name] = formats.get(name) or element.get("NameFormat")
+            values = [
+                (v.text or "") if len(v) == 0 else _attribute_value(v)
+                for v in element.iterchildren(_ATTRIBUTE_VALUE)
+            ]
+            previous = merged.get(name)
+            if previous is None:
+                merged[name] = (values, element.get("FriendlyName"), element.get("NameFormat"))
+            else:
+                previous[0].extend(values)
+                merged[name] = (
+                    previous[0],
+                    previous[1] or element.get("FriendlyName"),
+                    previous[2] or element.get("NameFormat"),
+                )
     return tuple(
-        Attribute(
-            name=name, values=tuple(found), friendly_name=friendly[name], name_format=formats[name]
-        )
-        for name, found in values.items()
+        Attribute(name=name, values=tuple(v), friendly_name=f, name_format=n)
+        for name, (v, f, n) in merged.items()
     )
 
 

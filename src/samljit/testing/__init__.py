@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
@@ -221,12 +221,16 @@ class TestIdP:
         include_authn_statement: bool = True,
         signing_key: PrivateKey | None = None,
         signing_certificate: x509.Certificate | None = None,
+        edit_assertion: Callable[[etree._Element], None] | None = None,
+        edit_response: Callable[[etree._Element], None] | None = None,
     ) -> IssuedResponse:
         """A signed SAML 2.0 Response; every field can be changed to test a rule.
 
         Defaults produce a response that verifies for ``sp_entity_id``/``acs_url`` at ``now``:
         Destination, Recipient and Audience from the SP, a 5-minute window, the assertion
         signed (RSA-SHA256, exclusive c14n). Pass :data:`OMIT` to leave a part out.
+        ``edit_assertion`` and ``edit_response`` change the XML in place before it is signed,
+        for shapes no knob covers.
         """
         now = require_aware(now)
         response_id = response_id or _new_id()
@@ -284,12 +288,16 @@ class TestIdP:
                 for value in values:
                     etree.SubElement(attribute, a("AttributeValue")).text = value
 
+        if edit_assertion is not None:
+            edit_assertion(assertion)
         key = signing_key or self.key
         certificate = signing_certificate or self.certificate
         sign = {"key": key, "cert": [certificate], "alg": signature_algorithm, "digest": digest_algorithm}
         if sign_assertion:
             assertion = _sign(assertion, assertion_id, **sign)
         response.insert(2, assertion)
+        if edit_response is not None:
+            edit_response(response)
         if sign_response:
             response.insert(1, etree.Element(qname(NS_DS, "Signature"), Id="placeholder", nsmap={"ds": NS_DS}))
             response = _sign(response, response_id, **sign)
