@@ -58,7 +58,9 @@ def main() -> int:
             now,
         ),
         "a response presented an hour late": (
-            test_idp.issue_response(sp_entity_id=SP.entity_id, acs_url=SP.acs_url, now=now).form_value,
+            test_idp.issue_response(
+                sp_entity_id=SP.entity_id, acs_url=SP.acs_url, now=now
+            ).form_value,
             now + timedelta(hours=1),
         ),
         "a response whose name was edited after signing": (

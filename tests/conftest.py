@@ -49,9 +49,7 @@ def issue(test_idp: TestIdP) -> Callable[..., IssuedResponse]:
 
 
 @pytest.fixture
-def verify(
-    idp: samljit.IdentityProvider, sp: samljit.SPConfig
-) -> Callable[..., samljit.Assertion]:
+def verify(idp: samljit.IdentityProvider, sp: samljit.SPConfig) -> Callable[..., samljit.Assertion]:
     """Verify a form value (str) or XML (bytes) as the test SP at NOW, IdP-initiated allowed."""
 
     def _verify(message: str | bytes, **options: Any) -> samljit.Assertion:

@@ -11,11 +11,11 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from lxml import etree
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from signxml import SignatureConfiguration, VerifyResult, XMLVerifier
+from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
+from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from ._xml import NS_DS, NSMAP, qname
 from .errors import (
@@ -40,7 +40,9 @@ _STRONG_SIGNATURES = frozenset(
         SignatureMethod.SHA512_RSA_MGF1,
     }
 )
-_STRONG_DIGESTS = frozenset({DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512})
+_STRONG_DIGESTS = frozenset(
+    {DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512}
+)
 _ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 _C14N = frozenset(m.value for m in CanonicalizationMethod)
 _ALLOWED_TRANSFORMS = _C14N | {_ENVELOPED}
@@ -64,7 +66,7 @@ class Verified:
     certificate: x509.Certificate
 
 
-class _PinnedVerifier(XMLVerifier):  # type: ignore[misc]
+class _PinnedVerifier(XMLVerifier):
     """signxml's verifier, narrowed to the one shape SAML uses, with two SAML-specific rules.
 
     - Certificate validity dates are not enforced: trust comes from pinning the metadata key,
@@ -98,7 +100,7 @@ class _PinnedVerifier(XMLVerifier):  # type: ignore[misc]
         transforms = reference.findall("ds:Transforms/ds:Transform", NSMAP)
         algorithms = [t.get("Algorithm") for t in transforms]
         # A private copy, with the in-scope namespace declarations of the original context.
-        payload = self._fromstring(etree.tostring(root))
+        payload = self._fromstring(etree.tostring(root))  # type: ignore[no-untyped-call]
         if _ENVELOPED in algorithms:
             for child in payload.iterchildren(_SIGNATURE):  # one, as signature_child() made sure
                 _remove_keeping_tail(child)
@@ -107,7 +109,7 @@ class _PinnedVerifier(XMLVerifier):  # type: ignore[misc]
             raise InvalidInput("more than one canonicalization transform")
         if c14n_transforms:
             method = CanonicalizationMethod(c14n_transforms[0].get("Algorithm"))
-            prefixes = self._get_inclusive_ns_prefixes(c14n_transforms[0])
+            prefixes = self._get_inclusive_ns_prefixes(c14n_transforms[0])  # type: ignore[no-untyped-call]
         else:
             method, prefixes = self.config.default_reference_c14n_method, None
         canonical = self._c14n(payload, algorithm=method, inclusive_ns_prefixes=prefixes)
@@ -116,13 +118,14 @@ class _PinnedVerifier(XMLVerifier):  # type: ignore[misc]
         if digest_method is None or digest_value is None or not digest_value.text:
             raise InvalidInput("the reference has no digest")
         digest_algorithm = DigestAlgorithm(digest_method.get("Algorithm"))
-        self.check_digest_alg_expected(digest_algorithm)
+        self.check_digest_alg_expected(digest_algorithm)  # type: ignore[no-untyped-call]
         expected = base64.b64decode(digest_value.text)
         if not hmac.compare_digest(expected, self._get_digest(canonical, digest_algorithm)):
             raise InvalidDigest(f"Digest mismatch for reference {index}")
         # What callers read: the canonical bytes parsed again, so nothing unsigned survives.
         key = signature_key_used.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-        return VerifyResult(canonical, self._fromstring(canonical), signature, signature_key=key)
+        signed_xml = self._fromstring(canonical)  # type: ignore[no-untyped-call]
+        return VerifyResult(canonical, signed_xml, signature, signature_key=key)
 
 
 _CONFIGS = {
@@ -155,7 +158,9 @@ def signature_child(element: etree._Element, what: str) -> etree._Element | None
     """The ds:Signature child of ``element``, or None; more than one is refused."""
     found = [child for child in element if child.tag == _SIGNATURE]
     if len(found) > 1:
-        raise SignatureMisplaced(f"the {what} carries {len(found)} signatures; at most one is allowed")
+        raise SignatureMisplaced(
+            f"the {what} carries {len(found)} signatures; at most one is allowed"
+        )
     return found[0] if found else None
 
 
@@ -188,7 +193,6 @@ def verify_enveloped(
                 signed,
                 x509_cert=certificate,
                 expect_config=config,
-                id_attribute="ID",
                 validate_schema=False,  # _check_signed_info has checked the shape signxml reads
             )
         except InvalidDigest as exc:
@@ -199,7 +203,7 @@ def verify_enveloped(
             continue
         except (SignXMLException, ValueError, etree.LxmlError) as exc:
             raise SignatureInvalid(f"the {what} signature cannot be verified: {exc}") from exc
-        element = result.signed_xml
+        element = result.signed_xml if isinstance(result, VerifyResult) else None
         if element is None or element.tag != signed.tag or element.get("ID") != element_id:
             raise ReferenceMismatch(f"the {what} signature does not cover the {what} itself")
         return Verified(element=element, certificate=certificate)
@@ -221,14 +225,18 @@ def verify_enveloped(
 
 
 _METHOD_URIS = {
-    allow_sha1: frozenset(m.value for m in signature_methods(allow_sha1)) for allow_sha1 in (False, True)
+    allow_sha1: frozenset(m.value for m in signature_methods(allow_sha1))
+    for allow_sha1 in (False, True)
 }
 _DIGEST_URIS = {
-    allow_sha1: frozenset(d.value for d in digest_algorithms(allow_sha1)) for allow_sha1 in (False, True)
+    allow_sha1: frozenset(d.value for d in digest_algorithms(allow_sha1))
+    for allow_sha1 in (False, True)
 }
 
 
-def _one(parent: etree._Element, local: str, what: str, *, optional: bool = False) -> etree._Element:
+def _one(
+    parent: etree._Element, local: str, what: str, *, optional: bool = False
+) -> etree._Element:
     found = parent.findall(qname(NS_DS, local))
     if len(found) == 1 or (optional and not found):
         return found[0] if found else parent
@@ -261,7 +269,9 @@ def _check_signed_info(
     c14n = _one(signed_info, "CanonicalizationMethod", what).get("Algorithm")
     if c14n not in _C14N:
         raise TransformForbidden(
-            f"the {what} signature uses canonicalization {c14n!r}", expected=sorted(_C14N), found=c14n
+            f"the {what} signature uses canonicalization {c14n!r}",
+            expected=sorted(_C14N),
+            found=c14n,
         )
     references = signed_info.findall(qname(NS_DS, "Reference"))
     if len(references) != 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
@@ -94,7 +95,7 @@ def parse_xml(data: bytes, limits: XmlLimits, *, what: str = "document") -> etre
         raise XmlMalformed(f"the {what} is not well-formed XML: {exc}") from exc
     if root is None:
         raise XmlMalformed(f"the {what} has no root element")
-    docinfo = root.getroottree().docinfo
+    docinfo: Any = root.getroottree().docinfo  # lxml-stubs lacks DocInfo.doctype
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise XmlForbiddenConstruct(f"the {what} has a DOCTYPE; DTDs are never accepted")
     _check_shape(root, len(data), limits, what)

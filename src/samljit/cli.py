@@ -165,7 +165,9 @@ def _inspect(args: argparse.Namespace) -> int:
         print(f"                  {cert['subject']}, {cert['key']}, expires {cert['not_after']}")
     if report["name_id_formats"]:
         print(f"NameID formats:   {', '.join(report['name_id_formats'])}")
-    print(f"signed requests:  {'wanted' if report['want_authn_requests_signed'] else 'not required'}")
+    print(
+        f"signed requests:  {'wanted' if report['want_authn_requests_signed'] else 'not required'}"
+    )
     if report["valid_until"]:
         print(f"valid until:      {report['valid_until']}")
     for warning in report["warnings"]:

@@ -44,7 +44,9 @@ class SPConfig:
 
     def __post_init__(self) -> None:
         if not self.entity_id or self.entity_id != self.entity_id.strip():
-            raise ConfigError("SPConfig.entity_id must be a non-empty string without surrounding space")
+            raise ConfigError(
+                "SPConfig.entity_id must be a non-empty string without surrounding space"
+            )
         parts = urlsplit(self.acs_url)
         if parts.scheme not in ("https", "http") or not parts.netloc:
             raise ConfigError(

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from lxml import etree
 
 from ._time import parse_datetime, require_aware
@@ -65,9 +65,9 @@ class MetadataWarning(SamlWarning):
         self.message = message
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, MetadataWarning)
-            and (self.code, self.message) == (other.code, other.message)
+        return isinstance(other, MetadataWarning) and (self.code, self.message) == (
+            other.code,
+            other.message,
         )
 
     def __hash__(self) -> int:
@@ -263,7 +263,7 @@ def _signing_certificates(descriptor: etree._Element) -> tuple[x509.Certificate,
             found.setdefault(cert.public_bytes(serialization.Encoding.DER), cert)
     if not found:
         raise MetadataNoSigningKey(
-            "the IdP metadata has no signing certificate (KeyDescriptor use=\"signing\" or "
+            'the IdP metadata has no signing certificate (KeyDescriptor use="signing" or '
             "without use, holding an X509Certificate): no response could be verified"
         )
     return tuple(found.values())
@@ -340,9 +340,6 @@ def _warnings(idp: IdentityProvider, now: datetime) -> tuple[MetadataWarning, ..
         key = cert.public_key()
         if isinstance(key, rsa.RSAPublicKey) and key.key_size < 2048:
             out.append(
-                MetadataWarning(
-                    "certificate_weak_key", f"{name} has a {key.key_size}-bit RSA key"
-                )
+                MetadataWarning("certificate_weak_key", f"{name} has a {key.key_size}-bit RSA key")
             )
     return tuple(out)
-

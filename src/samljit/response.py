@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import functools
 import zlib
 from datetime import datetime
 from types import MappingProxyType
@@ -11,7 +12,7 @@ from lxml import etree
 
 from ._signature import Verified, fingerprint, signature_child, verify_enveloped
 from ._time import parse_datetime, require_aware
-from ._xml import NS_DS, NS_SAML, NS_SAMLP, NSMAP, parse_xml, qname, text_of
+from ._xml import NS_DS, NS_SAML, NS_SAMLP, parse_xml, qname, text_of
 from .config import SPConfig
 from .errors import (
     AssertionMissing,
@@ -276,15 +277,13 @@ def _verify_signatures(
         raise SignatureMissing("neither the Response nor the Assertion is signed")
 
     verified: dict[str, Verified] = {}
-    options = {"certificates": idp.signing_certificates, "allow_sha1": sp.allow_sha1}
+    verify = functools.partial(
+        verify_enveloped, certificates=idp.signing_certificates, allow_sha1=sp.allow_sha1
+    )
     if response_signature is not None:
-        verified["response"] = verify_enveloped(
-            document, response_signature, what="Response", **options
-        )
+        verified["response"] = verify(document, response_signature, what="Response")
     if assertion_signature is not None:
-        verified["assertion"] = verify_enveloped(
-            raw_assertion, assertion_signature, what="Assertion", **options
-        )
+        verified["assertion"] = verify(raw_assertion, assertion_signature, what="Assertion")
 
     response = verified["response"].element if "response" in verified else document
     if "assertion" in verified:
@@ -448,9 +447,7 @@ class _Checker:
         restrictions = conditions.findall(f"{_A}AudienceRestriction")
         everything: list[str] = []
         for restriction in restrictions:
-            audiences = [
-                (text_of(a) or "").strip() for a in restriction.iterfind(f"{_A}Audience")
-            ]
+            audiences = [(text_of(a) or "").strip() for a in restriction.iterfind(f"{_A}Audience")]
             everything += audiences
             # SAML core 2.5.1.4: every AudienceRestriction must admit us, not just one.
             if self.sp.entity_id not in audiences:
@@ -580,4 +577,3 @@ def _attribute_value(value: etree._Element) -> str:
 
 def _strip(value: str | None) -> str | None:
     return value.strip() if value is not None else None
-

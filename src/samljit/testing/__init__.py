@@ -29,6 +29,7 @@ Example::
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,8 +41,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
-from signxml import XMLSigner
 from signxml.algorithms import CanonicalizationMethod
+from signxml.signer import XMLSigner
 
 from .._time import format_datetime, require_aware
 from .._xml import NS_DS, NS_MD, NS_SAML, NS_SAMLP, qname
@@ -56,7 +57,7 @@ __all__ = [
 ]
 
 EMAIL_ADDRESS: Final = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
-_PASSWORD_PROTECTED = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+_PASSWORD_PROTECTED = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"  # noqa: S105 - an AuthnContext class name
 _SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 _BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 _BASIC = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
@@ -114,7 +115,7 @@ class IssuedResponse:
     assertion_id: str
 
 
-class _Signer(XMLSigner):  # type: ignore[misc]
+class _Signer(XMLSigner):
     # The test IdP may sign with SHA-1 so that apps can test their allow_sha1 policy.
     def check_deprecated_methods(self) -> None:
         return None
@@ -169,26 +170,29 @@ class TestIdP:
         valid_until: datetime | None = None,
     ) -> bytes:
         """Metadata with optional extra signing certificates (to test key rollover)."""
-        md = lambda tag: qname(NS_MD, tag)  # noqa: E731
-        root = etree.Element(md("EntityDescriptor"), nsmap={"md": NS_MD, "ds": NS_DS})
+        root = etree.Element(_md("EntityDescriptor"), nsmap={"md": NS_MD, "ds": NS_DS})
         root.set("entityID", self.entity_id)
         if valid_until is not None:
             root.set("validUntil", format_datetime(valid_until))
-        descriptor = etree.SubElement(root, md("IDPSSODescriptor"))
+        descriptor = etree.SubElement(root, _md("IDPSSODescriptor"))
         descriptor.set("WantAuthnRequestsSigned", "true" if want_authn_requests_signed else "false")
         descriptor.set("protocolSupportEnumeration", "urn:oasis:names:tc:SAML:2.0:protocol")
         for certificate in (self.certificate, *extra_certificates):
-            key_descriptor = etree.SubElement(descriptor, md("KeyDescriptor"), use="signing")
+            key_descriptor = etree.SubElement(descriptor, _md("KeyDescriptor"), use="signing")
             key_info = etree.SubElement(key_descriptor, qname(NS_DS, "KeyInfo"))
             data = etree.SubElement(key_info, qname(NS_DS, "X509Data"))
             etree.SubElement(data, qname(NS_DS, "X509Certificate")).text = base64.b64encode(
                 certificate.public_bytes(serialization.Encoding.DER)
             ).decode("ascii")
         for binding in (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST):
-            etree.SubElement(descriptor, md("SingleLogoutService"), Binding=binding, Location=self.slo_url)
-        etree.SubElement(descriptor, md("NameIDFormat")).text = EMAIL_ADDRESS
+            etree.SubElement(
+                descriptor, _md("SingleLogoutService"), Binding=binding, Location=self.slo_url
+            )
+        etree.SubElement(descriptor, _md("NameIDFormat")).text = EMAIL_ADDRESS
         for binding in (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST):
-            etree.SubElement(descriptor, md("SingleSignOnService"), Binding=binding, Location=self.sso_url)
+            etree.SubElement(
+                descriptor, _md("SingleSignOnService"), Binding=binding, Location=self.sso_url
+            )
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
     def issue_response(
@@ -236,71 +240,81 @@ class TestIdP:
         response_id = response_id or _new_id()
         assertion_id = assertion_id or _new_id()
         end = not_on_or_after or now + lifetime
-        p = lambda tag: qname(NS_SAMLP, tag)  # noqa: E731
-        a = lambda tag: qname(NS_SAML, tag)  # noqa: E731
 
-        response = etree.Element(p("Response"), nsmap={"samlp": NS_SAMLP, "saml": NS_SAML})
+        response = etree.Element(_p("Response"), nsmap={"samlp": NS_SAMLP, "saml": NS_SAML})
         _set(response, "ID", response_id)
         response.set("Version", "2.0")
         response.set("IssueInstant", format_datetime(now))
         _set(response, "Destination", acs_url if destination is None else destination)
         if in_response_to is not None:
             response.set("InResponseTo", in_response_to)
-        etree.SubElement(response, a("Issuer")).text = issuer or self.entity_id
-        status_element = etree.SubElement(response, p("Status"))
-        etree.SubElement(status_element, p("StatusCode"), Value=status)
+        etree.SubElement(response, _a("Issuer")).text = issuer or self.entity_id
+        status_element = etree.SubElement(response, _p("Status"))
+        etree.SubElement(status_element, _p("StatusCode"), Value=status)
 
-        assertion = etree.Element(a("Assertion"), nsmap={"saml": NS_SAML})
+        assertion = etree.Element(_a("Assertion"), nsmap={"saml": NS_SAML})
         assertion.set("ID", assertion_id)
         assertion.set("Version", "2.0")
         assertion.set("IssueInstant", format_datetime(now))
-        etree.SubElement(assertion, a("Issuer")).text = assertion_issuer or issuer or self.entity_id
+        etree.SubElement(assertion, _a("Issuer")).text = (
+            assertion_issuer or issuer or self.entity_id
+        )
         if sign_assertion:
-            etree.SubElement(assertion, qname(NS_DS, "Signature"), Id="placeholder", nsmap={"ds": NS_DS})
-        subject = etree.SubElement(assertion, a("Subject"))
-        name_id_element = etree.SubElement(subject, a("NameID"))
+            etree.SubElement(
+                assertion, qname(NS_DS, "Signature"), Id="placeholder", nsmap={"ds": NS_DS}
+            )
+        subject = etree.SubElement(assertion, _a("Subject"))
+        name_id_element = etree.SubElement(subject, _a("NameID"))
         _set(name_id_element, "Format", name_id_format)
         name_id_element.text = name_id
-        confirmation = etree.SubElement(subject, a("SubjectConfirmation"), Method=_BEARER)
-        data = etree.SubElement(confirmation, a("SubjectConfirmationData"))
+        confirmation = etree.SubElement(subject, _a("SubjectConfirmation"), Method=_BEARER)
+        data = etree.SubElement(confirmation, _a("SubjectConfirmationData"))
         if in_response_to is not None:
             data.set("InResponseTo", in_response_to)
         data.set("NotOnOrAfter", format_datetime(end))
         _set(data, "Recipient", acs_url if recipient is None else recipient)
-        conditions = etree.SubElement(assertion, a("Conditions"))
-        _set(conditions, "NotBefore", now - timedelta(seconds=30) if not_before is None else not_before)
+        conditions = etree.SubElement(assertion, _a("Conditions"))
+        _set(
+            conditions,
+            "NotBefore",
+            now - timedelta(seconds=30) if not_before is None else not_before,
+        )
         conditions.set("NotOnOrAfter", format_datetime(end))
         if not isinstance(audience, _Omit):
-            restriction = etree.SubElement(conditions, a("AudienceRestriction"))
-            etree.SubElement(restriction, a("Audience")).text = audience or sp_entity_id
+            restriction = etree.SubElement(conditions, _a("AudienceRestriction"))
+            etree.SubElement(restriction, _a("Audience")).text = audience or sp_entity_id
         if include_authn_statement:
-            statement = etree.SubElement(assertion, a("AuthnStatement"))
+            statement = etree.SubElement(assertion, _a("AuthnStatement"))
             statement.set("AuthnInstant", format_datetime(now))
             statement.set("SessionIndex", session_index or _new_id())
-            context = etree.SubElement(statement, a("AuthnContext"))
-            etree.SubElement(context, a("AuthnContextClassRef")).text = authn_context_class
+            context = etree.SubElement(statement, _a("AuthnContext"))
+            etree.SubElement(context, _a("AuthnContextClassRef")).text = authn_context_class
         if attributes:
-            attribute_statement = etree.SubElement(assertion, a("AttributeStatement"))
+            attribute_statement = etree.SubElement(assertion, _a("AttributeStatement"))
             for name, values in attributes.items():
                 attribute = etree.SubElement(
-                    attribute_statement, a("Attribute"), Name=name, NameFormat=_BASIC
+                    attribute_statement, _a("Attribute"), Name=name, NameFormat=_BASIC
                 )
                 for value in values:
-                    etree.SubElement(attribute, a("AttributeValue")).text = value
+                    etree.SubElement(attribute, _a("AttributeValue")).text = value
 
         if edit_assertion is not None:
             edit_assertion(assertion)
         key = signing_key or self.key
         certificate = signing_certificate or self.certificate
-        sign = {"key": key, "cert": [certificate], "alg": signature_algorithm, "digest": digest_algorithm}
+        sign = functools.partial(
+            _sign, key=key, cert=[certificate], alg=signature_algorithm, digest=digest_algorithm
+        )
         if sign_assertion:
-            assertion = _sign(assertion, assertion_id, **sign)
+            assertion = sign(assertion, assertion_id)
         response.insert(2, assertion)
         if edit_response is not None:
             edit_response(response)
         if sign_response:
-            response.insert(1, etree.Element(qname(NS_DS, "Signature"), Id="placeholder", nsmap={"ds": NS_DS}))
-            response = _sign(response, response_id, **sign)
+            response.insert(
+                1, etree.Element(qname(NS_DS, "Signature"), Id="placeholder", nsmap={"ds": NS_DS})
+            )
+            response = sign(response, response_id)
         xml = etree.tostring(response, xml_declaration=True, encoding="UTF-8")
         return IssuedResponse(
             xml=xml,
@@ -327,6 +341,18 @@ def _sign(
     signed: Any = signer.sign(element, key=key, cert=cert, reference_uri=reference_id)
     assert isinstance(signed, etree._Element)
     return signed
+
+
+def _md(local: str) -> str:
+    return qname(NS_MD, local)
+
+
+def _p(local: str) -> str:
+    return qname(NS_SAMLP, local)
+
+
+def _a(local: str) -> str:
+    return qname(NS_SAML, local)
 
 
 def _set(element: etree._Element, name: str, value: str | datetime | _Omit | None) -> None:

