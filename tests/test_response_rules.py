@@ -1,0 +1,376 @@
+"""SAML 2.0 Web SSO response rules (core 2.x, profiles 4.1.4): each rule, and what breaks it.
+
+Every test names the rule; a rejection is asserted by its stable ``code``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from lxml import etree
+
+import samljit
+from samljit._xml import NS_SAML, qname
+from samljit.testing import OMIT, IssuedResponse
+
+from .conftest import ACS_URL, NOW, SP_ENTITY_ID
+
+Issue = Callable[..., IssuedResponse]
+Verify = Callable[..., samljit.Assertion]
+
+
+def _a(local: str) -> str:
+    return qname(NS_SAML, local)
+
+
+def test_a_good_idp_initiated_response_gives_the_signed_identity(
+    issue: Issue, verify: Verify
+) -> None:
+    issued = issue(attributes={"role": ["developer"], "groups": ["a", "b"]})
+    assertion = verify(issued.form_value)
+    assert assertion.name_id.value == "ada@acme.test"
+    assert assertion.name_id.format == "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+    assert assertion.attributes == {"role": ("developer",), "groups": ("a", "b")}
+    assert assertion.assertion_id == issued.assertion_id
+    assert assertion.response_id == issued.response_id
+    assert assertion.issuer == "https://idp.example.test/metadata"
+    assert assertion.audiences == (SP_ENTITY_ID,)
+    assert assertion.signed_parts == ("assertion",)
+    assert assertion.not_on_or_after == NOW + timedelta(minutes=5)
+    assert assertion.authn_context_class is not None
+    assert assertion.session_index
+
+
+@pytest.mark.parametrize(
+    ("knobs", "signed_parts"),
+    [
+        ({"sign_assertion": True}, ("assertion",)),
+        ({"sign_response": True, "sign_assertion": False}, ("response",)),
+        ({"sign_response": True, "sign_assertion": True}, ("response", "assertion")),
+    ],
+    ids=["assertion-signed (Entra, AD FS, Google)", "response-signed", "both (Okta)"],
+)
+def test_every_signing_shape_real_idps_use_is_accepted(
+    issue: Issue, verify: Verify, knobs: dict[str, Any], signed_parts: tuple[str, ...]
+) -> None:
+    assert verify(issue(**knobs).form_value).signed_parts == signed_parts
+
+
+def test_ecdsa_signatures_are_accepted(sp: samljit.SPConfig) -> None:
+    from samljit.testing import TestIdP
+
+    ec_idp = TestIdP(key_type="ec")
+    issued = ec_idp.issue_response(
+        sp_entity_id=SP_ENTITY_ID,
+        acs_url=ACS_URL,
+        now=NOW,
+        signature_algorithm="ecdsa-sha256",
+    )
+    assertion = samljit.verify_response(
+        issued.form_value,
+        idp=samljit.parse_idp_metadata(ec_idp.metadata_xml, now=NOW).idp,
+        sp=sp,
+        now=NOW,
+        replay_cache=samljit.MemoryReplayCache(),
+        allow_unsolicited=True,
+    )
+    assert assertion.name_id.value == "user@example.test"
+
+
+# --- one table: a change to the response -> the code that must reject it ------------------
+
+REJECTIONS: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
+    # (rule, issue knobs, verify options, code)
+    ("Status must be Success", {"status": "urn:oasis:names:tc:SAML:2.0:status:Requester"}, {},
+     "status_not_success"),
+    ("Destination must be the ACS URL", {"destination": "https://evil.test/acs"}, {},
+     "destination_mismatch"),
+    ("a signed Response must carry a Destination",
+     {"destination": OMIT, "sign_response": True, "sign_assertion": False}, {},
+     "destination_mismatch"),
+    ("the Response Issuer must be the IdP", {"issuer": "https://evil.test/idp"}, {},
+     "issuer_mismatch"),
+    ("the Assertion Issuer must be the IdP", {"assertion_issuer": "https://evil.test/idp"}, {},
+     "issuer_mismatch"),
+    ("the Audience must name this SP", {"audience": "https://other-sp.test"}, {},
+     "audience_mismatch"),
+    ("an AudienceRestriction is required", {"audience": OMIT}, {}, "audience_mismatch"),
+    ("NotBefore is honoured (with skew)", {"now": NOW + timedelta(minutes=10)}, {},
+     "not_yet_valid"),
+    ("NotOnOrAfter is honoured (with skew)", {}, {"now": NOW + timedelta(minutes=9)},
+     "expired"),
+    ("the bearer Recipient must be the ACS URL", {"recipient": "https://evil.test/acs"}, {},
+     "recipient_mismatch"),
+    ("the bearer Recipient is required", {"recipient": OMIT}, {}, "recipient_mismatch"),
+    ("an AuthnStatement is required", {"include_authn_statement": False}, {},
+     "authn_statement_missing"),
+    ("a signature is required", {"sign_assertion": False}, {}, "signature_missing"),
+    ("SHA-1 needs the allow_sha1 opt-in",
+     {"signature_algorithm": "rsa-sha1", "digest_algorithm": "sha1"}, {},
+     "algorithm_forbidden"),
+    ("a SHA-1 digest needs the opt-in too", {"digest_algorithm": "sha1"}, {},
+     "algorithm_forbidden"),
+    ("a solicited response must answer the pending request", {"in_response_to": "_req1"},
+     {"in_response_to": "_req2"}, "in_response_to_mismatch"),
+    ("an SP-initiated login refuses a response that answers nothing", {},
+     {"in_response_to": "_req1"}, "in_response_to_mismatch"),
+    ("an IdP-initiated login refuses a response to some other request",
+     {"in_response_to": "_someone_elses"}, {}, "in_response_to_mismatch"),
+    ("unsolicited responses need allow_unsolicited", {}, {"allow_unsolicited": False},
+     "unsolicited_response"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("knobs", "options", "code"),
+    [pytest.param(k, o, c, id=rule) for rule, k, o, c in REJECTIONS],
+)
+def test_a_response_breaking_a_rule_is_rejected_with_its_code(
+    issue: Issue, verify: Verify, knobs: dict[str, Any], options: dict[str, Any], code: str
+) -> None:
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(issue(**knobs).form_value, **options)
+    assert caught.value.code == code
+
+
+def test_rejections_say_what_was_expected_and_found(issue: Issue, verify: Verify) -> None:
+    with pytest.raises(samljit.DestinationMismatch) as caught:
+        verify(issue(destination="https://evil.test/acs").form_value)
+    assert caught.value.expected == ACS_URL
+    assert caught.value.found == "https://evil.test/acs"
+    assert caught.value.to_dict()["code"] == "destination_mismatch"
+
+
+# --- what is still accepted ------------------------------------------------------------------
+
+
+def test_sha1_is_accepted_with_the_explicit_opt_in(
+    issue: Issue, verify: Verify, sp: samljit.SPConfig
+) -> None:
+    issued = issue(signature_algorithm="rsa-sha1", digest_algorithm="sha1")
+    import dataclasses
+
+    assert verify(issued.form_value, sp=dataclasses.replace(sp, allow_sha1=True)).name_id.value
+
+
+def test_an_assertion_only_signed_response_may_omit_destination(
+    issue: Issue, verify: Verify
+) -> None:
+    assert verify(issue(destination=OMIT).form_value).name_id.value == "ada@acme.test"
+
+
+def test_the_clock_skew_admits_a_response_a_little_early(issue: Issue, verify: Verify) -> None:
+    # Issued 2 minutes "in the future": NotBefore is NOW+90s, inside the 180 s default skew.
+    assert verify(issue(now=NOW + timedelta(minutes=2)).form_value)
+
+
+def test_the_clock_skew_admits_a_response_a_little_late(issue: Issue, verify: Verify) -> None:
+    assert verify(issue().form_value, now=NOW + timedelta(minutes=7))
+
+
+def test_the_clock_skew_is_configurable(issue: Issue, verify: Verify, sp: samljit.SPConfig) -> None:
+    import dataclasses
+
+    strict = dataclasses.replace(sp, clock_skew=timedelta(0))
+    with pytest.raises(samljit.Expired):
+        verify(issue().form_value, sp=strict, now=NOW + timedelta(minutes=5))
+    assert verify(issue().form_value, sp=strict, now=NOW + timedelta(minutes=4, seconds=59))
+
+
+def test_a_solicited_response_is_accepted_for_its_request(issue: Issue, verify: Verify) -> None:
+    assertion = verify(issue(in_response_to="_req1").form_value, in_response_to="_req1")
+    assert assertion.in_response_to == "_req1"
+
+
+def test_repeated_attributes_are_merged_and_friendly_names_reachable(
+    issue: Issue, verify: Verify
+) -> None:
+    def split_role(assertion: etree._Element) -> None:
+        statement = assertion.find(_a("AttributeStatement"))
+        assert statement is not None
+        for value in ("admin", "developer"):
+            attribute = etree.SubElement(
+                statement, _a("Attribute"), Name="Role", FriendlyName="role"
+            )
+            etree.SubElement(attribute, _a("AttributeValue")).text = value
+
+    assertion = verify(issue(attributes={"x": [""]}, edit_assertion=split_role).form_value)
+    assert assertion.attributes["Role"] == ("admin", "developer")
+    assert assertion.values("role") == ("admin", "developer")
+    assert assertion.values("x") == ("",)
+    assert assertion.first("Role") == "admin"
+    assert assertion.values("absent") == ()
+
+
+def test_an_attribute_value_holding_an_element_gives_its_text(issue: Issue, verify: Verify) -> None:
+    def nested(assertion: etree._Element) -> None:
+        statement = etree.SubElement(assertion, _a("AttributeStatement"))
+        attribute = etree.SubElement(statement, _a("Attribute"), Name="upn")
+        value = etree.SubElement(attribute, _a("AttributeValue"))
+        etree.SubElement(value, _a("NameID")).text = "ada@corp.test"
+
+    assert verify(issue(attributes={}, edit_assertion=nested).form_value).attributes == {
+        "upn": ("ada@corp.test",)
+    }
+
+
+# --- subject and conditions details ------------------------------------------------------------
+
+
+def _remove(path: str) -> Callable[[etree._Element], None]:
+    def edit(assertion: etree._Element) -> None:
+        for element in assertion.iterfind(path, {"saml": NS_SAML}):
+            parent = element.getparent()
+            assert parent is not None
+            parent.remove(element)
+
+    return edit
+
+
+def _set(path: str, name: str, value: str) -> Callable[[etree._Element], None]:
+    def edit(assertion: etree._Element) -> None:
+        element = assertion.find(path, {"saml": NS_SAML})
+        assert element is not None
+        element.set(name, value)
+
+    return edit
+
+
+def _add_restriction(assertion: etree._Element) -> None:
+    conditions = assertion.find(_a("Conditions"))
+    assert conditions is not None
+    restriction = etree.SubElement(conditions, _a("AudienceRestriction"))
+    etree.SubElement(restriction, _a("Audience")).text = "https://other-sp.test"
+
+
+EDITS: list[tuple[str, Callable[[etree._Element], None], str]] = [
+    ("a Subject is required", _remove("saml:Subject"), "subject_invalid"),
+    ("a NameID is required", _remove("saml:Subject/saml:NameID"), "subject_invalid"),
+    ("a bearer SubjectConfirmation is required",
+     _set("saml:Subject/saml:SubjectConfirmation", "Method",
+          "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key"), "subject_invalid"),
+    ("bearer data must carry NotOnOrAfter",
+     lambda a: a.find(f"{_a('Subject')}/{_a('SubjectConfirmation')}/"
+                      f"{_a('SubjectConfirmationData')}").attrib.pop("NotOnOrAfter"),
+     "subject_invalid"),
+    ("Conditions are required (they hold the audience)", _remove("saml:Conditions"),
+     "audience_mismatch"),
+    ("every AudienceRestriction must admit this SP", _add_restriction, "audience_mismatch"),
+    ("the assertion must be SAML 2.0", _set(".", "Version", "1.1"), "malformed_response"),
+    ("times must be xs:dateTime", _set("saml:Conditions", "NotBefore", "yesterday"),
+     "malformed_response"),
+    ("a past SessionNotOnOrAfter ends the login",
+     _set("saml:AuthnStatement", "SessionNotOnOrAfter", "2020-01-01T00:00:00Z"), "expired"),
+    ("an empty NameID is refused",
+     lambda a: setattr(a.find(f"{_a('Subject')}/{_a('NameID')}"), "text", " "),
+     "subject_invalid"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("edit", "code"), [pytest.param(e, c, id=rule) for rule, e, c in EDITS])
+def test_a_signed_assertion_breaking_a_rule_is_rejected(
+    issue: Issue, verify: Verify, edit: Callable[[etree._Element], None], code: str
+) -> None:
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(issue(edit_assertion=edit).form_value)
+    assert caught.value.code == code
+
+
+def test_an_encrypted_name_id_is_refused_until_decryption_exists(
+    issue: Issue, verify: Verify
+) -> None:
+    def encrypt_name_id(assertion: etree._Element) -> None:
+        subject = assertion.find(_a("Subject"))
+        assert subject is not None
+        name_id = subject.find(_a("NameID"))
+        assert name_id is not None
+        subject.replace(name_id, etree.Element(_a("EncryptedID")))
+
+    with pytest.raises(samljit.EncryptionNotSupported):
+        verify(issue(edit_assertion=encrypt_name_id).form_value)
+
+
+# --- replay ------------------------------------------------------------------------------------
+
+
+def test_an_assertion_is_accepted_once(issue: Issue, verify: Verify) -> None:
+    cache = samljit.MemoryReplayCache()
+    issued = issue()
+    verify(issued.form_value, replay_cache=cache)
+    with pytest.raises(samljit.Replayed):
+        verify(issued.form_value, replay_cache=cache)
+
+
+def test_a_replay_is_remembered_until_the_assertion_expires(issue: Issue, verify: Verify) -> None:
+    cache = samljit.MemoryReplayCache()
+    issued = issue()
+    verify(issued.form_value, replay_cache=cache)
+    with pytest.raises(samljit.Replayed):
+        verify(issued.form_value, replay_cache=cache, now=NOW + timedelta(minutes=7))
+    # After NotOnOrAfter + skew the entry may go: the assertion is refused as expired anyway.
+    with pytest.raises(samljit.Expired):
+        verify(issued.form_value, replay_cache=cache, now=NOW + timedelta(minutes=9))
+
+
+def test_the_memory_replay_cache_forgets_expired_entries() -> None:
+    cache = samljit.MemoryReplayCache()
+    assert cache.add("a", expires_at=NOW + timedelta(minutes=1), now=NOW)
+    assert not cache.add("a", expires_at=NOW + timedelta(minutes=1), now=NOW)
+    assert cache.add("b", expires_at=NOW + timedelta(minutes=5), now=NOW + timedelta(minutes=2))
+    assert len(cache) == 1
+    assert cache.add("a", expires_at=NOW + timedelta(minutes=9), now=NOW + timedelta(minutes=2))
+
+
+def test_a_rejected_response_is_not_recorded(issue: Issue, verify: Verify) -> None:
+    cache = samljit.MemoryReplayCache()
+    with pytest.raises(samljit.AudienceMismatch):
+        verify(issue(audience="https://other.test").form_value, replay_cache=cache)
+    assert len(cache) == 0
+
+
+def test_the_replay_key_is_scoped_to_the_issuer(issue: Issue, verify: Verify) -> None:
+    seen: list[str] = []
+
+    class Recording:
+        def add(self, key: str, *, expires_at: Any, now: Any) -> bool:
+            seen.append(key)
+            return True
+
+    issued = issue()
+    verify(issued.form_value, replay_cache=Recording())
+    assert seen == [f"https://idp.example.test/metadata\x00{issued.assertion_id}"]
+
+
+def test_the_replay_cache_is_a_protocol() -> None:
+    assert isinstance(samljit.MemoryReplayCache(), samljit.ReplayCache)
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+
+def test_now_must_be_timezone_aware(issue: Issue, verify: Verify) -> None:
+    with pytest.raises(samljit.ConfigError):
+        verify(issue().form_value, now=NOW.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"entity_id": "", "acs_url": ACS_URL},
+        {"entity_id": SP_ENTITY_ID, "acs_url": "/relative/acs"},
+        {"entity_id": SP_ENTITY_ID, "acs_url": ACS_URL, "clock_skew": timedelta(hours=1)},
+        {"entity_id": SP_ENTITY_ID, "acs_url": ACS_URL, "clock_skew": timedelta(seconds=-1)},
+    ],
+)
+def test_an_unsafe_sp_configuration_is_refused(fields: dict[str, Any]) -> None:
+    with pytest.raises(samljit.ConfigError):
+        samljit.SPConfig(**fields)
+
+
+def test_the_default_clock_skew_is_three_minutes() -> None:
+    assert samljit.SPConfig(entity_id=SP_ENTITY_ID, acs_url=ACS_URL).clock_skew == timedelta(
+        seconds=180
+    )

@@ -1,0 +1,405 @@
+"""XML signatures: keys only from metadata, only safe algorithms, and only signed content read.
+
+Covers the XML signature wrapping family (Somorovsky et al. 2012; CVE-2022-41912,
+CVE-2025-47949), comment truncation (CVE-2017-11427) and key confusion.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import dataclasses
+from collections.abc import Callable
+
+import pytest
+from lxml import etree
+
+import samljit
+from samljit._xml import NS_DS, NS_SAML, NS_SAMLP, qname, text_of
+from samljit.testing import IssuedResponse, TestIdP, make_certificate
+from samljit.testing.attacks import XSW_ATTACKS, forge_name_id, inject_comment
+
+from .conftest import ACS_URL, NOW, SP_ENTITY_ID
+
+Issue = Callable[..., IssuedResponse]
+Verify = Callable[..., samljit.Assertion]
+
+DS = {"ds": NS_DS}
+SIGNATURE = qname(NS_DS, "Signature")
+ASSERTION = qname(NS_SAML, "Assertion")
+
+
+def _b64(xml: bytes) -> str:
+    return base64.b64encode(xml).decode("ascii")
+
+
+# --- signature wrapping ----------------------------------------------------------------------
+
+RESPONSE_ATTACKS = ["xsw1", "xsw2"]
+ASSERTION_ATTACKS = [name for name in XSW_ATTACKS if name not in RESPONSE_ATTACKS]
+
+
+@pytest.mark.parametrize("new_id", [False, True], ids=["same-id", "fresh-id"])
+@pytest.mark.parametrize("attack", RESPONSE_ATTACKS)
+def test_response_signature_wrapping_is_rejected(
+    issue: Issue, verify: Verify, attack: str, new_id: bool
+) -> None:
+    signed = issue(sign_response=True, sign_assertion=False).xml
+    forged = XSW_ATTACKS[attack](signed, "admin@acme.test", new_id)
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(forged)
+    assert caught.value.code in {"multiple_assertions", "duplicate_id", "malformed_response"}
+
+
+@pytest.mark.parametrize("both_signed", [False, True], ids=["assertion-signed", "both-signed"])
+@pytest.mark.parametrize("new_id", [False, True], ids=["same-id", "fresh-id"])
+@pytest.mark.parametrize("attack", ASSERTION_ATTACKS)
+def test_assertion_signature_wrapping_is_rejected(
+    issue: Issue, verify: Verify, attack: str, new_id: bool, both_signed: bool
+) -> None:
+    signed = issue(sign_response=both_signed).xml
+    forged = XSW_ATTACKS[attack](signed, "admin@acme.test", new_id)
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(forged)
+    assert caught.value.code in {
+        "multiple_assertions",
+        "duplicate_id",
+        "signature_misplaced",
+        "signature_invalid",
+    }
+
+
+def test_a_second_assertion_is_rejected_even_when_unsigned_and_distinct(
+    issue: Issue, verify: Verify
+) -> None:
+    """CVE-2022-41912: a verifier that checks one assertion's signature and reads another."""
+    response = etree.fromstring(issue().xml)
+    extra = copy.deepcopy(response.find(ASSERTION))
+    assert extra is not None
+    extra.remove(extra.find(SIGNATURE))
+    extra.set("ID", "_another")
+    forge_name_id(extra, "admin@acme.test")
+    response.append(extra)
+    with pytest.raises(samljit.MultipleAssertions):
+        verify(etree.tostring(response))
+
+
+def test_an_assertion_outside_its_slot_is_rejected(issue: Issue, verify: Verify) -> None:
+    """The only assertion, moved under Extensions, is not the Response's assertion."""
+    response = etree.fromstring(issue().xml)
+    assertion = response.find(ASSERTION)
+    assert assertion is not None
+    extensions = etree.SubElement(response, qname(NS_SAMLP, "Extensions"))
+    extensions.append(assertion)
+    with pytest.raises(samljit.MultipleAssertions):
+        verify(etree.tostring(response))
+
+
+def test_duplicate_ids_are_rejected(issue: Issue, verify: Verify) -> None:
+    response = etree.fromstring(issue().xml)
+    assertion = response.find(ASSERTION)
+    assert assertion is not None
+    etree.SubElement(response, qname(NS_SAMLP, "Extensions"), ID=assertion.get("ID", ""))
+    with pytest.raises(samljit.DuplicateId):
+        verify(etree.tostring(response))
+
+
+def test_a_signature_elsewhere_is_rejected(issue: Issue, verify: Verify) -> None:
+    response = etree.fromstring(issue().xml)
+    assertion = response.find(ASSERTION)
+    assert assertion is not None
+    signature = assertion.find(SIGNATURE)
+    assert signature is not None
+    extensions = etree.SubElement(response, qname(NS_SAMLP, "Extensions"))
+    extensions.append(copy.deepcopy(signature))
+    with pytest.raises(samljit.SignatureMisplaced):
+        verify(etree.tostring(response))
+
+
+def test_two_signatures_on_one_element_are_rejected(issue: Issue, verify: Verify) -> None:
+    response = etree.fromstring(issue().xml)
+    assertion = response.find(ASSERTION)
+    assert assertion is not None
+    signature = assertion.find(SIGNATURE)
+    assert signature is not None
+    signature.addnext(copy.deepcopy(signature))
+    with pytest.raises(samljit.SignatureMisplaced):
+        verify(etree.tostring(response))
+
+
+# --- only signed content is read ---------------------------------------------------------------
+
+
+def test_content_changed_under_the_assertion_signature_is_rejected(
+    issue: Issue, verify: Verify
+) -> None:
+    tampered = issue().xml.replace(b"developer", b"account_administrator")
+    with pytest.raises(samljit.SignatureInvalid):
+        verify(tampered)
+
+
+def test_content_changed_under_the_response_signature_is_rejected(
+    issue: Issue, verify: Verify
+) -> None:
+    signed = issue(sign_response=True, sign_assertion=False).xml
+    with pytest.raises(samljit.SignatureInvalid):
+        verify(signed.replace(b"developer", b"account_administrator"))
+
+
+def test_every_signature_present_must_verify(issue: Issue, verify: Verify) -> None:
+    """A valid assertion signature does not excuse a broken response signature."""
+    signed = issue(sign_response=True, sign_assertion=True).xml
+    tampered = signed.replace(b"<samlp:StatusCode", b"<samlp:StatusCode Extra='1'", 1)
+    with pytest.raises(samljit.SignatureInvalid):
+        verify(tampered)
+
+
+def test_an_unsigned_envelope_can_change_nothing_that_is_read(issue: Issue, verify: Verify) -> None:
+    """With only the assertion signed, an attacker may edit the envelope; samljit reads the
+    identity from the signed assertion only."""
+    response = etree.fromstring(issue().xml)
+    etree.SubElement(response, qname(NS_SAMLP, "Extensions")).text = "admin@acme.test"
+    assertion = verify(etree.tostring(response))
+    assert assertion.name_id.value == "ada@acme.test"
+
+
+def test_a_comment_cannot_truncate_the_name_id(issue: Issue, verify: Verify) -> None:
+    """CVE-2017-11427: ``ada@acme.test<!---->.evil.test`` must never read as ada@acme.test."""
+    signed = issue(name_id="ada@acme.test.evil.test").xml
+    injected = inject_comment(signed, "ada@acme.test.evil.test", len("ada@acme.test"))
+    assert b"<!---->" in injected
+    assertion = verify(injected)
+    assert assertion.name_id.value == "ada@acme.test.evil.test"
+
+
+def test_a_comment_cannot_truncate_an_attribute(issue: Issue, verify: Verify) -> None:
+    signed = issue(attributes={"role": ["finance_viewer"]}).xml
+    injected = inject_comment(signed, "finance_viewer", len("finance"))
+    assert verify(injected).attributes["role"] == ("finance_viewer",)
+
+
+def test_text_is_read_whole_even_around_comments() -> None:
+    element = etree.fromstring(b"<a>ada@acme.test<!-- x -->.evil.test</a>")
+    assert text_of(element) == "ada@acme.test.evil.test"
+    assert text_of(etree.fromstring(b"<a/>")) == ""
+    assert text_of(None) is None
+
+
+# --- keys come from metadata only --------------------------------------------------------------
+
+
+def test_a_response_signed_by_another_key_is_rejected_as_untrusted(
+    sp: samljit.SPConfig, idp: samljit.IdentityProvider
+) -> None:
+    """The attacker puts their own certificate in KeyInfo; it is never trusted."""
+    attacker = TestIdP(entity_id=idp.entity_id)
+    issued = attacker.issue_response(sp_entity_id=SP_ENTITY_ID, acs_url=ACS_URL, now=NOW)
+    with pytest.raises(samljit.UntrustedKey) as caught:
+        samljit.verify_response(
+            issued.form_value,
+            idp=idp,
+            sp=sp,
+            now=NOW,
+            replay_cache=samljit.MemoryReplayCache(),
+            allow_unsolicited=True,
+        )
+    assert caught.value.found == samljit.certificate_sha256(attacker.certificate)
+
+
+def test_keyinfo_naming_the_trusted_certificate_does_not_help_another_key(
+    sp: samljit.SPConfig, idp: samljit.IdentityProvider, test_idp: TestIdP
+) -> None:
+    attacker_key, _ = make_certificate()
+    issued = test_idp.issue_response(
+        sp_entity_id=SP_ENTITY_ID,
+        acs_url=ACS_URL,
+        now=NOW,
+        signing_key=attacker_key,
+        signing_certificate=test_idp.certificate,
+    )
+    with pytest.raises(samljit.SignatureInvalid):
+        samljit.verify_response(
+            issued.form_value,
+            idp=idp,
+            sp=sp,
+            now=NOW,
+            replay_cache=samljit.MemoryReplayCache(),
+            allow_unsolicited=True,
+        )
+
+
+def test_without_keyinfo_the_metadata_key_still_verifies(issue: Issue, verify: Verify) -> None:
+    response = etree.fromstring(issue().xml)
+    for key_info in response.iterfind(".//ds:KeyInfo", DS):
+        parent = key_info.getparent()
+        assert parent is not None
+        parent.remove(key_info)
+    assert verify(etree.tostring(response)).name_id.value == "ada@acme.test"
+
+
+@pytest.mark.parametrize("signer", ["old", "new"])
+def test_every_metadata_certificate_is_trusted_for_key_rollover(
+    sp: samljit.SPConfig, test_idp: TestIdP, signer: str
+) -> None:
+    new_key, new_cert = make_certificate()
+    metadata = test_idp.metadata(extra_certificates=[new_cert])
+    idp = samljit.parse_idp_metadata(metadata, now=NOW).idp
+    assert len(idp.signing_certificates) == 2
+    knobs = {"signing_key": new_key, "signing_certificate": new_cert} if signer == "new" else {}
+    issued = test_idp.issue_response(sp_entity_id=SP_ENTITY_ID, acs_url=ACS_URL, now=NOW, **knobs)
+    assertion = samljit.verify_response(
+        issued.form_value,
+        idp=idp,
+        sp=sp,
+        now=NOW,
+        replay_cache=samljit.MemoryReplayCache(),
+        allow_unsolicited=True,
+    )
+    expected = new_cert if signer == "new" else test_idp.certificate
+    assert assertion.signing_certificate_sha256 == samljit.certificate_sha256(expected)
+
+
+def test_an_expired_metadata_certificate_still_verifies(sp: samljit.SPConfig) -> None:
+    """Pinned keys are trusted regardless of validity dates (SAML metadata interop 2.5.1)."""
+    from datetime import timedelta
+
+    key, cert = make_certificate(not_after=NOW - timedelta(days=400))
+    old = TestIdP(key=key, certificate=cert)
+    parsed = samljit.parse_idp_metadata(old.metadata_xml, now=NOW)
+    assert [w.code for w in parsed.warnings] == ["certificate_expired"]
+    issued = old.issue_response(sp_entity_id=SP_ENTITY_ID, acs_url=ACS_URL, now=NOW)
+    assert samljit.verify_response(
+        issued.form_value,
+        idp=parsed.idp,
+        sp=sp,
+        now=NOW,
+        replay_cache=samljit.MemoryReplayCache(),
+        allow_unsolicited=True,
+    )
+
+
+# --- algorithms, transforms, references --------------------------------------------------------
+
+
+def _edit_signed_info(xml: bytes, edit: Callable[[etree._Element], None]) -> bytes:
+    response = etree.fromstring(xml)
+    signed_info = response.find(".//ds:Signature/ds:SignedInfo", DS)
+    assert signed_info is not None
+    edit(signed_info)
+    return etree.tostring(response)
+
+
+def _set_algorithm(path: str, uri: str) -> Callable[[etree._Element], None]:
+    def edit(signed_info: etree._Element) -> None:
+        element = signed_info.find(path, DS)
+        assert element is not None
+        element.set("Algorithm", uri)
+
+    return edit
+
+
+def _add_transform(uri: str) -> Callable[[etree._Element], None]:
+    def edit(signed_info: etree._Element) -> None:
+        transforms = signed_info.find("ds:Reference/ds:Transforms", DS)
+        assert transforms is not None
+        etree.SubElement(transforms, qname(NS_DS, "Transform"), Algorithm=uri)
+
+    return edit
+
+
+def _duplicate(path: str) -> Callable[[etree._Element], None]:
+    def edit(signed_info: etree._Element) -> None:
+        element = signed_info.find(path, DS)
+        assert element is not None
+        element.addnext(copy.deepcopy(element))
+
+    return edit
+
+
+def _set_uri(uri: str) -> Callable[[etree._Element], None]:
+    def edit(signed_info: etree._Element) -> None:
+        reference = signed_info.find("ds:Reference", DS)
+        assert reference is not None
+        reference.set("URI", uri)
+
+    return edit
+
+
+SIGNED_INFO_EDITS = [
+    ("HMAC is never accepted", _set_algorithm(
+        "ds:SignatureMethod", "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256"),
+     "algorithm_forbidden"),
+    ("DSA is not on the allow-list", _set_algorithm(
+        "ds:SignatureMethod", "http://www.w3.org/2009/xmldsig11#dsa-sha256"),
+     "algorithm_forbidden"),
+    ("an unknown signature algorithm", _set_algorithm("ds:SignatureMethod", "urn:x"),
+     "algorithm_forbidden"),
+    ("MD5 digests are refused", _set_algorithm(
+        "ds:Reference/ds:DigestMethod", "http://www.w3.org/2001/04/xmldsig-more#md5"),
+     "algorithm_forbidden"),
+    ("XSLT transforms are refused",
+     _add_transform("http://www.w3.org/TR/1999/REC-xslt-19991116"), "transform_forbidden"),
+    ("XPath transforms are refused",
+     _add_transform("http://www.w3.org/TR/1999/REC-xpath-19991116"), "transform_forbidden"),
+    ("XPath Filter 2.0 is refused",
+     _add_transform("http://www.w3.org/2002/06/xmldsig-filter2"), "transform_forbidden"),
+    ("an unknown canonicalization is refused",
+     _set_algorithm("ds:CanonicalizationMethod", "urn:x"), "transform_forbidden"),
+    ("two references are refused", _duplicate("ds:Reference"), "reference_mismatch"),
+    ("a reference to another element is refused", _set_uri("#_elsewhere"),
+     "reference_mismatch"),
+    ("a whole-document reference is refused", _set_uri(""), "reference_mismatch"),
+    ("two SignatureMethods are refused", _duplicate("ds:SignatureMethod"),
+     "signature_invalid"),
+    ("two DigestValues are refused", _duplicate("ds:Reference/ds:DigestValue"),
+     "signature_invalid"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("edit", "code"), [pytest.param(e, c, id=rule) for rule, e, c in SIGNED_INFO_EDITS]
+)
+def test_signed_info_outside_the_allow_list_is_rejected_before_any_crypto(
+    issue: Issue, verify: Verify, edit: Callable[[etree._Element], None], code: str
+) -> None:
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(_edit_signed_info(issue().xml, edit))
+    assert caught.value.code == code
+
+
+def test_an_assertion_signature_pointing_at_the_response_is_rejected(
+    issue: Issue, verify: Verify
+) -> None:
+    """A response signature moved into the assertion still names the Response's ID."""
+    response = etree.fromstring(issue(sign_response=True, sign_assertion=False).xml)
+    signature = response.find(SIGNATURE)
+    assertion = response.find(ASSERTION)
+    assert signature is not None
+    assert assertion is not None
+    assertion.insert(1, signature)
+    with pytest.raises(samljit.ReferenceMismatch):
+        verify(etree.tostring(response))
+
+
+def test_sha1_digest_with_strong_signature_needs_the_opt_in(
+    issue: Issue, verify: Verify, sp: samljit.SPConfig
+) -> None:
+    issued = issue(digest_algorithm="sha1")
+    with pytest.raises(samljit.AlgorithmForbidden):
+        verify(issued.form_value)
+    assert verify(issued.form_value, sp=dataclasses.replace(sp, allow_sha1=True))
+
+
+@pytest.mark.parametrize("algorithm", ["rsa-sha384", "rsa-sha512"])
+def test_stronger_rsa_algorithms_are_accepted(issue: Issue, verify: Verify, algorithm: str) -> None:
+    digest = algorithm.split("-")[1]
+    assert verify(issue(signature_algorithm=algorithm, digest_algorithm=digest).form_value)
+
+
+def test_a_garbled_signature_value_is_rejected(issue: Issue, verify: Verify) -> None:
+    response = etree.fromstring(issue().xml)
+    value = response.find(".//ds:SignatureValue", DS)
+    assert value is not None
+    value.text = "not base64 at all!"
+    with pytest.raises(samljit.SignatureInvalid):
+        verify(etree.tostring(response))
