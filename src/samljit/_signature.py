@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
-from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
+from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from ._xml import NS_DS, NSMAP, qname
@@ -201,7 +201,7 @@ def verify_enveloped(
             ) from exc
         except InvalidSignature:
             continue
-        except (SignXMLException, ValueError, etree.LxmlError) as exc:
+        except Exception as exc:
             raise SignatureInvalid(f"the {what} signature cannot be verified: {exc}") from exc
         element = result.signed_xml if isinstance(result, VerifyResult) else None
         if element is None or element.tag != signed.tag or element.get("ID") != element_id:
@@ -256,7 +256,9 @@ def _check_signed_info(
     is what its schema validation would give, for a fraction of the cost, and it rules out a
     second SignedInfo or Reference that one reader sees and another does not.
     """
-    _one(signature, "SignatureValue", what)
+    value = _one(signature, "SignatureValue", what)
+    if len(value) or not (value.text or "").strip():
+        raise SignatureInvalid(f"the {what} signature has no usable SignatureValue")
     signed_info = _one(signature, "SignedInfo", what)
     method = _one(signed_info, "SignatureMethod", what).get("Algorithm")
     if method not in _METHOD_URIS[allow_sha1]:

@@ -68,7 +68,9 @@ def decode_post_response(value: str | bytes, *, max_bytes: int) -> bytes:
         CompressedPayload: ``compressed_payload``.
     """
     raw = value.encode("ascii", "replace") if isinstance(value, str) else bytes(value)
-    if len(raw) > (max_bytes // 3 + 1) * 4 * 77 // 76 + 2:
+    encoded_limit = -(-max_bytes // 3) * 4  # base64 of max_bytes, without line breaks
+    # Line breaks are free, but not unbounded: even CRLF after every character stays under 3x.
+    if len(raw) > 3 * encoded_limit + 4:
         raise ResponseTooLarge(
             f"the SAMLResponse value is {len(raw)} characters, too large for the limit of "
             f"{max_bytes} decoded bytes",
@@ -76,6 +78,12 @@ def decode_post_response(value: str | bytes, *, max_bytes: int) -> bytes:
             found=len(raw),
         )
     compact = raw.replace(b"\r", b"").replace(b"\n", b"")
+    if len(compact) > encoded_limit:
+        raise ResponseTooLarge(
+            f"the SAMLResponse value decodes to more than the limit of {max_bytes} bytes",
+            expected=max_bytes,
+            found=len(compact) * 3 // 4 - compact[-2:].count(b"="),
+        )
     if not compact:
         raise InvalidBase64("the SAMLResponse value is empty")
     try:
