@@ -341,7 +341,7 @@ def test_the_replay_key_is_scoped_to_the_issuer(issue: Issue, verify: Verify) ->
 
     issued = issue()
     verify(issued.form_value, replay_cache=Recording())
-    assert seen == [f"https://idp.example.test/metadata\x00{issued.assertion_id}"]
+    assert seen == [f"https://idp.example.test/metadata {issued.assertion_id}"]
 
 
 def test_the_replay_cache_is_a_protocol() -> None:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import hmac
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
+from ._certificates import fingerprint, load_certificate
 from ._xml import NS_DS, NSMAP, qname
 from .errors import (
     AlgorithmForbidden,
@@ -317,7 +316,7 @@ def _offered_certificate(signature: etree._Element) -> x509.Certificate | None:
     if element is None or not element.text:
         return None
     try:
-        return x509.load_der_x509_certificate(base64.b64decode("".join(element.text.split())))
+        return load_certificate(base64.b64decode("".join(element.text.split())))
     except (binascii.Error, ValueError):
         return None
 
@@ -326,9 +325,3 @@ def _ordered(
     certificates: tuple[x509.Certificate, ...], offered: x509.Certificate | None
 ) -> list[x509.Certificate]:
     return sorted(certificates, key=lambda c: c != offered)
-
-
-@functools.lru_cache(maxsize=4096)
-def fingerprint(certificate: x509.Certificate) -> str:
-    """SHA-256 fingerprint in lowercase hex; cached, as the same few keys sign every login."""
-    return certificate.fingerprint(hashes.SHA256()).hex()

@@ -21,7 +21,7 @@ def parse_datetime(value: str) -> datetime | None:
     """
     if len(value) == 20 and value[19] == "Z" and value[10] == "T":  # the usual shape, fast
         try:
-            return datetime.fromisoformat(value)
+            return _in_range(datetime.fromisoformat(value))
         except ValueError:
             return None
     match = _DATETIME.match(value.strip())
@@ -37,8 +37,20 @@ def parse_datetime(value: str) -> datetime | None:
         return None
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
-        moment -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-    return moment
+        try:
+            moment -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        except OverflowError:
+            return None
+    return _in_range(moment)
+
+
+# A day inside the calendar's ends, so that adding a clock skew never overflows.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def _in_range(moment: datetime) -> datetime | None:
+    return moment if EARLIEST <= moment <= LATEST else None
 
 
 def format_datetime(moment: datetime) -> str:
@@ -47,6 +59,9 @@ def format_datetime(moment: datetime) -> str:
 
 
 def require_aware(moment: datetime, name: str = "now") -> datetime:
+    """``moment`` if it is timezone-aware and inside the calendar SAML can express."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ConfigError(f"{name} must be a timezone-aware datetime, got a naive one")
+    if not EARLIEST <= moment <= LATEST:
+        raise ConfigError(f"{name} is outside the supported range of dates: {moment}")
     return moment

@@ -82,6 +82,29 @@ def _parser() -> etree.XMLParser:
     return parser
 
 
+# Byte patterns that start a document in an encoding that is not ASCII-compatible.
+_WIDE_ENCODINGS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
+)
+
+
+def _declares_dtd(data: bytes) -> bool:
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        return True
+    for prefix, encoding in _WIDE_ENCODINGS:
+        if data.startswith(prefix):
+            text = data.decode(encoding, "replace")
+            return "<!DOCTYPE" in text or "<!ENTITY" in text
+    return False
+
+
 def parse_xml(data: bytes, limits: XmlLimits, *, what: str = "document") -> etree._Element:
     """Parse ``data`` into the root element of a fresh document.
 
@@ -98,9 +121,8 @@ def parse_xml(data: bytes, limits: XmlLimits, *, what: str = "document") -> etre
             expected=limits.max_bytes,
             found=len(data),
         )
-    # Refused before parsing, so no DTD, internal or external, is ever read. A document in an
-    # encoding where these bytes look different is caught after parsing, by the docinfo check.
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    # Refused before parsing, so no DTD, internal or external, is ever read.
+    if _declares_dtd(data):
         raise XmlForbiddenConstruct(f"the {what} has a DOCTYPE; DTDs are never accepted")
     try:
         root = etree.fromstring(data, parser=_parser())

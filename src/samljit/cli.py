@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,8 @@ from typing import Any, NoReturn
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from . import __version__
-from ._signature import fingerprint
+from ._certificates import fingerprint
+from ._time import require_aware
 from .config import SPConfig
 from .errors import SamlError
 from .metadata import ParsedMetadata, parse_idp_metadata
@@ -103,15 +105,20 @@ def _instant(value: str | None) -> datetime:
         return datetime.now(UTC)
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise _Usage(f"--at {value!r} is not an ISO 8601 date-time") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return require_aware(moment, "--at")
+    except (ValueError, OverflowError) as exc:
+        raise _Usage(f"--at {value!r} is not an ISO 8601 date-time SAML can express") from exc
+    except SamlError as exc:
+        raise _Usage(exc.message) from exc
 
 
 def _verify(args: argparse.Namespace) -> int:
     response = _read(args.response)
     metadata_xml = _read(args.idp_metadata)
     now = _instant(args.at)
+    if not math.isfinite(args.clock_skew) or not 0 <= args.clock_skew <= 900:
+        raise _Usage("--clock-skew must be a number of seconds between 0 and 900")
     try:
         sp = SPConfig(
             entity_id=args.sp_entity_id,

@@ -110,7 +110,8 @@ Found = str | int | list[str] | None
 
 
 class SamlWarning(UserWarning):
-    """Risky but accepted input: an expiring certificate, a SHA-1 signature, stale metadata."""
+    """Risky but accepted input, returned with a result rather than raised: an expiring or
+    SHA-1 certificate, stale metadata (see :class:`~samljit.MetadataWarning`)."""
 
 
 class SamlError(Exception):

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.utils import CryptographyDeprecationWarning
 from lxml import etree
 
+from ._certificates import fingerprint, load_certificate
 from ._time import parse_datetime, require_aware
 from ._xml import NS_MD, NSMAP, XmlLimits, parse_xml, qname, text_of
 from .config import METADATA_LIMITS
@@ -115,7 +114,7 @@ class ParsedMetadata:
 
 def certificate_sha256(cert: x509.Certificate) -> str:
     """Colon-free lowercase hex SHA-256 fingerprint, as admins compare them."""
-    return cert.fingerprint(hashes.SHA256()).hex()
+    return fingerprint(cert)
 
 
 def parse_idp_metadata(
@@ -254,7 +253,7 @@ def _signing_certificates(descriptor: etree._Element) -> tuple[x509.Certificate,
             if not text:
                 continue  # an empty placeholder certificate carries no key
             try:
-                cert = _load_certificate(base64.b64decode(text, validate=True))
+                cert = load_certificate(base64.b64decode(text, validate=True))
             except (binascii.Error, ValueError) as exc:
                 raise MetadataBadCertificate(
                     f"KeyDescriptor #{index} holds an X509Certificate that cannot be read: "
@@ -267,17 +266,6 @@ def _signing_certificates(descriptor: etree._Element) -> tuple[x509.Certificate,
             "without use, holding an X509Certificate): no response could be verified"
         )
     return tuple(found.values())
-
-
-def _load_certificate(data: bytes) -> x509.Certificate:
-    # Some tools base64-encode a whole PEM file into X509Certificate; the key is still there.
-    # Certificates that break RFC 5280 in harmless ways (a zero serial number) make
-    # cryptography warn; the key is pinned, not path-validated, so they are loaded as they are.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        if data.lstrip().startswith(b"-----BEGIN"):
-            return x509.load_pem_x509_certificate(data)
-        return x509.load_der_x509_certificate(data)
 
 
 def _endpoints(descriptor: etree._Element, name: str) -> tuple[Endpoint, ...]:

@@ -10,8 +10,9 @@ from types import MappingProxyType
 
 from lxml import etree
 
-from ._signature import Verified, fingerprint, signature_child, verify_enveloped
-from ._time import parse_datetime, require_aware
+from ._certificates import fingerprint
+from ._signature import Verified, signature_child, verify_enveloped
+from ._time import LATEST, parse_datetime, require_aware
 from ._xml import NS_DS, NS_SAML, NS_SAMLP, parse_xml, qname, text_of
 from .config import SPConfig
 from .errors import (
@@ -150,6 +151,7 @@ def verify_response(
     Raises:
         SamlError: one subclass per rule, each with a stable ``code``; see ``docs/errors.md``.
     """
+    _check_solicitation(in_response_to, allow_unsolicited)
     xml = decode_post_response(saml_response, max_bytes=sp.limits.max_bytes)
     return verify_response_xml(
         xml,
@@ -174,12 +176,7 @@ def verify_response_xml(
 ) -> Assertion:
     """:func:`verify_response` for a Response already decoded to XML bytes."""
     now = require_aware(now)
-    if in_response_to is None and not allow_unsolicited:
-        # Decided before looking at the message: nothing in it can change the answer.
-        raise UnsolicitedResponse(
-            "this login was not started by the SP (no request ID) and unsolicited, "
-            "IdP-initiated responses are not allowed for this account"
-        )
+    _check_solicitation(in_response_to, allow_unsolicited)
     document = parse_xml(xml, sp.limits, what="SAML response")
     _check_structure(document)
     _check_status(document)
@@ -192,14 +189,25 @@ def verify_response_xml(
         response_id=response.get("ID", ""),
         verified=verified,
     )
-    key = f"{result.issuer}\x00{result.assertion_id}"
-    if not replay_cache.add(key, expires_at=result.not_on_or_after + sp.clock_skew, now=now):
+    # An assertion ID is an xs:ID (no spaces), so the last space splits the key unambiguously.
+    key = f"{result.issuer} {result.assertion_id}"
+    expires_at = min(result.not_on_or_after, LATEST - sp.clock_skew) + sp.clock_skew
+    if not replay_cache.add(key, expires_at=expires_at, now=now):
         raise Replayed(
             f"assertion {result.assertion_id} was already used to log in; each assertion is "
             "accepted once",
             found=result.assertion_id,
         )
     return result
+
+
+def _check_solicitation(in_response_to: str | None, allow_unsolicited: bool) -> None:
+    # Decided before looking at the message: nothing in it can change the answer.
+    if in_response_to is None and not allow_unsolicited:
+        raise UnsolicitedResponse(
+            "this login was not started by the SP (no request ID) and unsolicited, "
+            "IdP-initiated responses are not allowed for this account"
+        )
 
 
 # --- structure (before any signature is checked) ------------------------------------------
@@ -266,7 +274,7 @@ def _check_status(document: etree._Element) -> None:
     detail = f" / {nested.get('Value')}" if nested is not None else ""
     raise StatusNotSuccess(
         f"the IdP answered with status {code}{detail}"
-        + (f": {message.strip()[:200]}" if message and message.strip() else ""),
+        + (f": {_printable(message)[:200]!r}" if message and message.strip() else ""),
         expected=STATUS_SUCCESS,
         found=code,
     )
@@ -452,22 +460,19 @@ class _Checker:
         )
 
     def _audiences(self, conditions: etree._Element) -> tuple[str, ...]:
-        restrictions = conditions.findall(f"{_A}AudienceRestriction")
-        everything: list[str] = []
-        for restriction in restrictions:
-            audiences = [(text_of(a) or "").strip() for a in restriction.iterfind(f"{_A}Audience")]
-            everything += audiences
-            # SAML core 2.5.1.4: every AudienceRestriction must admit us, not just one.
-            if self.sp.entity_id not in audiences:
-                break
-        else:
-            if restrictions:
-                return tuple(everything)
+        restrictions = [
+            [(text_of(a) or "").strip() for a in restriction.iterfind(f"{_A}Audience")]
+            for restriction in conditions.iterchildren(f"{_A}AudienceRestriction")
+        ]
+        everything = tuple(audience for audiences in restrictions for audience in audiences)
+        # SAML core 2.5.1.4: every AudienceRestriction must admit us, not just one.
+        if restrictions and all(self.sp.entity_id in audiences for audiences in restrictions):
+            return everything
         raise AudienceMismatch(
-            f"the assertion is meant for {everything or 'no audience'}, not for this SP "
+            f"the assertion is meant for {list(everything) or 'no audience'}, not for this SP "
             f"{self.sp.entity_id!r}",
             expected=self.sp.entity_id,
-            found=everything,
+            found=list(everything),
         )
 
     def _bearer(self, subject: etree._Element, in_response_to: str | None) -> datetime:
@@ -581,6 +586,11 @@ def _attribute_value(value: etree._Element) -> str:
     if children:
         return "".join(text_of(child) or "" for child in children)
     return text_of(value) or ""
+
+
+def _printable(value: str) -> str:
+    """Unsigned text from the IdP, made safe for one log line."""
+    return "".join(c if c.isprintable() else " " for c in value).strip()
 
 
 def _strip(value: str | None) -> str | None:

@@ -207,7 +207,7 @@ class TestIdP:
         in_response_to: str | None = None,
         sign_response: bool = False,
         sign_assertion: bool = True,
-        signature_algorithm: str = "rsa-sha256",
+        signature_algorithm: str | None = None,
         digest_algorithm: str = "sha256",
         lifetime: timedelta = timedelta(minutes=5),
         not_before: datetime | _Omit | None = None,
@@ -232,7 +232,8 @@ class TestIdP:
 
         Defaults produce a response that verifies for ``sp_entity_id``/``acs_url`` at ``now``:
         Destination, Recipient and Audience from the SP, a 5-minute window, the assertion
-        signed (RSA-SHA256, exclusive c14n). Pass :data:`OMIT` to leave a part out.
+        signed (RSA-SHA256, or ECDSA-SHA256 for an EC key; exclusive c14n). Pass :data:`OMIT`
+        to leave a part out.
         ``edit_assertion`` and ``edit_response`` change the XML in place before it is signed,
         for shapes no knob covers.
         """
@@ -303,7 +304,11 @@ class TestIdP:
         key = signing_key or self.key
         certificate = signing_certificate or self.certificate
         sign = functools.partial(
-            _sign, key=key, cert=[certificate], alg=signature_algorithm, digest=digest_algorithm
+            _sign,
+            key=key,
+            cert=[certificate],
+            alg=signature_algorithm or _default_algorithm(key),
+            digest=digest_algorithm,
         )
         if sign_assertion:
             assertion = sign(assertion, assertion_id)
@@ -341,6 +346,10 @@ def _sign(
     signed: Any = signer.sign(element, key=key, cert=cert, reference_uri=reference_id)
     assert isinstance(signed, etree._Element)
     return signed
+
+
+def _default_algorithm(key: PrivateKey) -> str:
+    return "ecdsa-sha256" if isinstance(key, ec.EllipticCurvePrivateKey) else "rsa-sha256"
 
 
 def _md(local: str) -> str:

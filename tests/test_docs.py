@@ -1,0 +1,29 @@
+"""Every ```python block in README.md and docs/ runs as written (blocks of a file share state,
+in order), so the documentation cannot drift from the code."""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+
+
+@pytest.mark.parametrize("path", DOCS, ids=[p.name for p in DOCS])
+def test_python_examples_in_the_docs_run(
+    path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocks = BLOCK.findall(path.read_text())
+    # A real module, so that dataclasses and pickling in the examples behave as in an app.
+    module = types.ModuleType(f"docs_{path.stem.replace('-', '_')}")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    for number, block in enumerate(blocks, start=1):
+        code = compile(block, f"{path.name} block {number}", "exec")
+        exec(code, module.__dict__)  # noqa: S102 - our own documentation
+    capsys.readouterr()
