@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -68,7 +69,9 @@ _ENTITY_ERRORS = frozenset(
 
 
 def _new_parser() -> etree.XMLParser:
-    return etree.XMLParser(**_PARSER_OPTIONS)  # type: ignore[arg-type]
+    parser = etree.XMLParser(**_PARSER_OPTIONS)  # type: ignore[arg-type]
+    parser.resolvers.add(_RefuseExternal())
+    return parser
 
 
 # An lxml parser is not thread-safe, so each thread gets its own.
@@ -95,14 +98,47 @@ _WIDE_ENCODINGS = (
 )
 
 
-def _declares_dtd(data: bytes) -> bool:
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        return True
+# Encodings in which the checks below can read the document as libxml2 will. Anything else
+# (UTF-7, EBCDIC, ...) could spell "<!DOCTYPE" in bytes that no byte scan recognises.
+_SAFE_ENCODINGS = frozenset(
+    {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin1", "latin-1"}
+    | {"utf-16", "utf-16le", "utf-16be", "utf-32", "utf-32le", "utf-32be"}
+)
+_DECLARED_ENCODING = re.compile(r"^\s*<\?xml[^>]*?\sencoding\s*=\s*[\"']([^\"']*)[\"']")
+
+
+def _text_view(data: bytes) -> str:
+    """The document as text for the pre-parse checks, or "" when its encoding is not one
+    they can read (the caller then refuses it)."""
     for prefix, encoding in _WIDE_ENCODINGS:
         if data.startswith(prefix):
-            text = data.decode(encoding, "replace")
-            return "<!DOCTYPE" in text or "<!ENTITY" in text
-    return False
+            return data.decode(encoding, "replace")
+    head = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if head.lstrip()[:1] != b"<":
+        return ""
+    return data.decode("latin-1")  # every ASCII-compatible byte maps to itself
+
+
+def _check_prologue(data: bytes, what: str) -> None:
+    """Refuse DTDs and unreadable encodings before libxml2 sees a byte."""
+    text = _text_view(data)
+    if not text:
+        raise XmlMalformed(f"the {what} does not start with XML markup")
+    declared = _DECLARED_ENCODING.match(text)
+    if declared and declared.group(1).strip().lower() not in _SAFE_ENCODINGS:
+        raise XmlMalformed(
+            f"the {what} declares the encoding {declared.group(1)!r}; use UTF-8",
+            found=declared.group(1),
+        )
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        raise XmlForbiddenConstruct(f"the {what} has a DOCTYPE; DTDs are never accepted")
+
+
+class _RefuseExternal(etree.Resolver):
+    """Any external resource libxml2 would load (DTD, entity, XInclude) is refused."""
+
+    def resolve(self, system_url: str, public_id: str, *context: object) -> Any:
+        raise XmlForbiddenConstruct(f"the document refers to an external resource: {system_url}")
 
 
 def parse_xml(data: bytes, limits: XmlLimits, *, what: str = "document") -> etree._Element:
@@ -122,8 +158,7 @@ def parse_xml(data: bytes, limits: XmlLimits, *, what: str = "document") -> etre
             found=len(data),
         )
     # Refused before parsing, so no DTD, internal or external, is ever read.
-    if _declares_dtd(data):
-        raise XmlForbiddenConstruct(f"the {what} has a DOCTYPE; DTDs are never accepted")
+    _check_prologue(data, what)
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
