@@ -18,7 +18,7 @@ test: $(BIN)/samljit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov=samljit --cov-branch --cov-fail-under=95 --cov-report=term:skip-covered
 
 bench:
 	bash benchmarks/run.sh
