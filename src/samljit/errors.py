@@ -50,7 +50,16 @@ contains keys or whole documents. Browsers should get a generic page keyed by ``
     │   ├── AuthnStatementMissing   authn_statement_missing
     │   ├── InResponseToMismatch    in_response_to_mismatch
     │   └── UnsolicitedResponse     unsolicited_response
-    └── Replayed                    replayed
+    ├── Replayed                    replayed
+    ├── ClaimError                  the signed claims cannot make an identity
+    │   ├── EmailMissing            email_missing
+    │   ├── RoleNotAccepted         role_not_accepted
+    │   └── AccountClaimMissing     account_missing
+    └── ProvisioningError           the identity may not log in here
+        ├── SsoDisabled             sso_disabled
+        ├── AccountMismatch         account_mismatch
+        ├── UserNotProvisioned      user_not_provisioned
+        └── AuthnContextNotAccepted authn_context_not_accepted
 """
 
 from __future__ import annotations
@@ -58,14 +67,19 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "AccountClaimMissing",
+    "AccountMismatch",
     "AlgorithmForbidden",
     "AssertionMissing",
     "AudienceMismatch",
+    "AuthnContextNotAccepted",
     "AuthnStatementMissing",
+    "ClaimError",
     "CompressedPayload",
     "ConfigError",
     "DestinationMismatch",
     "DuplicateId",
+    "EmailMissing",
     "EncryptionNotSupported",
     "Expired",
     "InResponseToMismatch",
@@ -83,22 +97,26 @@ __all__ = [
     "MetadataNoSigningKey",
     "MultipleAssertions",
     "NotYetValid",
+    "ProvisioningError",
     "RecipientMismatch",
     "ReferenceMismatch",
     "Replayed",
     "ResponseTooLarge",
+    "RoleNotAccepted",
     "SamlError",
     "SamlWarning",
     "SignatureError",
     "SignatureInvalid",
     "SignatureMisplaced",
     "SignatureMissing",
+    "SsoDisabled",
     "StatusNotSuccess",
     "StructureError",
     "SubjectInvalid",
     "TransformForbidden",
     "UnsolicitedResponse",
     "UntrustedKey",
+    "UserNotProvisioned",
     "ValidationError",
     "XmlForbiddenConstruct",
     "XmlMalformed",
@@ -330,3 +348,42 @@ class UnsolicitedResponse(ValidationError):
 
 class Replayed(SamlError):
     code = "replayed"
+
+
+# --- claims and provisioning -------------------------------------------------------------
+
+
+class ClaimError(SamlError):
+    code = "claim_error"
+
+
+class EmailMissing(ClaimError):
+    code = "email_missing"
+
+
+class RoleNotAccepted(ClaimError):
+    code = "role_not_accepted"
+
+
+class AccountClaimMissing(ClaimError):
+    code = "account_missing"
+
+
+class ProvisioningError(SamlError):
+    code = "provisioning_error"
+
+
+class SsoDisabled(ProvisioningError):
+    code = "sso_disabled"
+
+
+class AccountMismatch(ProvisioningError):
+    code = "account_mismatch"
+
+
+class UserNotProvisioned(ProvisioningError):
+    code = "user_not_provisioned"
+
+
+class AuthnContextNotAccepted(ProvisioningError):
+    code = "authn_context_not_accepted"

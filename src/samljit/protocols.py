@@ -1,11 +1,28 @@
-"""What a host app plugs into samljit: small protocols, each with an in-memory implementation."""
+"""What a host app plugs into samljit: small protocols, each with an in-memory implementation
+in :mod:`samljit.stores.memory` and a SQLite one in :mod:`samljit.stores.sqlite`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-__all__ = ["ReplayCache"]
+if TYPE_CHECKING:
+    from .accounts import AccountConfig
+    from .claims import Identity
+    from .models import Assertion
+
+__all__ = [
+    "AccountStore",
+    "DuplicateUser",
+    "LoginContext",
+    "NewUser",
+    "ReplayCache",
+    "SessionIssuer",
+    "UserRecord",
+    "UserStore",
+]
 
 
 @runtime_checkable
@@ -34,3 +51,102 @@ class ReplayCache(Protocol):
         must fail rather than accept an assertion it could not record.
         """
         ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserRecord:
+    """A user as samljit sees it; the host app maps its own user model to and from this."""
+
+    user_id: str
+    email: str
+    account_id: str
+    full_name: str | None
+    role: str
+    last_sso_login: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewUser:
+    email: str
+    account_id: str
+    full_name: str | None
+    role: str
+
+
+class DuplicateUser(Exception):
+    """Raised by :meth:`UserStore.create` when the email exists already (a concurrent login
+    created it first); the login service then treats the user as existing."""
+
+
+@runtime_checkable
+class UserStore(Protocol):
+    """The app's users, looked up by email, the unique user key.
+
+    Each method is its own transaction: ``create`` inserts one row and must fail with
+    :class:`DuplicateUser` (never insert twice) when the email exists, which a unique index on
+    the email gives; ``update`` changes one row. samljit calls them only after every check of
+    a login has passed, so a rejected login never writes.
+
+    Example over a SQL table::
+
+        class SqlUserStore:
+            def get_by_email(self, email):
+                row = db.execute("SELECT * FROM users WHERE email = ?", (email,)).fetchone()
+                return row and UserRecord(user_id=str(row.id), email=row.email, ...)
+            def create(self, user, *, now): ...   # INSERT; IntegrityError -> DuplicateUser
+            def update(self, user_id, *, changes, last_sso_login): ...
+            def users_of(self, account_id): ...
+    """
+
+    def get_by_email(self, email: str) -> UserRecord | None: ...
+
+    def create(self, user: NewUser, *, now: datetime) -> UserRecord:
+        """Insert ``user`` with ``last_sso_login=now``; raise DuplicateUser if the email exists."""
+        ...
+
+    def update(
+        self, user_id: str, *, changes: Mapping[str, str | None], last_sso_login: datetime
+    ) -> UserRecord:
+        """Apply ``changes`` (field -> new value: ``full_name``, ``role``) and record the login."""
+        ...
+
+    def users_of(self, account_id: str) -> Iterable[UserRecord]:
+        """Every user of the account (for the stale-user report)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoginContext:
+    """What the session issuer may want to know about the login it completes."""
+
+    account_id: str
+    assertion: Assertion
+    identity: Identity
+    idp_initiated: bool
+
+
+@runtime_checkable
+class SessionIssuer(Protocol):
+    """Turns a provisioned user into the host app's session (a cookie, a token, ...).
+
+    The IdP has done the authentication, MFA included: the app's own MFA step is not applied
+    to SSO logins. ``context.assertion.authn_context_class`` says how the IdP authenticated.
+    """
+
+    def issue(self, user: UserRecord, context: LoginContext) -> object: ...
+
+
+@runtime_checkable
+class AccountStore(Protocol):
+    """Each account's SSO configuration. Deleting an account's configuration disables SSO for
+    it: :meth:`get` then returns None and every login to that account is refused."""
+
+    def get(self, account_id: str) -> AccountConfig | None: ...
+
+    def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
+        """The accounts whose IdP has this entity ID (for one shared ACS URL)."""
+        ...
+
+    def save(self, config: AccountConfig) -> None: ...
+
+    def delete(self, account_id: str) -> None: ...

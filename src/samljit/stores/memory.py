@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
+import itertools
 import threading
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
-__all__ = ["MemoryReplayCache"]
+from ..accounts import AccountConfig
+from ..metadata import parse_idp_metadata
+from ..protocols import DuplicateUser, LoginContext, NewUser, UserRecord
+
+__all__ = ["MemoryAccountStore", "MemoryReplayCache", "MemorySessionIssuer", "MemoryUserStore"]
 
 
 class MemoryReplayCache:
@@ -36,3 +44,87 @@ class MemoryReplayCache:
 
     def __len__(self) -> int:
         return len(self._expiry)
+
+
+class MemoryUserStore:
+    """A :class:`~samljit.protocols.UserStore` in a dict keyed by email."""
+
+    def __init__(self, users: Iterable[UserRecord] = ()) -> None:
+        self._users = {u.email: u for u in users}
+        self._ids = itertools.count(len(self._users) + 1)
+        self._lock = threading.Lock()
+
+    def get_by_email(self, email: str) -> UserRecord | None:
+        return self._users.get(email)
+
+    def create(self, user: NewUser, *, now: datetime) -> UserRecord:
+        with self._lock:
+            if user.email in self._users:
+                raise DuplicateUser(user.email)
+            record = UserRecord(
+                user_id=str(next(self._ids)),
+                email=user.email,
+                account_id=user.account_id,
+                full_name=user.full_name,
+                role=user.role,
+                last_sso_login=now,
+            )
+            self._users[user.email] = record
+            return record
+
+    def update(
+        self, user_id: str, *, changes: Mapping[str, str | None], last_sso_login: datetime
+    ) -> UserRecord:
+        with self._lock:
+            current = next(u for u in self._users.values() if u.user_id == user_id)
+            fields: dict[str, Any] = {**changes, "last_sso_login": last_sso_login}
+            record = dataclasses.replace(current, **fields)
+            self._users[record.email] = record
+            return record
+
+    def users_of(self, account_id: str) -> list[UserRecord]:
+        return [u for u in self._users.values() if u.account_id == account_id]
+
+    def delete(self, email: str) -> None:
+        """Remove a user (what the app's own admin screen does; SSO never deletes)."""
+        self._users.pop(email, None)
+
+
+class MemoryAccountStore:
+    """A :class:`~samljit.protocols.AccountStore` in a dict."""
+
+    def __init__(self, configs: Iterable[AccountConfig] = ()) -> None:
+        self._configs: dict[str, AccountConfig] = {}
+        self._entity_ids: dict[str, str] = {}
+        for config in configs:
+            self.save(config)
+
+    def get(self, account_id: str) -> AccountConfig | None:
+        return self._configs.get(account_id)
+
+    def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
+        return [self._configs[a] for a, e in self._entity_ids.items() if e == entity_id]
+
+    def save(self, config: AccountConfig) -> None:
+        """Store ``config``; its metadata is parsed now, so a bad document is refused here."""
+        idp = parse_idp_metadata(config.idp_metadata, entity_id=config.idp_entity_id).idp
+        self._configs[config.account_id] = config
+        self._entity_ids[config.account_id] = idp.entity_id
+
+    def delete(self, account_id: str) -> None:
+        self._configs.pop(account_id, None)
+        self._entity_ids.pop(account_id, None)
+
+
+class MemorySessionIssuer:
+    """A :class:`~samljit.protocols.SessionIssuer` that hands out opaque session IDs and keeps
+    them, as a web app's session table would."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, UserRecord] = {}
+        self._ids = itertools.count(1)
+
+    def issue(self, user: UserRecord, context: LoginContext) -> str:
+        session_id = f"session-{next(self._ids)}"
+        self.sessions[session_id] = user
+        return session_id

@@ -1,0 +1,319 @@
+"""Claims -> identity: which attribute means what, for one account. Pure; no XML here.
+
+A :class:`ClaimMapping` is plain data (build it from a dict, TOML or JSON row with
+:meth:`ClaimMapping.from_dict`) and :meth:`ClaimMapping.map` turns :class:`Claims` (NameID and
+attributes) into an :class:`Identity` or raises a :class:`~samljit.ClaimError`. Mappings can be
+unit-tested with plain dictionaries::
+
+    mapping = ClaimMapping.from_dict({"preset": "okta", "accepted_roles": ["developer"]})
+    mapping.map(Claims(name_id="ada@acme.test", attributes={"role": ["developer"]}))
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from types import MappingProxyType
+from typing import Any, Literal
+
+from .errors import AccountClaimMissing, ConfigError, EmailMissing, RoleNotAccepted
+from .models import Assertion
+from .presets import PRESETS
+
+__all__ = ["ClaimMapping", "Claims", "GroupRole", "Identity", "normalize_email"]
+
+# Deliberately simple: one @, no spaces, a dot in the domain. Mailbox syntax is the IdP's job;
+# this only keeps a persistent ID or a UPN without a domain from becoming a user key.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+
+
+def normalize_email(value: str) -> str | None:
+    """``value`` trimmed and lower-cased if it looks like an email address, else None."""
+    candidate = value.strip().lower()
+    return candidate if _EMAIL.fullmatch(candidate) else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Claims:
+    """What a verified assertion says about the user, in the shape mappings need.
+
+    ``attributes`` is keyed by attribute Name; ``friendly_names`` maps FriendlyName to Name so
+    that a mapping can name either.
+    """
+
+    name_id: str
+    name_id_format: str | None = None
+    attributes: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    friendly_names: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_assertion(cls, assertion: Assertion) -> Claims:
+        return cls(
+            name_id=assertion.name_id.value,
+            name_id_format=assertion.name_id.format,
+            attributes=assertion.attributes,
+            friendly_names={
+                a.friendly_name: a.name for a in assertion.attribute_details if a.friendly_name
+            },
+        )
+
+    def values(self, names: Iterable[str]) -> tuple[str, ...]:
+        """The values of the first of ``names`` present (by Name, else FriendlyName)."""
+        for name in names:
+            key = name if name in self.attributes else self.friendly_names.get(name)
+            if key is not None and key in self.attributes:
+                found = tuple(v for v in self.attributes[key] if v.strip())
+                if found:
+                    return found
+        return ()
+
+    def first(self, names: Iterable[str]) -> str | None:
+        found = self.values(names)
+        return found[0].strip() if found else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Identity:
+    """Who logs in, in the app's terms. ``email`` is the unique user key."""
+
+    email: str
+    full_name: str | None
+    role: str
+    account_id: str | None
+    extra: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    """Why a default was used (e.g. the IdP sent no accepted role)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRole:
+    """Members of ``group`` get ``role``; earlier rules win when several groups match."""
+
+    group: str
+    role: str
+
+
+RolePolicy = Literal["reject", "default"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimMapping:
+    """How one account's IdP claims become an :class:`Identity`.
+
+    Every ``*_attributes`` field is an ordered fallback list of attribute Names (or
+    FriendlyNames): the first one present with a non-blank value is used.
+    """
+
+    accepted_roles: tuple[str, ...]
+    """The roles the app knows, most privileged first: when claims match several, the first
+    listed wins."""
+    email_attributes: tuple[str, ...] = ("email", "mail")
+    email_from_name_id: bool = True
+    """Use the NameID as the email when its format is emailAddress or it looks like one."""
+    full_name_attributes: tuple[str, ...] = ("full_name", "displayName", "name")
+    first_name_attributes: tuple[str, ...] = ("firstName", "givenName")
+    last_name_attributes: tuple[str, ...] = ("lastName", "sn", "surname")
+    role_attributes: tuple[str, ...] = ("role",)
+    role_values: Mapping[str, str] = field(default_factory=dict)
+    """IdP value -> accepted role, for IdPs that say "Admins" where the app says
+    "account_administrator". Matched exactly, then case-insensitively."""
+    group_attributes: tuple[str, ...] = ()
+    group_roles: tuple[GroupRole, ...] = ()
+    """For IdPs that send groups: the first rule whose group the user is in gives the role."""
+    unaccepted_role: RolePolicy = "reject"
+    """No accepted role in the claims: ``reject`` (role_not_accepted) or use default_role."""
+    default_role: str | None = None
+    account_attributes: tuple[str, ...] = ()
+    """The claim naming the customer account (e.g. ``imagekit_id``); empty: no such claim."""
+    extra_attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Identity.extra key -> attribute names, for anything else the app wants."""
+
+    def __post_init__(self) -> None:
+        if not self.accepted_roles:
+            raise ConfigError("a ClaimMapping needs at least one accepted role")
+        unknown = {r for r in self.role_values.values() if r not in self.accepted_roles}
+        unknown |= {rule.role for rule in self.group_roles if rule.role not in self.accepted_roles}
+        if self.default_role is not None and self.default_role not in self.accepted_roles:
+            unknown.add(self.default_role)
+        if unknown:
+            raise ConfigError(f"roles {sorted(unknown)} are not among the accepted roles")
+        if self.unaccepted_role == "default" and self.default_role is None:
+            raise ConfigError('unaccepted_role="default" needs a default_role')
+        if self.unaccepted_role not in ("reject", "default"):
+            raise ConfigError(
+                f"unaccepted_role must be reject or default, not {self.unaccepted_role!r}"
+            )
+
+    # --- building -------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ClaimMapping:
+        """Build a mapping from plain data (a database row, TOML, JSON).
+
+        ``preset`` (a name from :data:`samljit.presets.PRESETS`) supplies the attribute names;
+        any other key overrides it. ``group_roles`` is a list of ``{"group", "role"}`` objects
+        or ``[group, role]`` pairs; lists become tuples.
+
+        Raises:
+            ConfigError: ``configuration_invalid`` for an unknown key, preset or role.
+        """
+        values = dict(data)
+        preset_name = values.pop("preset", None)
+        merged: dict[str, Any] = {}
+        if preset_name is not None:
+            if preset_name not in PRESETS:
+                raise ConfigError(
+                    f"unknown preset {preset_name!r}; choose one of {sorted(PRESETS)}"
+                )
+            merged.update(PRESETS[preset_name])
+        merged.update(values)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(merged) - known)
+        if unknown:
+            raise ConfigError(f"unknown ClaimMapping settings: {unknown}")
+        try:
+            return cls(**{name: _coerce(name, value) for name, value in merged.items()})
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"invalid ClaimMapping: {exc}") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data; :meth:`from_dict` reads it back."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "group_roles":
+                value = [{"group": r.group, "role": r.role} for r in value]
+            elif f.name == "extra_attributes":
+                value = {k: list(v) for k, v in value.items()}
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    def with_changes(self, **changes: Any) -> ClaimMapping:
+        return replace(self, **{name: _coerce(name, value) for name, value in changes.items()})
+
+    # --- mapping --------------------------------------------------------------------------
+
+    def map(self, claims: Claims) -> Identity:
+        """Turn ``claims`` into an :class:`Identity`.
+
+        Raises:
+            EmailMissing: ``email_missing``, no usable email in the NameID or attributes.
+            RoleNotAccepted: ``role_not_accepted``, no accepted role and no default.
+            AccountClaimMissing: ``account_missing``, the account claim is configured but
+                absent.
+        """
+        email = self._email(claims)
+        role, warnings = self._role(claims)
+        account_id = None
+        if self.account_attributes:
+            account_id = claims.first(self.account_attributes)
+            if not account_id:
+                raise AccountClaimMissing(
+                    f"the response does not say which account the user belongs to (attribute "
+                    f"{' or '.join(self.account_attributes)}): add it at the IdP",
+                    expected=list(self.account_attributes),
+                )
+        return Identity(
+            email=email,
+            full_name=self._full_name(claims),
+            role=role,
+            account_id=account_id,
+            extra=MappingProxyType(
+                {key: claims.values(names) for key, names in self.extra_attributes.items()}
+            ),
+            warnings=warnings,
+        )
+
+    def map_assertion(self, assertion: Assertion) -> Identity:
+        return self.map(Claims.from_assertion(assertion))
+
+    def _email(self, claims: Claims) -> str:
+        # The NameID is the user key when it is an address, whatever its declared format:
+        # IdPs often send addresses as "unspecified". A persistent or transient ID is not one.
+        if self.email_from_name_id and (email := normalize_email(claims.name_id)):
+            return email
+        for value in claims.values(self.email_attributes):
+            email = normalize_email(value)
+            if email is not None:
+                return email
+        raise EmailMissing(
+            f"no email address in the response: the NameID {claims.name_id[:80]!r} is not one, "
+            f"and none of the attributes {list(self.email_attributes)} holds one. Set the "
+            "NameID to the user's email, or add an email attribute, at the IdP",
+            expected=list(self.email_attributes),
+            found=claims.name_id[:80],
+        )
+
+    def _full_name(self, claims: Claims) -> str | None:
+        full = claims.first(self.full_name_attributes)
+        if full:
+            return " ".join(full.split())
+        parts = [claims.first(self.first_name_attributes), claims.first(self.last_name_attributes)]
+        joined = " ".join(" ".join(p.split()) for p in parts if p)
+        return joined or None
+
+    def _role(self, claims: Claims) -> tuple[str, tuple[str, ...]]:
+        sent = claims.values(self.role_attributes)
+        mapped = {self._map_role(value) for value in sent}
+        for role in self.accepted_roles:
+            if role in mapped:
+                return role, ()
+        groups = set(claims.values(self.group_attributes)) if self.group_attributes else set()
+        for rule in self.group_roles:
+            if rule.group in groups:
+                return rule.role, ()
+        if self.unaccepted_role == "default" and self.default_role is not None:
+            why = f"role {list(sent)} not accepted" if sent else "no role sent"
+            return self.default_role, (f"{why}; default role {self.default_role!r} used",)
+        raise RoleNotAccepted(
+            (
+                f"the IdP sent the role(s) {list(sent)}, none of which this app accepts"
+                if sent
+                else f"the IdP sent no role (attribute {' or '.join(self.role_attributes)})"
+            )
+            + f"; accepted: {list(self.accepted_roles)}",
+            expected=list(self.accepted_roles),
+            found=list(sent),
+        )
+
+    def _map_role(self, value: str) -> str:
+        value = value.strip()
+        if value in self.role_values:
+            return self.role_values[value]
+        folded = value.casefold()
+        for source, role in self.role_values.items():
+            if source.casefold() == folded:
+                return role
+        return value
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if name == "group_roles":
+        return tuple(_group_role(item) for item in value)
+    if name in ("role_values",):
+        return MappingProxyType(dict(value))
+    if name == "extra_attributes":
+        return MappingProxyType({k: _names(v) for k, v in dict(value).items()})
+    if name.endswith("_attributes") or name == "accepted_roles":
+        return _names(value)
+    return value
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+def _group_role(item: Any) -> GroupRole:
+    if isinstance(item, GroupRole):
+        return item
+    if isinstance(item, Mapping):
+        return GroupRole(group=str(item["group"]), role=str(item["role"]))
+    group, role = item
+    return GroupRole(group=str(group), role=str(role))

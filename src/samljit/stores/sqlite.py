@@ -1,0 +1,224 @@
+"""SQLite stores (standard library only): users, account configurations and the replay cache.
+
+One database file can hold all three. Every process opens its own connections; SQLite's
+locking makes ``create`` (a UNIQUE email) and the replay cache (a PRIMARY KEY) atomic across
+processes. WAL journaling lets readers and a writer work at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..accounts import AccountConfig
+from ..metadata import parse_idp_metadata
+from ..protocols import DuplicateUser, NewUser, UserRecord
+
+__all__ = ["SQLiteAccountStore", "SQLiteReplayCache", "SQLiteUserStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS samljit_users (
+    user_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    email TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL,
+    full_name TEXT,
+    role TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_sso_login TEXT
+);
+CREATE INDEX IF NOT EXISTS samljit_users_account ON samljit_users (account_id);
+CREATE TABLE IF NOT EXISTS samljit_accounts (
+    account_id TEXT PRIMARY KEY,
+    idp_entity_id TEXT NOT NULL,
+    config TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS samljit_accounts_idp ON samljit_accounts (idp_entity_id);
+CREATE TABLE IF NOT EXISTS samljit_replay (
+    key TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
+);
+"""
+
+
+class _Database:
+    """A connection per thread to one SQLite file, with the schema in place."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self.connection().executescript(_SCHEMA)
+
+    def connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA busy_timeout=30000")
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        connection = self.connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _user(row: sqlite3.Row) -> UserRecord:
+    return UserRecord(
+        user_id=str(row["user_id"]),
+        email=row["email"],
+        account_id=row["account_id"],
+        full_name=row["full_name"],
+        role=row["role"],
+        last_sso_login=_time(row["last_sso_login"]),
+    )
+
+
+class SQLiteUserStore:
+    """A :class:`~samljit.protocols.UserStore` in table ``samljit_users``."""
+
+    _FIELDS = frozenset({"full_name", "role"})
+
+    def __init__(self, path: str | Path) -> None:
+        self.db = _Database(path)
+
+    def get_by_email(self, email: str) -> UserRecord | None:
+        row = (
+            self.db.connection()
+            .execute("SELECT * FROM samljit_users WHERE email = ?", (email,))
+            .fetchone()
+        )
+        return None if row is None else _user(row)
+
+    def create(self, user: NewUser, *, now: datetime) -> UserRecord:
+        try:
+            with self.db.transaction() as connection:
+                cursor = connection.execute(
+                    "INSERT INTO samljit_users (email, account_id, full_name, role, created_at,"
+                    " last_sso_login) VALUES (?, ?, ?, ?, ?, ?)",
+                    (user.email, user.account_id, user.full_name, user.role, now.isoformat(),
+                     now.isoformat()),
+                )  # fmt: skip
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateUser(user.email) from exc
+        return UserRecord(
+            user_id=str(cursor.lastrowid),
+            email=user.email,
+            account_id=user.account_id,
+            full_name=user.full_name,
+            role=user.role,
+            last_sso_login=now,
+        )
+
+    def update(
+        self, user_id: str, *, changes: Mapping[str, str | None], last_sso_login: datetime
+    ) -> UserRecord:
+        unknown = set(changes) - self._FIELDS
+        if unknown:
+            raise ValueError(f"cannot change {sorted(unknown)}")
+        assignments = ", ".join(f"{name} = ?" for name in sorted(changes))
+        values = [changes[name] for name in sorted(changes)]
+        with self.db.transaction() as connection:
+            connection.execute(
+                f"UPDATE samljit_users SET {assignments + ', ' if assignments else ''}"  # noqa: S608 - names from _FIELDS
+                "last_sso_login = ? WHERE user_id = ?",
+                (*values, last_sso_login.isoformat(), int(user_id)),
+            )
+            row = connection.execute(
+                "SELECT * FROM samljit_users WHERE user_id = ?", (int(user_id),)
+            ).fetchone()
+        return _user(row)
+
+    def users_of(self, account_id: str) -> list[UserRecord]:
+        rows = self.db.connection().execute(
+            "SELECT * FROM samljit_users WHERE account_id = ? ORDER BY user_id", (account_id,)
+        )
+        return [_user(row) for row in rows]
+
+    def delete(self, email: str) -> None:
+        """Remove a user (the app's own admin action; SSO never deletes users)."""
+        with self.db.transaction() as connection:
+            connection.execute("DELETE FROM samljit_users WHERE email = ?", (email,))
+
+
+class SQLiteAccountStore:
+    """A :class:`~samljit.protocols.AccountStore` in table ``samljit_accounts`` (JSON rows)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.db = _Database(path)
+
+    def get(self, account_id: str) -> AccountConfig | None:
+        row = (
+            self.db.connection()
+            .execute("SELECT config FROM samljit_accounts WHERE account_id = ?", (account_id,))
+            .fetchone()
+        )
+        return None if row is None else AccountConfig.from_dict(json.loads(row["config"]))
+
+    def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
+        rows = self.db.connection().execute(
+            "SELECT config FROM samljit_accounts WHERE idp_entity_id = ?", (entity_id,)
+        )
+        return [AccountConfig.from_dict(json.loads(row["config"])) for row in rows]
+
+    def save(self, config: AccountConfig) -> None:
+        """Store ``config``; its metadata is parsed now, so a bad document is refused here."""
+        idp = parse_idp_metadata(config.idp_metadata, entity_id=config.idp_entity_id).idp
+        with self.db.transaction() as connection:
+            connection.execute(
+                "INSERT INTO samljit_accounts (account_id, idp_entity_id, config, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET"
+                " idp_entity_id = excluded.idp_entity_id, config = excluded.config,"
+                " updated_at = excluded.updated_at",
+                (config.account_id, idp.entity_id, json.dumps(config.to_dict()),
+                 datetime.now(UTC).isoformat()),
+            )  # fmt: skip
+
+    def delete(self, account_id: str) -> None:
+        with self.db.transaction() as connection:
+            connection.execute("DELETE FROM samljit_accounts WHERE account_id = ?", (account_id,))
+
+
+class SQLiteReplayCache:
+    """A :class:`~samljit.protocols.ReplayCache` in table ``samljit_replay``, atomic across
+    processes: the key is the primary key, and an expired entry may be taken over."""
+
+    PURGE_EVERY = 1000
+
+    def __init__(self, path: str | Path) -> None:
+        self.db = _Database(path)
+        self._adds = 0
+
+    def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:
+        with self.db.transaction() as connection:
+            cursor = connection.execute(
+                "INSERT INTO samljit_replay (key, expires_at) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at"
+                " WHERE samljit_replay.expires_at <= ?",
+                (key, expires_at.timestamp(), now.timestamp()),
+            )
+            added = cursor.rowcount == 1
+            self._adds += 1
+            if self._adds % self.PURGE_EVERY == 0:
+                connection.execute(
+                    "DELETE FROM samljit_replay WHERE expires_at <= ?", (now.timestamp(),)
+                )
+        return added
