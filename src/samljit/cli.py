@@ -9,6 +9,7 @@ import argparse
 import json
 import math
 import sys
+import tomllib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,8 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from . import __version__
 from ._certificates import fingerprint
 from ._time import require_aware
+from .claims import ClaimMapping, Claims
 from .config import SPConfig
-from .errors import SamlError
+from .errors import AccountMismatch, ConfigError, SamlError
 from .metadata import ParsedMetadata, parse_idp_metadata
 from .models import Assertion
 from .response import verify_response
@@ -45,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(args_list)
         if not hasattr(args, "run"):
-            raise _Usage("choose a command: verify, metadata inspect")
+            raise _Usage("choose a command: verify, metadata inspect, mapping test")
         code: int = args.run(args)
         return code
     except _Usage as exc:
@@ -88,6 +90,31 @@ def _build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--at", metavar="ISO8601", help="instant for expiry warnings (now)")
     inspect.add_argument("--json", action="store_true")
     inspect.set_defaults(run=_inspect)
+
+    mapping = commands.add_parser("mapping", help="claim mapping tools")
+    mapping_commands = mapping.add_subparsers(parser_class=_Parser)
+    test = mapping_commands.add_parser(
+        "test", help="map a NameID and attributes to an identity, without any XML"
+    )
+    source = test.add_mutually_exclusive_group()
+    source.add_argument("--preset", metavar="NAME", help="a vendor preset, e.g. okta, entra")
+    source.add_argument("--config", metavar="FILE", help="a ClaimMapping as JSON or TOML")
+    test.add_argument("--name-id", default="", metavar="VALUE")
+    test.add_argument("--name-id-format", metavar="URI")
+    test.add_argument("--attributes", metavar="FILE.json", help='{"Name": ["value", ...]}')
+    test.add_argument(
+        "--attribute", action="append", default=[], metavar="NAME=VALUE", help="repeatable"
+    )
+    test.add_argument(
+        "--accepted-role",
+        action="append",
+        default=[],
+        metavar="ROLE",
+        help="repeatable; without it (and without accepted_roles in --config) any role is shown",
+    )
+    test.add_argument("--account", metavar="ID", help="the account the login is for")
+    test.add_argument("--json", action="store_true", help="print JSON")
+    test.set_defaults(run=_mapping_test)
     return parser
 
 
@@ -150,6 +177,82 @@ def _verify(args: argparse.Namespace) -> int:
         for warning in warnings:
             print(f"warning: {warning['code']}: {warning['message']}")
     return EXIT_OK
+
+
+def _mapping_test(args: argparse.Namespace) -> int:
+    settings = _mapping_settings(args)
+    attributes: dict[str, list[str]] = {}
+    if args.attributes:
+        try:
+            loaded = json.loads(_read(args.attributes))
+            for name, values in dict(loaded).items():
+                attributes[str(name)] = [values] if isinstance(values, str) else list(values)
+        except (ValueError, TypeError) as exc:
+            raise _Usage(f"--attributes must be a JSON object of name -> values: {exc}") from exc
+    for item in args.attribute:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise _Usage(f"--attribute takes NAME=VALUE, got {item!r}")
+        attributes.setdefault(name, []).append(value)
+    claims = Claims(name_id=args.name_id, name_id_format=args.name_id_format, attributes=attributes)
+    notes: list[str] = []
+    if args.accepted_role:
+        settings["accepted_roles"] = args.accepted_role
+    if not settings.get("accepted_roles"):
+        # Nothing to check roles against: show the role the IdP sent as if it were accepted.
+        probe = ClaimMapping.from_dict({**settings, "accepted_roles": ["-"]})
+        sent = [v.strip() for v in claims.values(probe.role_attributes)]
+        settings["accepted_roles"] = sent or ["-"]
+        notes.append("no accepted roles configured: the role is shown as the IdP sent it")
+    try:
+        try:
+            mapping = ClaimMapping.from_dict(settings)
+        except ConfigError as exc:
+            raise _Usage(exc.message) from exc
+        identity = mapping.map(claims)
+        if args.account is not None and identity.account_id not in (None, args.account):
+            raise AccountMismatch(
+                f"the claims name account {identity.account_id!r}, not {args.account!r}",
+                expected=args.account,
+                found=identity.account_id,
+            )
+    except SamlError as exc:
+        return _rejected(exc, args.json)
+    report: dict[str, Any] = {
+        "email": identity.email,
+        "full_name": identity.full_name,
+        "role": identity.role,
+        "account_id": identity.account_id,
+        "extra": {key: list(values) for key, values in identity.extra.items()},
+        "warnings": [*identity.warnings, *notes],
+    }
+    if args.json:
+        _print_json({"ok": True, "identity": report})
+    else:
+        print("MAPPED")
+        for key in ("email", "full_name", "role", "account_id"):
+            print(f"  {key + ':':12} {report[key]}")
+        for key, values in report["extra"].items():
+            print(f"  {key}: {', '.join(values)}")
+        for warning in report["warnings"]:
+            print(f"warning: {warning}")
+    return EXIT_OK
+
+
+def _mapping_settings(args: argparse.Namespace) -> dict[str, Any]:
+    if args.config:
+        text = _read(args.config)
+        try:
+            if args.config.endswith(".toml"):
+                loaded: Any = tomllib.loads(text.decode("utf-8"))
+            else:
+                loaded = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _Usage(f"cannot read the mapping in {args.config}: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise _Usage(f"{args.config} must hold an object of mapping settings")
+        return dict(loaded.get("mapping", loaded))
+    return {"preset": args.preset or "generic"}
 
 
 def _inspect(args: argparse.Namespace) -> int:
