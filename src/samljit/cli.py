@@ -198,17 +198,17 @@ def _mapping_test(args: argparse.Namespace) -> int:
     notes: list[str] = []
     if args.accepted_role:
         settings["accepted_roles"] = args.accepted_role
-    if not settings.get("accepted_roles"):
-        # Nothing to check roles against: show the role the IdP sent as if it were accepted.
-        probe = ClaimMapping.from_dict({**settings, "accepted_roles": ["-"]})
-        sent = [v.strip() for v in claims.values(probe.role_attributes)]
-        settings["accepted_roles"] = sent or ["-"]
-        notes.append("no accepted roles configured: the role is shown as the IdP sent it")
     try:
-        try:
-            mapping = ClaimMapping.from_dict(settings)
-        except ConfigError as exc:
-            raise _Usage(exc.message) from exc
+        if not settings.get("accepted_roles"):
+            # Nothing to check roles against: show the role the IdP sent as if accepted.
+            probe = ClaimMapping.from_dict({**settings, "accepted_roles": ["-"]})
+            sent = [v.strip() for v in claims.values(probe.role_attributes)]
+            settings["accepted_roles"] = sent or ["-"]
+            notes.append("no accepted roles configured: the role is shown as the IdP sent it")
+        mapping = ClaimMapping.from_dict(settings)
+    except ConfigError as exc:
+        raise _Usage(exc.message) from exc
+    try:
         identity = mapping.map(claims)
         if args.account is not None and identity.account_id not in (None, args.account):
             raise AccountMismatch(
