@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
@@ -183,10 +184,15 @@ def verify_enveloped(
         UntrustedKey.
     """
     element_id = signed.get("ID")
-    _check_signed_info(signature, element_id, allow_sha1=allow_sha1, what=what)
+    method = _check_signed_info(signature, element_id, allow_sha1=allow_sha1, what=what)
     config = _CONFIGS[allow_sha1]
     offered = _offered_certificate(signature) if len(certificates) > 1 else None
+    # During a rollover the metadata may hold keys of two types; only those of the signature
+    # algorithm's type can have made it.
+    key_type = ec.EllipticCurvePublicKey if "ecdsa" in method else rsa.RSAPublicKey
     for certificate in _ordered(certificates, offered):
+        if not isinstance(certificate.public_key(), key_type):
+            continue
         try:
             result = _PinnedVerifier().verify(
                 signed,
@@ -248,7 +254,7 @@ def _one(
 
 def _check_signed_info(
     signature: etree._Element, element_id: str | None, *, allow_sha1: bool, what: str
-) -> None:
+) -> str:
     """Check the signature's shape and algorithms before any crypto runs.
 
     signxml reads the first of each element it needs; demanding exactly one of each here
@@ -308,6 +314,7 @@ def _check_signed_info(
             expected=sorted(_DIGEST_URIS[allow_sha1]),
             found=digest,
         )
+    return method
 
 
 def _offered_certificate(signature: etree._Element) -> x509.Certificate | None:

@@ -162,7 +162,7 @@ class ClaimMapping:
         preset_name = values.pop("preset", None)
         merged: dict[str, Any] = {}
         if preset_name is not None:
-            if preset_name not in PRESETS:
+            if not isinstance(preset_name, str) or preset_name not in PRESETS:
                 raise ConfigError(
                     f"unknown preset {preset_name!r}; choose one of {sorted(PRESETS)}"
                 )
@@ -174,8 +174,8 @@ class ClaimMapping:
             raise ConfigError(f"unknown ClaimMapping settings: {unknown}")
         try:
             return cls(**{name: _coerce(name, value) for name, value in merged.items()})
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"invalid ClaimMapping: {exc}") from exc
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ConfigError(f"invalid ClaimMapping: {exc!r}") from exc
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; :meth:`from_dict` reads it back."""

@@ -60,7 +60,8 @@ class LoginResult:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditEvent:
     """One structured audit record. ``name`` is ``login_succeeded``, ``login_rejected``,
-    ``user_created`` or ``user_updated``."""
+    ``user_created`` or ``user_updated``. On a rejection, ``email`` is set once the response
+    was verified (it is then the IdP's signed word), never from unverified input."""
 
     name: str
     at: datetime
@@ -165,14 +166,16 @@ class LoginService:
             SamlError: any verification, claim or provisioning rule; nothing was written.
         """
         now = self.clock()
+        seen: dict[str, str] = {}
         try:
-            result = self._complete(form, account_id, in_response_to, now)
+            result = self._complete(form, account_id, in_response_to, now, seen)
         except SamlError as exc:
             self._emit(
                 AuditEvent(
                     name="login_rejected",
                     at=now,
-                    account_id=account_id,
+                    account_id=seen.get("account_id", account_id),
+                    email=seen.get("email"),
                     code=exc.code,
                     message=exc.message,
                 )
@@ -204,12 +207,15 @@ class LoginService:
         account_id: str | None,
         in_response_to: str | None,
         now: datetime,
+        seen: dict[str, str],
     ) -> LoginResult:
+        """The login itself; ``seen`` collects what is known (verified only) for the audit."""
         saml_response = form.get("SAMLResponse")
         if not saml_response:
             raise MalformedResponse("the POST carries no SAMLResponse field")
         relay_state = form.get("RelayState")
         config = self._account(account_id, saml_response)
+        seen["account_id"] = config.account_id
         xml = decode_post_response(saml_response, max_bytes=config.sp.limits.max_bytes)
         deferred = _Deferred()
         assertion = verify_response_xml(
@@ -221,7 +227,9 @@ class LoginService:
             in_response_to=in_response_to,
             allow_unsolicited=config.policy.allow_idp_initiated,
         )
+        seen["email"] = assertion.name_id.value
         identity = config.mapping.map_assertion(assertion)
+        seen["email"] = identity.email
         if identity.account_id is not None and identity.account_id != config.account_id:
             raise AccountMismatch(
                 f"the response says the user belongs to account {identity.account_id!r}, but "
@@ -323,12 +331,13 @@ class LoginService:
         level = logging.WARNING if event.name == "login_rejected" else logging.INFO
         audit_log.log(
             level,
-            "%s account=%s email=%s code=%s changes=%s",
+            "%s account=%s email=%s code=%s changes=%s message=%s",
             event.name,
             event.account_id,
             event.email,
             event.code,
             dict(event.changes) or None,
+            event.message,
             extra={"samljit_event": event},
         )
         if self.audit is not None:

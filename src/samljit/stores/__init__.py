@@ -1,5 +1,14 @@
-"""Reference implementations of samljit's protocols."""
+"""Reference implementations of samljit's protocols: in memory, and SQLite (stdlib)."""
 
-from .memory import MemoryReplayCache
+from .memory import MemoryAccountStore, MemoryReplayCache, MemorySessionIssuer, MemoryUserStore
+from .sqlite import SQLiteAccountStore, SQLiteReplayCache, SQLiteUserStore
 
-__all__ = ["MemoryReplayCache"]
+__all__ = [
+    "MemoryAccountStore",
+    "MemoryReplayCache",
+    "MemorySessionIssuer",
+    "MemoryUserStore",
+    "SQLiteAccountStore",
+    "SQLiteReplayCache",
+    "SQLiteUserStore",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import itertools
+import secrets
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -117,14 +118,13 @@ class MemoryAccountStore:
 
 
 class MemorySessionIssuer:
-    """A :class:`~samljit.protocols.SessionIssuer` that hands out opaque session IDs and keeps
-    them, as a web app's session table would."""
+    """A :class:`~samljit.protocols.SessionIssuer` that hands out random, unguessable session
+    IDs and keeps them in a dict (one process only; a real app uses its session store)."""
 
     def __init__(self) -> None:
         self.sessions: dict[str, UserRecord] = {}
-        self._ids = itertools.count(1)
 
     def issue(self, user: UserRecord, context: LoginContext) -> str:
-        session_id = f"session-{next(self._ids)}"
+        session_id = secrets.token_urlsafe(32)
         self.sessions[session_id] = user
         return session_id

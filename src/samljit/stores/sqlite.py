@@ -65,6 +65,13 @@ class _Database:
             self._local.connection = connection
         return connection
 
+    def close(self) -> None:
+        """Close this thread's connection (others close when their threads end)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         connection = self.connection()
@@ -99,6 +106,9 @@ class SQLiteUserStore:
 
     def __init__(self, path: str | Path) -> None:
         self.db = _Database(path)
+
+    def close(self) -> None:
+        self.db.close()
 
     def get_by_email(self, email: str) -> UserRecord | None:
         row = (
@@ -165,6 +175,9 @@ class SQLiteAccountStore:
     def __init__(self, path: str | Path) -> None:
         self.db = _Database(path)
 
+    def close(self) -> None:
+        self.db.close()
+
     def get(self, account_id: str) -> AccountConfig | None:
         row = (
             self.db.connection()
@@ -206,6 +219,9 @@ class SQLiteReplayCache:
     def __init__(self, path: str | Path) -> None:
         self.db = _Database(path)
         self._adds = 0
+
+    def close(self) -> None:
+        self.db.close()
 
     def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:
         with self.db.transaction() as connection:
