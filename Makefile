@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo demo-serve test lint typecheck bench clean
 
 $(BIN)/samljit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,10 @@ $(BIN)/samljit: pyproject.toml
 	touch $@
 
 demo: $(BIN)/samljit
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/python examples/jit_demo/story.py
+
+demo-serve: $(BIN)/samljit
+	$(BIN)/python examples/jit_demo/serve.py
 
 test: $(BIN)/samljit
 	$(BIN)/ruff check .
