@@ -237,10 +237,11 @@ class ClaimMapping:
         # IdPs often send addresses as "unspecified". A persistent or transient ID is not one.
         if self.email_from_name_id and (email := normalize_email(claims.name_id)):
             return email
-        for value in claims.values(self.email_attributes):
-            email = normalize_email(value)
-            if email is not None:
-                return email
+        for name in self.email_attributes:
+            for value in claims.values((name,)):
+                email = normalize_email(value)
+                if email is not None:
+                    return email
         raise EmailMissing(
             f"no email address in the response: the NameID {claims.name_id[:80]!r} is not one, "
             f"and none of the attributes {list(self.email_attributes)} holds one. Set the "
@@ -263,7 +264,7 @@ class ClaimMapping:
         for role in self.accepted_roles:
             if role in mapped:
                 return role, ()
-        groups = set(claims.values(self.group_attributes)) if self.group_attributes else set()
+        groups = {g.strip() for g in claims.values(self.group_attributes)}
         for rule in self.group_roles:
             if rule.group in groups:
                 return rule.role, ()

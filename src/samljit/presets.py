@@ -26,9 +26,29 @@ _OID_DISPLAY = "urn:oid:2.16.840.1.113730.3.1.241"
 
 _GENERIC: dict[str, Any] = {
     "email_attributes": ("email", "Email", "mail", f"{_XMLSOAP}emailaddress", _OID_MAIL),
-    "full_name_attributes": ("full_name", "fullName", "displayName", "name", _OID_DISPLAY),
-    "first_name_attributes": ("firstName", "givenName", "given_name", f"{_XMLSOAP}givenname"),
-    "last_name_attributes": ("lastName", "sn", "surname", "family_name", f"{_XMLSOAP}surname"),
+    "full_name_attributes": (
+        "full_name",
+        "fullName",
+        "displayName",
+        "name",
+        "http://schemas.microsoft.com/identity/claims/displayname",
+        _OID_DISPLAY,
+    ),
+    "first_name_attributes": (
+        "firstName",
+        "givenName",
+        "given_name",
+        f"{_XMLSOAP}givenname",
+        _OID_GIVEN,
+    ),
+    "last_name_attributes": (
+        "lastName",
+        "sn",
+        "surname",
+        "family_name",
+        f"{_XMLSOAP}surname",
+        _OID_SURNAME,
+    ),
     "role_attributes": ("role", "Role", "roles", _MS_ROLE),
     "group_attributes": ("groups", "memberOf", "Group", _MS_GROUPS),
 }

@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 from ._xml import NS_SAML, parse_xml, text_of
 from .accounts import AccountConfig
-from .claims import Identity
+from .claims import Identity, normalize_email
 from .config import RESPONSE_LIMITS
 from .errors import (
     AccountMismatch,
@@ -227,7 +227,9 @@ class LoginService:
             in_response_to=in_response_to,
             allow_unsolicited=config.policy.allow_idp_initiated,
         )
-        seen["email"] = assertion.name_id.value
+        email = normalize_email(assertion.name_id.value)
+        if email is not None:
+            seen["email"] = email
         identity = config.mapping.map_assertion(assertion)
         seen["email"] = identity.email
         if identity.account_id is not None and identity.account_id != config.account_id:
