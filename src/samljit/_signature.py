@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
@@ -189,9 +190,9 @@ def verify_enveloped(
     offered = _offered_certificate(signature) if len(certificates) > 1 else None
     # During a rollover the metadata may hold keys of two types; only those of the signature
     # algorithm's type can have made it.
-    key_type = ec.EllipticCurvePublicKey if "ecdsa" in method else rsa.RSAPublicKey
+    wants_ec = "ecdsa" in method
     for certificate in _ordered(certificates, offered):
-        if not isinstance(certificate.public_key(), key_type):
+        if _is_ec(certificate) != wants_ec:
             continue
         try:
             result = _PinnedVerifier().verify(
@@ -315,6 +316,11 @@ def _check_signed_info(
             found=digest,
         )
     return method
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_ec(certificate: x509.Certificate) -> bool:
+    return isinstance(certificate.public_key(), ec.EllipticCurvePublicKey)
 
 
 def _offered_certificate(signature: etree._Element) -> x509.Certificate | None:

@@ -107,30 +107,26 @@ _SAFE_ENCODINGS = frozenset(
 _DECLARED_ENCODING = re.compile(r"^\s*<\?xml[^>]*?\sencoding\s*=\s*[\"']([^\"']*)[\"']")
 
 
-def _text_view(data: bytes) -> str:
-    """The document as text for the pre-parse checks, or "" when its encoding is not one
-    they can read (the caller then refuses it)."""
-    for prefix, encoding in _WIDE_ENCODINGS:
-        if data.startswith(prefix):
-            return data.decode(encoding, "replace")
-    head = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    if head.lstrip()[:1] != b"<":
-        return ""
-    return data.decode("latin-1")  # every ASCII-compatible byte maps to itself
-
-
 def _check_prologue(data: bytes, what: str) -> None:
     """Refuse DTDs and unreadable encodings before libxml2 sees a byte."""
-    text = _text_view(data)
-    if not text:
-        raise XmlMalformed(f"the {what} does not start with XML markup")
-    declared = _DECLARED_ENCODING.match(text)
+    for prefix, encoding in _WIDE_ENCODINGS:
+        if data.startswith(prefix):
+            text = data.decode(encoding, "replace")
+            head, declares_dtd = text[:512], "<!DOCTYPE" in text or "<!ENTITY" in text
+            break
+    else:
+        start = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+        if start.lstrip()[:1] != b"<":
+            raise XmlMalformed(f"the {what} does not start with XML markup")
+        head = data[:512].decode("latin-1")  # ASCII-compatible: every byte maps to itself
+        declares_dtd = b"<!DOCTYPE" in data or b"<!ENTITY" in data
+    declared = _DECLARED_ENCODING.match(head)
     if declared and declared.group(1).strip().lower() not in _SAFE_ENCODINGS:
         raise XmlMalformed(
             f"the {what} declares the encoding {declared.group(1)!r}; use UTF-8",
             found=declared.group(1),
         )
-    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+    if declares_dtd:
         raise XmlForbiddenConstruct(f"the {what} has a DOCTYPE; DTDs are never accepted")
 
 
