@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import functools
 import hmac
 from dataclasses import dataclass
@@ -47,6 +48,12 @@ _STRONG_DIGESTS = frozenset(
 _ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 _C14N = frozenset(m.value for m in CanonicalizationMethod)
 _ALLOWED_TRANSFORMS = _C14N | {_ENVELOPED}
+_EXCLUSIVE = frozenset(
+    {
+        CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+        CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0_WITH_COMMENTS,
+    }
+)
 
 _SIGNATURE = qname(NS_DS, "Signature")
 
@@ -100,11 +107,6 @@ class _PinnedVerifier(XMLVerifier):
             raise InvalidInput("the reference does not point at the signed element")
         transforms = reference.findall("ds:Transforms/ds:Transform", NSMAP)
         algorithms = [t.get("Algorithm") for t in transforms]
-        # A private copy, with the in-scope namespace declarations of the original context.
-        payload = self._fromstring(etree.tostring(root))  # type: ignore[no-untyped-call]
-        if _ENVELOPED in algorithms:
-            for child in payload.iterchildren(_SIGNATURE):  # one, as signature_child() made sure
-                _remove_keeping_tail(child)
         c14n_transforms = [t for t in transforms if t.get("Algorithm") in _C14N]
         if len(c14n_transforms) > 1:
             raise InvalidInput("more than one canonicalization transform")
@@ -113,6 +115,17 @@ class _PinnedVerifier(XMLVerifier):
             prefixes = self._get_inclusive_ns_prefixes(c14n_transforms[0])  # type: ignore[no-untyped-call]
         else:
             method, prefixes = self.config.default_reference_c14n_method, None
+        # A private copy to apply the enveloped-signature transform to. Exclusive c14n without
+        # an InclusiveNamespaces list renders only the namespaces the subtree uses, which
+        # deepcopy keeps; every other form may need the ancestors' declarations, which only a
+        # serialisation of the element in its context carries along.
+        if method in _EXCLUSIVE and not prefixes:
+            payload = copy.deepcopy(root)
+        else:
+            payload = self._fromstring(etree.tostring(root))  # type: ignore[no-untyped-call]
+        if _ENVELOPED in algorithms:
+            for child in payload.iterchildren(_SIGNATURE):  # one, as signature_child() made sure
+                _remove_keeping_tail(child)
         canonical = self._c14n(payload, algorithm=method, inclusive_ns_prefixes=prefixes)
         digest_method = reference.find("ds:DigestMethod", NSMAP)
         digest_value = reference.find("ds:DigestValue", NSMAP)
