@@ -1,11 +1,13 @@
 """samljit: SAML 2.0 single sign-on with Just-In-Time provisioning for any Python web app."""
 
 from .accounts import AccountConfig, ProvisioningPolicy
+from .bindings import RedirectMessage, decode_redirect, encode_redirect, post_form
 from .claims import ClaimMapping, Claims, GroupRole, Identity, normalize_email
 from .config import METADATA_LIMITS, RESPONSE_LIMITS, Limits, SPConfig
 from .errors import (
     AccountClaimMissing,
     AccountMismatch,
+    AccountNotFound,
     AlgorithmForbidden,
     AssertionMissing,
     AudienceMismatch,
@@ -60,6 +62,7 @@ from .errors import (
     XmlTooDeep,
     XmlTooLarge,
 )
+from .messages import AuthnRequest, build_authn_request
 from .metadata import (
     BINDING_HTTP_POST,
     BINDING_HTTP_REDIRECT,
@@ -67,6 +70,7 @@ from .metadata import (
     IdentityProvider,
     MetadataWarning,
     ParsedMetadata,
+    build_sp_metadata,
     certificate_sha256,
     parse_idp_metadata,
 )
@@ -76,17 +80,21 @@ from .protocols import (
     DuplicateUser,
     LoginContext,
     NewUser,
+    PendingRequest,
     ReplayCache,
+    RequestStore,
     SessionIssuer,
     UserRecord,
     UserStore,
 )
 from .provisioning import ProvisioningOutcome, plan_provisioning, stale_users
+from .relay_state import safe_redirect
 from .response import decode_post_response, verify_response, verify_response_xml
-from .service import AuditEvent, LoginResult, LoginService
+from .service import AuditEvent, LoginRequest, LoginResult, LoginService
 from .stores.memory import (
     MemoryAccountStore,
     MemoryReplayCache,
+    MemoryRequestStore,
     MemorySessionIssuer,
     MemoryUserStore,
 )
@@ -101,6 +109,7 @@ __all__ = [
     "AccountClaimMissing",
     "AccountConfig",
     "AccountMismatch",
+    "AccountNotFound",
     "AccountStore",
     "AlgorithmForbidden",
     "Assertion",
@@ -109,6 +118,7 @@ __all__ = [
     "AudienceMismatch",
     "AuditEvent",
     "AuthnContextNotAccepted",
+    "AuthnRequest",
     "AuthnStatementMissing",
     "ClaimError",
     "ClaimMapping",
@@ -131,11 +141,13 @@ __all__ = [
     "IssuerMismatch",
     "Limits",
     "LoginContext",
+    "LoginRequest",
     "LoginResult",
     "LoginService",
     "MalformedResponse",
     "MemoryAccountStore",
     "MemoryReplayCache",
+    "MemoryRequestStore",
     "MemorySessionIssuer",
     "MemoryUserStore",
     "MetadataAmbiguous",
@@ -152,13 +164,16 @@ __all__ = [
     "NewUser",
     "NotYetValid",
     "ParsedMetadata",
+    "PendingRequest",
     "ProvisioningError",
     "ProvisioningOutcome",
     "ProvisioningPolicy",
     "RecipientMismatch",
+    "RedirectMessage",
     "ReferenceMismatch",
     "ReplayCache",
     "Replayed",
+    "RequestStore",
     "ResponseTooLarge",
     "RoleNotAccepted",
     "SPConfig",
@@ -185,11 +200,17 @@ __all__ = [
     "XmlTooDeep",
     "XmlTooLarge",
     "__version__",
+    "build_authn_request",
+    "build_sp_metadata",
     "certificate_sha256",
     "decode_post_response",
+    "decode_redirect",
+    "encode_redirect",
     "normalize_email",
     "parse_idp_metadata",
     "plan_provisioning",
+    "post_form",
+    "safe_redirect",
     "stale_users",
     "verify_response",
     "verify_response_xml",

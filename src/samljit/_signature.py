@@ -282,7 +282,7 @@ def _check_signed_info(
     method = _one(signed_info, "SignatureMethod", what).get("Algorithm")
     if method not in _METHOD_URIS[allow_sha1]:
         raise AlgorithmForbidden(
-            f"the {what} is signed with {method or 'no algorithm'}, which is not allowed"
+            f"the {what} is signed with {method!r}, which is not allowed"
             + ("" if allow_sha1 or "sha1" not in (method or "") else " (SHA-1 needs allow_sha1)"),
             expected=sorted(_METHOD_URIS[allow_sha1]),
             found=method,
@@ -323,7 +323,7 @@ def _check_signed_info(
     digest = _one(reference, "DigestMethod", what).get("Algorithm")
     if digest not in _DIGEST_URIS[allow_sha1]:
         raise AlgorithmForbidden(
-            f"the {what} signature uses the digest {digest or 'none'}, which is not allowed"
+            f"the {what} signature uses the digest {digest!r}, which is not allowed"
             + ("" if allow_sha1 or "sha1" not in (digest or "") else " (SHA-1 needs allow_sha1)"),
             expected=sorted(_DIGEST_URIS[allow_sha1]),
             found=digest,

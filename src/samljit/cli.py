@@ -6,6 +6,7 @@ Exit codes are a contract: 0 success, 1 the input was rejected (the JSON says wh
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import math
 import sys
@@ -15,18 +16,30 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from . import __version__
 from ._certificates import fingerprint
 from ._time import require_aware
+from .bindings import encode_redirect, post_form
 from .claims import ClaimMapping, Claims
 from .config import SPConfig
 from .errors import AccountMismatch, ConfigError, SamlError
-from .metadata import ParsedMetadata, parse_idp_metadata
+from .messages import build_authn_request
+from .metadata import (
+    BINDING_HTTP_POST,
+    BINDING_HTTP_REDIRECT,
+    ParsedMetadata,
+    build_sp_metadata,
+    parse_idp_metadata,
+)
 from .models import Assertion
 from .response import verify_response
-from .stores.memory import MemoryReplayCache
+from .stores.memory import (
+    MemoryReplayCache,
+)
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -47,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(args_list)
         if not hasattr(args, "run"):
-            raise _Usage("choose a command: verify, metadata inspect, mapping test")
+            raise _Usage(
+                "choose a command: verify, metadata inspect, mapping test, login-url, sp-metadata"
+            )
         code: int = args.run(args)
         return code
     except _Usage as exc:
@@ -115,6 +130,30 @@ def _build_parser() -> argparse.ArgumentParser:
     test.add_argument("--account", metavar="ID", help="the account the login is for")
     test.add_argument("--json", action="store_true", help="print JSON")
     test.set_defaults(run=_mapping_test)
+
+    login_url = commands.add_parser(
+        "login-url", help="build an SP-initiated login request to test an IdP by hand"
+    )
+    login_url.add_argument("--idp-metadata", required=True, metavar="FILE")
+    login_url.add_argument("--idp-entity-id", metavar="ID", help="pick an IdP from an aggregate")
+    login_url.add_argument("--sp-entity-id", required=True, metavar="ID")
+    login_url.add_argument("--acs-url", required=True, metavar="URL")
+    login_url.add_argument("--relay-state", metavar="S")
+    login_url.add_argument("--binding", choices=("redirect", "post"), default="redirect")
+    login_url.add_argument("--sp-key", metavar="FILE", help="PEM private key to sign with")
+    login_url.add_argument("--json", action="store_true", help="print JSON")
+    login_url.set_defaults(run=_login_url)
+
+    sp_metadata = commands.add_parser("sp-metadata", help="print this SP's metadata XML")
+    sp_metadata.add_argument("--entity-id", required=True, metavar="ID")
+    sp_metadata.add_argument("--acs-url", required=True, metavar="URL")
+    sp_metadata.add_argument("--cert", metavar="FILE", help="PEM signing certificate")
+    sp_metadata.add_argument("--encryption-cert", metavar="FILE", help="PEM certificate")
+    sp_metadata.add_argument("--slo-url", metavar="URL")
+    sp_metadata.add_argument(
+        "--want-assertions-signed", action="store_true", help="ask the IdP to sign assertions"
+    )
+    sp_metadata.set_defaults(run=_sp_metadata)
     return parser
 
 
@@ -253,6 +292,86 @@ def _mapping_settings(args: argparse.Namespace) -> dict[str, Any]:
             raise _Usage(f"{args.config} must hold an object of mapping settings")
         return dict(loaded.get("mapping", loaded))
     return {"preset": args.preset or "generic"}
+
+
+def _login_url(args: argparse.Namespace) -> int:
+    metadata_xml = _read(args.idp_metadata)
+    key = None
+    if args.sp_key:
+        try:
+            loaded = serialization.load_pem_private_key(_read(args.sp_key), password=None)
+        except (ValueError, TypeError) as exc:
+            raise _Usage(f"--sp-key is not an unencrypted PEM private key: {exc}") from exc
+        if not isinstance(loaded, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise _Usage("--sp-key must be an RSA or EC key")
+        key = loaded
+    try:
+        sp = SPConfig(entity_id=args.sp_entity_id, acs_url=args.acs_url)
+    except SamlError as exc:
+        raise _Usage(exc.message) from exc
+    try:
+        idp = parse_idp_metadata(metadata_xml, entity_id=args.idp_entity_id).idp
+    except SamlError as exc:
+        return _rejected(exc, args.json)
+    wanted = BINDING_HTTP_POST if args.binding == "post" else BINDING_HTTP_REDIRECT
+    endpoint = idp.sso_service(wanted)
+    if endpoint is None:
+        raise _Usage(f"the IdP metadata has no {args.binding} SingleSignOnService")
+    post = args.binding == "post"
+    request = build_authn_request(
+        sp=sp,
+        destination=endpoint.location,
+        now=datetime.now(UTC),
+        signing_key=key if post else None,
+    )
+    relay = {} if args.relay_state is None else {"RelayState": args.relay_state}
+    fields = {"SAMLRequest": base64.b64encode(request.xml).decode("ascii"), **relay}
+    url = None
+    if not post:
+        url = encode_redirect(
+            request.xml, destination=endpoint.location, relay_state=args.relay_state, key=key
+        )
+    if args.json:
+        _print_json(
+            {
+                "ok": True,
+                "request_id": request.request_id,
+                "binding": args.binding,
+                "destination": endpoint.location,
+                "url": url,
+                "form_fields": fields if post else None,
+                "idp_entity_id": idp.entity_id,
+            }
+        )
+        return EXIT_OK
+    print(url if url is not None else post_form(endpoint.location, fields))
+    print(f"request ID: {request.request_id}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _sp_metadata(args: argparse.Namespace) -> int:
+    def certificate(path: str | None) -> x509.Certificate | None:
+        if path is None:
+            return None
+        try:
+            return x509.load_pem_x509_certificate(_read(path))
+        except ValueError as exc:
+            raise _Usage(f"{path} is not a PEM certificate: {exc}") from exc
+
+    try:
+        SPConfig(entity_id=args.entity_id, acs_url=args.acs_url)
+    except SamlError as exc:
+        raise _Usage(exc.message) from exc
+    xml = build_sp_metadata(
+        entity_id=args.entity_id,
+        acs_url=args.acs_url,
+        slo_url=args.slo_url,
+        signing_certificate=certificate(args.cert),
+        encryption_certificate=certificate(args.encryption_cert),
+        want_assertions_signed=args.want_assertions_signed,
+    )
+    sys.stdout.write(xml.decode("utf-8"))
+    return EXIT_OK
 
 
 def _inspect(args: argparse.Namespace) -> int:

@@ -57,6 +57,7 @@ contains keys or whole documents. Browsers should get a generic page keyed by ``
     │   └── AccountClaimMissing     account_missing
     └── ProvisioningError           the identity may not log in here
         ├── SsoDisabled             sso_disabled
+        ├── AccountNotFound         account_not_found
         ├── AccountMismatch         account_mismatch
         ├── UserNotProvisioned      user_not_provisioned
         └── AuthnContextNotAccepted authn_context_not_accepted
@@ -69,6 +70,7 @@ from typing import ClassVar
 __all__ = [
     "AccountClaimMissing",
     "AccountMismatch",
+    "AccountNotFound",
     "AlgorithmForbidden",
     "AssertionMissing",
     "AudienceMismatch",
@@ -375,6 +377,10 @@ class ProvisioningError(SamlError):
 
 class SsoDisabled(ProvisioningError):
     code = "sso_disabled"
+
+
+class AccountNotFound(ProvisioningError):
+    code = "account_not_found"
 
 
 class AccountMismatch(ProvisioningError):

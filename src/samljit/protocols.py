@@ -18,7 +18,9 @@ __all__ = [
     "DuplicateUser",
     "LoginContext",
     "NewUser",
+    "PendingRequest",
     "ReplayCache",
+    "RequestStore",
     "SessionIssuer",
     "UserRecord",
     "UserStore",
@@ -150,3 +152,35 @@ class AccountStore(Protocol):
     def save(self, config: AccountConfig) -> None: ...
 
     def delete(self, account_id: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PendingRequest:
+    """An AuthnRequest this SP sent and has not yet seen answered."""
+
+    request_id: str
+    account_id: str
+    relay_state: str | None
+    """Where the app wants the user after login (already checked by safe_redirect)."""
+    expires_at: datetime
+
+
+@runtime_checkable
+class RequestStore(Protocol):
+    """Outstanding AuthnRequests, kept server-side so that no cookie (and no SameSite rule)
+    is needed to match a response to its request, on any worker.
+
+    ``consume`` must be atomic across processes: of two concurrent calls for one request,
+    one returns True (Redis ``GETDEL``; SQL ``DELETE ... WHERE request_id = ? AND
+    expires_at > ?`` and check the row count).
+    """
+
+    def save(self, request: PendingRequest) -> None: ...
+
+    def get(self, request_id: str) -> PendingRequest | None:
+        """The request if it is outstanding (it may have expired: callers check)."""
+        ...
+
+    def consume(self, request_id: str, *, now: datetime) -> bool:
+        """Remove the request; True if it was outstanding and unexpired at ``now``."""
+        ...

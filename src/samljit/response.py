@@ -271,9 +271,9 @@ def _check_status(document: etree._Element) -> None:
         raise MalformedResponse("the response has no Status")
     nested = status.find(f"{_P}StatusCode")
     message = text_of(document.find(f"{_P}Status/{_P}StatusMessage"))
-    detail = f" / {nested.get('Value')}" if nested is not None else ""
+    detail = f" / {nested.get('Value')!r}" if nested is not None else ""
     raise StatusNotSuccess(
-        f"the IdP answered with status {code}{detail}"
+        f"the IdP answered with status {code!r}{detail}"
         + (f": {_printable(message)[:200]!r}" if message and message.strip() else ""),
         expected=STATUS_SUCCESS,
         found=code,

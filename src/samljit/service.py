@@ -2,42 +2,55 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
+import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
+from typing import Literal
+
+from cryptography import x509
 
 from ._xml import NS_SAML, parse_xml, text_of
 from .accounts import AccountConfig
+from .bindings import PrivateKey, encode_redirect, post_form
 from .claims import Identity, normalize_email
 from .config import RESPONSE_LIMITS
 from .errors import (
     AccountMismatch,
+    AccountNotFound,
     AuthnContextNotAccepted,
+    ConfigError,
+    InResponseToMismatch,
     MalformedResponse,
     Replayed,
     SamlError,
     SsoDisabled,
 )
-from .metadata import IdentityProvider, parse_idp_metadata
+from .messages import build_authn_request
+from .metadata import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, IdentityProvider, parse_idp_metadata
 from .models import Assertion
 from .protocols import (
     AccountStore,
     DuplicateUser,
     LoginContext,
+    PendingRequest,
     ReplayCache,
+    RequestStore,
     SessionIssuer,
     UserRecord,
     UserStore,
 )
 from .provisioning import ProvisioningOutcome, plan_provisioning, stale_users
+from .relay_state import safe_redirect
 from .response import decode_post_response, verify_response_xml
 
-__all__ = ["AuditEvent", "LoginResult", "LoginService"]
+__all__ = ["AuditEvent", "LoginRequest", "LoginResult", "LoginService"]
 
 audit_log = logging.getLogger("samljit.audit")
 
@@ -55,6 +68,28 @@ class LoginResult:
     assertion: Assertion
     account_id: str
     relay_state: str | None
+    """The RelayState as posted (untrusted; never redirect to it as such)."""
+    redirect_to: str
+    """Where to send the browser now: the target saved with the SP-initiated request, or a
+    posted RelayState that :func:`~samljit.safe_redirect` accepts, else ``/``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoginRequest:
+    """An SP-initiated login, ready to send the browser to the IdP.
+
+    For the Redirect binding, send a 302 to :attr:`url`. For the POST binding, serve
+    :attr:`form_html` (or build your own page from :attr:`destination` and
+    :attr:`form_fields`).
+    """
+
+    request_id: str
+    account_id: str
+    binding: Literal["redirect", "post"]
+    destination: str
+    url: str | None = None
+    form_fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    form_html: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,6 +156,15 @@ class LoginService:
         audit: called with every :class:`AuditEvent`; events also go to the
             ``samljit.audit`` logger.
         metadata_cache_size: parsed IdP metadata kept per process.
+        request_store: outstanding AuthnRequests, shared by every worker; needed for
+            SP-initiated logins.
+        sp_key, sp_certificate: the SP's signing key pair, to sign AuthnRequests (required
+            when the IdP's metadata says WantAuthnRequestsSigned).
+        allowed_redirect_origins: origins (``https://host``) a posted RelayState may send the
+            browser to, besides paths on this site.
+        account_for_domain: for home-realm discovery by email domain: the account that owns
+            a verified domain, or None.
+        request_lifetime: how long an SP-initiated login may take at the IdP.
     """
 
     def __init__(
@@ -133,6 +177,12 @@ class LoginService:
         clock: Clock | None = None,
         audit: Callable[[AuditEvent], None] | None = None,
         metadata_cache_size: int = 20_000,
+        request_store: RequestStore | None = None,
+        sp_key: PrivateKey | None = None,
+        sp_certificate: x509.Certificate | None = None,
+        allowed_redirect_origins: Collection[str] = (),
+        account_for_domain: Callable[[str], str | None] | None = None,
+        request_lifetime: timedelta = timedelta(minutes=10),
     ) -> None:
         self.accounts = accounts
         self.users = users
@@ -141,6 +191,126 @@ class LoginService:
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self.audit = audit
         self._idps = _IdPCache(metadata_cache_size)
+        self.request_store = request_store
+        self.sp_key = sp_key
+        self.sp_certificate = sp_certificate
+        self.allowed_redirect_origins = tuple(allowed_redirect_origins)
+        self.account_for_domain = account_for_domain
+        self.request_lifetime = request_lifetime
+
+    # --- SP-initiated login -------------------------------------------------------------
+
+    def begin_login(
+        self,
+        account_id: str,
+        *,
+        relay_state: str | None = None,
+        binding: Literal["redirect", "post"] = "redirect",
+        force_authn: bool = False,
+        form_nonce: str | None = None,
+    ) -> LoginRequest:
+        """Start an SP-initiated login for ``account_id``: build the AuthnRequest, remember it
+        server-side, and say how to send the browser to the account's IdP.
+
+        ``relay_state`` is where the app wants the user afterwards; it is checked with
+        :func:`~samljit.safe_redirect` and kept with the request, never sent to the IdP.
+        The binding falls back to the other one when the IdP offers only that.
+
+        Raises:
+            SsoDisabled: ``sso_disabled``, the account has no SSO configuration.
+            ConfigError: ``configuration_invalid``, no request store, or the IdP wants
+                signed requests and the service has no SP key.
+        """
+        if self.request_store is None:
+            raise ConfigError("SP-initiated login needs a request_store on the LoginService")
+        config = self._account(account_id, None)
+        idp = self.identity_provider(config)
+        if idp.want_authn_requests_signed and self.sp_key is None:
+            raise ConfigError(
+                f"the IdP of account {account_id!r} wants signed AuthnRequests: give the "
+                "LoginService an sp_key"
+            )
+        wanted = BINDING_HTTP_REDIRECT if binding == "redirect" else BINDING_HTTP_POST
+        endpoint = idp.sso_service(wanted) or idp.sso_service(
+            BINDING_HTTP_POST if binding == "redirect" else BINDING_HTTP_REDIRECT
+        )
+        if endpoint is None:
+            raise SsoDisabled(
+                f"the IdP metadata of account {account_id!r} has no HTTP-Redirect or HTTP-POST "
+                "SingleSignOnService",
+                found=account_id,
+            )
+        now = self.clock()
+        use_post = endpoint.binding == BINDING_HTTP_POST
+        request = build_authn_request(
+            sp=config.sp,
+            destination=endpoint.location,
+            now=now,
+            force_authn=force_authn,
+            requested_authn_contexts=config.policy.required_authn_contexts,
+            signing_key=self.sp_key if use_post else None,
+            signing_certificate=self.sp_certificate,
+        )
+        self.request_store.save(
+            PendingRequest(
+                request_id=request.request_id,
+                account_id=config.account_id,
+                relay_state=safe_redirect(
+                    relay_state, allowed_origins=self.allowed_redirect_origins
+                ),
+                expires_at=now + self.request_lifetime,
+            )
+        )
+        if use_post:
+            fields = {"SAMLRequest": base64.b64encode(request.xml).decode("ascii")}
+            return LoginRequest(
+                request_id=request.request_id,
+                account_id=config.account_id,
+                binding="post",
+                destination=endpoint.location,
+                form_fields=MappingProxyType(fields),
+                form_html=post_form(endpoint.location, fields, nonce=form_nonce),
+            )
+        return LoginRequest(
+            request_id=request.request_id,
+            account_id=config.account_id,
+            binding="redirect",
+            destination=endpoint.location,
+            url=encode_redirect(request.xml, destination=endpoint.location, key=self.sp_key),
+        )
+
+    def begin_login_for_email(
+        self,
+        email: str,
+        *,
+        relay_state: str | None = None,
+        binding: Literal["redirect", "post"] = "redirect",
+    ) -> LoginRequest:
+        """Home-realm discovery: start the login at the IdP of the account ``email`` belongs
+        to (its existing user's account, else the owner of its verified domain).
+
+        Show the same page for every failure: telling ``account_not_found`` apart from
+        ``sso_disabled`` to the user would reveal which emails have accounts.
+
+        Raises:
+            AccountNotFound: ``account_not_found``, no user and no domain owner.
+            SsoDisabled: ``sso_disabled``, the account has no SSO configuration.
+        """
+        normalized = normalize_email(email)
+        account_id = None
+        if normalized is not None:
+            user = self.users.get_by_email(normalized)
+            if user is not None:
+                account_id = user.account_id
+            elif self.account_for_domain is not None:
+                account_id = self.account_for_domain(normalized.rpartition("@")[2])
+        if account_id is None:
+            raise AccountNotFound(
+                "no account is known for this email address, and its domain is not verified by "
+                "any account",
+                found=normalized,
+            )
+        return self.begin_login(account_id, relay_state=relay_state, binding=binding)
 
     def identity_provider(self, config: AccountConfig) -> IdentityProvider:
         """The parsed IdP of ``config`` (cached by metadata content)."""
@@ -217,6 +387,10 @@ class LoginService:
         config = self._account(account_id, saml_response)
         seen["account_id"] = config.account_id
         xml = decode_post_response(saml_response, max_bytes=config.sp.limits.max_bytes)
+        pending = None
+        if in_response_to is None and self.request_store is not None:
+            pending = self._pending_request(xml, config, now)
+            in_response_to = pending.request_id if pending is not None else None
         deferred = _Deferred()
         assertion = verify_response_xml(
             xml,
@@ -256,7 +430,17 @@ class LoginService:
             policy=config.policy,
             idp_initiated=idp_initiated,
         )
-        # Every check has passed: record the assertion, atomically, and only then write.
+        # Every check has passed: use up the request and the assertion, atomically, and only
+        # then write.
+        if (
+            pending is not None
+            and self.request_store is not None
+            and not self.request_store.consume(pending.request_id, now=now)
+        ):
+            raise InResponseToMismatch(
+                f"request {pending.request_id} was already answered or has expired",
+                found=pending.request_id,
+            )
         assert deferred.key is not None
         assert deferred.expires_at is not None
         if not self.replay_cache.add(deferred.key, expires_at=deferred.expires_at, now=now):
@@ -298,13 +482,38 @@ class LoginService:
             assertion=assertion,
             account_id=config.account_id,
             relay_state=relay_state,
+            redirect_to=(pending.relay_state or "/")
+            if pending is not None
+            else safe_redirect(relay_state, allowed_origins=self.allowed_redirect_origins),
         )
+
+    def _pending_request(
+        self, xml: bytes, config: AccountConfig, now: datetime
+    ) -> PendingRequest | None:
+        """The outstanding request the response says it answers; None for an unsolicited one.
+
+        The InResponseTo read here is not yet verified: it only selects the request, and the
+        verification then requires the signed SubjectConfirmationData to name that request.
+        """
+        match = _IN_RESPONSE_TO.search(xml)
+        if match is None:
+            return None
+        request_id = match.group(1).decode("ascii", "replace")
+        assert self.request_store is not None
+        pending = self.request_store.get(request_id)
+        if pending is None or pending.account_id != config.account_id or pending.expires_at <= now:
+            raise InResponseToMismatch(
+                f"the response answers request {request_id!r}, which this SP is not waiting for "
+                "(expired, already answered, or sent for another account)",
+                found=request_id,
+            )
+        return pending
 
     def _update(self, user: UserRecord, outcome: ProvisioningOutcome, now: datetime) -> UserRecord:
         changes = {name: new for name, (_, new) in outcome.changes.items()}
         return self.users.update(user.user_id, changes=changes, last_sso_login=now)
 
-    def _account(self, account_id: str | None, saml_response: str) -> AccountConfig:
+    def _account(self, account_id: str | None, saml_response: str | None) -> AccountConfig:
         if account_id is not None:
             config = self.accounts.get(account_id)
             if config is None:
@@ -314,7 +523,7 @@ class LoginService:
                     found=account_id,
                 )
             return config
-        issuer = _issuer_hint(saml_response)
+        issuer = _issuer_hint(saml_response) if saml_response else None
         configs = self.accounts.find_by_idp_entity_id(issuer) if issuer else []
         if len(configs) != 1:
             raise SsoDisabled(
@@ -344,6 +553,9 @@ class LoginService:
         )
         if self.audit is not None:
             self.audit(event)
+
+
+_IN_RESPONSE_TO = re.compile(rb"""\sInResponseTo\s*=\s*["']([^"'<>]{1,256})["']""")
 
 
 def _issuer_hint(saml_response: str) -> str | None:

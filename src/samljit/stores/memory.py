@@ -13,9 +13,15 @@ from typing import Any
 
 from ..accounts import AccountConfig
 from ..metadata import parse_idp_metadata
-from ..protocols import DuplicateUser, LoginContext, NewUser, UserRecord
+from ..protocols import DuplicateUser, LoginContext, NewUser, PendingRequest, UserRecord
 
-__all__ = ["MemoryAccountStore", "MemoryReplayCache", "MemorySessionIssuer", "MemoryUserStore"]
+__all__ = [
+    "MemoryAccountStore",
+    "MemoryReplayCache",
+    "MemoryRequestStore",
+    "MemorySessionIssuer",
+    "MemoryUserStore",
+]
 
 
 class MemoryReplayCache:
@@ -128,3 +134,27 @@ class MemorySessionIssuer:
         session_id = secrets.token_urlsafe(32)
         self.sessions[session_id] = user
         return session_id
+
+
+class MemoryRequestStore:
+    """A :class:`~samljit.protocols.RequestStore` in a dict (one process only)."""
+
+    def __init__(self) -> None:
+        self._requests: dict[str, PendingRequest] = {}
+        self._lock = threading.Lock()
+
+    def save(self, request: PendingRequest) -> None:
+        with self._lock:
+            self._requests[request.request_id] = request
+
+    def get(self, request_id: str) -> PendingRequest | None:
+        return self._requests.get(request_id)
+
+    def consume(self, request_id: str, *, now: datetime) -> bool:
+        with self._lock:
+            for stale in [k for k, r in self._requests.items() if r.expires_at <= now]:
+                del self._requests[stale]
+            return self._requests.pop(request_id, None) is not None
+
+    def __len__(self) -> int:
+        return len(self._requests)

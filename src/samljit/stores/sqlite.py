@@ -17,9 +17,9 @@ from pathlib import Path
 
 from ..accounts import AccountConfig
 from ..metadata import parse_idp_metadata
-from ..protocols import DuplicateUser, NewUser, UserRecord
+from ..protocols import DuplicateUser, NewUser, PendingRequest, UserRecord
 
-__all__ = ["SQLiteAccountStore", "SQLiteReplayCache", "SQLiteUserStore"]
+__all__ = ["SQLiteAccountStore", "SQLiteReplayCache", "SQLiteRequestStore", "SQLiteUserStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samljit_users (
@@ -39,6 +39,12 @@ CREATE TABLE IF NOT EXISTS samljit_accounts (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS samljit_accounts_idp ON samljit_accounts (idp_entity_id);
+CREATE TABLE IF NOT EXISTS samljit_requests (
+    request_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    relay_state TEXT,
+    expires_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS samljit_replay (
     key TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
@@ -238,3 +244,49 @@ class SQLiteReplayCache:
                     "DELETE FROM samljit_replay WHERE expires_at <= ?", (now.timestamp(),)
                 )
         return added
+
+
+class SQLiteRequestStore:
+    """A :class:`~samljit.protocols.RequestStore` in table ``samljit_requests``; ``consume``
+    is one DELETE, so exactly one of several concurrent responses gets the request."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.db = _Database(path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def save(self, request: PendingRequest) -> None:
+        with self.db.transaction() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO samljit_requests (request_id, account_id, relay_state,"
+                " expires_at) VALUES (?, ?, ?, ?)",
+                (request.request_id, request.account_id, request.relay_state,
+                 request.expires_at.timestamp()),
+            )  # fmt: skip
+
+    def get(self, request_id: str) -> PendingRequest | None:
+        row = (
+            self.db.connection()
+            .execute("SELECT * FROM samljit_requests WHERE request_id = ?", (request_id,))
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return PendingRequest(
+            request_id=row["request_id"],
+            account_id=row["account_id"],
+            relay_state=row["relay_state"],
+            expires_at=datetime.fromtimestamp(row["expires_at"], UTC),
+        )
+
+    def consume(self, request_id: str, *, now: datetime) -> bool:
+        with self.db.transaction() as connection:
+            cursor = connection.execute(
+                "DELETE FROM samljit_requests WHERE request_id = ? AND expires_at > ?",
+                (request_id, now.timestamp()),
+            )
+            connection.execute(
+                "DELETE FROM samljit_requests WHERE expires_at <= ?", (now.timestamp(),)
+            )
+        return cursor.rowcount == 1

@@ -1,0 +1,206 @@
+"""SAML HTTP bindings (SAML bindings 3.4, 3.5): Redirect (DEFLATE + query signature) and POST."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from .errors import (
+    AlgorithmForbidden,
+    InvalidBase64,
+    ResponseTooLarge,
+    SignatureInvalid,
+    SignatureMissing,
+)
+
+__all__ = ["RedirectMessage", "decode_redirect", "encode_redirect", "post_form"]
+
+SIGALG_RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+SIGALG_RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+SIGALG_ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+
+_HASHES: Mapping[str, type[hashes.HashAlgorithm]] = {
+    SIGALG_RSA_SHA256: hashes.SHA256,
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384": hashes.SHA384,
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512": hashes.SHA512,
+    SIGALG_ECDSA_SHA256: hashes.SHA256,
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384": hashes.SHA384,
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512": hashes.SHA512,
+}
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+def encode_redirect(
+    message: bytes,
+    *,
+    destination: str,
+    parameter: str = "SAMLRequest",
+    relay_state: str | None = None,
+    key: PrivateKey | None = None,
+) -> str:
+    """The URL that carries ``message`` to ``destination`` by the HTTP-Redirect binding.
+
+    The message is raw-DEFLATEd and base64-encoded; with ``key`` the query is signed
+    (bindings 3.4.4.1: ``SigAlg`` and ``Signature`` over the URL-encoded parameters in order).
+    """
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    encoded = base64.b64encode(compressor.compress(message) + compressor.flush()).decode()
+    parts = [(parameter, encoded)]
+    if relay_state is not None:
+        parts.append(("RelayState", relay_state))
+    if key is not None:
+        algorithm = (
+            SIGALG_ECDSA_SHA256
+            if isinstance(key, ec.EllipticCurvePrivateKey)
+            else SIGALG_RSA_SHA256
+        )
+        parts.append(("SigAlg", algorithm))
+        signed = urlencode(parts, quote_via=quote).encode("ascii")
+        parts.append(("Signature", base64.b64encode(_sign(key, signed)).decode()))
+    separator = "&" if urlsplit(destination).query else "?"
+    return destination + separator + urlencode(parts, quote_via=quote)
+
+
+def _sign(key: PrivateKey, data: bytes) -> bytes:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(data, ec.ECDSA(hashes.SHA256()))
+    return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RedirectMessage:
+    """A message received by the HTTP-Redirect binding, inflated but not yet parsed."""
+
+    xml: bytes
+    parameter: str
+    relay_state: str | None
+    signed: bool
+    """True when the query carried a signature and it verified with a trusted key."""
+
+
+def decode_redirect(
+    query: str,
+    *,
+    max_bytes: int,
+    certificates: Sequence[x509.Certificate] = (),
+    require_signature: bool = False,
+    allow_sha1: bool = False,
+) -> RedirectMessage:
+    """Decode (and verify, when ``certificates`` are given) a Redirect-binding query string.
+
+    ``query`` must be the raw query string as received: the signature covers the parameters
+    exactly as the sender URL-encoded them.
+
+    Raises:
+        InvalidBase64, ResponseTooLarge (the inflated message is over ``max_bytes``: no
+        decompression bomb), SignatureMissing, SignatureInvalid, AlgorithmForbidden.
+    """
+    raw: dict[str, str] = {}
+    for piece in query.lstrip("?").split("&"):
+        name, _, value = piece.partition("=")
+        if name and name not in raw:
+            raw[name] = value
+    values = dict(parse_qsl(query.lstrip("?"), keep_blank_values=True))
+    parameter = "SAMLRequest" if "SAMLRequest" in values else "SAMLResponse"
+    encoded = values.get(parameter)
+    if not encoded:
+        raise InvalidBase64("the query carries no SAMLRequest or SAMLResponse")
+    try:
+        deflated = base64.b64decode(encoded.replace("\n", "").replace("\r", ""), validate=True)
+    except binascii.Error as exc:
+        raise InvalidBase64(f"the {parameter} parameter is not base64") from exc
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        xml = inflater.decompress(deflated, max_bytes + 1)
+    except zlib.error as exc:
+        raise InvalidBase64(f"the {parameter} parameter is not DEFLATE-compressed") from exc
+    if len(xml) > max_bytes or inflater.unconsumed_tail:
+        raise ResponseTooLarge(
+            f"the {parameter} inflates to more than {max_bytes} bytes", expected=max_bytes
+        )
+    signed = False
+    if "Signature" in values:
+        if not certificates:
+            raise SignatureInvalid("a signed message arrived but no key is trusted to verify it")
+        _verify_query(raw, values, parameter, certificates, allow_sha1)
+        signed = True
+    elif require_signature:
+        raise SignatureMissing(f"the {parameter} must be signed (SigAlg and Signature)")
+    return RedirectMessage(
+        xml=xml, parameter=parameter, relay_state=values.get("RelayState"), signed=signed
+    )
+
+
+def _verify_query(
+    raw: Mapping[str, str],
+    values: Mapping[str, str],
+    parameter: str,
+    certificates: Sequence[x509.Certificate],
+    allow_sha1: bool,
+) -> None:
+    algorithm = values.get("SigAlg", "")
+    digest = _HASHES.get(algorithm)
+    if digest is None and allow_sha1 and algorithm == SIGALG_RSA_SHA1:
+        digest = hashes.SHA1
+    if digest is None:
+        raise AlgorithmForbidden(
+            f"the query is signed with {algorithm or 'no algorithm'}, which is not allowed",
+            expected=sorted(_HASHES),
+            found=algorithm or None,
+        )
+    signed = "&".join(
+        f"{name}={raw[name]}" for name in (parameter, "RelayState", "SigAlg") if name in raw
+    ).encode("ascii", "replace")
+    try:
+        signature = base64.b64decode(values["Signature"], validate=True)
+    except binascii.Error as exc:
+        raise SignatureInvalid("the query Signature is not base64") from exc
+    for certificate in certificates:
+        key = certificate.public_key()
+        try:
+            if isinstance(key, rsa.RSAPublicKey) and "rsa" in algorithm:
+                key.verify(signature, signed, padding.PKCS1v15(), digest())
+            elif isinstance(key, ec.EllipticCurvePublicKey) and "ecdsa" in algorithm:
+                key.verify(signature, signed, ec.ECDSA(digest()))
+            else:
+                continue
+        except InvalidSignature:
+            continue
+        return
+    raise SignatureInvalid("the query signature does not verify with any trusted key")
+
+
+def post_form(
+    action: str, fields: Mapping[str, str], *, nonce: str | None = None, title: str = "Signing in"
+) -> str:
+    """An HTML page that POSTs ``fields`` to ``action`` (the HTTP-POST binding).
+
+    Every value is HTML-escaped. The page submits itself with a small script carrying
+    ``nonce`` (pass your CSP nonce; under ``script-src 'nonce-…'`` nothing else runs), and
+    shows a Continue button when scripts are off or blocked.
+    """
+    inputs = "\n".join(
+        f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
+        for name, value in fields.items()
+    )
+    nonce_attribute = f' nonce="{html.escape(nonce)}"' if nonce else ""
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>\n'
+        f'<body><form method="post" action="{html.escape(action)}">\n{inputs}\n'
+        "<noscript><p>Script is off: press Continue.</p></noscript>\n"
+        '<button type="submit">Continue</button></form>\n'
+        f"<script{nonce_attribute}>document.forms[0].submit();</script>\n"
+        "</body></html>\n"
+    )

@@ -1,0 +1,102 @@
+"""SP-side protocol messages: AuthnRequest (SAML core 3.4)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from lxml import etree
+from signxml.algorithms import CanonicalizationMethod
+from signxml.signer import XMLSigner
+
+from ._time import format_datetime, require_aware
+from ._xml import NS_DS, NS_SAML, NS_SAMLP, qname
+from .config import SPConfig
+from .metadata import BINDING_HTTP_POST
+
+__all__ = ["EMAIL_ADDRESS", "AuthnRequest", "build_authn_request", "new_request_id"]
+
+EMAIL_ADDRESS = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+def new_request_id() -> str:
+    """A fresh xs:ID with 128 bits of randomness (IDs must not start with a digit)."""
+    return "_" + secrets.token_hex(16)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthnRequest:
+    request_id: str
+    xml: bytes
+    issue_instant: datetime
+
+
+def build_authn_request(
+    *,
+    sp: SPConfig,
+    destination: str,
+    now: datetime,
+    request_id: str | None = None,
+    name_id_format: str | None = EMAIL_ADDRESS,
+    force_authn: bool = False,
+    requested_authn_contexts: Sequence[str] = (),
+    signing_key: PrivateKey | None = None,
+    signing_certificate: x509.Certificate | None = None,
+) -> AuthnRequest:
+    """An AuthnRequest asking ``destination`` to send its response by POST to ``sp.acs_url``.
+
+    With ``signing_key`` the XML itself is signed (enveloped, RSA/ECDSA-SHA256), as the
+    HTTP-POST binding needs; the Redirect binding signs the query string instead
+    (:func:`samljit.bindings.encode_redirect`), so build the request unsigned for it.
+    """
+    require_aware(now)
+    request_id = request_id or new_request_id()
+    request = etree.Element(
+        qname(NS_SAMLP, "AuthnRequest"), nsmap={"samlp": NS_SAMLP, "saml": NS_SAML}
+    )
+    request.set("ID", request_id)
+    request.set("Version", "2.0")
+    request.set("IssueInstant", format_datetime(now))
+    request.set("Destination", destination)
+    request.set("AssertionConsumerServiceURL", sp.acs_url)
+    request.set("ProtocolBinding", BINDING_HTTP_POST)
+    if force_authn:
+        request.set("ForceAuthn", "true")
+    etree.SubElement(request, qname(NS_SAML, "Issuer")).text = sp.entity_id
+    if signing_key is not None:
+        etree.SubElement(request, qname(NS_DS, "Signature"), Id="placeholder", nsmap={"ds": NS_DS})
+    if name_id_format is not None:
+        etree.SubElement(
+            request, qname(NS_SAMLP, "NameIDPolicy"), Format=name_id_format, AllowCreate="true"
+        )
+    if requested_authn_contexts:
+        context = etree.SubElement(
+            request, qname(NS_SAMLP, "RequestedAuthnContext"), Comparison="exact"
+        )
+        for reference in requested_authn_contexts:
+            etree.SubElement(context, qname(NS_SAML, "AuthnContextClassRef")).text = reference
+    if signing_key is not None:
+        signer = XMLSigner(
+            signature_algorithm="ecdsa-sha256"
+            if isinstance(signing_key, ec.EllipticCurvePrivateKey)
+            else "rsa-sha256",
+            digest_algorithm="sha256",
+            c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+        )
+        request = signer.sign(
+            request,
+            key=signing_key,
+            cert=[signing_certificate] if signing_certificate is not None else None,
+            reference_uri=request_id,
+        )
+    return AuthnRequest(
+        request_id=request_id,
+        xml=etree.tostring(request, xml_declaration=True, encoding="UTF-8"),
+        issue_instant=now,
+    )
