@@ -62,6 +62,12 @@ from .errors import (
     XmlTooDeep,
     XmlTooLarge,
 )
+from .logout import (
+    LogoutMessage,
+    build_logout_request,
+    build_logout_response,
+    read_logout_message,
+)
 from .messages import AuthnRequest, build_authn_request
 from .metadata import (
     BINDING_HTTP_POST,
@@ -84,13 +90,21 @@ from .protocols import (
     ReplayCache,
     RequestStore,
     SessionIssuer,
+    SessionRevoker,
     UserRecord,
     UserStore,
 )
 from .provisioning import ProvisioningOutcome, plan_provisioning, stale_users
 from .relay_state import safe_redirect
 from .response import decode_post_response, verify_response, verify_response_xml
-from .service import AuditEvent, LoginRequest, LoginResult, LoginService
+from .service import (
+    AuditEvent,
+    LoginRequest,
+    LoginResult,
+    LoginService,
+    LogoutResult,
+    OutboundMessage,
+)
 from .stores.memory import (
     MemoryAccountStore,
     MemoryReplayCache,
@@ -144,6 +158,8 @@ __all__ = [
     "LoginRequest",
     "LoginResult",
     "LoginService",
+    "LogoutMessage",
+    "LogoutResult",
     "MalformedResponse",
     "MemoryAccountStore",
     "MemoryReplayCache",
@@ -163,6 +179,7 @@ __all__ = [
     "NameID",
     "NewUser",
     "NotYetValid",
+    "OutboundMessage",
     "ParsedMetadata",
     "PendingRequest",
     "ProvisioningError",
@@ -180,6 +197,7 @@ __all__ = [
     "SamlError",
     "SamlWarning",
     "SessionIssuer",
+    "SessionRevoker",
     "SignatureError",
     "SignatureInvalid",
     "SignatureMisplaced",
@@ -201,6 +219,8 @@ __all__ = [
     "XmlTooLarge",
     "__version__",
     "build_authn_request",
+    "build_logout_request",
+    "build_logout_response",
     "build_sp_metadata",
     "certificate_sha256",
     "decode_post_response",
@@ -210,6 +230,7 @@ __all__ = [
     "parse_idp_metadata",
     "plan_provisioning",
     "post_form",
+    "read_logout_message",
     "safe_redirect",
     "stale_users",
     "verify_response",

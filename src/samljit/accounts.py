@@ -68,6 +68,7 @@ class AccountConfig:
                 "acs_url": self.sp.acs_url,
                 "clock_skew": self.sp.clock_skew.total_seconds(),
                 "allow_sha1": self.sp.allow_sha1,
+                "slo_url": self.sp.slo_url,
                 "limits": {
                     "max_bytes": self.sp.limits.max_bytes,
                     "max_depth": self.sp.limits.max_depth,

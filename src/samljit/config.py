@@ -41,6 +41,8 @@ class SPConfig:
     """Accept RSA-SHA1 signatures and SHA-1 digests. Only for IdPs that cannot do better."""
     limits: Limits = field(default=RESPONSE_LIMITS)
     """Bounds on the size, depth and node count of a response."""
+    slo_url: str | None = None
+    """The Single Logout endpoint (both bindings); logout messages must be addressed to it."""
 
     def __post_init__(self) -> None:
         if not self.entity_id or self.entity_id != self.entity_id.strip():

@@ -22,6 +22,7 @@ __all__ = [
     "ReplayCache",
     "RequestStore",
     "SessionIssuer",
+    "SessionRevoker",
     "UserRecord",
     "UserStore",
 ]
@@ -136,6 +137,17 @@ class SessionIssuer(Protocol):
     """
 
     def issue(self, user: UserRecord, context: LoginContext) -> object: ...
+
+
+@runtime_checkable
+class SessionRevoker(Protocol):
+    """Ends the host app's sessions when the IdP says the user logged out elsewhere
+    (IdP-initiated Single Logout). Keep each session's ``session_index`` (from
+    ``LoginResult.assertion``) to end just that one; with no index, end all of the user's."""
+
+    def revoke(self, *, account_id: str, email: str, session_indexes: tuple[str, ...]) -> int:
+        """End the matching sessions; return how many ended."""
+        ...
 
 
 @runtime_checkable

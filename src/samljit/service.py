@@ -32,9 +32,22 @@ from .errors import (
     SamlError,
     SsoDisabled,
 )
+from .logout import (
+    LogoutMessage,
+    build_logout_request,
+    build_logout_response,
+    check_logout_response,
+    read_logout_message,
+)
 from .messages import build_authn_request
-from .metadata import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, IdentityProvider, parse_idp_metadata
-from .models import Assertion
+from .metadata import (
+    BINDING_HTTP_POST,
+    BINDING_HTTP_REDIRECT,
+    Endpoint,
+    IdentityProvider,
+    parse_idp_metadata,
+)
+from .models import Assertion, NameID
 from .protocols import (
     AccountStore,
     DuplicateUser,
@@ -43,6 +56,7 @@ from .protocols import (
     ReplayCache,
     RequestStore,
     SessionIssuer,
+    SessionRevoker,
     UserRecord,
     UserStore,
 )
@@ -50,7 +64,14 @@ from .provisioning import ProvisioningOutcome, plan_provisioning, stale_users
 from .relay_state import safe_redirect
 from .response import decode_post_response, verify_response_xml
 
-__all__ = ["AuditEvent", "LoginRequest", "LoginResult", "LoginService"]
+__all__ = [
+    "AuditEvent",
+    "LoginRequest",
+    "LoginResult",
+    "LoginService",
+    "LogoutResult",
+    "OutboundMessage",
+]
 
 audit_log = logging.getLogger("samljit.audit")
 
@@ -75,21 +96,44 @@ class LoginResult:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LoginRequest:
-    """An SP-initiated login, ready to send the browser to the IdP.
+class OutboundMessage:
+    """A SAML message ready to send the browser to the IdP with.
 
     For the Redirect binding, send a 302 to :attr:`url`. For the POST binding, serve
     :attr:`form_html` (or build your own page from :attr:`destination` and
     :attr:`form_fields`).
     """
 
-    request_id: str
+    message_id: str
     account_id: str
     binding: Literal["redirect", "post"]
     destination: str
     url: str | None = None
     form_fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     form_html: str | None = None
+
+    @property
+    def request_id(self) -> str:
+        return self.message_id
+
+
+LoginRequest = OutboundMessage
+"""What :meth:`LoginService.begin_login` returns."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogoutResult:
+    """What :meth:`LoginService.handle_logout` did.
+
+    For an IdP's LogoutRequest: the sessions it ended and the signed ``reply`` to send the
+    browser back to the IdP with. For the answer to the SP's own LogoutRequest: where to send
+    the browser now.
+    """
+
+    message: LogoutMessage
+    revoked: int = 0
+    reply: OutboundMessage | None = None
+    redirect_to: str = "/"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,6 +209,7 @@ class LoginService:
         account_for_domain: for home-realm discovery by email domain: the account that owns
             a verified domain, or None.
         request_lifetime: how long an SP-initiated login may take at the IdP.
+        session_revoker: ends the app's sessions on an IdP-initiated Single Logout.
     """
 
     def __init__(
@@ -183,6 +228,7 @@ class LoginService:
         allowed_redirect_origins: Collection[str] = (),
         account_for_domain: Callable[[str], str | None] | None = None,
         request_lifetime: timedelta = timedelta(minutes=10),
+        session_revoker: SessionRevoker | None = None,
     ) -> None:
         self.accounts = accounts
         self.users = users
@@ -197,6 +243,7 @@ class LoginService:
         self.allowed_redirect_origins = tuple(allowed_redirect_origins)
         self.account_for_domain = account_for_domain
         self.request_lifetime = request_lifetime
+        self.session_revoker = session_revoker
 
     # --- SP-initiated login -------------------------------------------------------------
 
@@ -261,23 +308,9 @@ class LoginService:
                 expires_at=now + self.request_lifetime,
             )
         )
-        if use_post:
-            fields = {"SAMLRequest": base64.b64encode(request.xml).decode("ascii")}
-            return LoginRequest(
-                request_id=request.request_id,
-                account_id=config.account_id,
-                binding="post",
-                destination=endpoint.location,
-                form_fields=MappingProxyType(fields),
-                form_html=post_form(endpoint.location, fields, nonce=form_nonce),
-            )
-        return LoginRequest(
-            request_id=request.request_id,
-            account_id=config.account_id,
-            binding="redirect",
-            destination=endpoint.location,
-            url=encode_redirect(request.xml, destination=endpoint.location, key=self.sp_key),
-        )
+        return self._outbound(request.request_id, config.account_id, endpoint.location,
+                              request.xml, use_post, self.sp_key, "SAMLRequest",
+                              nonce=form_nonce)  # fmt: skip
 
     def begin_login_for_email(
         self,
@@ -315,6 +348,166 @@ class LoginService:
     def identity_provider(self, config: AccountConfig) -> IdentityProvider:
         """The parsed IdP of ``config`` (cached by metadata content)."""
         return self._idps.get(config, self.clock())
+
+    # --- Single Logout ----------------------------------------------------------------------
+
+    def begin_logout(
+        self,
+        account_id: str,
+        *,
+        name_id: NameID,
+        session_index: str | None,
+        relay_state: str | None = None,
+        binding: Literal["redirect", "post"] = "redirect",
+    ) -> OutboundMessage:
+        """Start an SP-initiated Single Logout at the account's IdP.
+
+        Pass the ``name_id`` and ``session_index`` of the login being ended (from
+        ``LoginResult.assertion``). End the app's own session first; this asks the IdP to end
+        its session (and the other SPs'). The request is signed, as the SAML profile requires.
+
+        Raises:
+            SsoDisabled, ConfigError (no request store, no SP key, no IdP SLO endpoint).
+        """
+        store, key = self._slo_requirements()
+        config = self._account(account_id, None)
+        endpoint = self._slo_endpoint(config, binding)
+        now = self.clock()
+        post = endpoint.binding == BINDING_HTTP_POST
+        request_id, xml = build_logout_request(
+            sp=config.sp,
+            destination=endpoint.location,
+            name_id=name_id,
+            session_index=session_index,
+            now=now,
+            signing_key=key if post else None,
+            signing_certificate=self.sp_certificate,
+        )
+        store.save(
+            PendingRequest(
+                request_id=request_id,
+                account_id=config.account_id,
+                relay_state=safe_redirect(
+                    relay_state, allowed_origins=self.allowed_redirect_origins
+                ),
+                expires_at=now + self.request_lifetime,
+            )
+        )
+        return self._outbound(request_id, config.account_id, endpoint.location, xml, post, key,
+                              "SAMLRequest")  # fmt: skip
+
+    def handle_logout(
+        self,
+        account_id: str,
+        *,
+        query: str | None = None,
+        form: Mapping[str, str] | None = None,
+    ) -> LogoutResult:
+        """Handle what the IdP sent to the SLO endpoint: its LogoutRequest (end the user's
+        sessions, answer with a signed LogoutResponse) or its answer to the SP's own.
+
+        Give the raw ``query`` string (Redirect binding) or the POSTed ``form``.
+
+        Raises:
+            SamlError: the message is unsigned, not from the account's IdP, not for this SP,
+                expired, or answers no pending logout.
+        """
+        store, key = self._slo_requirements()
+        config = self._account(account_id, None)
+        if config.sp.slo_url is None:
+            raise ConfigError(f"account {account_id!r} has no SPConfig.slo_url")
+        now = self.clock()
+        fields = form or {}
+        message = read_logout_message(
+            idp=self.identity_provider(config),
+            sp=config.sp,
+            now=now,
+            query=query,
+            form_value=fields.get("SAMLRequest") or fields.get("SAMLResponse"),
+            relay_state=fields.get("RelayState"),
+        )
+        if message.kind == "response":
+            pending = store.get(message.in_response_to or "")
+            if pending is None or pending.account_id != config.account_id:
+                raise InResponseToMismatch(
+                    "the logout response answers no logout this SP started",
+                    found=message.in_response_to,
+                )
+            check_logout_response(message, request_id=pending.request_id)
+            store.consume(pending.request_id, now=now)
+            return LogoutResult(message=message, redirect_to=pending.relay_state or "/")
+        assert message.name_id is not None
+        revoked = 0
+        if self.session_revoker is not None:
+            revoked = self.session_revoker.revoke(
+                account_id=config.account_id,
+                email=normalize_email(message.name_id.value) or message.name_id.value,
+                session_indexes=message.session_indexes,
+            )
+        binding: Literal["redirect", "post"] = "redirect" if query is not None else "post"
+        endpoint = self._slo_endpoint(config, binding)
+        post = endpoint.binding == BINDING_HTTP_POST
+        destination = endpoint.response_location or endpoint.location
+        xml = build_logout_response(
+            sp=config.sp,
+            destination=destination,
+            in_response_to=message.message_id,
+            now=now,
+            signing_key=key if post else None,
+            signing_certificate=self.sp_certificate,
+        )
+        reply = self._outbound(message.message_id, config.account_id, destination, xml, post,
+                               key, "SAMLResponse", message.relay_state)  # fmt: skip
+        return LogoutResult(message=message, revoked=revoked, reply=reply)
+
+    def _slo_requirements(self) -> tuple[RequestStore, PrivateKey]:
+        if self.request_store is None or self.sp_key is None:
+            raise ConfigError("Single Logout needs a request_store and an sp_key")
+        return self.request_store, self.sp_key
+
+    def _slo_endpoint(self, config: AccountConfig, binding: str) -> Endpoint:
+        idp = self.identity_provider(config)
+        wanted = BINDING_HTTP_POST if binding == "post" else BINDING_HTTP_REDIRECT
+        other = BINDING_HTTP_REDIRECT if binding == "post" else BINDING_HTTP_POST
+        endpoint = idp.slo_service(wanted) or idp.slo_service(other)
+        if endpoint is None:
+            raise ConfigError(f"the IdP of account {config.account_id!r} has no SLO endpoint")
+        return endpoint
+
+    def _outbound(
+        self,
+        message_id: str,
+        account_id: str,
+        destination: str,
+        xml: bytes,
+        post: bool,
+        key: PrivateKey | None,
+        parameter: str,
+        relay_state: str | None = None,
+        *,
+        nonce: str | None = None,
+    ) -> OutboundMessage:
+        if post:
+            fields = {parameter: base64.b64encode(xml).decode("ascii")}
+            if relay_state is not None:
+                fields["RelayState"] = relay_state
+            return OutboundMessage(
+                message_id=message_id,
+                account_id=account_id,
+                binding="post",
+                destination=destination,
+                form_fields=MappingProxyType(fields),
+                form_html=post_form(destination, fields, nonce=nonce),
+            )
+        return OutboundMessage(
+            message_id=message_id,
+            account_id=account_id,
+            binding="redirect",
+            destination=destination,
+            url=encode_redirect(
+                xml, destination=destination, parameter=parameter, relay_state=relay_state, key=key
+            ),
+        )
 
     def complete_login(
         self,
