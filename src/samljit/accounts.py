@@ -52,6 +52,8 @@ class AccountConfig:
     policy: ProvisioningPolicy = field(default_factory=ProvisioningPolicy)
     idp_entity_id: str | None = None
     """Which IdP to take when the metadata is an aggregate of several."""
+    name_id_format: str | None = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+    """The NameIDPolicy of SP-initiated requests (None: let the IdP choose)."""
 
     def __post_init__(self) -> None:
         if not self.account_id:
@@ -63,6 +65,7 @@ class AccountConfig:
             "account_id": self.account_id,
             "idp_metadata": self.idp_metadata.decode("utf-8", "surrogateescape"),
             "idp_entity_id": self.idp_entity_id,
+            "name_id_format": self.name_id_format,
             "sp": {
                 "entity_id": self.sp.entity_id,
                 "acs_url": self.sp.acs_url,
@@ -107,6 +110,7 @@ class AccountConfig:
                 if isinstance(metadata, str)
                 else bytes(metadata),
                 idp_entity_id=data.get("idp_entity_id"),
+                **({"name_id_format": data["name_id_format"]} if "name_id_format" in data else {}),
                 sp=SPConfig(**sp),
                 mapping=ClaimMapping.from_dict(data["mapping"]),
                 policy=ProvisioningPolicy(**policy),

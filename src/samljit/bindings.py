@@ -40,6 +40,8 @@ _HASHES: Mapping[str, type[hashes.HashAlgorithm]] = {
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
+_SAML_PARAMETERS = frozenset({"SAMLRequest", "SAMLResponse", "RelayState", "SigAlg", "Signature"})
+
 
 def encode_redirect(
     message: bytes,
@@ -106,12 +108,26 @@ def decode_redirect(
         InvalidBase64, ResponseTooLarge (the inflated message is over ``max_bytes``: no
         decompression bomb), SignatureMissing, SignatureInvalid, AlgorithmForbidden.
     """
+    # One pass over the query as received: the signature covers the raw pieces, the message
+    # is read from the same pieces decoded, and a SAML parameter may appear only once, so no
+    # second copy can carry content that the signature did not cover.
     raw: dict[str, str] = {}
+    values: dict[str, str] = {}
     for piece in query.lstrip("?").split("&"):
-        name, _, value = piece.partition("=")
-        if name and name not in raw:
-            raw[name] = value
-    values = dict(parse_qsl(query.lstrip("?"), keep_blank_values=True))
+        if not piece:
+            continue
+        raw_name, _, raw_value = piece.partition("=")
+        decoded = parse_qsl(piece, keep_blank_values=True)
+        if not decoded:
+            continue
+        name, value = decoded[0]
+        if name in values and name in _SAML_PARAMETERS:
+            raise SignatureInvalid(f"the query carries {name} more than once")
+        values.setdefault(name, value)
+        if raw_name == name:
+            raw.setdefault(name, raw_value)
+        elif name in _SAML_PARAMETERS:
+            raise SignatureInvalid(f"the query spells the parameter name {name} in an encoded form")
     parameter = "SAMLRequest" if "SAMLRequest" in values else "SAMLResponse"
     encoded = values.get(parameter)
     if not encoded:

@@ -294,6 +294,7 @@ class LoginService:
             destination=endpoint.location,
             now=now,
             force_authn=force_authn,
+            name_id_format=config.name_id_format,
             requested_authn_contexts=config.policy.required_authn_contexts,
             signing_key=self.sp_key if use_post else None,
             signing_certificate=self.sp_certificate,
@@ -518,12 +519,16 @@ class LoginService:
     ) -> LoginResult:
         """Verify the POSTed response, provision the user and issue the app's session.
 
+        A response that answers a request made by :meth:`begin_login` is matched to it
+        through the ``request_store`` (and the request used up); an unsolicited one is
+        accepted only where the account's policy allows IdP-initiated logins.
+
         Args:
             form: the POSTed form fields (``SAMLResponse``, optionally ``RelayState``).
             account_id: the account named by the ACS URL (one ACS per account). None to
                 find the account by the response's Issuer (one shared ACS URL).
-            in_response_to: the AuthnRequest ID of an SP-initiated login; None for an
-                IdP-initiated one.
+            in_response_to: only for apps that track their own AuthnRequests: the ID the
+                response must answer (the request store is then not consulted).
 
         Raises:
             SamlError: any verification, claim or provisioning rule; nothing was written.

@@ -1,0 +1,78 @@
+<?php
+
+/*
+ * SimpleSAMLphp 1.19 configuration for samljit's end-to-end tests.
+ *
+ * tests/e2e/conftest.py copies this file into a temporary directory, points
+ * SIMPLESAMLPHP_CONFIG_DIR at it and runs `php -S 127.0.0.1:<port>`. Everything that
+ * SimpleSAMLphp writes (sessions, logs, caches) and every key it reads lives under
+ * SAMLJIT_SSP_DIR, that temporary directory: nothing under /etc or /var is used.
+ * Secrets (salt, admin password) are random per run, passed in the environment.
+ */
+
+$root = getenv('SAMLJIT_SSP_DIR');
+if ($root === false || !is_dir($root)) {
+    throw new \Exception('SAMLJIT_SSP_DIR must name the test run\'s temporary directory');
+}
+
+$config = [
+    // The server is started with a docroot holding `simplesaml` -> SimpleSAMLphp's www/.
+    'baseurlpath' => 'simplesaml/',
+
+    'certdir' => $root . '/cert/',
+    'metadatadir' => $root . '/metadata/',
+    'loggingdir' => $root . '/log/',
+    'datadir' => $root . '/data/',
+    'tempdir' => $root . '/tmp/',
+
+    'secretsalt' => getenv('SAMLJIT_SSP_SECRETSALT'),
+    'auth.adminpassword' => getenv('SAMLJIT_SSP_ADMINPASSWORD'),
+    'admin.protectindexpage' => true,
+    'admin.protectmetadata' => false,
+    'admin.checkforupdates' => false,
+
+    'technicalcontact_name' => 'samljit tests',
+    'technicalcontact_email' => 'tests@samljit.test',
+    'timezone' => 'UTC',
+
+    'production' => false,
+    'showerrors' => true,
+    'errorreporting' => false,
+    'debug' => ['saml' => false, 'backtraces' => true, 'validatexml' => false],
+
+    'logging.level' => SimpleSAML\Logger::INFO,
+    'logging.handler' => 'file',
+    'logging.logfile' => 'simplesamlphp.log',
+
+    'enable.saml20-idp' => true,
+    'enable.shib13-idp' => false,
+    'enable.adfs-idp' => false,
+
+    'module.enable' => [
+        'core' => true,
+        'saml' => true,
+        'admin' => true,
+        'exampleauth' => true,
+    ],
+
+    // Plain http on 127.0.0.1: cookies must not require TLS.
+    'session.cookie.secure' => false,
+    'session.cookie.samesite' => null,
+    'language.cookie.secure' => false,
+    'language.cookie.samesite' => null,
+    'store.type' => 'phpsession',
+    'session.phpsession.savepath' => $root . '/sessions',
+
+    'metadata.sources' => [
+        // saml20-idp-hosted.php and saml20-sp-remote.php in 'metadatadir'.
+        ['type' => 'flatfile'],
+        // The SP metadata samljit generates (samljit.build_sp_metadata), written by the
+        // test fixture: SimpleSAMLphp reads it as it would a file an SP admin sent.
+        ['type' => 'xml', 'file' => $root . '/metadata/samljit-sp.xml'],
+    ],
+
+    // Release only the attributes each SP entry lists in its 'attributes' option.
+    'authproc.idp' => [
+        50 => 'core:AttributeLimit',
+    ],
+];
