@@ -22,6 +22,7 @@ from signxml import XMLSigner
 from signxml.algorithms import CanonicalizationMethod
 
 import samljit
+from samljit import _xml
 from samljit.testing import IssuedResponse, TestIdP
 
 from .conftest import ACS_URL, SP_ENTITY_ID
@@ -248,6 +249,42 @@ def test_a_value_that_decodes_over_the_limit_is_refused() -> None:
     assert info.value.found == len(data)
 
 
+def test_a_value_longer_than_the_base64_of_the_limit_is_refused_undecoded() -> None:
+    """Without its line breaks, a value longer than the base64 of max_bytes (1336 characters
+    for 1000 bytes) could only decode to more: it is refused as too large, undecoded, even
+    when it is not base64 at all."""
+    with pytest.raises(samljit.SamlError) as info:
+        samljit.decode_post_response("!" * 1337, max_bytes=1000)
+    assert info.value.code == "response_too_large"
+
+
+def test_the_decoded_length_is_checked_even_when_the_value_passes_the_length_check(
+    issued: IssuedResponse,
+) -> None:
+    """XML of a multiple of three bytes encodes without padding to exactly the longest value
+    the length check lets through for one byte less: only the decoded length refuses it."""
+    xml = issued.xml + b"\n" * (-len(issued.xml) % 3)
+    max_bytes = len(xml) - 1
+    assert len(b64(xml)) == -(-max_bytes // 3) * 4
+    with pytest.raises(samljit.SamlError) as info:
+        samljit.decode_post_response(b64(xml), max_bytes=max_bytes)
+    assert info.value.code == "response_too_large"
+    assert info.value.found == len(xml)
+
+
+def test_line_breaks_are_tolerated_only_up_to_three_times_the_limit(
+    verify: Verify, issued: IssuedResponse
+) -> None:
+    """Line breaks do not count towards the limit, but they are not free: a value more than
+    three times the base64 of max_bytes long is refused before its line breaks are removed
+    (CRLF after every character stays under that)."""
+    encoded_limit = -(-len(issued.xml) // 3) * 4
+    value = issued.form_value + "\n" * (3 * encoded_limit + 5 - len(issued.form_value))
+    with pytest.raises(samljit.SamlError) as info:
+        verify(value, sp=limited_sp(max_bytes=len(issued.xml)))
+    assert info.value.code == "response_too_large"
+
+
 def test_a_real_response_one_byte_over_the_limit_is_refused(
     verify: Verify, issued: IssuedResponse
 ) -> None:
@@ -262,6 +299,7 @@ def test_a_real_response_one_byte_over_the_limit_is_refused(
         pytest.param(lambda v: v, id="one-line"),
         pytest.param(lambda v: wrap(v, newline="\n"), id="lf-every-76"),
         pytest.param(lambda v: wrap(v, newline="\r\n"), id="crlf-every-76"),
+        pytest.param(lambda v: wrap(v, width=1, newline="\r\n"), id="crlf-every-character"),
     ],
 )
 def test_a_real_response_exactly_at_the_limit_is_accepted(
@@ -449,6 +487,68 @@ def test_a_secret_file_never_reaches_the_error(
 
 
 @pytest.mark.parametrize(
+    ("encoding", "declared"),
+    [
+        pytest.param("utf-8", "UTF-8", id="utf-8"),
+        pytest.param("utf-16", "UTF-16", id="utf-16-bom"),
+        pytest.param("utf-16-le", "UTF-16", id="utf-16le-no-bom"),
+        pytest.param("utf-16-be", "UTF-16", id="utf-16be-no-bom"),
+        pytest.param("utf-32", "UTF-32", id="utf-32-bom"),
+        pytest.param("utf-32-le", "UTF-32", id="utf-32le-no-bom"),
+        pytest.param("utf-32-be", "UTF-32", id="utf-32be-no-bom"),
+    ],
+)
+def test_a_doctype_is_refused_before_the_parser_reads_it(
+    verify: Verify, encoding: str, declared: str
+) -> None:
+    """The DOCTYPE is found by the pre-parse scan in every encoding samljit reads, so even one
+    libxml2 would choke on (here a malformed declaration) is a forbidden construct, never
+    something the parser got to see."""
+    xml = f'<?xml version="1.0" encoding="{declared}"?><!DOCTYPE samlp:Response [<!ELEMENT>]>'
+    with pytest.raises(samljit.SamlError) as info:
+        verify((xml + response().decode()).encode(encoding))
+    assert info.value.code == "xml_forbidden_construct"
+
+
+# --- the parser's own defences, behind the pre-parse checks (internal: those checks refuse
+# every document that could reach them, so these call the parser directly) ------------------
+
+
+def test_the_parser_never_expands_an_internal_entity() -> None:
+    parsed = etree.fromstring(
+        b'<!DOCTYPE r [<!ENTITY name "expanded">]><r>&name;</r>', parser=_xml._parser()
+    )
+    assert "expanded" not in etree.tostring(parsed).decode()
+
+
+def test_the_parser_refuses_every_external_resource(secret_files: dict[str, str]) -> None:
+    """libxml2 asks its loader for an external DTD even with load_dtd=False; samljit's
+    resolver refuses it, so no file is ever read (nor /dev/zero, nor a URL)."""
+    xml = f'<!DOCTYPE r SYSTEM "{secret_files["dtd"]}"><r>&leak;</r>'.encode()
+    with pytest.raises(samljit.SamlError) as info:
+        etree.fromstring(xml, parser=_xml._parser())
+    assert info.value.code == "xml_forbidden_construct"
+    assert SECRET not in everything_said_about(info.value)
+
+
+def test_the_parser_keeps_libxml2s_own_depth_limit() -> None:
+    """huge_tree stays off: libxml2 itself stops at 256 levels, before any tree is built."""
+    with pytest.raises(etree.XMLSyntaxError):
+        etree.fromstring(b"<a>" * 300 + b"</a>" * 300, parser=_xml._parser())
+
+
+def test_a_doctype_that_got_past_the_pre_parse_scan_is_still_refused(
+    verify: Verify, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defence in depth: with the byte scan out of the way, the parsed document's docinfo
+    still shows the DOCTYPE and the document is refused."""
+    monkeypatch.setattr(_xml, "_check_prologue", lambda data, what: None)
+    with pytest.raises(samljit.SamlError) as info:
+        verify(b"<!DOCTYPE samlp:Response>" + response())
+    assert info.value.code == "xml_forbidden_construct"
+
+
+@pytest.mark.parametrize(
     "xml",
     [
         pytest.param(response("<?evil data?>"), id="inside"),
@@ -559,6 +659,63 @@ def test_a_signed_time_off_the_calendar_is_a_samljit_error(
         conditions = assertion.find(f"{{{NS_SAML}}}Conditions")
         assert conditions is not None
         conditions.set(attribute, value)
+
+    with pytest.raises(samljit.SamlError) as info:
+        verify(resign_assertion(issued, test_idp, set_time))
+    assert info.value.code == "malformed_response"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("0001-01-01T00:00:00Z", id="first-day"),
+        pytest.param("9999-12-31T00:00:00Z", id="last-day"),
+        pytest.param("0001-01-01T12:00:00.5Z", id="first-day-with-fraction"),
+        pytest.param("9999-12-31T00:00:00+00:00", id="last-day-with-offset"),
+    ],
+)
+@pytest.mark.parametrize("attribute", ["NotBefore", "NotOnOrAfter"])
+def test_a_signed_time_on_the_first_or_last_day_of_the_calendar_is_refused(
+    verify: Verify, issued: IssuedResponse, test_idp: TestIdP, attribute: str, value: str
+) -> None:
+    """Times are read only from 0001-01-02 to 9999-12-30, a day inside the calendar's ends,
+    so that adding or subtracting a clock skew to any time samljit reads or returns cannot
+    overflow."""
+
+    def set_time(assertion: etree._Element) -> None:
+        conditions = assertion.find(f"{{{NS_SAML}}}Conditions")
+        assert conditions is not None
+        conditions.set(attribute, value)
+
+    with pytest.raises(samljit.SamlError) as info:
+        verify(resign_assertion(issued, test_idp, set_time))
+    assert info.value.code == "malformed_response"
+
+
+def in_script(value: str, zero: str) -> str:
+    """``value`` with each ASCII digit replaced by the digit of the script whose zero is
+    ``zero`` (both are Unicode category Nd, which int() reads)."""
+    return "".join(chr(ord(zero) + int(c)) if "0" <= c <= "9" else c for c in value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(in_script("2026-11-25T12:05:00Z", "\uff10"), id="fullwidth"),
+        pytest.param(in_script("2026-11-25T12:05:00+00:00", "\uff10"), id="fullwidth-offset"),
+        pytest.param(in_script("2026-11-25T12:05:00.5Z", "\u0660"), id="arabic-indic"),
+    ],
+)
+def test_a_signed_time_with_digits_of_another_script_is_refused(
+    verify: Verify, issued: IssuedResponse, test_idp: TestIdP, value: str
+) -> None:
+    """xs:dateTime digits are ASCII: fullwidth or Arabic-Indic digits are not read as a time,
+    whatever int() makes of them."""
+
+    def set_time(assertion: etree._Element) -> None:
+        conditions = assertion.find(f"{{{NS_SAML}}}Conditions")
+        assert conditions is not None
+        conditions.set("NotOnOrAfter", value)
 
     with pytest.raises(samljit.SamlError) as info:
         verify(resign_assertion(issued, test_idp, set_time))
@@ -681,6 +838,16 @@ def test_more_nodes_than_the_default_limit_are_refused(verify: Verify, xml: byte
     assert info.value.code == "xml_too_large"
 
 
+def test_the_node_limit_holds_for_the_densest_document(verify: Verify) -> None:
+    """Four bytes per element ("<a/>") is as dense as XML gets: the node count, skipped only
+    for documents too small to exceed the limit, is never skipped for this one."""
+    xml = b"<r>" + b"<a/>" * 1000 + b"</r>"
+    assert nodes_of(xml) == 1001
+    with pytest.raises(samljit.SamlError) as info:
+        verify(xml, sp=limited_sp(max_nodes=1000))
+    assert info.value.code == "xml_too_large"
+
+
 # --- a root that is not a samlp:Response ---------------------------------------------------
 
 
@@ -759,6 +926,8 @@ def reencoded(issued: IssuedResponse, encoding: str, declared: str, bom: bytes =
         pytest.param("utf-16-le", "UTF-16", b"\xff\xfe", id="utf-16le-bom"),
         pytest.param("utf-16-be", "UTF-16", b"\xfe\xff", id="utf-16be-bom"),
         pytest.param("utf-8", "UTF-8", b"\xef\xbb\xbf", id="utf-8-bom"),
+        pytest.param("utf-16-le", "UTF-16", b"", id="utf-16le-no-bom"),
+        pytest.param("utf-16-be", "UTF-16", b"", id="utf-16be-no-bom"),
     ],
 )
 def test_utf16_and_bom_input_is_read_to_the_same_assertion(
@@ -775,4 +944,36 @@ def test_a_misdeclared_encoding_is_refused(verify: Verify, issued: IssuedRespons
     """UTF-8 bytes that claim to be UTF-16 are not guessed at."""
     with pytest.raises(samljit.SamlError) as info:
         verify(reencoded(issued, "utf-8", "UTF-16"))
+    assert info.value.code == "xml_malformed"
+
+
+@pytest.mark.parametrize(
+    "hidden_doctype", [pytest.param(False, id="genuine"), pytest.param(True, id="with-doctype")]
+)
+def test_a_response_in_utf7_is_refused_before_parsing(
+    verify: Verify, issued: IssuedResponse, hidden_doctype: bool
+) -> None:
+    """UTF-7 spells "<!DOCTYPE" as "+ADw-!DOCTYPE", which no byte scan sees, and libxml2 reads
+    it: only encodings the pre-parse checks can read are accepted, so even a genuine response
+    in UTF-7 is refused as malformed before the parser sees it."""
+    body = issued.xml.decode("utf-8").split("?>", 1)[1]
+    doctype = "<!DOCTYPE samlp:Response>" if hidden_doctype else ""
+    xml = ('<?xml version="1.0" encoding="UTF-7"?>' + doctype + body).encode("utf-7")
+    xml = xml.replace(b"<!DOCTYPE", b"+ADw-!DOCTYPE")  # "<" in UTF-7's base64 form
+    assert b"<!DOCTYPE" not in xml
+    with pytest.raises(samljit.SamlError) as info:
+        verify(xml)
+    assert info.value.code == "xml_malformed"
+
+
+def test_an_encoding_declared_after_long_whitespace_is_still_checked(
+    verify: Verify, issued: IssuedResponse
+) -> None:
+    """XML allows any amount of whitespace between the declaration's pseudo-attributes
+    (XML 1.0 production 23): the allow-list reads the whole declaration, not only its first
+    bytes, so padding cannot carry UTF-7 past it."""
+    body = issued.xml.decode("utf-8").split("?>", 1)[1]
+    declaration = '<?xml version="1.0"' + " " * 600 + 'encoding="UTF-7"?>'
+    with pytest.raises(samljit.SamlError) as info:
+        verify((declaration + body).encode("utf-7"))
     assert info.value.code == "xml_malformed"

@@ -711,3 +711,74 @@ def test_sp_metadata_for_this_sp_is_refused_as_sp_metadata() -> None:
     with pytest.raises(samljit.SamlError) as info:
         samljit.parse_idp_metadata(xml, now=NOW)
     assert info.value.code == "metadata_is_sp"
+
+
+def _aggregate(*entities: bytes, valid_until: str | None = None) -> bytes:
+    """An EntitiesDescriptor holding ``entities`` (EntityDescriptor documents)."""
+    attribute = f' validUntil="{valid_until}"' if valid_until else ""
+    inner = b"".join(e.split(b"?>", 1)[-1] for e in entities)
+    return (
+        f'<md:EntitiesDescriptor xmlns:md="{NS["md"]}"{attribute}>'.encode()
+        + inner
+        + b"</md:EntitiesDescriptor>"
+    )
+
+
+def _sp_entity(entity_id: str) -> bytes:
+    return (
+        f'<md:EntityDescriptor xmlns:md="{NS["md"]}" entityID="{entity_id}">'
+        f'<md:SPSSODescriptor protocolSupportEnumeration="{SAML2}"><md:AssertionConsumerService '
+        f'Binding="{samljit.BINDING_HTTP_POST}" Location="{ACS_URL}" index="0"/>'
+        "</md:SPSSODescriptor></md:EntityDescriptor>"
+    ).encode()
+
+
+def test_an_aggregate_of_sp_metadata_only_is_refused_as_sp_metadata() -> None:
+    xml = _aggregate(_sp_entity(SP_ENTITY_ID), _sp_entity("https://other-sp.test"))
+    with pytest.raises(samljit.SamlError) as info:
+        samljit.parse_idp_metadata(xml, now=NOW)
+    assert info.value.code == "metadata_is_sp"
+
+
+def test_an_idp_role_without_saml2_next_to_an_sp_role_is_no_saml2_idp(test_idp: TestIdP) -> None:
+    """The entity is an identity provider, for SAML 1.1 only: that is what the administrator
+    is told, not that the metadata is an SP's."""
+
+    def edit(root: etree._Element) -> None:
+        descriptor(root).set("protocolSupportEnumeration", "urn:oasis:names:tc:SAML:1.1:protocol")
+        sp = etree.SubElement(
+            root, f"{{{NS['md']}}}SPSSODescriptor", protocolSupportEnumeration=SAML2
+        )
+        etree.SubElement(
+            sp,
+            f"{{{NS['md']}}}AssertionConsumerService",
+            Binding=samljit.BINDING_HTTP_POST,
+            Location=ACS_URL,
+            index="0",
+        )
+
+    with pytest.raises(samljit.SamlError) as info:
+        samljit.parse_idp_metadata(edited(test_idp.metadata_xml, edit), now=NOW)
+    assert info.value.code == "metadata_no_idp"
+
+
+def test_a_certificate_with_characters_outside_base64_is_refused(test_idp: TestIdP) -> None:
+    """Certificates are strict base64 (whitespace aside): a character outside the alphabet is
+    not skipped over, so no two readers can see different keys in the same text."""
+    text = base64.b64encode(test_idp.certificate.public_bytes(serialization.Encoding.DER)).decode()
+    damaged = text[:40] + "*" + text[40:]
+    with pytest.raises(samljit.SamlError) as info:
+        samljit.parse_idp_metadata(edited(test_idp.metadata_xml, set_certificate_text(damaged)))
+    assert info.value.code == "metadata_bad_certificate"
+
+
+def test_the_earliest_valid_until_applies(test_idp: TestIdP) -> None:
+    """An entity's own later validUntil does not extend its enclosing EntitiesDescriptor's
+    (metadata 2.3.1): the earliest bound is the IdP's."""
+    earlier, later = NOW - timedelta(days=1), NOW + timedelta(days=1)
+    xml = _aggregate(
+        test_idp.metadata(valid_until=later), valid_until=earlier.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    parsed = samljit.parse_idp_metadata(xml, now=NOW)
+    assert parsed.idp.valid_until == earlier
+    assert "metadata_expired" in codes(parsed)

@@ -6,14 +6,14 @@ Every test names the rule; a rejection is asserted by its stable ``code``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import pytest
 from lxml import etree
 
 import samljit
-from samljit._xml import NS_SAML, qname
+from samljit._xml import NS_DS, NS_SAML, NS_SAMLP, qname
 from samljit.testing import OMIT, IssuedResponse
 
 from .conftest import ACS_URL, NOW, SP_ENTITY_ID
@@ -82,6 +82,34 @@ def test_ecdsa_signatures_are_accepted(sp: samljit.SPConfig) -> None:
 
 # --- one table: a change to the response -> the code that must reject it ------------------
 
+
+def _p(local: str) -> str:
+    return qname(NS_SAMLP, local)
+
+
+def _drop(local: str) -> Callable[[etree._Element], None]:
+    """A Response edit: remove its ``local`` child (a samlp: or saml: name)."""
+
+    def edit(response: etree._Element) -> None:
+        child = response.find(local)
+        assert child is not None
+        response.remove(child)
+
+    return edit
+
+
+def _encrypt_assertion(response: etree._Element) -> None:
+    assertion = response.find(_a("Assertion"))
+    assert assertion is not None
+    response.replace(assertion, etree.Element(_a("EncryptedAssertion")))
+
+
+def _drop_assertion_id(response: etree._Element) -> None:
+    assertion = response.find(_a("Assertion"))
+    assert assertion is not None
+    del assertion.attrib["ID"]
+
+
 REJECTIONS: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     # (rule, issue knobs, verify options, code)
     ("Status must be Success", {"status": "urn:oasis:names:tc:SAML:2.0:status:Requester"}, {},
@@ -121,6 +149,23 @@ REJECTIONS: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
      {"in_response_to": "_someone_elses"}, {}, "in_response_to_mismatch"),
     ("unsolicited responses need allow_unsolicited", {}, {"allow_unsolicited": False},
      "unsolicited_response"),
+    ("a Status is required", {"edit_response": _drop(_p("Status"))}, {}, "malformed_response"),
+    ("an assertion is required", {"edit_response": _drop(_a("Assertion"))}, {},
+     "assertion_missing"),
+    ("an EncryptedAssertion is refused, not skipped", {"edit_response": _encrypt_assertion}, {},
+     "encryption_not_supported"),
+    ("the Audience must equal this SP's entity ID, not extend it",
+     {"audience": SP_ENTITY_ID + "-evil"}, {}, "audience_mismatch"),
+    ("NotBefore is honoured with exactly the configured skew",
+     {"now": NOW + timedelta(minutes=3, seconds=31)}, {}, "not_yet_valid"),
+    ("the Response's InResponseTo must answer the pending request too",
+     {"in_response_to": "_req1", "edit_response": lambda r: r.set("InResponseTo", "_req2")},
+     {"in_response_to": "_req1"}, "in_response_to_mismatch"),
+    ("an assertion without an ID is refused when only the Response is signed",
+     {"sign_response": True, "sign_assertion": False, "edit_response": _drop_assertion_id}, {},
+     "malformed_response"),
+    ("an RSA-SHA1 signature needs the opt-in even over a SHA-256 digest",
+     {"signature_algorithm": "rsa-sha1"}, {}, "algorithm_forbidden"),
 ]  # fmt: skip
 
 
@@ -142,6 +187,102 @@ def test_rejections_say_what_was_expected_and_found(issue: Issue, verify: Verify
     assert caught.value.expected == ACS_URL
     assert caught.value.found == "https://evil.test/acs"
     assert caught.value.to_dict()["code"] == "destination_mismatch"
+
+
+def test_unsolicited_xml_is_refused_too(issue: Issue, verify: Verify) -> None:
+    """verify_response_xml, which takes decoded XML, applies the same unsolicited rule as
+    verify_response."""
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(issue().xml, allow_unsolicited=False)
+    assert caught.value.code == "unsolicited_response"
+
+
+def test_an_unsolicited_response_is_refused_before_it_is_decoded(verify: Verify) -> None:
+    """Whether unsolicited responses are allowed is decided before looking at the message:
+    nothing in it, not even garbage, changes the answer."""
+    with pytest.raises(samljit.SamlError) as caught:
+        verify("this is not base64!", allow_unsolicited=False)
+    assert caught.value.code == "unsolicited_response"
+
+
+def _status(
+    code: str, message: str | None = None, *, nested: str | None = None
+) -> Callable[[etree._Element], None]:
+    def edit(response: etree._Element) -> None:
+        status = response.find(_p("Status"))
+        assert status is not None
+        status_code = status.find(_p("StatusCode"))
+        assert status_code is not None
+        status_code.set("Value", code)
+        if nested is not None:
+            etree.SubElement(status_code, _p("StatusCode"), Value=nested)
+        if message is not None:
+            etree.SubElement(status, _p("StatusMessage")).text = message
+
+    return edit
+
+
+def test_the_idps_status_message_is_cut_short_in_the_error(issue: Issue, verify: Verify) -> None:
+    """The unsigned StatusMessage is quoted to help the administrator, but at most 200
+    characters of it: an IdP (or an attacker) cannot flood the logs through it."""
+    edit = _status("urn:oasis:names:tc:SAML:2.0:status:Responder", "x" * 10_000)
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(issue(edit_response=edit).form_value)
+    assert caught.value.code == "status_not_success"
+    assert "x" * 200 in str(caught.value)
+    assert "x" * 201 not in str(caught.value)
+
+
+def _set_signed_info_algorithm(path: str, value: str) -> Callable[[bytes], bytes]:
+    def edit(xml: bytes) -> bytes:
+        response = etree.fromstring(xml)
+        element = response.find(f".//{{{NS_DS}}}SignedInfo/{path}", {"ds": NS_DS})
+        assert element is not None
+        element.set("Algorithm", value)
+        return etree.tostring(response)
+
+    return edit
+
+
+REQUESTER = "urn:oasis:names:tc:SAML:2.0:status:Requester"
+FORGED_LOG_LINE = "urn:x\n2026-11-25T12:00:00Z INFO login accepted for admin@acme.test"
+
+
+@pytest.mark.parametrize(
+    ("knobs", "edit"),
+    [
+        pytest.param({"edit_response": _status(FORGED_LOG_LINE)}, None, id="StatusCode-Value"),
+        pytest.param(
+            {"edit_response": _status(REQUESTER, nested=FORGED_LOG_LINE)},
+            None,
+            id="nested-StatusCode-Value",
+        ),
+        pytest.param(
+            {},
+            _set_signed_info_algorithm("ds:SignatureMethod", FORGED_LOG_LINE),
+            id="SignatureMethod-Algorithm",
+        ),
+        pytest.param(
+            {},
+            _set_signed_info_algorithm("ds:Reference/ds:DigestMethod", FORGED_LOG_LINE),
+            id="DigestMethod-Algorithm",
+        ),
+    ],
+)
+def test_an_error_message_stays_one_log_line_whatever_the_message_holds(
+    issue: Issue,
+    verify: Verify,
+    knobs: dict[str, Any],
+    edit: Callable[[bytes], bytes] | None,
+) -> None:
+    """``str(err)`` goes to the administrator's logs and quotes unsigned values from the
+    message; a line break in one (``&#10;`` in an attribute) must not start a forged log line,
+    as the StatusMessage already cannot (response._printable)."""
+    xml = issue(**knobs).xml
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(edit(xml) if edit else xml)
+    assert "\n" not in str(caught.value)
+    assert "\r" not in str(caught.value)
 
 
 # --- what is still accepted ------------------------------------------------------------------
@@ -246,6 +387,8 @@ def _add_restriction(assertion: etree._Element) -> None:
     etree.SubElement(restriction, _a("Audience")).text = "https://other-sp.test"
 
 
+_BEARER_DATA = "saml:Subject/saml:SubjectConfirmation/saml:SubjectConfirmationData"
+
 EDITS: list[tuple[str, Callable[[etree._Element], None], str]] = [
     ("a Subject is required", _remove("saml:Subject"), "subject_invalid"),
     ("a NameID is required", _remove("saml:Subject/saml:NameID"), "subject_invalid"),
@@ -267,6 +410,20 @@ EDITS: list[tuple[str, Callable[[etree._Element], None], str]] = [
     ("an empty NameID is refused",
      lambda a: setattr(a.find(f"{_a('Subject')}/{_a('NameID')}"), "text", " "),
      "subject_invalid"),
+    ("the Assertion must name its Issuer", _remove("saml:Issuer"), "issuer_mismatch"),
+    ("bearer SubjectConfirmationData is required", _remove(_BEARER_DATA),
+     "subject_invalid"),
+    ("the bearer data's NotBefore is honoured",
+     _set(_BEARER_DATA, "NotBefore", "2026-11-25T12:10:00Z"), "not_yet_valid"),
+    ("the bearer data's NotOnOrAfter is honoured on its own",
+     _set(_BEARER_DATA, "NotOnOrAfter", "2026-11-25T11:50:00Z"), "expired"),
+    ("the Conditions' NotOnOrAfter is honoured on its own",
+     _set("saml:Conditions", "NotOnOrAfter", "2026-11-25T11:50:00Z"), "expired"),
+    ("SessionNotOnOrAfter ends the login exactly at now minus the skew",
+     _set("saml:AuthnStatement", "SessionNotOnOrAfter", "2026-11-25T11:57:00Z"), "expired"),
+    ("every Attribute must have a Name",
+     lambda a: a.find(f"{_a('AttributeStatement')}/{_a('Attribute')}").attrib.pop("Name"),
+     "malformed_response"),
 ]  # fmt: skip
 
 
@@ -363,11 +520,52 @@ def test_now_must_be_timezone_aware(issue: Issue, verify: Verify) -> None:
         {"entity_id": SP_ENTITY_ID, "acs_url": "/relative/acs"},
         {"entity_id": SP_ENTITY_ID, "acs_url": ACS_URL, "clock_skew": timedelta(hours=1)},
         {"entity_id": SP_ENTITY_ID, "acs_url": ACS_URL, "clock_skew": timedelta(seconds=-1)},
+        pytest.param({"entity_id": f" {SP_ENTITY_ID}", "acs_url": ACS_URL}, id="spaced-entity-id"),
+        pytest.param({"entity_id": SP_ENTITY_ID, "acs_url": "ftp://app.test/acs"}, id="ftp-acs"),
+        pytest.param({"entity_id": SP_ENTITY_ID, "acs_url": "https:///acs"}, id="acs-no-host"),
+        pytest.param(
+            {"entity_id": SP_ENTITY_ID, "acs_url": ACS_URL, "clock_skew": timedelta(seconds=901)},
+            id="skew-over-15-minutes",
+        ),
     ],
 )
 def test_an_unsafe_sp_configuration_is_refused(fields: dict[str, Any]) -> None:
     with pytest.raises(samljit.ConfigError):
         samljit.SPConfig(**fields)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"max_bytes": 0}, id="no-bytes"),
+        pytest.param({"max_nodes": 0}, id="no-nodes"),
+        pytest.param({"max_depth": 0}, id="no-depth"),
+        pytest.param({"max_depth": 257}, id="deeper-than-libxml2-parses"),
+    ],
+)
+def test_limits_that_cannot_be_honoured_are_refused(fields: dict[str, int]) -> None:
+    """Each limit must be positive, and the depth at most 256, the most libxml2 parses
+    without its unsafe "huge tree" mode: a limit is never promised that cannot be kept."""
+    with pytest.raises(samljit.ConfigError):
+        samljit.Limits(**{"max_bytes": 1000, "max_depth": 32, "max_nodes": 100, **fields})
+
+
+class _NoOffset(tzinfo):
+    """A tzinfo that knows no offset: datetimes with it are naive (Python datetime docs)."""
+
+    def utcoffset(self, dt: datetime | None) -> None:
+        return None
+
+    def dst(self, dt: datetime | None) -> None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> None:
+        return None
+
+
+def test_now_with_a_tzinfo_that_gives_no_offset_is_naive(issue: Issue, verify: Verify) -> None:
+    with pytest.raises(samljit.ConfigError):
+        verify(issue().form_value, now=NOW.replace(tzinfo=_NoOffset()))
 
 
 def test_the_default_clock_skew_is_three_minutes() -> None:

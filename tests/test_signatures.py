@@ -9,9 +9,13 @@ from __future__ import annotations
 import base64
 import copy
 import dataclasses
+import hashlib
 from collections.abc import Callable
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
 import samljit
@@ -27,10 +31,55 @@ Verify = Callable[..., samljit.Assertion]
 DS = {"ds": NS_DS}
 SIGNATURE = qname(NS_DS, "Signature")
 ASSERTION = qname(NS_SAML, "Assertion")
+EXC_C14N_WITH_COMMENTS = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
 
 
 def _b64(xml: bytes) -> str:
     return base64.b64encode(xml).decode("ascii")
+
+
+def _rsa_key(idp: TestIdP) -> rsa.RSAPrivateKey:
+    assert isinstance(idp.key, rsa.RSAPrivateKey)
+    return idp.key
+
+
+def _sign_signed_info(signature: etree._Element, idp: TestIdP) -> None:
+    """Sign the (first) SignedInfo of ``signature`` again with the IdP's own key."""
+    signed_info = signature.find("ds:SignedInfo", DS)
+    value = signature.find("ds:SignatureValue", DS)
+    assert signed_info is not None
+    assert value is not None
+    data = etree.tostring(signed_info, method="c14n", exclusive=True)
+    value.text = _b64(_rsa_key(idp).sign(data, padding.PKCS1v15(), hashes.SHA256()))
+
+
+def _sign_again(element: etree._Element, idp: TestIdP, *, with_comments: bool = False) -> None:
+    """Recompute the digest of ``element`` and sign its SignedInfo again with the IdP's own
+    key, as the IdP would after the edit (exclusive c14n, SHA-256, RSA-SHA256): the result
+    verifies, so a rule other than the cryptography is what refuses it."""
+    signature = element.find(SIGNATURE)
+    assert signature is not None
+    assert not signature.tail  # the enveloped transform would keep a tail; this copy would not
+    payload = copy.deepcopy(element)
+    for child in payload.findall(SIGNATURE):
+        payload.remove(child)
+    canonical = etree.tostring(payload, method="c14n", exclusive=True, with_comments=with_comments)
+    digest_value = signature.find("ds:SignedInfo/ds:Reference/ds:DigestValue", DS)
+    assert digest_value is not None
+    digest_value.text = _b64(hashlib.sha256(canonical).digest())
+    _sign_signed_info(signature, idp)
+
+
+def _edit_and_sign_again(xml: bytes, idp: TestIdP, edit: Callable[[etree._Element], None]) -> bytes:
+    """The response with its assertion signature's SignedInfo edited, then signed again."""
+    response = etree.fromstring(xml)
+    signature = response.find(f"{ASSERTION}/{SIGNATURE}")
+    assert signature is not None
+    signed_info = signature.find("ds:SignedInfo", DS)
+    assert signed_info is not None
+    edit(signed_info)
+    _sign_signed_info(signature, idp)
+    return etree.tostring(response)
 
 
 # --- signature wrapping ----------------------------------------------------------------------
@@ -185,6 +234,84 @@ def test_text_is_read_whole_even_around_comments() -> None:
     assert text_of(None) is None
 
 
+def test_a_comment_kept_by_a_with_comments_signature_cannot_truncate_the_name_id(
+    issue: Issue, verify: Verify, test_idp: TestIdP
+) -> None:
+    """With an ``#WithComments`` canonicalization the comment survives into the signed copy;
+    the NameID is still its whole string-value, never the text before the comment."""
+    response = etree.fromstring(issue(name_id="ada@acme.test.evil.test").xml)
+    assertion = response.find(ASSERTION)
+    assert assertion is not None
+    name_id = assertion.find(f"{qname(NS_SAML, 'Subject')}/{qname(NS_SAML, 'NameID')}")
+    assert name_id is not None
+    name_id.text = "ada@acme.test"
+    comment = etree.Comment("")
+    comment.tail = ".evil.test"
+    name_id.append(comment)
+    for transform in assertion.iterfind(".//ds:Transform", DS):
+        if transform.get("Algorithm") == "http://www.w3.org/2001/10/xml-exc-c14n#":
+            transform.set("Algorithm", EXC_C14N_WITH_COMMENTS)
+    _sign_again(assertion, test_idp, with_comments=True)
+    assert verify(etree.tostring(response)).name_id.value == "ada@acme.test.evil.test"
+
+
+def test_verification_returns_a_detached_copy_of_only_what_was_signed(
+    issue: Issue, idp: samljit.IdentityProvider
+) -> None:
+    """The verified element is re-read from its canonical form: not part of the received
+    document, without the enveloped signature, and without the comments c14n dropped.
+    (Internal: the public API reads the same values from either copy.)"""
+    from samljit._signature import verify_enveloped
+
+    injected = inject_comment(issue(name_id="ada@acme.test").xml, "ada@acme.test", 3)
+    assertion = etree.fromstring(injected).find(ASSERTION)
+    assert assertion is not None
+    assert assertion.xpath("count(.//comment())") == 1
+    signature = assertion.find(SIGNATURE)
+    assert signature is not None
+    verified = verify_enveloped(
+        assertion,
+        signature,
+        certificates=idp.signing_certificates,
+        allow_sha1=False,
+        what="Assertion",
+    )
+    assert verified.element.getparent() is None
+    assert verified.element.getroottree().getroot() is verified.element
+    assert verified.element.find(SIGNATURE) is None
+    assert verified.element.xpath("count(.//comment())") == 0
+    assert verified.element.get("ID") == assertion.get("ID")
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        pytest.param({}, id="assertion-signed"),
+        pytest.param({"sign_response": True, "sign_assertion": False}, id="response-signed"),
+        pytest.param({"sign_response": True}, id="both-signed"),
+    ],
+)
+def test_the_response_and_assertion_read_are_the_signed_copies(
+    issue: Issue, idp: samljit.IdentityProvider, sp: samljit.SPConfig, knobs: dict[str, bool]
+) -> None:
+    """After verification the rules read the signed copies, never the received document:
+    the assertion always, the Response whenever it is signed. (Internal: the received and
+    signed copies hold the same values, so only identity tells them apart.)"""
+    from samljit.response import _verify_signatures
+
+    document = etree.fromstring(issue(**knobs).xml)
+    response, assertion, verified = _verify_signatures(document, idp, sp)
+    assert assertion.getroottree().getroot() is not document
+    if "response" in verified:
+        assert response is verified["response"].element
+    else:
+        assert response is document  # unsigned: only its Destination, Issuer, InResponseTo
+    if "assertion" in verified:
+        assert assertion is verified["assertion"].element
+    else:
+        assert assertion.getparent() is response
+
+
 # --- keys come from metadata only --------------------------------------------------------------
 
 
@@ -276,6 +403,55 @@ def test_an_expired_metadata_certificate_still_verifies(sp: samljit.SPConfig) ->
         replay_cache=samljit.MemoryReplayCache(),
         allow_unsolicited=True,
     )
+
+
+def test_tampering_is_reported_as_tampering_whatever_key_info_names(
+    issue: Issue, verify: Verify
+) -> None:
+    """A digest mismatch means the content changed after signing: it stops verification at
+    once, rather than trying other keys and blaming the attacker's KeyInfo certificate."""
+    _, foreign = make_certificate()
+    response = etree.fromstring(issue().xml)
+    certificate = response.find(".//ds:X509Certificate", DS)
+    name_id = response.find(f".//{qname(NS_SAML, 'NameID')}")
+    assert certificate is not None
+    assert name_id is not None
+    certificate.text = _b64(foreign.public_bytes(Encoding.DER))
+    name_id.text = "admin@acme.test"
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(etree.tostring(response))
+    assert caught.value.code == "signature_invalid"
+
+
+def test_the_reported_signing_certificate_is_the_one_that_signed_the_assertion(
+    sp: samljit.SPConfig, test_idp: TestIdP
+) -> None:
+    """During a key rollover the Response and the Assertion may be signed by different
+    metadata keys; ``signing_certificate_sha256`` names the one that signed the identity."""
+    next_key, next_certificate = make_certificate()
+    idp = samljit.parse_idp_metadata(
+        test_idp.metadata(extra_certificates=[next_certificate]), now=NOW
+    ).idp
+    issued = test_idp.issue_response(
+        sp_entity_id=SP_ENTITY_ID,
+        acs_url=ACS_URL,
+        now=NOW,
+        sign_response=True,
+        signing_key=next_key,
+        signing_certificate=next_certificate,
+    )
+    response = etree.fromstring(issued.xml)
+    _sign_again(response, test_idp)  # the Response, now by the current key
+    assertion = samljit.verify_response_xml(
+        etree.tostring(response),
+        idp=idp,
+        sp=sp,
+        now=NOW,
+        replay_cache=samljit.MemoryReplayCache(),
+        allow_unsolicited=True,
+    )
+    assert assertion.signed_parts == ("response", "assertion")
+    assert assertion.signing_certificate_sha256 == samljit.certificate_sha256(next_certificate)
 
 
 # --- algorithms, transforms, references --------------------------------------------------------
@@ -403,3 +579,144 @@ def test_a_garbled_signature_value_is_rejected(issue: Issue, verify: Verify) -> 
     value.text = "not base64 at all!"
     with pytest.raises(samljit.SignatureInvalid):
         verify(etree.tostring(response))
+
+
+# --- exactly one of each part, even when the IdP's key signed the extra one ------------------
+
+
+def test_signing_again_verifies_when_nothing_was_changed(
+    issue: Issue, verify: Verify, test_idp: TestIdP
+) -> None:
+    """The helpers below are sound: what they sign again is accepted, so a refusal of an
+    edited signature comes from a rule, not from the cryptography."""
+    assert verify(_edit_and_sign_again(issue().xml, test_idp, lambda _: None))
+    response = etree.fromstring(issue(sign_response=True, sign_assertion=False).xml)
+    _sign_again(response, test_idp)
+    assert verify(etree.tostring(response))
+
+
+def _second_transforms(uri: str) -> Callable[[etree._Element], None]:
+    def edit(signed_info: etree._Element) -> None:
+        transforms = signed_info.find("ds:Reference/ds:Transforms", DS)
+        assert transforms is not None
+        extra = etree.Element(qname(NS_DS, "Transforms"))
+        etree.SubElement(extra, qname(NS_DS, "Transform"), Algorithm=uri)
+        transforms.addnext(extra)
+
+    return edit
+
+
+SIGNED_AGAIN_EDITS = [
+    ("two SignatureMethods", _duplicate("ds:SignatureMethod")),
+    ("two CanonicalizationMethods", _duplicate("ds:CanonicalizationMethod")),
+    ("two DigestMethods", _duplicate("ds:Reference/ds:DigestMethod")),
+    ("two DigestValues", _duplicate("ds:Reference/ds:DigestValue")),
+    ("a second Transforms hiding XSLT",
+     _second_transforms("http://www.w3.org/TR/1999/REC-xslt-19991116")),
+    ("two canonicalization transforms",
+     _add_transform("http://www.w3.org/2001/10/xml-exc-c14n#")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("edit", [pytest.param(e, id=rule) for rule, e in SIGNED_AGAIN_EDITS])
+def test_a_signed_info_with_a_part_twice_is_refused_even_when_signed(
+    issue: Issue, verify: Verify, test_idp: TestIdP, edit: Callable[[etree._Element], None]
+) -> None:
+    """signxml reads the first of each part; a second one that another reader might use is
+    refused (signature_invalid) even in a SignedInfo the IdP's key signed."""
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(_edit_and_sign_again(issue().xml, test_idp, edit))
+    assert caught.value.code == "signature_invalid"
+
+
+@pytest.mark.parametrize("local", ["SignedInfo", "SignatureValue"])
+def test_a_signature_with_a_second_signed_info_or_value_is_refused(
+    issue: Issue, verify: Verify, local: str
+) -> None:
+    """A copy of the (valid) SignedInfo or SignatureValue after the original: the first one
+    verifies, and the signature is refused all the same."""
+    response = etree.fromstring(issue().xml)
+    element = response.find(f"{ASSERTION}/{SIGNATURE}/ds:{local}", DS)
+    assert element is not None
+    element.addnext(copy.deepcopy(element))
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(etree.tostring(response))
+    assert caught.value.code == "signature_invalid"
+
+
+def test_a_signature_value_holding_an_element_is_refused(issue: Issue, verify: Verify) -> None:
+    """The SignatureValue is base64 text only: a valid value followed by markup is not read
+    as its leading text."""
+    response = etree.fromstring(issue().xml)
+    value = response.find(f"{ASSERTION}/{SIGNATURE}/ds:SignatureValue", DS)
+    assert value is not None
+    etree.SubElement(value, qname(NS_DS, "Object")).text = "AAAA"
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(etree.tostring(response))
+    assert caught.value.code == "signature_invalid"
+
+
+def test_a_signed_element_without_an_id_cannot_be_referenced(
+    issue: Issue, verify: Verify, test_idp: TestIdP
+) -> None:
+    """A Response without an ID has nothing a reference can name, not even ``#None``."""
+    response = etree.fromstring(issue(sign_response=True, sign_assertion=False).xml)
+    del response.attrib["ID"]
+    reference = response.find(f"{SIGNATURE}/ds:SignedInfo/ds:Reference", DS)
+    assert reference is not None
+    reference.set("URI", "#None")
+    _sign_again(response, test_idp)
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(etree.tostring(response))
+    assert caught.value.code == "reference_mismatch"
+
+
+# --- the pinned verifier on its own (internal: _check_signed_info refuses these first) -------
+
+
+def _verify_pinned(assertion: etree._Element, test_idp: TestIdP) -> object:
+    from samljit._signature import _CONFIGS, _PinnedVerifier
+
+    return _PinnedVerifier().verify(
+        assertion,
+        x509_cert=test_idp.certificate,
+        expect_config=_CONFIGS[False],
+        validate_schema=False,
+    )
+
+
+def test_the_pinned_verifier_refuses_a_reference_to_another_element(
+    issue: Issue, test_idp: TestIdP
+) -> None:
+    """Its digest is of the element it was given, so its reference must name that element."""
+    from signxml.exceptions import InvalidInput
+
+    xml = _edit_and_sign_again(issue().xml, test_idp, _set_uri("#_elsewhere"))
+    assertion = etree.fromstring(xml).find(ASSERTION)
+    assert assertion is not None
+    with pytest.raises(InvalidInput):
+        _verify_pinned(assertion, test_idp)
+
+
+def test_the_pinned_verifier_refuses_a_digest_outside_the_allow_list(
+    issue: Issue, test_idp: TestIdP
+) -> None:
+    """A correct SHA-1 digest, signed by the IdP's key, is refused without allow_sha1."""
+    from signxml.exceptions import InvalidInput
+
+    assertion = etree.fromstring(issue().xml).find(ASSERTION)
+    assert assertion is not None
+    signature = assertion.find(SIGNATURE)
+    assert signature is not None
+    payload = copy.deepcopy(assertion)
+    payload.remove(payload.find(SIGNATURE))
+    canonical = etree.tostring(payload, method="c14n", exclusive=True)
+    digest_method = signature.find("ds:SignedInfo/ds:Reference/ds:DigestMethod", DS)
+    digest_value = signature.find("ds:SignedInfo/ds:Reference/ds:DigestValue", DS)
+    assert digest_method is not None
+    assert digest_value is not None
+    digest_method.set("Algorithm", "http://www.w3.org/2000/09/xmldsig#sha1")
+    digest_value.text = _b64(hashlib.sha1(canonical, usedforsecurity=False).digest())
+    _sign_signed_info(signature, test_idp)
+    with pytest.raises(InvalidInput):
+        _verify_pinned(assertion, test_idp)

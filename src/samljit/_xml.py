@@ -111,15 +111,19 @@ def _check_prologue(data: bytes, what: str) -> None:
     """Refuse DTDs and unreadable encodings before libxml2 sees a byte."""
     for prefix, encoding in _WIDE_ENCODINGS:
         if data.startswith(prefix):
-            text = data.decode(encoding, "replace")
-            head, declares_dtd = text[:512], "<!DOCTYPE" in text or "<!ENTITY" in text
+            text = data.decode(encoding, "replace").lstrip("\ufeff")
+            head, declares_dtd = text[:_DECLARATION_MAX], "<!DOCTYPE" in text or "<!ENTITY" in text
             break
     else:
         start = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
         if start.lstrip()[:1] != b"<":
             raise XmlMalformed(f"the {what} does not start with XML markup")
-        head = data[:512].decode("latin-1")  # ASCII-compatible: every byte maps to itself
+        head = start[:_DECLARATION_MAX].decode("latin-1")  # each ASCII byte maps to itself
         declares_dtd = b"<!DOCTYPE" in data or b"<!ENTITY" in data
+    # Whitespace may pad the declaration's pseudo-attributes (XML 1.0 production 23), so the
+    # whole declaration is read; one longer than _DECLARATION_MAX is not accepted at all.
+    if head.startswith("<?xml") and "?>" not in head:
+        raise XmlMalformed(f"the {what} has an unterminated or oversized XML declaration")
     declared = _DECLARED_ENCODING.match(head)
     if declared and declared.group(1).strip().lower() not in _SAFE_ENCODINGS:
         raise XmlMalformed(
@@ -128,6 +132,9 @@ def _check_prologue(data: bytes, what: str) -> None:
         )
     if declares_dtd:
         raise XmlForbiddenConstruct(f"the {what} has a DOCTYPE; DTDs are never accepted")
+
+
+_DECLARATION_MAX = 4096
 
 
 class _RefuseExternal(etree.Resolver):

@@ -87,9 +87,10 @@ def build_logout_response(
     status: str = STATUS_SUCCESS,
     signing_key: PrivateKey | None = None,
     signing_certificate: x509.Certificate | None = None,
+    response_id: str | None = None,
 ) -> bytes:
     """A LogoutResponse answering the IdP's LogoutRequest ``in_response_to``."""
-    response_id = new_request_id()
+    response_id = response_id or new_request_id()
     root = _message("LogoutResponse", response_id, sp, destination, now)
     root.set("InResponseTo", in_response_to)
     if signing_key is not None:
@@ -152,6 +153,7 @@ class LogoutMessage:
     session_indexes: tuple[str, ...] = ()
     in_response_to: str | None = None
     status: str | None = None
+    not_on_or_after: datetime | None = None
 
 
 def read_logout_message(
@@ -211,8 +213,10 @@ def read_logout_message(
             expected=idp.entity_id,
             found=issuer or None,
         )
+    # Bindings 3.4.5.2 / 3.5.5.2: a signed message must say where it goes, so that one
+    # signed for another SP cannot be replayed here.
     destination = signed_root.get("Destination")
-    if destination is not None and destination != sp.slo_url:
+    if destination != sp.slo_url:
         raise DestinationMismatch(
             f"the logout message was sent to {destination!r}, not to {sp.slo_url!r}",
             expected=sp.slo_url,
@@ -230,6 +234,7 @@ def read_logout_message(
             status=None if status is None else status.get("Value"),
         )
     end = signed_root.get("NotOnOrAfter")
+    moment = None
     if end is not None:
         moment = parse_datetime(end)
         if moment is None:
@@ -253,6 +258,7 @@ def read_logout_message(
         session_indexes=tuple(
             (text_of(e) or "").strip() for e in signed_root.iterfind(f"{{{NS_SAMLP}}}SessionIndex")
         ),
+        not_on_or_after=moment,
     )
 
 

@@ -175,6 +175,9 @@ class PendingRequest:
     relay_state: str | None
     """Where the app wants the user after login (already checked by safe_redirect)."""
     expires_at: datetime
+    kind: str = "login"
+    """``"login"`` (an AuthnRequest) or ``"logout"`` (a LogoutRequest): an answer to one is
+    never taken as the answer to the other."""
 
 
 @runtime_checkable

@@ -28,11 +28,16 @@ def safe_redirect(
     """
     if not target or len(target) > max_length:
         return default
-    for candidate in (target, unquote(target), unquote(unquote(target))):
-        if any(ord(c) < 0x21 or c == "\\" or ord(c) == 0x7F for c in candidate):
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):
+        return default
+    decoded = (target, unquote(target), unquote(unquote(target)))
+    for candidate in decoded:
+        # An encoded space is fine in a path or query; control characters and backslashes
+        # (which browsers read as "/") are not, however deeply they are encoded.
+        if any(ord(c) < 0x20 or c == "\\" or ord(c) == 0x7F for c in candidate):
             return default
     if target.startswith("/"):
-        if target.startswith("//") or unquote(target).startswith("//"):
+        if any(candidate.startswith("//") for candidate in decoded):
             return default
         return target
     try:

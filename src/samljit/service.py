@@ -39,7 +39,7 @@ from .logout import (
     check_logout_response,
     read_logout_message,
 )
-from .messages import build_authn_request
+from .messages import build_authn_request, new_request_id
 from .metadata import (
     BINDING_HTTP_POST,
     BINDING_HTTP_REDIRECT,
@@ -392,6 +392,7 @@ class LoginService:
                     relay_state, allowed_origins=self.allowed_redirect_origins
                 ),
                 expires_at=now + self.request_lifetime,
+                kind="logout",
             )
         )
         return self._outbound(request_id, config.account_id, endpoint.location, xml, post, key,
@@ -429,15 +430,33 @@ class LoginService:
         )
         if message.kind == "response":
             pending = store.get(message.in_response_to or "")
-            if pending is None or pending.account_id != config.account_id:
+            if (
+                pending is None
+                or pending.kind != "logout"
+                or pending.account_id != config.account_id
+                or pending.expires_at <= now
+            ):
                 raise InResponseToMismatch(
-                    "the logout response answers no logout this SP started",
+                    "the logout response answers no pending logout of this SP (expired, already "
+                    "answered, or never started)",
                     found=message.in_response_to,
                 )
             check_logout_response(message, request_id=pending.request_id)
-            store.consume(pending.request_id, now=now)
+            if not store.consume(pending.request_id, now=now):
+                raise InResponseToMismatch(
+                    f"logout {pending.request_id} was already answered", found=pending.request_id
+                )
             return LogoutResult(message=message, redirect_to=pending.relay_state or "/")
         assert message.name_id is not None
+        # Like an assertion, a LogoutRequest is acted on once (until it expires).
+        expires_at = message.not_on_or_after or now + self.request_lifetime
+        replay_key = f"{message.issuer} logout {message.message_id}"
+        expires_at += config.sp.clock_skew
+        if not self.replay_cache.add(replay_key, expires_at=expires_at, now=now):
+            raise Replayed(
+                f"logout request {message.message_id} was already handled",
+                found=message.message_id,
+            )
         revoked = 0
         if self.session_revoker is not None:
             revoked = self.session_revoker.revoke(
@@ -449,7 +468,9 @@ class LoginService:
         endpoint = self._slo_endpoint(config, binding)
         post = endpoint.binding == BINDING_HTTP_POST
         destination = endpoint.response_location or endpoint.location
+        response_id = new_request_id()
         xml = build_logout_response(
+            response_id=response_id,
             sp=config.sp,
             destination=destination,
             in_response_to=message.message_id,
@@ -457,7 +478,7 @@ class LoginService:
             signing_key=key if post else None,
             signing_certificate=self.sp_certificate,
         )
-        reply = self._outbound(message.message_id, config.account_id, destination, xml, post,
+        reply = self._outbound(response_id, config.account_id, destination, xml, post,
                                key, "SAMLResponse", message.relay_state)  # fmt: skip
         return LogoutResult(message=message, revoked=revoked, reply=reply)
 
@@ -699,7 +720,12 @@ class LoginService:
         request_id = match.group(1).decode("ascii", "replace")
         assert self.request_store is not None
         pending = self.request_store.get(request_id)
-        if pending is None or pending.account_id != config.account_id or pending.expires_at <= now:
+        if (
+            pending is None
+            or pending.kind != "login"
+            or pending.account_id != config.account_id
+            or pending.expires_at <= now
+        ):
             raise InResponseToMismatch(
                 f"the response answers request {request_id!r}, which this SP is not waiting for "
                 "(expired, already answered, or sent for another account)",

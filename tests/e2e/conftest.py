@@ -52,13 +52,24 @@ SP_RESPONSE_ONLY = "https://sp.samljit.test/acme-response-only"
 # The SP that SimpleSAMLphp knows only from samljit.build_sp_metadata's XML (samljit-sp.xml):
 # AuthnRequestsSigned, so SimpleSAMLphp verifies the signature of every request from it.
 SP_GENERATED_METADATA = "https://sp.samljit.test/acme-sp-initiated"
+# Single Logout entries (hand-written, with the SP's certificate sp.crt): one whose SLO
+# endpoint takes only HTTP-POST, one to which SimpleSAMLphp sends unsigned logout messages.
+SP_POST_LOGOUT = "https://sp.samljit.test/acme-post-logout"
+SP_UNSIGNED_LOGOUT = "https://sp.samljit.test/acme-unsigned-logout"
 ACS_URLS = {
     SP_ASSERTION_SIGNED: "http://127.0.0.1:9/sso/acme/acs",
     SP_RESPONSE_SIGNED: "http://127.0.0.1:9/sso/acme-signed-response/acs",
     SP_RESPONSE_ONLY: "http://127.0.0.1:9/sso/acme-response-only/acs",
     SP_GENERATED_METADATA: "http://127.0.0.1:9/sso/acme-sp-initiated/acs",
+    SP_POST_LOGOUT: "http://127.0.0.1:9/sso/acme-post-logout/acs",
+    SP_UNSIGNED_LOGOUT: "http://127.0.0.1:9/sso/acme-unsigned-logout/acs",
 }
 SLO_URL = "http://127.0.0.1:9/sso/acme-sp-initiated/slo"
+SLO_URLS = {
+    SP_GENERATED_METADATA: SLO_URL,
+    SP_POST_LOGOUT: "http://127.0.0.1:9/sso/acme-post-logout/slo",
+    SP_UNSIGNED_LOGOUT: "http://127.0.0.1:9/sso/acme-unsigned-logout/slo",
+}
 SP_ORIGIN = "http://127.0.0.1:9"
 """Where the SP would be: nothing listens there, the browser never goes there."""
 
@@ -170,7 +181,7 @@ def _require_installation() -> str:
     return php
 
 
-def _write_tree(root: Path, idp_key: KeyPair, sp_metadata_xml: bytes) -> None:
+def _write_tree(root: Path, idp_key: KeyPair, sp_key: KeyPair, sp_metadata_xml: bytes) -> None:
     for name in ("config", "metadata", "cert", "log", "data", "tmp", "sessions", "docroot"):
         (root / name).mkdir()
     for name in ("config.php", "authsources.php"):
@@ -180,6 +191,8 @@ def _write_tree(root: Path, idp_key: KeyPair, sp_metadata_xml: bytes) -> None:
     (root / "cert" / "idp.key").write_bytes(idp_key.key_pem)
     (root / "cert" / "idp.key").chmod(0o600)
     (root / "cert" / "idp.crt").write_bytes(idp_key.cert_pem)
+    # The SP's certificate for the hand-written SP entries ('certificate' => 'sp.crt').
+    (root / "cert" / "sp.crt").write_bytes(sp_key.cert_pem)
     (root / "metadata" / "samljit-sp.xml").write_bytes(sp_metadata_xml)
     # baseurlpath is 'simplesaml/': the docroot holds only that name, pointing at www/.
     (root / "docroot" / "simplesaml").symlink_to(SSP_WWW, target_is_directory=True)
@@ -219,7 +232,7 @@ def simplesamlphp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleSA
         slo_url=SLO_URL,
         signing_certificate=sp_key.certificate,
     )
-    _write_tree(root, idp_key, sp_metadata_xml)
+    _write_tree(root, idp_key, sp_key, sp_metadata_xml)
     port = _free_port()
     origin = f"http://127.0.0.1:{port}"
     base_url = f"{origin}/simplesaml/"

@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS samljit_requests (
     request_id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,
     relay_state TEXT,
-    expires_at REAL NOT NULL
+    expires_at REAL NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'login'
 );
 CREATE TABLE IF NOT EXISTS samljit_replay (
     key TEXT PRIMARY KEY,
@@ -260,9 +261,9 @@ class SQLiteRequestStore:
         with self.db.transaction() as connection:
             connection.execute(
                 "INSERT OR REPLACE INTO samljit_requests (request_id, account_id, relay_state,"
-                " expires_at) VALUES (?, ?, ?, ?)",
+                " expires_at, kind) VALUES (?, ?, ?, ?, ?)",
                 (request.request_id, request.account_id, request.relay_state,
-                 request.expires_at.timestamp()),
+                 request.expires_at.timestamp(), request.kind),
             )  # fmt: skip
 
     def get(self, request_id: str) -> PendingRequest | None:
@@ -278,6 +279,7 @@ class SQLiteRequestStore:
             account_id=row["account_id"],
             relay_state=row["relay_state"],
             expires_at=datetime.fromtimestamp(row["expires_at"], UTC),
+            kind=row["kind"],
         )
 
     def consume(self, request_id: str, *, now: datetime) -> bool:

@@ -60,6 +60,11 @@ $config = [
     'session.cookie.samesite' => null,
     'language.cookie.secure' => false,
     'language.cookie.samesite' => null,
+    // Where SimpleSAMLphp may redirect after a logout (SingleLogoutService.php?ReturnTo=):
+    // besides itself, only the SP's origin (which nothing serves: the tests' browser stops
+    // at any redirect there).
+    'trusted.url.domains' => ['127.0.0.1:9'],
+
     'store.type' => 'phpsession',
     'session.phpsession.savepath' => $root . '/sessions',
 

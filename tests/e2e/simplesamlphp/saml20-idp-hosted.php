@@ -44,4 +44,14 @@ $metadata['__DYNAMIC:1__'] = [
     // Require signed AuthnRequests (metadata: WantAuthnRequestsSigned="true"). An SP entry's
     // own 'validate.authnrequest' (from AuthnRequestsSigned in SP metadata) takes precedence.
     'validate.authnrequest' => true,
+
+    // Single Logout. SimpleSAMLphp signs logout messages only when told to: 'redirect.sign'
+    // is its fallback for every SP entry that has no 'sign.logout' of its own (an SP known
+    // only from its metadata XML has none), and it signs with the binding's own mechanism
+    // (the query for HTTP-Redirect, the XML for HTTP-POST). An entry's 'sign.logout' => false
+    // overrides it; the IdP's own 'sign.logout' would not be overridable, hence this option.
+    'redirect.sign' => true,
+    // Verify the signature of every LogoutRequest and LogoutResponse an SP sends (an SP
+    // entry's own 'validate.logout' would take precedence; none sets it).
+    'validate.logout' => true,
 ];

@@ -56,3 +56,54 @@ $metadata['https://sp.samljit.test/acme-response-only'] = [
     'saml20.sign.assertion' => false,
     'saml20.sign.response' => true,
 ];
+
+// Single Logout by the HTTP-POST binding only: SimpleSAMLphp sends its LogoutRequests and
+// LogoutResponses to this SP as auto-submitting forms with an enveloped XML signature.
+// 'certificate' is the SP's signing certificate (sp.crt, written by tests/e2e/conftest.py):
+// SimpleSAMLphp verifies the SP's AuthnRequests and logout messages with it.
+$metadata['https://sp.samljit.test/acme-post-logout'] = [
+    'AssertionConsumerService' => [
+        [
+            'Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST',
+            'Location' => 'http://127.0.0.1:9/sso/acme-post-logout/acs',
+            'index' => 0,
+        ],
+    ],
+    'SingleLogoutService' => [
+        [
+            'Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST',
+            'Location' => 'http://127.0.0.1:9/sso/acme-post-logout/slo',
+        ],
+    ],
+    'certificate' => 'sp.crt',
+    'NameIDFormat' => 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+    'simplesaml.nameidattribute' => 'email',
+    'attributes' => $samljitAttributes,
+    'saml20.sign.assertion' => true,
+    'saml20.sign.response' => true,
+];
+
+// An IdP misconfigured not to sign its logout messages to this SP ('sign.logout' => false
+// overrides the IdP's 'redirect.sign'): samljit must refuse them.
+$metadata['https://sp.samljit.test/acme-unsigned-logout'] = [
+    'AssertionConsumerService' => [
+        [
+            'Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST',
+            'Location' => 'http://127.0.0.1:9/sso/acme-unsigned-logout/acs',
+            'index' => 0,
+        ],
+    ],
+    'SingleLogoutService' => [
+        [
+            'Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect',
+            'Location' => 'http://127.0.0.1:9/sso/acme-unsigned-logout/slo',
+        ],
+    ],
+    'certificate' => 'sp.crt',
+    'sign.logout' => false,
+    'NameIDFormat' => 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+    'simplesaml.nameidattribute' => 'email',
+    'attributes' => $samljitAttributes,
+    'saml20.sign.assertion' => true,
+    'saml20.sign.response' => true,
+];
