@@ -61,7 +61,7 @@ from .protocols import (
     UserStore,
 )
 from .provisioning import ProvisioningOutcome, plan_provisioning, stale_users
-from .relay_state import safe_redirect
+from .relay_state import DEFAULT_MAX_RELAY_STATE, safe_redirect
 from .response import decode_post_response, verify_response_xml
 
 __all__ = [
@@ -210,6 +210,8 @@ class LoginService:
             a verified domain, or None.
         request_lifetime: how long an SP-initiated login may take at the IdP.
         session_revoker: ends the app's sessions on an IdP-initiated Single Logout.
+        max_relay_state: the longest RelayState turned into a redirect (bindings 3.4.3 says
+            80 bytes; IdP-initiated "default RelayState" URLs are often longer).
     """
 
     def __init__(
@@ -229,6 +231,7 @@ class LoginService:
         account_for_domain: Callable[[str], str | None] | None = None,
         request_lifetime: timedelta = timedelta(minutes=10),
         session_revoker: SessionRevoker | None = None,
+        max_relay_state: int = DEFAULT_MAX_RELAY_STATE,
     ) -> None:
         self.accounts = accounts
         self.users = users
@@ -244,6 +247,7 @@ class LoginService:
         self.account_for_domain = account_for_domain
         self.request_lifetime = request_lifetime
         self.session_revoker = session_revoker
+        self.max_relay_state = max_relay_state
 
     # --- SP-initiated login -------------------------------------------------------------
 
@@ -304,7 +308,9 @@ class LoginService:
                 request_id=request.request_id,
                 account_id=config.account_id,
                 relay_state=safe_redirect(
-                    relay_state, allowed_origins=self.allowed_redirect_origins
+                    relay_state,
+                    allowed_origins=self.allowed_redirect_origins,
+                    max_length=self.max_relay_state,
                 ),
                 expires_at=now + self.request_lifetime,
             )
@@ -389,7 +395,9 @@ class LoginService:
                 request_id=request_id,
                 account_id=config.account_id,
                 relay_state=safe_redirect(
-                    relay_state, allowed_origins=self.allowed_redirect_origins
+                    relay_state,
+                    allowed_origins=self.allowed_redirect_origins,
+                    max_length=self.max_relay_state,
                 ),
                 expires_at=now + self.request_lifetime,
                 kind="logout",
@@ -703,7 +711,11 @@ class LoginService:
             relay_state=relay_state,
             redirect_to=(pending.relay_state or "/")
             if pending is not None
-            else safe_redirect(relay_state, allowed_origins=self.allowed_redirect_origins),
+            else safe_redirect(
+                relay_state,
+                allowed_origins=self.allowed_redirect_origins,
+                max_length=self.max_relay_state,
+            ),
         )
 
     def _pending_request(
