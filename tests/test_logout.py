@@ -515,11 +515,12 @@ def test_the_reply_goes_to_the_idps_response_location_when_it_has_one(
     assert result.reply.url.startswith("https://idp.example.test/slo/response?")
 
 
-def test_without_a_session_revoker_nothing_is_revoked(app: App, test_idp: TestIdP) -> None:
+def test_without_a_session_revoker_an_idp_logout_is_refused(app: App, test_idp: TestIdP) -> None:
+    """Answering Success without ending any session would lie to the IdP."""
     app.rebuild(session_revoker=None)
-    result = app.service.handle_logout("acme", **idp_logout_request(test_idp, "redirect"))
-    assert result.revoked == 0
-    assert result.reply is not None
+    assert refused(app, **idp_logout_request(test_idp, "redirect")).code == (
+        "configuration_invalid"
+    )
 
 
 def _expire(root: etree._Element) -> None:

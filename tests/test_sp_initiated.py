@@ -584,3 +584,14 @@ def test_an_account_without_sso_is_sso_disabled(app: App, email: str) -> None:
     with pytest.raises(SamlError) as caught:
         app.service.begin_login_for_email(email)
     assert caught.value.code == "sso_disabled"
+
+
+def test_text_that_looks_like_in_response_to_does_not_make_a_login_solicited(
+    app: App, test_idp: TestIdP
+) -> None:
+    """Only the Response and SubjectConfirmationData tags can say which request is answered:
+    an attribute value quoting ' InResponseTo="..."' leaves an IdP-initiated login alone."""
+    issued = respond(
+        app, test_idp, attributes={"role": ["developer"], "note": [' InResponseTo="_x"']}
+    )
+    assert complete(app, issued).assertion.in_response_to is None

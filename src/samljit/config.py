@@ -54,6 +54,12 @@ class SPConfig:
             raise ConfigError(
                 f"SPConfig.acs_url must be an absolute http(s) URL, got {self.acs_url!r}"
             )
+        if self.slo_url is not None:
+            slo = urlsplit(self.slo_url)
+            if slo.scheme not in ("https", "http") or not slo.netloc:
+                raise ConfigError(
+                    f"SPConfig.slo_url must be an absolute http(s) URL, got {self.slo_url!r}"
+                )
         if self.clock_skew < timedelta(0) or self.clock_skew > timedelta(minutes=15):
             raise ConfigError(
                 f"SPConfig.clock_skew must be between 0 and 15 minutes, got {self.clock_skew}"

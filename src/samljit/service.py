@@ -325,6 +325,7 @@ class LoginService:
         *,
         relay_state: str | None = None,
         binding: Literal["redirect", "post"] = "redirect",
+        form_nonce: str | None = None,
     ) -> LoginRequest:
         """Home-realm discovery: start the login at the IdP of the account ``email`` belongs
         to (its existing user's account, else the owner of its verified domain).
@@ -350,7 +351,9 @@ class LoginService:
                 "any account",
                 found=normalized,
             )
-        return self.begin_login(account_id, relay_state=relay_state, binding=binding)
+        return self.begin_login(
+            account_id, relay_state=relay_state, binding=binding, form_nonce=form_nonce
+        )
 
     def identity_provider(self, config: AccountConfig) -> IdentityProvider:
         """The parsed IdP of ``config`` (cached by metadata content)."""
@@ -366,6 +369,7 @@ class LoginService:
         session_index: str | None,
         relay_state: str | None = None,
         binding: Literal["redirect", "post"] = "redirect",
+        form_nonce: str | None = None,
     ) -> OutboundMessage:
         """Start an SP-initiated Single Logout at the account's IdP.
 
@@ -404,7 +408,7 @@ class LoginService:
             )
         )
         return self._outbound(request_id, config.account_id, endpoint.location, xml, post, key,
-                              "SAMLRequest")  # fmt: skip
+                              "SAMLRequest", nonce=form_nonce)  # fmt: skip
 
     def handle_logout(
         self,
@@ -412,6 +416,7 @@ class LoginService:
         *,
         query: str | None = None,
         form: Mapping[str, str] | None = None,
+        form_nonce: str | None = None,
     ) -> LogoutResult:
         """Handle what the IdP sent to the SLO endpoint: its LogoutRequest (end the user's
         sessions, answer with a signed LogoutResponse) or its answer to the SP's own.
@@ -456,6 +461,9 @@ class LoginService:
                 )
             return LogoutResult(message=message, redirect_to=pending.relay_state or "/")
         assert message.name_id is not None
+        if self.session_revoker is None:
+            # Answering Success without ending anything would tell the IdP a lie.
+            raise ConfigError("IdP-initiated logout needs a session_revoker on the LoginService")
         # Like an assertion, a LogoutRequest is acted on once (until it expires).
         expires_at = message.not_on_or_after or now + self.request_lifetime
         replay_key = f"{message.issuer} logout {message.message_id}"
@@ -465,13 +473,11 @@ class LoginService:
                 f"logout request {message.message_id} was already handled",
                 found=message.message_id,
             )
-        revoked = 0
-        if self.session_revoker is not None:
-            revoked = self.session_revoker.revoke(
-                account_id=config.account_id,
-                email=normalize_email(message.name_id.value) or message.name_id.value,
-                session_indexes=message.session_indexes,
-            )
+        revoked = self.session_revoker.revoke(
+            account_id=config.account_id,
+            email=normalize_email(message.name_id.value) or message.name_id.value,
+            session_indexes=message.session_indexes,
+        )
         binding: Literal["redirect", "post"] = "redirect" if query is not None else "post"
         endpoint = self._slo_endpoint(config, binding)
         post = endpoint.binding == BINDING_HTTP_POST
@@ -487,7 +493,8 @@ class LoginService:
             signing_certificate=self.sp_certificate,
         )
         reply = self._outbound(response_id, config.account_id, destination, xml, post,
-                               key, "SAMLResponse", message.relay_state)  # fmt: skip
+                               key, "SAMLResponse", message.relay_state,
+                               nonce=form_nonce)  # fmt: skip
         return LogoutResult(message=message, revoked=revoked, reply=reply)
 
     def _slo_requirements(self) -> tuple[RequestStore, PrivateKey]:
@@ -791,7 +798,12 @@ class LoginService:
             self.audit(event)
 
 
-_IN_RESPONSE_TO = re.compile(rb"""\sInResponseTo\s*=\s*["']([^"'<>]{1,256})["']""")
+# Only the start tags that may carry it: the Response's, else SubjectConfirmationData's. Text
+# cannot hold a literal "<", so an attribute value cannot fake one of these tags.
+_IN_RESPONSE_TO = re.compile(
+    rb"""<(?:[\w.-]+:)?(?:Response|SubjectConfirmationData)\s[^>]*?"""
+    rb"""\sInResponseTo\s*=\s*["']([^"'<>]{1,256})["']"""
+)
 
 
 def _issuer_hint(saml_response: str) -> str | None:
