@@ -17,7 +17,9 @@ demo: $(BIN)/samljit
 demo-serve: $(BIN)/samljit
 	$(BIN)/python examples/jit_demo/serve.py
 
+# tests/e2e run SimpleSAMLphp from Debian's packages; the script installs them when missing.
 test: $(BIN)/samljit
+	bash .ci/simplesamlphp.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src

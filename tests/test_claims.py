@@ -100,6 +100,8 @@ def rejected(the_mapping: ClaimMapping, the_claims: Claims) -> SamlError:
             "second@acme.test",
         ),
         (PAIRWISE_ID, PERSISTENT, {"email": [" ", "ada@acme.test"]}, "ada@acme.test"),
+        (PAIRWISE_ID, PERSISTENT, {"email": ["ada", "ada@acme.test"]}, "ada@acme.test"),
+        (PAIRWISE_ID, PERSISTENT, {"email": ["ada"], "mail": ["ada@acme.test"]}, "ada@acme.test"),
     ],
     ids=[
         "emailAddress NameID",
@@ -116,6 +118,8 @@ def rejected(the_mapping: ClaimMapping, the_claims: Claims) -> SamlError:
         "fallbacks in order: the first present wins",
         "blank first fallback: the next one",
         "blank values skipped within one attribute",
+        "non-address value skipped within one attribute",
+        "non-address first fallback: the next one",
     ],
 )
 def test_the_email_comes_from_an_address_nameid_else_the_email_attributes_in_order(
@@ -174,6 +178,13 @@ def test_email_from_name_id_false_ignores_an_address_nameid() -> None:
     assert rejected(the_mapping, claims(name_id="al@acme.test")).code == "email_missing"
 
 
+def test_a_refusal_quotes_at_most_80_characters_of_the_name_id() -> None:
+    """The NameID is the sender's text: ``found`` does not repeat an arbitrarily long one."""
+    err = rejected(mapping(), claims(name_id="x" * 500, name_id_format=PERSISTENT))
+    assert err.code == "email_missing"
+    assert err.found == "x" * 80
+
+
 @pytest.mark.parametrize(
     ("value", "normalised"),
     [
@@ -184,6 +195,8 @@ def test_email_from_name_id_false_ignores_an_address_nameid() -> None:
         ("ada@@acme.test", None),
         ("ada lovelace@acme.test", None),
         ("", None),
+        ("@acme.test", None),
+        ("ada@acme.test.", None),
     ],
 )
 def test_normalize_email_trims_lowercases_and_refuses_non_addresses(
@@ -202,6 +215,7 @@ def test_normalize_email_trims_lowercases_and_refuses_non_addresses(
         ({"full_name": ["  Ada \t  Lovelace \n"]}, "Ada Lovelace"),
         ({"displayName": ["Ada Lovelace"]}, "Ada Lovelace"),
         ({"full_name": ["Ada Lovelace"], "displayName": ["Countess"]}, "Ada Lovelace"),
+        ({"full_name": [" "], "displayName": ["Ada Lovelace"]}, "Ada Lovelace"),
         ({"firstName": ["Ada"], "lastName": ["Lovelace"]}, "Ada Lovelace"),
         ({"givenName": [" Ada  King "], "sn": ["Lovelace "]}, "Ada King Lovelace"),
         ({"firstName": ["Ada"]}, "Ada"),
@@ -216,6 +230,7 @@ def test_normalize_email_trims_lowercases_and_refuses_non_addresses(
         "whitespace collapsed",
         "second full-name fallback",
         "first full-name fallback wins",
+        "blank first full-name fallback: the next one",
         "first + last joined",
         "first + last, whitespace collapsed",
         "first only",
@@ -265,6 +280,7 @@ ROLE_RULES: dict[str, Any] = {
         ({"groups": ["acme-devs", "acme-admins"]}, "account_administrator"),
         ({"groups": ["acme-media", "acme-devs"]}, "developer"),
         ({"groups": ["Everyone", "acme-media"]}, "media_library_full_access"),
+        ({"groups": [" acme-devs "]}, "developer"),
         ({"role": ["finance"], "groups": ["acme-admins"]}, "finance"),
         ({"role": ["superuser"], "groups": ["acme-devs"]}, "developer"),
     ],
@@ -282,6 +298,7 @@ ROLE_RULES: dict[str, Any] = {
         "group rules: earlier rule wins over the groups' order",
         "group rules: priority, not the claim's order",
         "group rules: non-matching groups ignored",
+        "group rules: surrounding space ignored",
         "an accepted role wins over group rules",
         "unaccepted role: group rules still apply",
     ],
@@ -290,6 +307,12 @@ def test_the_role_is_an_accepted_value_translated_or_given_by_group_rules(
     attributes: dict[str, list[str]], role: str
 ) -> None:
     assert mapping(**ROLE_RULES).map(claims(attributes)).role == role
+
+
+def test_role_values_match_under_unicode_case_folding() -> None:
+    """Case-insensitive means ``casefold``: "STRASSE-ADMINS" is "Straße-Admins"."""
+    the_mapping = mapping(role_values={"Straße-Admins": "account_administrator"})
+    assert the_mapping.map(claims({"role": ["STRASSE-ADMINS"]})).role == "account_administrator"
 
 
 @pytest.mark.parametrize(
@@ -329,6 +352,27 @@ def test_unaccepted_role_default_gives_the_default_role_and_a_warning(
     assert identity.role == "media_library_restricted_access"
     assert len(identity.warnings) == 1
     assert "media_library_restricted_access" in identity.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("attributes", "why"),
+    [({"role": ["superuser"]}, "superuser"), ({}, "no role sent")],
+    ids=["unaccepted", "none"],
+)
+def test_the_default_role_warning_says_why_the_default_was_used(
+    attributes: dict[str, list[str]], why: str
+) -> None:
+    the_mapping = mapping(unaccepted_role="default", default_role="media_library_restricted_access")
+    [warning] = the_mapping.map(claims(attributes)).warnings
+    assert why in warning
+
+
+def test_a_default_role_is_not_used_while_unaccepted_role_is_reject() -> None:
+    """A ``default_role`` alone does not soften the policy: ``reject`` is the default."""
+    err = rejected(
+        mapping(default_role="media_library_restricted_access"), claims({"role": ["superuser"]})
+    )
+    assert err.code == "role_not_accepted"
 
 
 def test_an_accepted_role_carries_no_warning_under_the_default_policy() -> None:
@@ -771,6 +815,36 @@ def test_from_dict_turns_lists_into_tuples_and_pairs_into_group_roles() -> None:
         GroupRole(group="a", role="developer"),
         GroupRole(group="b", role="finance"),
     )
+
+
+def test_a_single_attribute_name_may_be_given_as_a_string() -> None:
+    """``"mail"`` is the list ``["mail"]``, never the names "m", "a", "i", "l"."""
+    the_claims = claims(
+        {"mail": ["ada@acme.test"], "role": ["developer"]},
+        name_id=PAIRWISE_ID,
+        name_id_format=PERSISTENT,
+    )
+    assert mapping(email_attributes="mail").map(the_claims).email == "ada@acme.test"
+
+
+def test_with_changes_reads_plain_data_as_from_dict_does() -> None:
+    changed = mapping().with_changes(
+        group_attributes="groups", group_roles=[["acme-devs", "developer"]]
+    )
+    assert changed == mapping(
+        group_attributes=["groups"], group_roles=[{"group": "acme-devs", "role": "developer"}]
+    )
+
+
+def test_a_built_mapping_cannot_be_changed_in_place() -> None:
+    """One account's mapping is shared by every login: nothing may edit its rules."""
+    the_mapping = mapping(
+        role_values={"Admins": "account_administrator"}, extra_attributes={"dept": ["dept"]}
+    )
+    with pytest.raises(TypeError):
+        the_mapping.role_values["Everyone"] = "account_administrator"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        the_mapping.extra_attributes["phone"] = ("phone",)  # type: ignore[index]
 
 
 FULL_SETTINGS: dict[str, Any] = {

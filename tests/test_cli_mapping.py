@@ -88,18 +88,96 @@ def test_without_accepted_roles_the_sent_role_is_shown_with_a_warning(
     assert report["identity"]["warnings"]
 
 
+def test_without_accepted_roles_the_sent_role_is_shown_trimmed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, report = run(capsys, "--name-id", "a@b.test", "--attribute", "role= finance ")
+    assert code == 0
+    assert report["identity"]["role"] == "finance"
+
+
+def test_without_preset_or_config_the_generic_preset_is_used(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The generic preset knows the eduPerson mail OID; the bare ClaimMapping does not."""
+    code, report = run(
+        capsys, "--name-id", "7f8a-persistent-id",
+        "--attribute", "urn:oid:0.9.2342.19200300.100.1.3=ada@acme.test",
+        "--attribute", "role=developer",
+    )  # fmt: skip
+    assert code == 0
+    assert report["identity"]["email"] == "ada@acme.test"
+
+
+def test_a_config_file_may_keep_the_mapping_under_a_mapping_table(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An app's own settings file holds the mapping as its [mapping] table, beside the rest."""
+    config = tmp_path / "app.toml"
+    config.write_text(
+        '[sp]\nentity_id = "https://app.example.com/saml/acme"\n'
+        '[mapping]\npreset = "okta"\naccepted_roles = ["developer"]\n'
+    )
+    code, report = run(
+        capsys, "--config", str(config), "--name-id", "a@b.test", "--attribute", "role=developer"
+    )
+    assert code == 0
+    assert (report["identity"]["role"], report["identity"]["warnings"]) == ("developer", [])
+
+
 @pytest.mark.parametrize(
     "args",
     [
         ["--preset", "nope"],
         ["--attribute", "no-equals-sign"],
+        ["--attribute", "=developer"],
         ["--preset", "okta", "--config", "x.json"],
         ["--config", "/nonexistent/mapping.json"],
     ],
-    ids=["unknown-preset", "bad-attribute", "preset-and-config", "missing-file"],
+    ids=[
+        "unknown-preset",
+        "bad-attribute",
+        "attribute-without-name",
+        "preset-and-config",
+        "missing-file",
+    ],
 )
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
     code, report = run(capsys, "--name-id", "a@b.test", *args)
+    assert code == 2
+    assert report["error"]["code"] == "usage_error"
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["{not json", "[1, 2]", '{"role": 5}'],
+    ids=["not-json", "not-an-object", "value-not-a-list"],
+)
+def test_an_attributes_file_that_is_not_an_object_of_values_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str
+) -> None:
+    attributes = tmp_path / "attributes.json"
+    attributes.write_text(content)
+    code, report = run(capsys, "--name-id", "a@b.test", "--attributes", str(attributes))
+    assert code == 2
+    assert report["error"]["code"] == "usage_error"
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("mapping.json", "{not json"),
+        ("mapping.toml", "accepted_roles = ["),
+        ("mapping.json", '["developer"]'),
+    ],
+    ids=["not-json", "not-toml", "not-an-object"],
+)
+def test_a_config_file_that_is_not_an_object_of_settings_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, content: str
+) -> None:
+    config = tmp_path / name
+    config.write_text(content)
+    code, report = run(capsys, "--config", str(config), "--name-id", "a@b.test")
     assert code == 2
     assert report["error"]["code"] == "usage_error"
 
@@ -117,3 +195,14 @@ def test_an_account_claim_for_another_account_is_refused(
     )  # fmt: skip
     assert code == 1
     assert report["error"]["code"] == "account_mismatch"
+
+
+def test_an_account_is_not_checked_where_the_mapping_has_no_account_claim(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, report = run(
+        capsys, "--name-id", "a@b.test", "--attribute", "role=developer",
+        "--accepted-role", "developer", "--account", "acme",
+    )  # fmt: skip
+    assert code == 0
+    assert report["identity"]["account_id"] is None

@@ -35,7 +35,7 @@ from samljit import (
     SPConfig,
     UserRecord,
 )
-from samljit._xml import NS_DS, NS_SAML
+from samljit._xml import NS_DS, NS_MD, NS_SAML
 from samljit.stores.memory import MemoryAccountStore, MemoryReplayCache, MemoryUserStore
 from samljit.stores.sqlite import SQLiteAccountStore, SQLiteReplayCache, SQLiteUserStore
 from samljit.testing import IssuedResponse, TestIdP, make_certificate
@@ -58,6 +58,8 @@ SP = SPConfig(entity_id=SP_ENTITY_ID, acs_url=ACS_URL)
 PASSWORD = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 MFA = "http://schemas.microsoft.com/claims/multipleauthn"
 GLOBEX_IDP_ENTITY_ID = "https://idp.globex.test/metadata"
+PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+PAIRWISE_ID = "a3f9c2d1-7b6e-4f0a-9c8d-2e1f0b3a4c5d"
 
 
 class Clock:
@@ -386,6 +388,31 @@ def test_a_first_login_that_loses_the_creation_race_updates_the_winners_user(app
     )
 
 
+def test_a_first_login_that_loses_the_creation_race_to_another_accounts_user_is_refused(
+    app: App,
+) -> None:
+    """The winner's user belongs to globex: the loser is not logged into it (never moved)."""
+    rival = NewUser(email="ada@acme.test", account_id="globex", full_name="Ada", role="finance")
+    service = LoginService(
+        accounts=app.accounts,
+        users=LosingTheRace(app.users, rival),
+        sessions=app.sessions,
+        replay_cache=app.replay_cache,
+        clock=app.clock,
+    )
+    with pytest.raises(SamlError) as caught:
+        service.complete_login({"SAMLResponse": app.respond().form_value}, account_id="acme")
+    assert caught.value.code == "account_mismatch"
+    [stored] = app.all_users()
+    assert (stored.account_id, stored.full_name, stored.role, stored.last_sso_login) == (
+        "globex",
+        "Ada",
+        "finance",
+        NOW - timedelta(seconds=1),
+    )
+    assert app.sessions.issued == []
+
+
 # --- rejections: a code, and nothing written ------------------------------------------------
 
 
@@ -574,6 +601,43 @@ def test_a_keycloak_response_logs_in_through_the_keycloak_preset(app: App) -> No
     assert (user.email, user.full_name, user.role) == ("ada@acme.test", "Ada Lovelace", "developer")
 
 
+def _oid_statement(assertion: etree._Element) -> None:
+    """Shibboleth-style attributes: OID Names, each with a FriendlyName."""
+    statement = etree.SubElement(assertion, f"{{{NS_SAML}}}AttributeStatement")
+    for name, friendly_name, value in [
+        ("urn:oid:0.9.2342.19200300.100.1.3", "mail", "ada@acme.test"),
+        ("urn:oid:2.16.840.1.113730.3.1.241", "displayName", "Ada Lovelace"),
+        ("urn:oid:1.3.6.1.4.1.5923.1.1.1.7", "eduPersonEntitlement", "developer"),
+        ("imagekit_id", None, "acme"),
+    ]:
+        attribute = etree.SubElement(statement, f"{{{NS_SAML}}}Attribute", Name=name)
+        if friendly_name is not None:
+            attribute.set("FriendlyName", friendly_name)
+        etree.SubElement(attribute, f"{{{NS_SAML}}}AttributeValue").text = value
+
+
+def test_a_mapping_may_name_the_signed_attributes_by_their_friendly_names(app: App) -> None:
+    app.configure(
+        mapping=ClaimMapping.from_dict(
+            {
+                "accepted_roles": ACCEPTED,
+                "email_attributes": ["mail"],
+                "full_name_attributes": ["displayName"],
+                "role_attributes": ["eduPersonEntitlement"],
+                "account_attributes": ["imagekit_id"],
+            }
+        )
+    )
+    issued = app.respond(
+        name_id=PAIRWISE_ID,
+        name_id_format=PERSISTENT,
+        attributes=None,
+        edit_assertion=_oid_statement,
+    )
+    user = app.login(issued).user
+    assert (user.email, user.full_name, user.role) == ("ada@acme.test", "Ada Lovelace", "developer")
+
+
 # --- shared ACS: the account chosen by the verified Issuer ----------------------------------
 
 
@@ -611,6 +675,31 @@ def test_with_a_shared_acs_an_unknown_issuer_has_sso_disabled(app: App) -> None:
 
 def test_with_a_shared_acs_an_issuer_shared_by_two_accounts_is_refused(app: App) -> None:
     app.accounts.save(_account("initech", app.acme_idp))
+    with app.writes_nothing():
+        assert app.refused(app.respond(), account_id=None).code == "sso_disabled"
+
+
+def _without_response_issuer(response: etree._Element) -> None:
+    # The Response's own Issuer is optional (SAML core 3.2.2); the Assertion's is not.
+    response.remove(response.find(f"{{{NS_SAML}}}Issuer"))
+
+
+def test_with_a_shared_acs_a_response_without_its_own_issuer_is_matched_by_the_assertions(
+    app: App,
+) -> None:
+    result = app.login(app.respond(edit_response=_without_response_issuer), account_id=None)
+    assert result.account_id == "acme"
+
+
+def test_with_a_shared_acs_whitespace_around_the_issuer_is_ignored(app: App) -> None:
+    """Pretty-printing IdPs wrap the Issuer in newlines; verification trims it, so must the
+    account lookup."""
+    issued = app.respond(issuer=f"\n    {app.acme_idp.entity_id}\n  ")
+    assert app.login(issued, account_id=None).account_id == "acme"
+
+
+def test_with_a_shared_acs_the_idp_of_a_deleted_account_has_sso_disabled(app: App) -> None:
+    app.accounts.delete("acme")
     with app.writes_nothing():
         assert app.refused(app.respond(), account_id=None).code == "sso_disabled"
 
@@ -707,6 +796,25 @@ def test_a_rejection_before_verification_names_no_email(app: App) -> None:
     app.refused(forged)
     [event] = app.events
     assert (event.account_id, event.email, event.code) == ("acme", None, "untrusted_key")
+
+
+def test_a_rejection_after_mapping_names_the_email_mapped_from_the_attributes(app: App) -> None:
+    """With a persistent NameID the user's email is an attribute; a rejection after mapping
+    (here the authentication context) names that email, as a success would."""
+    app.policy(required_authn_contexts=(MFA,))
+    app.refused(
+        app.respond(
+            name_id=PAIRWISE_ID,
+            name_id_format=PERSISTENT,
+            attributes={"email": ["Ada@Acme.test"], "role": ["developer"], "imagekit_id": ["acme"]},
+        )
+    )
+    [event] = app.events
+    assert (event.name, event.email, event.code) == (
+        "login_rejected",
+        "ada@acme.test",
+        "authn_context_not_accepted",
+    )
 
 
 def test_audit_events_go_to_the_samljit_audit_logger(
@@ -816,6 +924,80 @@ def test_a_thousand_accounts_parse_each_metadata_once(
     )
     service.complete_login({"SAMLResponse": issued.form_value}, account_id="account-7")
     assert parsed[1000:] == [rotated.metadata_xml]
+
+
+def _aggregate(*idps: TestIdP) -> bytes:
+    """A federation aggregate: one EntitiesDescriptor holding each IdP's EntityDescriptor."""
+    root = etree.Element(f"{{{NS_MD}}}EntitiesDescriptor", nsmap={"md": NS_MD})
+    for idp in idps:
+        root.append(etree.fromstring(idp.metadata_xml))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def test_accounts_sharing_one_aggregate_each_trust_the_idp_they_picked_from_it(app: App) -> None:
+    """The parsed IdP is cached by document and entity ID, never by the document alone."""
+    aggregate = _aggregate(app.acme_idp, app.globex_idp)
+    app.configure("acme", idp_metadata=aggregate, idp_entity_id=app.acme_idp.entity_id)
+    app.configure("globex", idp_metadata=aggregate, idp_entity_id=app.globex_idp.entity_id)
+    acme = app.login(app.respond())
+    globex = app.login(globex_response(app, name_id="grace@globex.test"), account_id="globex")
+    assert (acme.user.account_id, globex.user.account_id) == ("acme", "globex")
+
+
+def _counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    parsed: list[bytes] = []
+    parse = samljit.service.parse_idp_metadata
+
+    def counting_parse(xml: bytes, **options: Any) -> samljit.ParsedMetadata:
+        parsed.append(xml)
+        return parse(xml, **options)
+
+    monkeypatch.setattr(samljit.service, "parse_idp_metadata", counting_parse)
+    return parsed
+
+
+def _small_cache_service_and_accounts() -> tuple[LoginService, dict[str, AccountConfig]]:
+    key, certificate = make_certificate(key_type="ec")
+    configs = {
+        name: AccountConfig(
+            account_id=name,
+            idp_metadata=TestIdP(
+                entity_id=f"https://idp.{name}.test/metadata", key=key, certificate=certificate
+            ).metadata_xml,
+            sp=SP,
+            mapping=PLAIN,
+        )
+        for name in ("a", "b", "c")
+    }
+    service = LoginService(
+        accounts=MemoryAccountStore(),
+        users=MemoryUserStore(),
+        sessions=RecordingIssuer(),
+        replay_cache=MemoryReplayCache(),
+        clock=lambda: NOW,
+        metadata_cache_size=2,
+    )
+    return service, configs
+
+
+def test_the_metadata_cache_keeps_at_most_metadata_cache_size_documents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed = _counting_parses(monkeypatch)
+    service, configs = _small_cache_service_and_accounts()
+    for name in ("a", "b", "c", "a"):
+        service.identity_provider(configs[name])
+    assert parsed == [configs[name].idp_metadata for name in ("a", "b", "c", "a")]
+
+
+def test_the_metadata_cache_evicts_the_least_recently_used_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed = _counting_parses(monkeypatch)
+    service, configs = _small_cache_service_and_accounts()
+    for name in ("a", "b", "a", "c", "a"):
+        service.identity_provider(configs[name])
+    assert parsed == [configs[name].idp_metadata for name in ("a", "b", "c")]
 
 
 # --- stale users ----------------------------------------------------------------------------

@@ -188,9 +188,11 @@ def full_account(test_idp: TestIdP) -> AccountConfig:
         account_id="acme",
         idp_metadata=test_idp.metadata_xml,
         idp_entity_id=test_idp.entity_id,
+        name_id_format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
         sp=SPConfig(
             entity_id=SP_ENTITY_ID,
             acs_url=ACS_URL,
+            slo_url="https://app.example.com/saml/acme/slo",
             clock_skew=timedelta(seconds=90),
             allow_sha1=True,
             limits=Limits(max_bytes=100_000, max_depth=20, max_nodes=5_000),
@@ -293,8 +295,16 @@ def test_metadata_that_does_not_parse_is_refused_at_save(db: Path, test_idp: Tes
         lambda d: d["policy"].update(create_users="sometimes"),
         lambda d: d["sp"].update(colour="blue"),
         lambda d: d["mapping"].update(accepted_roles=[]),
+        lambda d: d.update(account_id=""),
     ],
-    ids=["no sp", "no mapping", "bad policy", "unknown sp setting", "no accepted roles"],
+    ids=[
+        "no sp",
+        "no mapping",
+        "bad policy",
+        "unknown sp setting",
+        "no accepted roles",
+        "empty account id",
+    ],
 )
 def test_a_broken_row_is_a_configuration_error(test_idp: TestIdP, broken: Any) -> None:
     data = json.loads(json.dumps(account(test_idp).to_dict()))
