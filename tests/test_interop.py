@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 import samljit
 from samljit._time import parse_datetime
@@ -25,13 +27,8 @@ def _load(case_dir: Path) -> dict[str, Any]:
 def _params() -> list[Any]:
     params = []
     for case_dir in CASES:
-        case = _load(case_dir)
-        marks = []
-        if case.get("decryption_key"):
-            marks.append(
-                pytest.mark.skip(reason="encrypted assertions arrive with the encryption issue")
-            )
-        params.append(pytest.param(case_dir, id=case_dir.name, marks=marks))
+        _load(case_dir)
+        params.append(pytest.param(case_dir, id=case_dir.name))
     return params
 
 
@@ -45,7 +42,13 @@ def _verify(case_dir: Path) -> samljit.Assertion:
         entity_id=case["sp"]["entity_id"],
         acs_url=case["sp"]["acs_url"],
         allow_sha1=bool(policy.get("allow_sha1", False)),
+        allow_legacy_encryption=bool(policy.get("allow_legacy_encryption", False)),
     )
+    keys = []
+    if case.get("decryption_key"):
+        key = load_pem_private_key((case_dir / case["decryption_key"]).read_bytes(), None)
+        assert isinstance(key, rsa.RSAPrivateKey)
+        keys.append(key)
     return samljit.verify_response(
         (case_dir / case["response"]).read_text(),
         idp=idp,
@@ -54,6 +57,7 @@ def _verify(case_dir: Path) -> samljit.Assertion:
         replay_cache=samljit.MemoryReplayCache(),
         in_response_to=case["in_response_to"],
         allow_unsolicited=case["allow_unsolicited"],
+        decryption_keys=keys,
     )
 
 
@@ -92,7 +96,7 @@ EXPECTED_CODES = {
     "xsw": {"multiple_assertions", "duplicate_id", "signature_invalid"},
     "xsw1": {"multiple_assertions", "duplicate_id"},
     "xsw2": {"multiple_assertions", "duplicate_id"},
-    "decryption-failure": {"encryption_not_supported"},
+    "decryption-failure": {"decryption_failed"},
 }
 
 

@@ -300,7 +300,7 @@ def test_the_response_and_assertion_read_are_the_signed_copies(
     from samljit.response import _verify_signatures
 
     document = etree.fromstring(issue(**knobs).xml)
-    response, assertion, verified = _verify_signatures(document, idp, sp)
+    response, assertion, verified = _verify_signatures(document, idp, sp, ())
     assert assertion.getroottree().getroot() is not document
     if "response" in verified:
         assert response is verified["response"].element

@@ -71,6 +71,8 @@ class AccountConfig:
                 "acs_url": self.sp.acs_url,
                 "clock_skew": self.sp.clock_skew.total_seconds(),
                 "allow_sha1": self.sp.allow_sha1,
+                "allow_legacy_encryption": self.sp.allow_legacy_encryption,
+                "require_encryption": self.sp.require_encryption,
                 "slo_url": self.sp.slo_url,
                 "limits": {
                     "max_bytes": self.sp.limits.max_bytes,

@@ -41,6 +41,10 @@ class SPConfig:
     """Accept RSA-SHA1 signatures and SHA-1 digests. Only for IdPs that cannot do better."""
     limits: Limits = field(default=RESPONSE_LIMITS)
     """Bounds on the size, depth and node count of a response."""
+    allow_legacy_encryption: bool = False
+    """Accept assertions encrypted with RSA PKCS#1 v1.5 key transport or 3DES."""
+    require_encryption: bool = False
+    """Refuse assertions that arrive unencrypted (``encryption_required``)."""
     slo_url: str | None = None
     """The Single Logout endpoint (both bindings); logout messages must be addressed to it."""
 

@@ -30,6 +30,8 @@ contains keys or whole documents. Browsers should get a generic page keyed by ``
     │   ├── MultipleAssertions      multiple_assertions
     │   ├── DuplicateId             duplicate_id
     │   ├── EncryptionNotSupported  encryption_not_supported
+    │   ├── DecryptionFailed        decryption_failed
+    │   ├── EncryptionRequired      encryption_required
     │   └── SignatureMisplaced      signature_misplaced
     ├── SignatureError              XML-DSig
     │   ├── SignatureMissing        signature_missing
@@ -79,10 +81,12 @@ __all__ = [
     "ClaimError",
     "CompressedPayload",
     "ConfigError",
+    "DecryptionFailed",
     "DestinationMismatch",
     "DuplicateId",
     "EmailMissing",
     "EncryptionNotSupported",
+    "EncryptionRequired",
     "Expired",
     "InResponseToMismatch",
     "InputError",
@@ -260,6 +264,14 @@ class DuplicateId(StructureError):
 
 class EncryptionNotSupported(StructureError):
     code = "encryption_not_supported"
+
+
+class DecryptionFailed(StructureError):
+    code = "decryption_failed"
+
+
+class EncryptionRequired(StructureError):
+    code = "encryption_required"
 
 
 class SignatureMisplaced(StructureError):

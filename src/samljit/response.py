@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import binascii
 import functools
+import logging
 import zlib
+from collections.abc import Sequence
 from datetime import datetime
 from types import MappingProxyType
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from ._certificates import fingerprint
+from ._encryption import decrypt_element
 from ._signature import Verified, signature_child, verify_enveloped
 from ._time import LATEST, parse_datetime, require_aware
 from ._xml import NS_DS, NS_SAML, NS_SAMLP, parse_xml, qname, text_of
@@ -20,9 +25,11 @@ from .errors import (
     AudienceMismatch,
     AuthnStatementMissing,
     CompressedPayload,
+    DecryptionFailed,
     DestinationMismatch,
     DuplicateId,
     EncryptionNotSupported,
+    EncryptionRequired,
     Expired,
     InResponseToMismatch,
     InvalidBase64,
@@ -33,6 +40,7 @@ from .errors import (
     RecipientMismatch,
     Replayed,
     ResponseTooLarge,
+    SamlError,
     SignatureMisplaced,
     SignatureMissing,
     StatusNotSuccess,
@@ -44,6 +52,10 @@ from .models import Assertion, Attribute, NameID
 from .protocols import ReplayCache
 
 __all__ = ["decode_post_response", "verify_response", "verify_response_xml"]
+
+DecryptionKey = rsa.RSAPrivateKey | tuple[rsa.RSAPrivateKey, x509.Certificate]
+
+decryption_log = logging.getLogger("samljit.decryption")
 
 STATUS_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
@@ -132,6 +144,7 @@ def verify_response(
     replay_cache: ReplayCache,
     in_response_to: str | None = None,
     allow_unsolicited: bool = False,
+    decryption_keys: Sequence[DecryptionKey] = (),
 ) -> Assertion:
     """Verify the ``SAMLResponse`` form value POSTed to the ACS and return its assertion.
 
@@ -144,6 +157,9 @@ def verify_response(
         in_response_to: the ID of the AuthnRequest this SP sent (SP-initiated login). When
             given, the response must answer exactly that request.
         allow_unsolicited: accept IdP-initiated responses (no ``in_response_to``).
+        decryption_keys: the SP's RSA private keys (or ``(key, certificate)`` pairs, so that
+            a KeyInfo hint picks the right one first), tried in order: old and new during a
+            key rollover.
 
     Returns:
         The :class:`~samljit.Assertion`, built only from signed content.
@@ -161,6 +177,7 @@ def verify_response(
         replay_cache=replay_cache,
         in_response_to=in_response_to,
         allow_unsolicited=allow_unsolicited,
+        decryption_keys=decryption_keys,
     )
 
 
@@ -173,6 +190,7 @@ def verify_response_xml(
     replay_cache: ReplayCache,
     in_response_to: str | None = None,
     allow_unsolicited: bool = False,
+    decryption_keys: Sequence[DecryptionKey] = (),
 ) -> Assertion:
     """:func:`verify_response` for a Response already decoded to XML bytes."""
     now = require_aware(now)
@@ -180,7 +198,8 @@ def verify_response_xml(
     document = parse_xml(xml, sp.limits, what="SAML response")
     _check_structure(document)
     _check_status(document)
-    response, assertion, verified = _verify_signatures(document, idp, sp)
+    keys = [k if isinstance(k, tuple) else (k, None) for k in decryption_keys]
+    response, assertion, verified = _verify_signatures(document, idp, sp, keys)
     checker = _Checker(sp=sp, idp=idp, now=now)
     checker.response(response, signed="response" in verified, in_response_to=in_response_to)
     result = checker.assertion(
@@ -255,11 +274,23 @@ def _check_structure(document: etree._Element) -> None:
             expected=1,
             found=assertions,
         )
-    if document.find(_ENCRYPTED_ASSERTION) is not None:
-        raise EncryptionNotSupported(
-            "the assertion is encrypted (EncryptedAssertion); this version of samljit cannot "
-            "decrypt it: turn assertion encryption off at the IdP"
-        )
+
+
+def _check_decrypted(assertion: etree._Element) -> None:
+    """The same shape rules for an assertion that arrived encrypted."""
+    if assertion.tag != _ASSERTION:
+        raise MalformedResponse("the decrypted content is not a SAML 2.0 Assertion")
+    ids = _ID_VALUES(assertion)
+    assert isinstance(ids, list)
+    if len(set(ids)) != len(ids):
+        raise DuplicateId("an ID appears twice in the decrypted assertion")
+    for element in assertion.iter(_ASSERTION, _ENCRYPTED_ASSERTION, _SIGNATURE):
+        if element is assertion:
+            continue
+        if element.tag != _SIGNATURE:
+            raise MultipleAssertions("the decrypted assertion holds another assertion")
+        if element.getparent() is not assertion:
+            raise SignatureMisplaced("a Signature appears where SAML allows none")
 
 
 def _check_status(document: etree._Element) -> None:
@@ -281,15 +312,28 @@ def _check_status(document: etree._Element) -> None:
 
 
 def _verify_signatures(
-    document: etree._Element, idp: IdentityProvider, sp: SPConfig
+    document: etree._Element,
+    idp: IdentityProvider,
+    sp: SPConfig,
+    decryption_keys: Sequence[tuple[rsa.RSAPrivateKey, x509.Certificate | None]],
 ) -> tuple[etree._Element, etree._Element, dict[str, Verified]]:
-    """Verify every signature present; return the views to read: signed content only."""
+    """Verify every signature present, decrypting the assertion if it is encrypted; return
+    the views to read: signed content only."""
     raw_assertion = document.find(_ASSERTION)
-    if raw_assertion is None:
+    encrypted = document.find(_ENCRYPTED_ASSERTION)
+    if raw_assertion is None and encrypted is None:
         raise AssertionMissing("the response carries no assertion")
+    if encrypted is None and sp.require_encryption:
+        raise EncryptionRequired(
+            "this account requires encrypted assertions and the IdP sent a plain one: turn "
+            "assertion encryption on at the IdP"
+        )
     response_signature = signature_child(document, "Response")
-    assertion_signature = signature_child(raw_assertion, "Assertion")
-    if response_signature is None and assertion_signature is None:
+    if (
+        raw_assertion is not None
+        and response_signature is None
+        and signature_child(raw_assertion, "Assertion") is None
+    ):
         raise SignatureMissing("neither the Response nor the Assertion is signed")
 
     verified: dict[str, Verified] = {}
@@ -298,10 +342,40 @@ def _verify_signatures(
     )
     if response_signature is not None:
         verified["response"] = verify(document, response_signature, what="Response")
+    response = verified["response"].element if "response" in verified else document
+
+    if encrypted is not None:
+        # Decrypt what the Response signature covered, when there is one.
+        source = response.find(_ENCRYPTED_ASSERTION)
+        assert source is not None  # the signed view is the same document, re-read
+        raw_assertion = decrypt_element(
+            source,
+            keys=decryption_keys,
+            allow_legacy=sp.allow_legacy_encryption,
+            limits=sp.limits,
+        )
+        try:
+            _check_decrypted(raw_assertion)
+            assertion_signature = signature_child(raw_assertion, "Assertion")
+            if assertion_signature is None and "response" not in verified:
+                raise SignatureMissing("the encrypted assertion is not signed, nor the Response")
+            if assertion_signature is not None:
+                verified["assertion"] = verify(raw_assertion, assertion_signature, what="Assertion")
+        except SamlError as exc:
+            if "response" in verified:
+                raise
+            # Nothing authenticated the ciphertext: whether it decrypted to something that
+            # parses must not be told apart from a decryption failure (Jager and
+            # Somorovsky's XML Encryption attack), so every failure here is the same one.
+            decryption_log.debug("unauthenticated decrypted assertion refused: %s", exc)
+            raise DecryptionFailed("the assertion could not be decrypted") from None
+        assertion = verified["assertion"].element if "assertion" in verified else raw_assertion
+        return response, assertion, verified
+
+    assert raw_assertion is not None
+    assertion_signature = signature_child(raw_assertion, "Assertion")
     if assertion_signature is not None:
         verified["assertion"] = verify(raw_assertion, assertion_signature, what="Assertion")
-
-    response = verified["response"].element if "response" in verified else document
     if "assertion" in verified:
         assertion = verified["assertion"].element
     else:
