@@ -93,6 +93,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "--no-unsolicited", action="store_true", help="refuse IdP-initiated responses"
     )
     verify.add_argument("--allow-sha1", action="store_true")
+    verify.add_argument(
+        "--sp-key",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="PEM private key to decrypt encrypted assertions (repeatable, for rollover)",
+    )
+    verify.add_argument("--allow-legacy-encryption", action="store_true")
     verify.add_argument("--clock-skew", type=float, default=180.0, metavar="SECONDS")
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(run=_verify)
@@ -166,6 +174,16 @@ def _read(path: str) -> bytes:
         raise _Usage(f"cannot read {path}: {exc.strerror}") from exc
 
 
+def _rsa_key(path: str) -> rsa.RSAPrivateKey:
+    try:
+        key = serialization.load_pem_private_key(_read(path), password=None)
+    except (ValueError, TypeError) as exc:
+        raise _Usage(f"{path} is not an unencrypted PEM private key: {exc}") from exc
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise _Usage(f"{path} is not an RSA key (XML Encryption key transport needs RSA)")
+    return key
+
+
 def _instant(value: str | None) -> datetime:
     if value is None:
         return datetime.now(UTC)
@@ -190,10 +208,12 @@ def _verify(args: argparse.Namespace) -> int:
             entity_id=args.sp_entity_id,
             acs_url=args.acs_url,
             allow_sha1=args.allow_sha1,
+            allow_legacy_encryption=args.allow_legacy_encryption,
             clock_skew=timedelta(seconds=args.clock_skew),
         )
     except SamlError as exc:
         raise _Usage(exc.message) from exc
+    keys = [_rsa_key(path) for path in args.sp_key]
     try:
         parsed = parse_idp_metadata(metadata_xml, entity_id=args.idp_entity_id, now=now)
         assertion = verify_response(
@@ -204,6 +224,7 @@ def _verify(args: argparse.Namespace) -> int:
             replay_cache=MemoryReplayCache(),
             in_response_to=args.in_response_to,
             allow_unsolicited=not args.no_unsolicited,
+            decryption_keys=keys,
         )
     except SamlError as exc:
         return _rejected(exc, args.json)

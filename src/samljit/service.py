@@ -8,7 +8,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -62,7 +62,7 @@ from .protocols import (
 )
 from .provisioning import ProvisioningOutcome, plan_provisioning, stale_users
 from .relay_state import DEFAULT_MAX_RELAY_STATE, safe_redirect
-from .response import decode_post_response, verify_response_xml
+from .response import DecryptionKey, decode_post_response, verify_response_xml
 
 __all__ = [
     "AuditEvent",
@@ -212,6 +212,8 @@ class LoginService:
         session_revoker: ends the app's sessions on an IdP-initiated Single Logout.
         max_relay_state: the longest RelayState turned into a redirect (bindings 3.4.3 says
             80 bytes; IdP-initiated "default RelayState" URLs are often longer).
+        decryption_keys: the SP's RSA keys for encrypted assertions (or ``(key,
+            certificate)`` pairs), tried in order: keep the old one during a rollover.
     """
 
     def __init__(
@@ -232,6 +234,7 @@ class LoginService:
         request_lifetime: timedelta = timedelta(minutes=10),
         session_revoker: SessionRevoker | None = None,
         max_relay_state: int = DEFAULT_MAX_RELAY_STATE,
+        decryption_keys: Sequence[DecryptionKey] = (),
     ) -> None:
         self.accounts = accounts
         self.users = users
@@ -248,6 +251,7 @@ class LoginService:
         self.request_lifetime = request_lifetime
         self.session_revoker = session_revoker
         self.max_relay_state = max_relay_state
+        self.decryption_keys = tuple(decryption_keys)
 
     # --- SP-initiated login -------------------------------------------------------------
 
@@ -634,6 +638,7 @@ class LoginService:
             replay_cache=deferred,
             in_response_to=in_response_to,
             allow_unsolicited=config.policy.allow_idp_initiated,
+            decryption_keys=self.decryption_keys,
         )
         email = normalize_email(assertion.name_id.value)
         if email is not None:
