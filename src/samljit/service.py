@@ -571,7 +571,9 @@ class LoginService:
                 response must answer (the request store is then not consulted).
 
         Raises:
-            SamlError: any verification, claim or provisioning rule; nothing was written.
+            SamlError: any verification, claim or provisioning rule; nothing was written
+                (one exception: when a concurrent login created the same email in another
+                account first, the refused assertion stays used up in the replay cache).
         """
         now = self.clock()
         seen: dict[str, str] = {}
