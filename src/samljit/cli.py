@@ -35,6 +35,7 @@ from .metadata import (
     build_sp_metadata,
     parse_idp_metadata,
 )
+from .metadata_source import MetadataFinding, MetadataSource, check_metadata
 from .models import Assertion
 from .response import verify_response
 from .stores.memory import (
@@ -61,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(args_list)
         if not hasattr(args, "run"):
             raise _Usage(
-                "choose a command: verify, metadata inspect, mapping test, login-url, sp-metadata"
+                "choose a command: verify, metadata inspect, metadata check, mapping test, "
+                "login-url, sp-metadata"
             )
         code: int = args.run(args)
         return code
@@ -113,6 +115,29 @@ def _build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--at", metavar="ISO8601", help="instant for expiry warnings (now)")
     inspect.add_argument("--json", action="store_true")
     inspect.set_defaults(run=_inspect)
+    check = metadata_commands.add_parser(
+        "check",
+        help="report expiring certificates and expired or unreadable metadata (exit 1), for cron",
+    )
+    check.add_argument(
+        "sources", nargs="+", metavar="FILE_OR_URL", help="metadata files (or -) and https URLs"
+    )
+    check.add_argument(
+        "--days", type=int, default=30, metavar="N", help="report certificates expiring within N"
+    )
+    check.add_argument("--at", metavar="ISO8601", help="the instant to judge at (now)")
+    check.add_argument("--entity-id", metavar="ID", help="pick an IdP from an aggregate")
+    check.add_argument(
+        "--metadata-cert",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="PEM certificate that must have signed the metadata (repeatable)",
+    )
+    check.add_argument("--allow-http", action="store_true", help="also fetch http:// URLs")
+    check.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(run=_check)
 
     mapping = commands.add_parser("mapping", help="claim mapping tools")
     mapping_commands = mapping.add_subparsers(parser_class=_Parser)
@@ -423,6 +448,88 @@ def _inspect(args: argparse.Namespace) -> int:
     for warning in report["warnings"]:
         print(f"warning: {warning['code']}: {warning['message']}")
     return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    now = _instant(args.at)
+    if args.days < 0:
+        raise _Usage("--days must be 0 or more")
+    if not (math.isfinite(args.timeout) and 0 < args.timeout <= 600):
+        raise _Usage("--timeout must be a number of seconds between 0 and 600")
+    pinned = []
+    for path in args.metadata_cert:
+        try:
+            pinned.append(x509.load_pem_x509_certificate(_read(path)))
+        except ValueError as exc:
+            raise _Usage(f"{path} is not a PEM certificate: {exc}") from exc
+    findings: list[MetadataFinding] = []
+    checked: list[dict[str, Any]] = []
+    for location in args.sources:
+        source = _checked_source(location, args, pinned, now)
+        if isinstance(source, str):
+            findings.append(
+                MetadataFinding(source=location, code="metadata_fetch_failed", message=source)
+            )
+            continue
+        found = check_metadata([source], now=now, days=args.days)
+        findings += found
+        idp = source.idp
+        if idp is not None:
+            checked.append(
+                {
+                    "source": source.name,
+                    "entity_id": idp.entity_id,
+                    "valid_until": _iso(idp.valid_until),
+                    "certificates": [
+                        {"sha256": fingerprint(c), "not_after": _iso(c.not_valid_after_utc)}
+                        for c in idp.signing_certificates
+                    ],
+                }
+            )
+            if not found and not args.json:
+                last = min(c.not_valid_after_utc for c in idp.signing_certificates)
+                print(f"OK {source.name}: {idp.entity_id}, first certificate expiry {_iso(last)}")
+    if args.json:
+        _print_json(
+            {
+                "ok": not findings,
+                "findings": [f.to_dict() for f in findings],
+                "checked": checked,
+            }
+        )
+    else:
+        for finding in findings:
+            print(f"ACTION [{finding.code}] {finding.source}: {finding.message}")
+    return EXIT_REJECTED if findings else EXIT_OK
+
+
+def _checked_source(
+    location: str, args: argparse.Namespace, pinned: list[x509.Certificate], now: datetime
+) -> MetadataSource | str:
+    """The metadata at ``location``, fetched or read, and loaded; why a file cannot be read."""
+    if "://" in location:
+        try:
+            source = MetadataSource(
+                location,
+                entity_id=args.entity_id,
+                signing_certificates=pinned,
+                allow_http=args.allow_http,
+                timeout=args.timeout,
+            )
+        except ConfigError as exc:
+            hint = "" if args.allow_http else " (--allow-http permits http)"
+            raise _Usage(f"{location} is not an https URL with a host{hint}") from exc
+        source.refresh(now=now)
+        return source
+    try:
+        data = sys.stdin.buffer.read() if location == "-" else Path(location).read_bytes()
+    except OSError as exc:
+        return f"cannot read {location}: {exc.strerror}"
+    source = MetadataSource(
+        None, entity_id=args.entity_id, signing_certificates=pinned, name=location
+    )
+    source.load(data, now=now)
+    return source
 
 
 def _rejected(exc: SamlError, as_json: bool) -> int:

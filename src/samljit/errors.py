@@ -23,7 +23,9 @@ contains keys or whole documents. Browsers should get a generic page keyed by ``
     │   ├── MetadataAmbiguous       metadata_ambiguous
     │   ├── MetadataEntityNotFound  metadata_entity_not_found
     │   ├── MetadataNoSigningKey    metadata_no_signing_key
-    │   └── MetadataBadCertificate  metadata_bad_certificate
+    │   ├── MetadataBadCertificate  metadata_bad_certificate
+    │   ├── MetadataSignatureInvalid metadata_signature_invalid (signed metadata)
+    │   └── MetadataFetchFailed     metadata_fetch_failed (a URL or file cannot be read)
     ├── StructureError              the Response is not shaped as SAML requires
     │   ├── MalformedResponse       malformed_response
     │   ├── AssertionMissing        assertion_missing
@@ -97,10 +99,12 @@ __all__ = [
     "MetadataBadCertificate",
     "MetadataEntityNotFound",
     "MetadataError",
+    "MetadataFetchFailed",
     "MetadataInvalid",
     "MetadataIsSP",
     "MetadataNoIdP",
     "MetadataNoSigningKey",
+    "MetadataSignatureInvalid",
     "MultipleAssertions",
     "NotYetValid",
     "ProvisioningError",
@@ -237,6 +241,20 @@ class MetadataNoSigningKey(MetadataError):
 
 class MetadataBadCertificate(MetadataError):
     code = "metadata_bad_certificate"
+
+
+class MetadataSignatureInvalid(MetadataError):
+    """Metadata that must be signed by a pinned certificate is unsigned, or its signature
+    does not verify with any of those certificates."""
+
+    code = "metadata_signature_invalid"
+
+
+class MetadataFetchFailed(MetadataError):
+    """Metadata could not be fetched from its URL (or read from its file): a timeout, an HTTP
+    error, a body over the size limit, a redirect off https. ``found`` says which."""
+
+    code = "metadata_fetch_failed"
 
 
 # --- response structure ------------------------------------------------------------------

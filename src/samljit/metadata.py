@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from ._certificates import fingerprint, load_certificate
+from ._signature import signature_child, verify_enveloped
 from ._time import parse_datetime, require_aware
 from ._xml import NS_DS, NS_MD, NSMAP, XmlLimits, parse_xml, qname, text_of
 from .config import METADATA_LIMITS
@@ -25,7 +27,11 @@ from .errors import (
     MetadataIsSP,
     MetadataNoIdP,
     MetadataNoSigningKey,
+    MetadataSignatureInvalid,
+    SamlError,
     SamlWarning,
+    SignatureInvalid,
+    UntrustedKey,
 )
 
 __all__ = [
@@ -124,6 +130,7 @@ def parse_idp_metadata(
     entity_id: str | None = None,
     now: datetime | None = None,
     limits: XmlLimits = METADATA_LIMITS,
+    signing_certificates: Sequence[x509.Certificate] = (),
 ) -> ParsedMetadata:
     """Read IdP metadata into a trusted :class:`IdentityProvider` plus warnings.
 
@@ -132,6 +139,10 @@ def parse_idp_metadata(
         entity_id: which IdP to take from an ``EntitiesDescriptor`` holding several.
         now: the instant for expiry warnings; the current time when omitted.
         limits: size bounds for the document.
+        signing_certificates: pinned certificates of whoever signs the metadata (the IdP, or
+            a federation operator for an aggregate). When given, the document's root element
+            must carry an enveloped signature that verifies with one of them, and only what
+            that signature covers is read.
 
     Returns:
         The IdP and any warnings (expired or expiring certificates, SHA-1 certificates,
@@ -145,6 +156,8 @@ def parse_idp_metadata(
         MetadataEntityNotFound: ``metadata_entity_not_found``, ``entity_id`` is not there.
         MetadataNoSigningKey: ``metadata_no_signing_key``, no signing certificate.
         MetadataBadCertificate: ``metadata_bad_certificate``, a certificate cannot be read.
+        MetadataSignatureInvalid: ``metadata_signature_invalid``, ``signing_certificates``
+            were given and the metadata is unsigned or its signature does not verify.
     """
     moment = datetime.now(UTC) if now is None else require_aware(now)
     raw = data.encode("utf-8") if isinstance(data, str) else data
@@ -152,6 +165,8 @@ def parse_idp_metadata(
         root = parse_xml(raw, limits, what="IdP metadata")
     except InputError as exc:
         raise MetadataInvalid(f"this is not usable IdP metadata: {exc.message}") from exc
+    if signing_certificates:
+        root = _verify_signature(root, tuple(signing_certificates))
 
     entity = _pick_entity(root, entity_id)
     descriptor = _idp_descriptor(entity)
@@ -176,6 +191,53 @@ def parse_idp_metadata(
     return ParsedMetadata(idp=idp, warnings=_warnings(idp, moment))
 
 
+def _verify_signature(
+    root: etree._Element, certificates: tuple[x509.Certificate, ...]
+) -> etree._Element:
+    """The metadata root re-read from what its enveloped signature covers (metadata 3.1)."""
+    _check_root(root)
+    trusted = [fingerprint(c) for c in certificates]
+    try:
+        signature = signature_child(root, "metadata")
+        if signature is None:
+            raise MetadataSignatureInvalid(
+                "the metadata is not signed, but a metadata signing certificate is configured: "
+                "fetch the signed metadata (for a federation, its signed aggregate)",
+                expected=trusted,
+            )
+        return verify_enveloped(
+            root, signature, certificates=certificates, allow_sha1=False, what="metadata"
+        ).element
+    except MetadataSignatureInvalid:
+        raise
+    except (UntrustedKey, SignatureInvalid) as exc:
+        if isinstance(exc, SignatureInvalid) and exc.expected is None:
+            message = exc.message  # a digest mismatch: changed after signing
+        else:
+            message = (
+                f"the metadata signature does not verify with the {len(certificates)} pinned "
+                "metadata signing certificate(s): another key signed it (if the signer rotated "
+                "its key, pin the new certificate), or it was changed after signing"
+            )
+        raise MetadataSignatureInvalid(message, expected=trusted, found=exc.found) from exc
+    except SamlError as exc:
+        raise MetadataSignatureInvalid(
+            f"the metadata signature cannot be accepted: {exc.message}",
+            expected=exc.expected,
+            found=exc.found,
+        ) from exc
+
+
+def _check_root(root: etree._Element) -> None:
+    if root.tag not in (_ENTITY, _ENTITIES):
+        local = etree.QName(root).localname
+        raise MetadataInvalid(
+            f"this is not SAML metadata: the document is a <{local}>, expected an "
+            "<EntityDescriptor> or <EntitiesDescriptor>",
+            found=local,
+        )
+
+
 def _pick_entity(root: etree._Element, entity_id: str | None) -> etree._Element:
     if root.tag == _ENTITY:
         if entity_id is not None and root.get("entityID") != entity_id:
@@ -185,13 +247,7 @@ def _pick_entity(root: etree._Element, entity_id: str | None) -> etree._Element:
                 found=[root.get("entityID", "")],
             )
         return root
-    if root.tag != _ENTITIES:
-        local = etree.QName(root).localname
-        raise MetadataInvalid(
-            f"this is not SAML metadata: the document is a <{local}>, expected an "
-            "<EntityDescriptor> or <EntitiesDescriptor>",
-            found=local,
-        )
+    _check_root(root)
     entities = list(root.iter(_ENTITY))
     idps = [e for e in entities if _has_saml2_idp(e)]
     if entity_id is not None:

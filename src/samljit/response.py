@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from ._certificates import fingerprint
+from ._encryption import FAILED as DECRYPTION_FAILED
 from ._encryption import decrypt_element
 from ._signature import Verified, signature_child, verify_enveloped
 from ._time import LATEST, parse_datetime, require_aware
@@ -368,7 +369,7 @@ def _verify_signatures(
             # parses must not be told apart from a decryption failure (Jager and
             # Somorovsky's XML Encryption attack), so every failure here is the same one.
             decryption_log.debug("unauthenticated decrypted assertion refused: %s", exc)
-            raise DecryptionFailed("the assertion could not be decrypted") from None
+            raise DecryptionFailed(DECRYPTION_FAILED) from None
         assertion = verified["assertion"].element if "assertion" in verified else raw_assertion
         return response, assertion, verified
 

@@ -47,12 +47,24 @@ from signxml.signer import XMLSigner
 from .._time import format_datetime, require_aware
 from .._xml import NS_DS, NS_MD, NS_SAML, NS_SAMLP, qname
 from ..metadata import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from ._xmlenc import (
+    DataEncryption,
+    EncryptedKeyPlacement,
+    KeyTransport,
+    OaepDigest,
+    encrypt_assertion,
+)
 
 __all__ = [
     "EMAIL_ADDRESS",
     "OMIT",
+    "DataEncryption",
+    "EncryptedKeyPlacement",
     "IssuedResponse",
+    "KeyTransport",
+    "OaepDigest",
     "TestIdP",
+    "encrypt_assertion",
     "make_certificate",
 ]
 
@@ -227,6 +239,13 @@ class TestIdP:
         signing_certificate: x509.Certificate | None = None,
         edit_assertion: Callable[[etree._Element], None] | None = None,
         edit_response: Callable[[etree._Element], None] | None = None,
+        encrypt_for: x509.Certificate | None = None,
+        data_encryption: DataEncryption = "aes256-gcm",
+        key_transport: KeyTransport = "rsa-oaep-mgf1p",
+        oaep_digest: OaepDigest = "sha1",
+        mgf: OaepDigest = "sha1",
+        encrypted_key_placement: EncryptedKeyPlacement = "inline",
+        include_key_hint: bool = True,
     ) -> IssuedResponse:
         """A signed SAML 2.0 Response; every field can be changed to test a rule.
 
@@ -236,6 +255,13 @@ class TestIdP:
         to leave a part out.
         ``edit_assertion`` and ``edit_response`` change the XML in place before it is signed,
         for shapes no knob covers.
+
+        With ``encrypt_for`` (the SP's encryption certificate) the assertion is signed (if
+        ``sign_assertion``), then encrypted, and the ``EncryptedAssertion`` takes its place
+        before the Response is signed (if ``sign_response``), as SAML core 6.2 orders it.
+        ``data_encryption``, ``key_transport``, ``oaep_digest``, ``mgf``,
+        ``encrypted_key_placement`` and ``include_key_hint`` are passed to
+        :func:`encrypt_assertion`.
         """
         now = require_aware(now)
         response_id = response_id or _new_id()
@@ -312,6 +338,18 @@ class TestIdP:
         )
         if sign_assertion:
             assertion = sign(assertion, assertion_id)
+        if encrypt_for is not None:
+            assertion = encrypt_assertion(
+                assertion,
+                certificate=encrypt_for,
+                data_encryption=data_encryption,
+                key_transport=key_transport,
+                oaep_digest=oaep_digest,
+                mgf=mgf,
+                encrypted_key_placement=encrypted_key_placement,
+                include_key_hint=include_key_hint,
+                recipient=sp_entity_id,
+            )
         response.insert(2, assertion)
         if edit_response is not None:
             edit_response(response)

@@ -1,0 +1,752 @@
+"""IdP metadata from a URL or pasted XML, kept fresh: cache, refresh, keep the last good copy.
+
+A :class:`MetadataSource` holds one IdP's metadata for one account. The host app calls
+:meth:`MetadataSource.current` on each login (it refreshes when the copy is due) or
+:meth:`MetadataSource.refresh` from its own scheduler. A failed refresh (the IdP is down, a
+timeout, garbage, a document signed by the wrong key) never replaces the copy in use: it is
+reported in a :class:`RefreshResult`, and logins go on with the last good copy.
+:func:`check_metadata` reports what an operator must act on: expiring certificates and
+metadata past its ``validUntil``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+from cryptography import x509
+
+from ._certificates import fingerprint
+from ._time import LATEST, require_aware
+from .config import METADATA_LIMITS, Limits
+from .errors import ConfigError, MetadataFetchFailed, SamlError
+from .metadata import IdentityProvider, MetadataWarning, ParsedMetadata, parse_idp_metadata
+
+if TYPE_CHECKING:
+    import ssl
+
+__all__ = [
+    "MetadataFetcher",
+    "MetadataFinding",
+    "MetadataSource",
+    "RefreshResult",
+    "check_metadata",
+    "urllib_fetcher",
+]
+
+log = logging.getLogger("samljit.metadata")
+
+_CHUNK = 64 * 1024
+# The metadata media type (metadata 4.1.1), then what web servers label XML files with.
+_ACCEPT = "application/samlmetadata+xml, application/xml, text/xml;q=0.9, */*;q=0.1"
+
+
+class MetadataFetcher(Protocol):
+    """Gets the bytes at ``url``: one GET, no caching. Plug in your own HTTP client.
+
+    Return the body. Raise :class:`~samljit.MetadataFetchFailed` (or any exception: it is
+    reported as ``metadata_fetch_failed``) when the document cannot be had. Honour
+    ``timeout`` (seconds) and stop reading past ``max_bytes``; :class:`MetadataSource` refuses a
+    larger body anyway. Refuse redirects that leave ``https``.
+
+    A sample implementation over httpx::
+
+        def httpx_fetcher(url: str, *, timeout: float, max_bytes: int) -> bytes:
+            with httpx.stream("GET", url, timeout=timeout, follow_redirects=False) as r:
+                if r.status_code != 200:
+                    raise MetadataFetchFailed(f"HTTP {r.status_code}", found=r.status_code)
+                body = b""
+                for chunk in r.iter_bytes():
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise MetadataFetchFailed("too large", found="too_large")
+                return body
+    """
+
+    def __call__(self, url: str, *, timeout: float, max_bytes: int) -> bytes: ...
+
+
+def urllib_fetcher(
+    *, allow_http: bool = False, ssl_context: ssl.SSLContext | None = None
+) -> MetadataFetcher:
+    """The default :class:`MetadataFetcher`, over the standard library's ``urllib``.
+
+    Args:
+        allow_http: also fetch ``http://`` URLs and follow redirects to them. Without it only
+            ``https`` is fetched, and a redirect to anything else is refused.
+        ssl_context: the TLS settings; the system's trusted CAs with hostname checks when
+            omitted.
+
+    Returns:
+        A fetcher that sends one GET, follows at most 5 redirects, bounds the whole download
+        by ``timeout`` (connecting, and each read, each wait at most ``timeout`` too) and
+        reads the body in chunks, stopping as soon as it passes ``max_bytes``.
+
+    The fetcher raises :class:`~samljit.MetadataFetchFailed` whose ``found`` is ``"timeout"``,
+    ``"too_large"``, ``"insecure_url"``, ``"insecure_redirect"``, ``"unreachable"`` or the HTTP
+    status code (an ``int``).
+    """
+    # urllib.request pulls in http.client, email and ssl: loaded on first use, not on import.
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    class _Redirects(urllib.request.HTTPRedirectHandler):
+        max_redirections = 5
+
+        def redirect_request(
+            self,
+            req: urllib.request.Request,
+            fp: Any,
+            code: int,
+            msg: str,
+            headers: Any,
+            newurl: str,
+        ) -> urllib.request.Request | None:
+            if not _scheme_allowed(newurl, allow_http):
+                fp.close()
+                raise MetadataFetchFailed(
+                    f"{_display(req.full_url)} redirects to {_display(newurl)}, which is not "
+                    "https: refused, as the metadata could be changed on the way",
+                    expected="https",
+                    found="insecure_redirect",
+                )
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    handlers: list[urllib.request.BaseHandler] = [_Redirects()]
+    if ssl_context is not None:
+        handlers.append(urllib.request.HTTPSHandler(context=ssl_context))
+    opener = urllib.request.build_opener(*handlers)
+
+    def fetch(url: str, *, timeout: float, max_bytes: int) -> bytes:
+        where = _display(url)
+        if not _scheme_allowed(url, allow_http):
+            raise MetadataFetchFailed(
+                f"{where} is not an https URL (allow_http permits http)",
+                expected="https",
+                found="insecure_url",
+            )
+        request = urllib.request.Request(  # noqa: S310 - the scheme is checked just above
+            url,
+            headers={
+                "User-Agent": "samljit",
+                "Accept": _ACCEPT,
+            },
+        )
+        deadline = time.monotonic() + timeout
+        try:
+            with opener.open(request, timeout=timeout) as response:
+                return _read_limited(response, where, max_bytes, deadline, timeout)
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            raise MetadataFetchFailed(
+                f"{where} answered HTTP {exc.code}", expected=200, found=exc.code
+            ) from None
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc  # URLError wraps the socket's error
+            if isinstance(reason, TimeoutError):
+                raise _timed_out(where, timeout) from exc
+            raise MetadataFetchFailed(
+                f"cannot fetch {where}: {reason}", found="unreachable"
+            ) from exc
+
+    return fetch
+
+
+def _read_limited(
+    response: Any, where: str, max_bytes: int, deadline: float, timeout: float
+) -> bytes:
+    length = response.headers.get("Content-Length", "").strip()
+    if length.isdigit() and int(length) > max_bytes:
+        raise _too_large(where, max_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        # read1 returns after one receive, so a server sending a byte at a time cannot stretch
+        # the download past the deadline by more than one socket timeout.
+        chunk: bytes = response.read1(_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(where, max_bytes)
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise _timed_out(where, timeout)
+
+
+def _too_large(where: str, max_bytes: int) -> MetadataFetchFailed:
+    return MetadataFetchFailed(
+        f"{where} sent more than the metadata limit of {max_bytes} bytes",
+        expected=max_bytes,
+        found="too_large",
+    )
+
+
+def _timed_out(where: str, timeout: float) -> MetadataFetchFailed:
+    return MetadataFetchFailed(
+        f"{where} did not deliver the metadata within {timeout:g} s", found="timeout"
+    )
+
+
+def _scheme_allowed(url: str, allow_http: bool) -> bool:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return bool(parts.hostname) and (scheme == "https" or (allow_http and scheme == "http"))
+
+
+def _display(url: str) -> str:
+    """The URL without credentials, query or fragment, which may hold secrets."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "the metadata URL"
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+
+
+# xs:duration (XML Schema 2, 3.2.6); no sign: a negative cache duration means nothing.
+_DURATION = re.compile(
+    r"P(?:([0-9]+)Y)?(?:([0-9]+)M)?(?:([0-9]+)D)?"
+    r"(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+(?:\.[0-9]+)?)S)?)?"
+)
+_MAX_SECONDS = timedelta.max.total_seconds()
+
+
+def _parse_duration(value: str) -> timedelta | None:
+    """An ``xs:duration`` such as ``PT6H`` or ``P1D`` as a timedelta, or None when invalid.
+
+    A year counts 365 days and a month 30, which is close enough for a cache lifetime.
+    Durations beyond what timedelta holds are capped at ``timedelta.max``.
+    """
+    text = value.strip()
+    match = _DURATION.fullmatch(text)
+    if match is None or text == "P" or text.endswith("T"):
+        return None
+    years, months, days, hours, minutes, seconds = (g or "0" for g in match.groups())
+    whole_days = int(years) * 365 + int(months) * 30 + int(days)
+    total = whole_days * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    if total >= _MAX_SECONDS:
+        return timedelta.max
+    return timedelta(seconds=total)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefreshResult:
+    """What one refresh (or :meth:`MetadataSource.load`) did.
+
+    ``ok`` is True when the document was accepted; ``code`` is then ``metadata_updated`` (it
+    replaced the copy in use, or is the first) or ``metadata_unchanged``. Otherwise ``code``
+    is the failure's: ``metadata_fetch_failed``, ``metadata_signature_invalid``,
+    ``metadata_invalid``, ``metadata_expired`` or any other metadata error code, and the copy
+    in use (if any) stays.
+    """
+
+    ok: bool
+    code: str
+    message: str
+    """For administrators and logs; never the document."""
+    at: datetime
+    """The ``now`` of the refresh."""
+    changed: bool = False
+    """A new document replaced the copy in use (or became the first copy)."""
+    serving: bool = False
+    """A good copy is in use after this refresh: on failure, the last good one."""
+    error: SamlError | None = None
+    """The exception behind a failure, when there is one."""
+    warnings: tuple[MetadataWarning, ...] = ()
+    """On success, the accepted document's warnings; on failure, one warning with ``code``."""
+    next_refresh: datetime | None = None
+    """When the source is due again."""
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    parsed: ParsedMetadata | None = None
+    xml: bytes | None = None
+    fetched_at: datetime | None = None
+    next_refresh: datetime | None = None
+    last: RefreshResult | None = None
+
+
+class MetadataSource:
+    """One IdP's metadata, loaded from a URL (or pasted), cached and refreshed.
+
+    Args:
+        url: where the IdP publishes its metadata; ``None`` for a source fed only by
+            :meth:`load` (see :meth:`from_xml`).
+        fetcher: how to GET the URL; :func:`urllib_fetcher` when omitted.
+        entity_id: which IdP to take from an aggregate. Without it, the first accepted
+            document's entity ID is kept: a later document for another entity is refused.
+        signing_certificates: pinned certificates that must have signed the metadata
+            (the IdP's or the federation's metadata signing key).
+        allow_http: accept an ``http://`` URL. Only for tests and internal networks: anyone on
+            the path could change the metadata, and so choose the keys logins are checked with.
+        timeout: seconds for the whole download.
+        limits: size bounds; ``limits.max_bytes`` also bounds the download.
+        refresh_interval: how long a copy is used when the metadata has no ``cacheDuration``.
+        min_refresh_interval, max_refresh_interval: bounds on the time between refreshes,
+            whatever ``cacheDuration`` and ``validUntil`` say.
+        retry_interval: how long after a failed refresh the source is due again.
+        name: how findings and messages name the source; the URL without its query by default.
+
+    Raises:
+        ConfigError: ``configuration_invalid``, a URL that is not https (without
+            ``allow_http``) or an interval or timeout out of range.
+
+    The source never reads the clock: every method that depends on time takes ``now``.
+    It keeps its state in one object that is replaced whole, so threads may share a source;
+    two threads that find it due at the same instant may both fetch.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        fetcher: MetadataFetcher | None = None,
+        entity_id: str | None = None,
+        signing_certificates: Sequence[x509.Certificate] = (),
+        allow_http: bool = False,
+        timeout: float = 10.0,
+        limits: Limits = METADATA_LIMITS,
+        refresh_interval: timedelta = timedelta(hours=6),
+        min_refresh_interval: timedelta = timedelta(minutes=5),
+        max_refresh_interval: timedelta = timedelta(days=1),
+        retry_interval: timedelta = timedelta(minutes=5),
+        name: str | None = None,
+    ) -> None:
+        if url is not None and not _scheme_allowed(url, allow_http):
+            raise ConfigError(
+                f"the metadata URL {_display(url)!r} must be an https URL with a host"
+                + ("" if allow_http else " (allow_http=True permits http)"),
+                expected="https",
+                found=urlsplit(url).scheme or None,
+            )
+        if not (math.isfinite(timeout) and 0 < timeout <= 600):
+            raise ConfigError("timeout must be between 0 and 600 seconds", found=str(timeout))
+        if not timedelta(0) < min_refresh_interval <= max_refresh_interval <= timedelta(days=366):
+            raise ConfigError(
+                "refresh intervals must satisfy 0 < min_refresh_interval <= "
+                "max_refresh_interval <= 366 days"
+            )
+        for label, interval in (("refresh_interval", refresh_interval), ("retry", retry_interval)):
+            if not timedelta(0) < interval <= timedelta(days=366):
+                raise ConfigError(f"{label} must be positive and at most 366 days")
+        self._url = url
+        self._fetcher = fetcher if fetcher is not None else urllib_fetcher(allow_http=allow_http)
+        self._entity_id = entity_id
+        self._signing_certificates = tuple(signing_certificates)
+        self._timeout = timeout
+        self._limits = limits
+        self._refresh_interval = refresh_interval
+        self._min_interval = min_refresh_interval
+        self._max_interval = max_refresh_interval
+        self._retry_interval = retry_interval
+        self._name = name
+        self._state = _State()
+
+    @classmethod
+    def from_xml(
+        cls,
+        xml: bytes | str,
+        *,
+        now: datetime,
+        entity_id: str | None = None,
+        signing_certificates: Sequence[x509.Certificate] = (),
+        limits: Limits = METADATA_LIMITS,
+        name: str | None = None,
+    ) -> MetadataSource:
+        """A source holding pasted metadata; it is never due for a refresh.
+
+        Raises:
+            MetadataError: any code :func:`~samljit.parse_idp_metadata` raises, when the pasted
+                document is not usable.
+        """
+        source = cls(
+            None,
+            entity_id=entity_id,
+            signing_certificates=signing_certificates,
+            limits=limits,
+            name=name,
+        )
+        result = source.load(xml, now=now)
+        if result.error is not None:
+            raise result.error
+        return source
+
+    # --- what the source holds ------------------------------------------------------------
+
+    @property
+    def url(self) -> str | None:
+        return self._url
+
+    @property
+    def name(self) -> str:
+        """How findings name this source: ``name=``, else the URL, else the entity ID."""
+        if self._name is not None:
+            return self._name
+        if self._url is not None:
+            return _display(self._url)
+        parsed = self._state.parsed
+        return parsed.idp.entity_id if parsed is not None else "pasted metadata"
+
+    @property
+    def metadata(self) -> ParsedMetadata | None:
+        """The copy in use (the last good one) with its warnings, or None before the first."""
+        return self._state.parsed
+
+    @property
+    def idp(self) -> IdentityProvider | None:
+        """The IdP of the copy in use, or None before the first good document."""
+        parsed = self._state.parsed
+        return parsed.idp if parsed is not None else None
+
+    @property
+    def xml(self) -> bytes | None:
+        """The document in use, byte for byte: store it, and :meth:`load` it after a restart."""
+        return self._state.xml
+
+    @property
+    def fetched_at(self) -> datetime | None:
+        """The ``now`` at which the copy in use was accepted."""
+        return self._state.fetched_at
+
+    @property
+    def next_refresh(self) -> datetime | None:
+        """When the source is due; None when it has a URL but was never refreshed, or holds
+        pasted metadata."""
+        return self._state.next_refresh
+
+    @property
+    def last_result(self) -> RefreshResult | None:
+        """The outcome of the latest refresh or load, failed or not."""
+        return self._state.last
+
+    # --- refreshing -----------------------------------------------------------------------
+
+    def refresh_due(self, now: datetime) -> bool:
+        """Whether :meth:`current` would fetch at ``now``: never for pasted metadata."""
+        if self._url is None:
+            return False
+        due = self._state.next_refresh
+        return due is None or require_aware(now) >= due
+
+    def current(self, *, now: datetime) -> IdentityProvider:
+        """The IdP to verify a login with, refreshing first when the copy is due.
+
+        A failed refresh is recorded (:attr:`last_result`) and the last good copy returned.
+
+        Raises:
+            MetadataError: there is no good copy at all; the error is the latest failure's
+                (``metadata_fetch_failed``, ``metadata_signature_invalid``, ...).
+        """
+        if self.refresh_due(now):
+            self.refresh(now=now)
+        state = self._state
+        if state.parsed is not None:
+            return state.parsed.idp
+        last = state.last
+        error = last.error if last is not None else None
+        if error is None:  # pragma: no cover - a source without a copy always has a failure
+            raise MetadataFetchFailed(f"no metadata has been loaded for {self.name}")
+        # A fresh exception each time: re-raising the stored one would grow its traceback.
+        raise type(error)(error.message, expected=error.expected, found=error.found) from error
+
+    def refresh(self, *, now: datetime) -> RefreshResult:
+        """Fetch the URL now, and use the document if it is good.
+
+        Never raises for a failed fetch or a bad document: the result says what happened, and
+        the copy in use stays.
+
+        Raises:
+            ConfigError: ``configuration_invalid``, the source has no URL (pasted metadata).
+        """
+        moment = require_aware(now)
+        if self._url is None:
+            raise ConfigError(
+                "this metadata source has no URL to refresh from: give it new XML with load()"
+            )
+        try:
+            body = self._fetcher(self._url, timeout=self._timeout, max_bytes=self._limits.max_bytes)
+        except SamlError as exc:
+            return self._fail(exc, moment)
+        except Exception as exc:  # a host's fetcher may fail in any way; the copy must stay
+            error = MetadataFetchFailed(
+                f"cannot fetch {_display(self._url)}: {type(exc).__name__}: {exc}",
+                found="unreachable",
+            )
+            error.__cause__ = exc
+            return self._fail(error, moment)
+        if not isinstance(body, bytes):
+            error = MetadataFetchFailed(
+                f"the fetcher returned a {type(body).__name__}, not bytes",
+                found=type(body).__name__,
+            )
+            return self._fail(error, moment)
+        if len(body) > self._limits.max_bytes:
+            return self._fail(_too_large(_display(self._url), self._limits.max_bytes), moment)
+        return self._accept(body, moment)
+
+    def load(self, xml: bytes | str, *, now: datetime) -> RefreshResult:
+        """Use a document obtained another way (a stored copy, a new paste), with the same
+        rules as :meth:`refresh`: a bad document does not replace a good one."""
+        moment = require_aware(now)
+        return self._accept(xml.encode("utf-8") if isinstance(xml, str) else xml, moment)
+
+    def _accept(self, body: bytes, now: datetime) -> RefreshResult:
+        state = self._state
+        old = state.parsed
+        entity_id = self._entity_id
+        if entity_id is None and old is not None:
+            entity_id = old.idp.entity_id  # the source stays with the IdP it started with
+        try:
+            parsed = parse_idp_metadata(
+                body,
+                entity_id=entity_id,
+                now=now,
+                limits=self._limits,
+                signing_certificates=self._signing_certificates,
+            )
+        except SamlError as exc:
+            return self._fail(exc, now)
+        idp = parsed.idp
+        if (
+            idp.valid_until is not None
+            and idp.valid_until <= now
+            and old is not None
+            and not (old.idp.valid_until is not None and old.idp.valid_until <= now)
+        ):
+            # An expired document may be an old one replayed; it never replaces a copy that is
+            # still valid (metadata 2.3.1). With nothing better, it is used, with its warning.
+            message = (
+                f"the fetched metadata expired at {idp.valid_until.isoformat()} (validUntil); "
+                "keeping the copy in use"
+            )
+            return self._fail(None, now, code="metadata_expired", message=message)
+        interval, warnings = self._interval(idp, now)
+        next_refresh = _add(now, interval) if self._url is not None else None
+        changed = old is None or old.idp != idp
+        result = RefreshResult(
+            ok=True,
+            code="metadata_updated" if changed else "metadata_unchanged",
+            message=(
+                f"metadata for {idp.entity_id} "
+                + ("updated" if changed else "unchanged")
+                + f" ({len(idp.signing_certificates)} signing certificate(s))"
+            ),
+            at=now,
+            changed=changed,
+            serving=True,
+            warnings=parsed.warnings + warnings,
+            next_refresh=next_refresh,
+        )
+        self._state = _State(
+            parsed=parsed, xml=body, fetched_at=now, next_refresh=next_refresh, last=result
+        )
+        if changed:
+            log.info("metadata of %s: %s", self.name, result.message)
+        return result
+
+    def _fail(
+        self,
+        error: SamlError | None,
+        now: datetime,
+        *,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> RefreshResult:
+        state = self._state
+        code = code or (error.code if error is not None else "metadata_error")
+        message = message or (error.message if error is not None else "")
+        if state.parsed is not None:
+            fetched = state.fetched_at
+            message += f" (still using the copy accepted at {_iso(fetched) if fetched else '?'})"
+        next_refresh = _add(now, self._retry_interval) if self._url is not None else None
+        result = RefreshResult(
+            ok=False,
+            code=code,
+            message=message,
+            at=now,
+            serving=state.parsed is not None,
+            error=error,
+            warnings=(MetadataWarning(code, message),),
+            next_refresh=next_refresh,
+        )
+        self._state = _State(
+            parsed=state.parsed,
+            xml=state.xml,
+            fetched_at=state.fetched_at,
+            next_refresh=next_refresh,
+            last=result,
+        )
+        log.warning("metadata refresh of %s failed [%s]: %s", self.name, code, message)
+        return result
+
+    def _interval(
+        self, idp: IdentityProvider, now: datetime
+    ) -> tuple[timedelta, tuple[MetadataWarning, ...]]:
+        """How long this copy is used: ``cacheDuration`` (or the default), brought forward so
+        that a fresh copy is fetched well before ``validUntil``, within the configured bounds."""
+        interval = self._refresh_interval
+        warnings: tuple[MetadataWarning, ...] = ()
+        if idp.cache_duration is not None:
+            duration = _parse_duration(idp.cache_duration)
+            if duration is None:
+                warnings = (
+                    MetadataWarning(
+                        "cache_duration_invalid",
+                        f"cacheDuration={idp.cache_duration!r} is not an xs:duration such as "
+                        f"PT6H; refreshing every {self._refresh_interval} instead",
+                    ),
+                )
+            else:
+                interval = duration
+        if idp.valid_until is not None:
+            interval = min(interval, (idp.valid_until - now) * 3 / 4)
+        return max(self._min_interval, min(self._max_interval, interval)), warnings
+
+
+def _add(moment: datetime, interval: timedelta) -> datetime:
+    try:
+        return min(moment + interval, LATEST)
+    except OverflowError:
+        return LATEST
+
+
+# --- expiry monitoring -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetadataFinding:
+    """One thing about a metadata source that needs an operator's action.
+
+    ``code`` is ``certificate_expiring``, ``certificate_expired``, ``metadata_expired``,
+    ``metadata_not_loaded``, or the code of the source's failed last refresh
+    (``metadata_fetch_failed``, ``metadata_signature_invalid``, ...).
+    """
+
+    source: str
+    code: str
+    message: str
+    expires: datetime | None = None
+    """When the certificate or the metadata expires (expired)."""
+    entity_id: str | None = None
+    certificate_sha256: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        """The JSON-ready form printed by ``samljit metadata check --json``."""
+        out = {"source": self.source, "code": self.code, "message": self.message}
+        if self.expires is not None:
+            out["expires"] = _iso(self.expires)
+        if self.entity_id is not None:
+            out["entity_id"] = self.entity_id
+        if self.certificate_sha256 is not None:
+            out["certificate_sha256"] = self.certificate_sha256
+        return out
+
+
+def check_metadata(
+    sources: Iterable[MetadataSource | IdentityProvider], *, now: datetime, days: int = 30
+) -> list[MetadataFinding]:
+    """What needs action across ``sources``, for an operator's alert or a cron job.
+
+    Reports every signing certificate that has expired or expires within ``days`` of ``now``,
+    metadata past its ``validUntil``, and for a :class:`MetadataSource` a failed last refresh
+    (logins still use the last good copy, but it is getting old) or the absence of any copy.
+    It reads what each source holds and fetches nothing: refresh the sources first.
+
+    Args:
+        sources: metadata sources, or parsed IdPs (named by their entity ID).
+        now: the instant to judge at.
+        days: how far ahead an expiring certificate is reported.
+
+    Returns:
+        The findings, in the order of ``sources``; empty when nothing needs action.
+
+    Raises:
+        ConfigError: ``configuration_invalid``, a negative ``days`` or a naive ``now``.
+    """
+    moment = require_aware(now)
+    if days < 0:
+        raise ConfigError("days must not be negative", found=days)
+    horizon = _add(moment, timedelta(days=days))
+    findings: list[MetadataFinding] = []
+    for source in sources:
+        if isinstance(source, IdentityProvider):
+            findings += _idp_findings(source.entity_id, source, moment, horizon)
+            continue
+        idp, last = source.idp, source.last_result
+        if idp is None:
+            code = last.code if last is not None else "metadata_not_loaded"
+            message = last.message if last is not None else "the metadata was never loaded"
+            findings.append(MetadataFinding(source=source.name, code=code, message=message))
+            continue
+        if last is not None and not last.ok:
+            findings.append(
+                MetadataFinding(
+                    source=source.name,
+                    code=last.code,
+                    message=f"the last refresh, at {_iso(last.at)}, failed: {last.message}",
+                    entity_id=idp.entity_id,
+                )
+            )
+        findings += _idp_findings(source.name, idp, moment, horizon)
+    return findings
+
+
+def _idp_findings(
+    name: str, idp: IdentityProvider, now: datetime, horizon: datetime
+) -> list[MetadataFinding]:
+    findings: list[MetadataFinding] = []
+    if idp.valid_until is not None and idp.valid_until <= now:
+        findings.append(
+            MetadataFinding(
+                source=name,
+                code="metadata_expired",
+                message=f"the metadata of {idp.entity_id} was valid until "
+                f"{_iso(idp.valid_until)}: fetch a fresh copy from the IdP",
+                expires=idp.valid_until,
+                entity_id=idp.entity_id,
+            )
+        )
+    lasting = max(c.not_valid_after_utc for c in idp.signing_certificates)
+    for cert in idp.signing_certificates:
+        expires = cert.not_valid_after_utc
+        if expires > horizon:
+            continue
+        sha256 = fingerprint(cert)
+        expired = expires <= now
+        message = (
+            f"signing certificate {sha256[:16]}… of {idp.entity_id} "
+            + ("expired on " if expired else "expires on ")
+            + f"{_iso(expires)}"
+        )
+        if lasting > horizon:
+            message += (
+                f"; the metadata also lists a certificate valid until {_iso(lasting)}, so "
+                "logins keep working when the IdP switches to it"
+            )
+        else:
+            message += ": ask the IdP administrator to publish its successor in the metadata"
+        findings.append(
+            MetadataFinding(
+                source=name,
+                code="certificate_expired" if expired else "certificate_expiring",
+                message=message,
+                expires=expires,
+                entity_id=idp.entity_id,
+                certificate_sha256=sha256,
+            )
+        )
+    return findings
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
