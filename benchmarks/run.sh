@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build (once) an isolated venv with samljit and its peer SAML libraries, then run
-# the side-by-side signature verification benchmark.
+# the side-by-side signature verification benchmark, or the decryption one.
 #
-# Usage: bash benchmarks/run.sh [verify_bench.py options, e.g. --repeat 7 --number 200]
+# Usage: bash benchmarks/run.sh [verify_bench.py options, e.g. --rounds 10 --quick]
+#        bash benchmarks/run.sh decrypt [decrypt_bench.py options, e.g. --quick]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -67,4 +68,9 @@ else
     log "WARNING: no pyproject.toml in $ROOT yet; samljit column will say unavailable"
 fi
 
-exec "$VPY" "$HERE/verify_bench.py" "$@"
+SCRIPT="$HERE/verify_bench.py"
+if [ "${1:-}" = "decrypt" ]; then
+    SCRIPT="$HERE/decrypt_bench.py"
+    shift
+fi
+exec "$VPY" "$SCRIPT" "$@"
