@@ -10,7 +10,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from cryptography import x509
@@ -26,8 +26,14 @@ from samljit.stores.memory import (
     MemorySessionIssuer,
     MemoryUserStore,
 )
-from samljit.testing import IssuedResponse, TestIdP, encrypt_assertion, make_certificate
-from samljit.testing._xmlenc import DATA_ENCRYPTIONS, KEY_PLACEMENTS
+from samljit.testing import (
+    DataEncryption,
+    EncryptedKeyPlacement,
+    IssuedResponse,
+    TestIdP,
+    encrypt_assertion,
+    make_certificate,
+)
 
 from .conftest import ACS_URL, INTEROP, NOW, SP_ENTITY_ID
 
@@ -36,6 +42,8 @@ XENC = "{http://www.w3.org/2001/04/xmlenc#}"
 DS = "{http://www.w3.org/2000/09/xmldsig#}"
 NS_SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 
+DATA_ENCRYPTIONS: tuple[str, ...] = get_args(DataEncryption)
+KEY_PLACEMENTS: tuple[str, ...] = get_args(EncryptedKeyPlacement)
 LEGACY_DATA = {"tripledes-cbc"}
 LEGACY_TRANSPORT = {"rsa-1_5"}
 # (key_transport, oaep_digest, mgf): every OAEP variant an IdP may send, and PKCS#1 v1.5.
@@ -420,6 +428,179 @@ def test_the_key_hint_is_the_sp_certificate(
     )
     without = etree.fromstring(encrypted(include_key_hint=False).xml)
     assert without.find(f".//{XENC}EncryptedKey/{DS}KeyInfo") is None
+
+
+def edited(xml: bytes, change: Callable[[etree._Element], None]) -> bytes:
+    """The response with its EncryptedAssertion changed in place (outside any signature)."""
+    document = etree.fromstring(xml)
+    container = document.find(f"{SAML}EncryptedAssertion")
+    assert container is not None
+    change(container)
+    return etree.tostring(document)
+
+
+def _method(container: etree._Element, where: str) -> etree._Element:
+    method = container.find(f".//{XENC}{where}/{XENC}EncryptionMethod")
+    assert method is not None
+    return method
+
+
+def _drop(path: str) -> Callable[[etree._Element], None]:
+    def change(container: etree._Element) -> None:
+        for element in container.findall(path):
+            element.getparent().remove(element)  # type: ignore[union-attr]
+
+    return change
+
+
+def _retarget(type_: str | None, uri: str | None) -> Callable[[etree._Element], None]:
+    def change(container: etree._Element) -> None:
+        retrieval = container.find(f".//{DS}RetrievalMethod")
+        assert retrieval is not None
+        for name, value in (("Type", type_), ("URI", uri)):
+            if value is not None:
+                retrieval.set(name, value)
+
+    return change
+
+
+def _set_hint(text: str) -> Callable[[etree._Element], None]:
+    def change(container: etree._Element) -> None:
+        hint = container.find(f".//{XENC}EncryptedKey/{DS}KeyInfo/{DS}X509Data/{DS}X509Certificate")
+        assert hint is not None
+        hint.text = text
+
+    return change
+
+
+def _two_encrypted_data(container: etree._Element) -> None:
+    data = container.find(f"{XENC}EncryptedData")
+    assert data is not None
+    container.append(copy.deepcopy(data))
+
+
+def _set_algorithm(where: str, child: str | None, uri: str) -> Callable[[etree._Element], None]:
+    def change(container: etree._Element) -> None:
+        method = _method(container, where)
+        target = method if child is None else method.find(child)
+        assert target is not None
+        target.set("Algorithm", uri)
+
+    return change
+
+
+def _add_oaep_label(container: etree._Element) -> None:
+    etree.SubElement(_method(container, "EncryptedKey"), f"{XENC}OAEPparams").text = "bGFiZWw="
+
+
+@pytest.mark.parametrize(
+    ("knobs", "change"),
+    [
+        pytest.param(
+            {},
+            _drop(f".//{XENC}EncryptedKey/{XENC}EncryptionMethod/{DS}DigestMethod"),
+            id="oaep-without-digest-method-is-sha1",
+        ),
+        pytest.param(
+            {"key_transport": "rsa-oaep"},
+            _drop(".//{http://www.w3.org/2009/xmlenc11#}MGF"),
+            id="rsa-oaep-without-mgf-is-mgf1-sha1",
+        ),
+        pytest.param(
+            {"encrypted_key_placement": "retrieval-method"},
+            _retarget(None, "#_elsewhere"),
+            id="retrieval-method-to-nowhere-then-the-sibling",
+        ),
+        pytest.param(
+            {"encrypted_key_placement": "retrieval-method"},
+            _retarget("http://www.w3.org/2000/09/xmldsig#X509Data", None),
+            id="retrieval-method-of-another-type-then-the-sibling",
+        ),
+        pytest.param({}, _set_hint("not base64!"), id="unreadable-key-hint"),
+        pytest.param(
+            {}, _set_hint(base64.b64encode(b"not a certificate").decode()), id="unknown-key-hint"
+        ),
+    ],
+)
+def test_shapes_that_still_decrypt(
+    encrypted: Callable[..., IssuedResponse],
+    decrypt: Callable[..., samljit.Assertion],
+    sp_key: Key,
+    knobs: dict[str, Any],
+    change: Callable[[etree._Element], None],
+) -> None:
+    xml = edited(encrypted(**knobs).xml, change)
+    assertion = decrypt(xml, decryption_keys=[(sp_key[0], sp_key[1])])
+    assert assertion.name_id.value == "ada@acme.test"
+
+
+@pytest.mark.parametrize(
+    ("knobs", "change", "code"),
+    [
+        pytest.param({}, _two_encrypted_data, "decryption_failed", id="two-encrypted-data"),
+        pytest.param(
+            {}, _drop(f".//{XENC}EncryptedKey"), "decryption_failed", id="no-encrypted-key"
+        ),
+        pytest.param(
+            {"encrypted_key_placement": "sibling"},
+            _drop(f"{XENC}EncryptedKey"),
+            "decryption_failed",
+            id="sibling-key-removed",
+        ),
+        pytest.param(
+            {},
+            _set_algorithm(
+                "EncryptedKey", f"{DS}DigestMethod", "http://www.w3.org/2001/04/xmldsig-more#md5"
+            ),
+            "algorithm_forbidden",
+            id="unknown-oaep-digest",
+        ),
+        pytest.param(
+            {"key_transport": "rsa-oaep"},
+            _set_algorithm(
+                "EncryptedKey",
+                "{http://www.w3.org/2009/xmlenc11#}MGF",
+                "http://www.w3.org/2009/xmlenc11#mgf1md5",
+            ),
+            "algorithm_forbidden",
+            id="unknown-mgf",
+        ),
+        pytest.param({}, _add_oaep_label, "decryption_failed", id="oaep-label-not-used-to-encrypt"),
+        pytest.param(
+            {},
+            _set_algorithm("EncryptedData", None, "http://www.w3.org/2001/04/xmlenc#kw-aes256"),
+            "algorithm_forbidden",
+            id="unknown-data-algorithm",
+        ),
+        pytest.param(
+            {},
+            _drop(f"{XENC}EncryptedData/{XENC}EncryptionMethod"),
+            "algorithm_forbidden",
+            id="no-data-algorithm",
+        ),
+        pytest.param(
+            {},
+            _set_algorithm("EncryptedKey", None, "http://www.w3.org/2001/04/xmlenc#kw-aes256"),
+            "algorithm_forbidden",
+            id="key-wrap-transport",
+        ),
+        pytest.param(
+            {},
+            _drop(f".//{XENC}EncryptedKey/{XENC}EncryptionMethod"),
+            "algorithm_forbidden",
+            id="no-key-transport",
+        ),
+    ],
+)
+def test_shapes_that_do_not_decrypt(
+    encrypted: Callable[..., IssuedResponse],
+    decrypt: Callable[..., samljit.Assertion],
+    knobs: dict[str, Any],
+    change: Callable[[etree._Element], None],
+    code: str,
+) -> None:
+    xml = edited(encrypted(**knobs).xml, change)
+    assert refused(decrypt, xml).code == code
 
 
 def test_a_wrong_sp_key_fails_to_decrypt(
@@ -1127,3 +1308,45 @@ def test_cli_refuses_a_non_rsa_sp_key_as_a_usage_error(
     code, report = _cli(capsys, *_okta_args(), "--sp-key", str(path))
     assert code == 2
     assert report["error"]["code"] == "usage_error"
+
+
+def test_a_wrong_pkcs1_key_that_decrypts_to_noise_does_not_stop_the_right_one(
+    sp: samljit.SPConfig, test_idp: TestIdP, sp_key: Key, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenSSL's implicit rejection turns a wrong RSA PKCS#1 v1.5 key into random bytes, which
+    now and then pass the CBC padding check: the plaintext must parse before a key is taken."""
+    from samljit import _encryption
+
+    issued = test_idp.issue_response(
+        sp_entity_id=sp.entity_id,
+        acs_url=sp.acs_url,
+        now=NOW,
+        name_id="ada@acme.test",
+        encrypt_for=sp_key[1],
+        data_encryption="aes256-cbc",
+        key_transport="rsa-1_5",
+        include_key_hint=False,
+    )
+    real = _encryption._decrypt_data
+    calls = {"n": 0}
+
+    def noise_first(method: str, session_key: bytes, data: bytes) -> bytes:
+        calls["n"] += 1
+        if calls["n"] == 1:  # the first (wrong) key: padding-valid noise
+            return b"\x93\x07garbage that is not XML"
+        return real(method, session_key, data)
+
+    other, _ = make_certificate()
+    assert isinstance(other, rsa.RSAPrivateKey)
+    monkeypatch.setattr(_encryption, "_decrypt_data", noise_first)
+    assertion = samljit.verify_response(
+        issued.form_value,
+        idp=samljit.parse_idp_metadata(test_idp.metadata_xml, now=NOW).idp,
+        sp=dataclasses.replace(sp, allow_legacy_encryption=True),
+        now=NOW,
+        replay_cache=samljit.MemoryReplayCache(),
+        allow_unsolicited=True,
+        decryption_keys=[other, sp_key[0]],
+    )
+    assert calls["n"] == 2
+    assert assertion.name_id.value == "ada@acme.test"

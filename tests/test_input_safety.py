@@ -966,14 +966,15 @@ def test_a_response_in_utf7_is_refused_before_parsing(
     assert info.value.code == "xml_malformed"
 
 
+@pytest.mark.parametrize("padding", [600, 5000])
 def test_an_encoding_declared_after_long_whitespace_is_still_checked(
-    verify: Verify, issued: IssuedResponse
+    verify: Verify, issued: IssuedResponse, padding: int
 ) -> None:
     """XML allows any amount of whitespace between the declaration's pseudo-attributes
-    (XML 1.0 production 23): the allow-list reads the whole declaration, not only its first
-    bytes, so padding cannot carry UTF-7 past it."""
+    (XML 1.0 production 23): the allow-list reads the whole declaration, and one too long to
+    read is refused, so padding cannot carry UTF-7 past it."""
     body = issued.xml.decode("utf-8").split("?>", 1)[1]
-    declaration = '<?xml version="1.0"' + " " * 600 + 'encoding="UTF-7"?>'
+    declaration = '<?xml version="1.0"' + " " * padding + 'encoding="UTF-7"?>'
     with pytest.raises(samljit.SamlError) as info:
         verify((declaration + body).encode("utf-7"))
     assert info.value.code == "xml_malformed"

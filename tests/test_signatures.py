@@ -595,6 +595,32 @@ def test_signing_again_verifies_when_nothing_was_changed(
     assert verify(etree.tostring(response))
 
 
+def test_an_assertion_signed_with_inclusive_c14n_verifies_inside_its_response(
+    issue: Issue, verify: Verify, test_idp: TestIdP
+) -> None:
+    """Inclusive C14N renders every namespace in scope, the Response's ``samlp`` included, so
+    the assertion is canonicalised in its context: a bare copy of it (enough for exclusive
+    C14N) would change the digest of a genuine signature."""
+    response = etree.fromstring(issue().xml)
+    assertion = response.find(ASSERTION)
+    assert assertion is not None
+    signature = assertion.find(SIGNATURE)
+    digest_value = assertion.find(f"{SIGNATURE}/ds:SignedInfo/ds:Reference/ds:DigestValue", DS)
+    assert signature is not None
+    assert digest_value is not None
+    for transform in signature.iterfind(".//ds:Transform", DS):
+        if transform.get("Algorithm") == "http://www.w3.org/2001/10/xml-exc-c14n#":
+            transform.set("Algorithm", "http://www.w3.org/TR/2001/REC-xml-c14n-20010315")
+    index = assertion.index(signature)
+    assertion.remove(signature)
+    canonical = etree.tostring(assertion, method="c14n")  # inclusive, in the Response
+    assert b'xmlns:samlp="' in canonical
+    assertion.insert(index, signature)
+    digest_value.text = _b64(hashlib.sha256(canonical).digest())
+    _sign_signed_info(signature, test_idp)
+    assert verify(etree.tostring(response)).name_id.value == "ada@acme.test"
+
+
 def _second_transforms(uri: str) -> Callable[[etree._Element], None]:
     def edit(signed_info: etree._Element) -> None:
         transforms = signed_info.find("ds:Reference/ds:Transforms", DS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -107,13 +107,18 @@ def decrypt_element(
     _check_data_algorithm(method, allow_legacy)
     candidates = _encrypted_keys(encrypted, encrypted_data)
     for encrypted_key in candidates:
-        _check_key_algorithm(_algorithm(encrypted_key), allow_legacy)
+        _check_key_algorithm(encrypted_key, allow_legacy)
     try:
-        plaintext = _decrypt(encrypted_data, method, candidates, keys)
+        return _decrypt(
+            encrypted_data,
+            method,
+            candidates,
+            keys,
+            lambda plaintext: _parse_plaintext(plaintext, encrypted, limits, what),
+        )
     except _Failed as exc:
         log.debug("decryption of the %s failed: %s", what, exc)
         raise DecryptionFailed(FAILED) from None
-    return _parse_plaintext(plaintext, encrypted, limits, what)
 
 
 def _algorithm(element: etree._Element) -> str:
@@ -132,8 +137,22 @@ def _check_data_algorithm(method: str, allow_legacy: bool) -> None:
     )
 
 
-def _check_key_algorithm(method: str, allow_legacy: bool) -> None:
-    if method in (_RSA_OAEP_MGF1P, _RSA_OAEP) or (method == _RSA_1_5 and allow_legacy):
+def _check_key_algorithm(encrypted_key: etree._Element, allow_legacy: bool) -> None:
+    method = _algorithm(encrypted_key)
+    if method in (_RSA_OAEP_MGF1P, _RSA_OAEP):
+        element = encrypted_key.find(_ENCRYPTION_METHOD)
+        assert element is not None
+        digest = element.find(f"{{{NS_DS}}}DigestMethod")
+        mgf = element.find(f"{{{NS_XENC11}}}MGF")
+        for found, allowed in ((digest, _DIGESTS), (mgf, _MGFS)):
+            if found is not None and found.get("Algorithm", "") not in allowed:
+                raise AlgorithmForbidden(
+                    f"the assertion's key uses {found.get('Algorithm')!r} with RSA-OAEP",
+                    expected=sorted(allowed),
+                    found=found.get("Algorithm"),
+                )
+        return
+    if method == _RSA_1_5 and allow_legacy:
         return
     raise AlgorithmForbidden(
         f"the assertion's key is transported with {method!r}"
@@ -169,7 +188,14 @@ def _decrypt(
     method: str,
     candidates: list[etree._Element],
     keys: Sequence[tuple[rsa.RSAPrivateKey, x509.Certificate | None]],
-) -> bytes:
+    accept: Callable[[bytes], etree._Element],
+) -> etree._Element:
+    """Try each EncryptedKey with each SP key until one yields a plaintext that parses.
+
+    Parsing inside the loop matters for RSA PKCS#1 v1.5: OpenSSL's implicit rejection turns
+    a wrong key into random bytes rather than an error, which now and then even pass the CBC
+    padding check; only the parse tells them from the real key.
+    """
     cipher_text = _cipher_value(encrypted_data)
     problems: list[str] = []
     for encrypted_key in candidates:
@@ -177,7 +203,7 @@ def _decrypt(
         for key, _ in _ordered(keys, encrypted_key):
             try:
                 session_key = _unwrap(encrypted_key, wrapped, key)
-                return _decrypt_data(method, session_key, cipher_text)
+                return accept(_decrypt_data(method, session_key, cipher_text))
             except (ValueError, _Failed) as exc:
                 problems.append(str(exc) or type(exc).__name__)
     raise _Failed("; ".join(problems) or "no key fits")
@@ -291,14 +317,11 @@ def _parse_plaintext(
     try:
         wrapper = parse_xml(wrapped, limits, what=f"decrypted {what}")
     except InputError as exc:
-        log.debug("decrypted %s does not parse: %s", what, exc)
-        raise DecryptionFailed(FAILED) from None
+        raise _Failed(f"the decrypted {what} does not parse: {exc.message}") from None
     elements = [child for child in wrapper if isinstance(child.tag, str)]
     if len(elements) != 1 or (wrapper.text or "").strip():
-        log.debug("decrypted %s is not exactly one element", what)
-        raise DecryptionFailed(FAILED)
+        raise _Failed(f"the decrypted {what} is not exactly one element")
     try:
         return parse_xml(etree.tostring(elements[0]), limits, what=f"decrypted {what}")
     except InputError as exc:  # pragma: no cover - the wrapper parse applied the same limits
-        log.debug("decrypted %s does not parse on its own: %s", what, exc)
-        raise DecryptionFailed(FAILED) from None
+        raise _Failed(f"the decrypted {what} does not parse on its own: {exc.code}") from None

@@ -62,12 +62,12 @@ class MetadataFetcher(Protocol):
             with httpx.stream("GET", url, timeout=timeout, follow_redirects=False) as r:
                 if r.status_code != 200:
                     raise MetadataFetchFailed(f"HTTP {r.status_code}", found=r.status_code)
-                body = b""
+                body = bytearray()
                 for chunk in r.iter_bytes():
                     body += chunk
                     if len(body) > max_bytes:
                         raise MetadataFetchFailed("too large", found="too_large")
-                return body
+                return bytes(body)
     """
 
     def __call__(self, url: str, *, timeout: float, max_bytes: int) -> bytes: ...
@@ -85,9 +85,10 @@ def urllib_fetcher(
             omitted.
 
     Returns:
-        A fetcher that sends one GET, follows at most 5 redirects, bounds the whole download
-        by ``timeout`` (connecting, and each read, each wait at most ``timeout`` too) and
-        reads the body in chunks, stopping as soon as it passes ``max_bytes``.
+        A fetcher that sends one GET and follows at most 5 redirects. Connecting and each
+        read wait at most ``timeout``, and reading the body stops once ``timeout`` has passed
+        since the request started, so a server that trickles a byte at a time cannot hold
+        it. The body is read in chunks and refused as soon as it passes ``max_bytes``.
 
     The fetcher raises :class:`~samljit.MetadataFetchFailed` whose ``found`` is ``"timeout"``,
     ``"too_large"``, ``"insecure_url"``, ``"insecure_redirect"``, ``"unreachable"`` or the HTTP
@@ -197,7 +198,11 @@ def _timed_out(where: str, timeout: float) -> MetadataFetchFailed:
 
 
 def _scheme_allowed(url: str, allow_http: bool) -> bool:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        return False
     scheme = parts.scheme.lower()
     return bool(parts.hostname) and (scheme == "https" or (allow_http and scheme == "http"))
 
@@ -289,7 +294,7 @@ class MetadataSource:
             (the IdP's or the federation's metadata signing key).
         allow_http: accept an ``http://`` URL. Only for tests and internal networks: anyone on
             the path could change the metadata, and so choose the keys logins are checked with.
-        timeout: seconds for the whole download.
+        timeout: seconds the fetcher may wait (see :func:`urllib_fetcher`).
         limits: size bounds; ``limits.max_bytes`` also bounds the download.
         refresh_interval: how long a copy is used when the metadata has no ``cacheDuration``.
         min_refresh_interval, max_refresh_interval: bounds on the time between refreshes,
@@ -327,7 +332,7 @@ class MetadataSource:
                 f"the metadata URL {_display(url)!r} must be an https URL with a host"
                 + ("" if allow_http else " (allow_http=True permits http)"),
                 expected="https",
-                found=urlsplit(url).scheme or None,
+                found=url.partition(":")[0] or None,
             )
         if not (math.isfinite(timeout) and 0 < timeout <= 600):
             raise ConfigError("timeout must be between 0 and 600 seconds", found=str(timeout))
@@ -336,11 +341,16 @@ class MetadataSource:
                 "refresh intervals must satisfy 0 < min_refresh_interval <= "
                 "max_refresh_interval <= 366 days"
             )
-        for label, interval in (("refresh_interval", refresh_interval), ("retry", retry_interval)):
+        for label, interval in (
+            ("refresh_interval", refresh_interval),
+            ("retry_interval", retry_interval),
+        ):
             if not timedelta(0) < interval <= timedelta(days=366):
                 raise ConfigError(f"{label} must be positive and at most 366 days")
         self._url = url
-        self._fetcher = fetcher if fetcher is not None else urllib_fetcher(allow_http=allow_http)
+        if fetcher is None and url is not None:
+            fetcher = urllib_fetcher(allow_http=allow_http)
+        self._fetcher = fetcher
         self._entity_id = entity_id
         self._signing_certificates = tuple(signing_certificates)
         self._timeout = timeout
@@ -469,7 +479,7 @@ class MetadataSource:
             ConfigError: ``configuration_invalid``, the source has no URL (pasted metadata).
         """
         moment = require_aware(now)
-        if self._url is None:
+        if self._url is None or self._fetcher is None:
             raise ConfigError(
                 "this metadata source has no URL to refresh from: give it new XML with load()"
             )

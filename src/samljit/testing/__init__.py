@@ -1,4 +1,5 @@
-"""A test identity provider for host apps' unit tests: keys, metadata and signed responses.
+"""A test identity provider for host apps' unit tests: keys, metadata, and signed (and encrypted)
+responses.
 
 Example::
 
