@@ -6,10 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
-from signxml.algorithms import CanonicalizationMethod
-from signxml.signer import XMLSigner
 
 from ._signature import signature_child, verify_enveloped
 from ._time import format_datetime, parse_datetime
@@ -26,7 +23,7 @@ from .errors import (
     StatusNotSuccess,
     SubjectInvalid,
 )
-from .messages import new_request_id
+from .messages import new_request_id, serialize_signed
 from .metadata import IdentityProvider
 from .models import NameID
 from .response import decode_post_response
@@ -75,7 +72,7 @@ def build_logout_request(
             element.set(attribute, value)
     if session_index is not None:
         etree.SubElement(root, qname(NS_SAMLP, "SessionIndex")).text = session_index
-    return request_id, _finish(root, request_id, signing_key, signing_certificate)
+    return request_id, serialize_signed(root, request_id, signing_key, signing_certificate)
 
 
 def build_logout_response(
@@ -100,7 +97,7 @@ def build_logout_response(
         qname(NS_SAMLP, "StatusCode"),
         Value=status,
     )
-    return _finish(root, response_id, signing_key, signing_certificate)
+    return serialize_signed(root, response_id, signing_key, signing_certificate)
 
 
 def _message(
@@ -117,26 +114,6 @@ def _message(
 
 def _placeholder(root: etree._Element) -> None:
     etree.SubElement(root, qname(NS_DS, "Signature"), Id="placeholder", nsmap={"ds": NS_DS})
-
-
-def _finish(
-    root: etree._Element,
-    reference: str,
-    key: PrivateKey | None,
-    certificate: x509.Certificate | None,
-) -> bytes:
-    if key is not None:
-        signer = XMLSigner(
-            signature_algorithm="ecdsa-sha256"
-            if isinstance(key, ec.EllipticCurvePrivateKey)
-            else "rsa-sha256",
-            digest_algorithm="sha256",
-            c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
-        )
-        root = signer.sign(
-            root, key=key, cert=[certificate] if certificate else None, reference_uri=reference
-        )
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -30,6 +30,28 @@ def new_request_id() -> str:
     return "_" + secrets.token_hex(16)
 
 
+def serialize_signed(
+    root: etree._Element,
+    reference: str,
+    key: PrivateKey | None,
+    certificate: x509.Certificate | None,
+) -> bytes:
+    """``root`` as XML bytes, with an enveloped signature (RSA or ECDSA with SHA-256,
+    exclusive c14n, at the ``ds:Signature`` placeholder) when ``key`` is given."""
+    if key is not None:
+        signer = XMLSigner(
+            signature_algorithm="ecdsa-sha256"
+            if isinstance(key, ec.EllipticCurvePrivateKey)
+            else "rsa-sha256",
+            digest_algorithm="sha256",
+            c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+        )
+        root = signer.sign(
+            root, key=key, cert=[certificate] if certificate else None, reference_uri=reference
+        )
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuthnRequest:
     request_id: str
@@ -81,22 +103,8 @@ def build_authn_request(
         )
         for reference in requested_authn_contexts:
             etree.SubElement(context, qname(NS_SAML, "AuthnContextClassRef")).text = reference
-    if signing_key is not None:
-        signer = XMLSigner(
-            signature_algorithm="ecdsa-sha256"
-            if isinstance(signing_key, ec.EllipticCurvePrivateKey)
-            else "rsa-sha256",
-            digest_algorithm="sha256",
-            c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
-        )
-        request = signer.sign(
-            request,
-            key=signing_key,
-            cert=[signing_certificate] if signing_certificate is not None else None,
-            reference_uri=request_id,
-        )
     return AuthnRequest(
         request_id=request_id,
-        xml=etree.tostring(request, xml_declaration=True, encoding="UTF-8"),
+        xml=serialize_signed(request, request_id, signing_key, signing_certificate),
         issue_instant=now,
     )

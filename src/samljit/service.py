@@ -307,18 +307,7 @@ class LoginService:
             signing_key=self.sp_key if use_post else None,
             signing_certificate=self.sp_certificate,
         )
-        self.request_store.save(
-            PendingRequest(
-                request_id=request.request_id,
-                account_id=config.account_id,
-                relay_state=safe_redirect(
-                    relay_state,
-                    allowed_origins=self.allowed_redirect_origins,
-                    max_length=self.max_relay_state,
-                ),
-                expires_at=now + self.request_lifetime,
-            )
-        )
+        self._remember(request.request_id, config.account_id, relay_state, now, "login")
         return self._outbound(request.request_id, config.account_id, endpoint.location,
                               request.xml, use_post, self.sp_key, "SAMLRequest",
                               nonce=form_nonce)  # fmt: skip
@@ -384,7 +373,7 @@ class LoginService:
         Raises:
             SsoDisabled, ConfigError (no request store, no SP key, no IdP SLO endpoint).
         """
-        store, key = self._slo_requirements()
+        _, key = self._slo_requirements()
         config = self._account(account_id, None)
         endpoint = self._slo_endpoint(config, binding)
         now = self.clock()
@@ -398,19 +387,7 @@ class LoginService:
             signing_key=key if post else None,
             signing_certificate=self.sp_certificate,
         )
-        store.save(
-            PendingRequest(
-                request_id=request_id,
-                account_id=config.account_id,
-                relay_state=safe_redirect(
-                    relay_state,
-                    allowed_origins=self.allowed_redirect_origins,
-                    max_length=self.max_relay_state,
-                ),
-                expires_at=now + self.request_lifetime,
-                kind="logout",
-            )
-        )
+        self._remember(request_id, config.account_id, relay_state, now, "logout")
         return self._outbound(request_id, config.account_id, endpoint.location, xml, post, key,
                               "SAMLRequest", nonce=form_nonce)  # fmt: skip
 
@@ -500,6 +477,25 @@ class LoginService:
                                key, "SAMLResponse", message.relay_state,
                                nonce=form_nonce)  # fmt: skip
         return LogoutResult(message=message, revoked=revoked, reply=reply)
+
+    def _remember(
+        self, request_id: str, account_id: str, relay_state: str | None, now: datetime, kind: str
+    ) -> None:
+        """Keep an outgoing request server-side, with the checked target to return to."""
+        assert self.request_store is not None
+        self.request_store.save(
+            PendingRequest(
+                request_id=request_id,
+                account_id=account_id,
+                relay_state=safe_redirect(
+                    relay_state,
+                    allowed_origins=self.allowed_redirect_origins,
+                    max_length=self.max_relay_state,
+                ),
+                expires_at=now + self.request_lifetime,
+                kind=kind,
+            )
+        )
 
     def _slo_requirements(self) -> tuple[RequestStore, PrivateKey]:
         if self.request_store is None or self.sp_key is None:
