@@ -601,3 +601,89 @@ def test_a_signed_authn_request_changed_after_signing_does_not_verify(rsa_pair: 
             root, signature, certificates=(certificate,), allow_sha1=False, what="AuthnRequest"
         )
     assert caught.value.code == "signature_invalid"
+
+
+# --- HTTP-Redirect: parameter spelling, algorithms and key types ---------------------------------
+
+
+def _signed_with(key: PrivateKey, parts: list[tuple[str, str]], sigalg: str, sign: object) -> str:
+    """A query over ``parts`` + SigAlg, signed by ``sign(key, octets)`` whatever SigAlg says."""
+    parts = [*parts, ("SigAlg", sigalg)]
+    octets = urlencode(parts, quote_via=quote).encode("ascii")
+    signature = sign(key, octets)  # type: ignore[operator]
+    return urlencode([*parts, ("Signature", base64.b64encode(signature).decode())], quote_via=quote)
+
+
+@pytest.mark.parametrize("name", ["SAMLRequest", "RelayState", "SigAlg", "Signature"])
+def test_a_saml_parameter_given_twice_is_signature_invalid(rsa_pair: KeyPair, name: str) -> None:
+    key, certificate = rsa_pair
+    query = query_of(encode_redirect(MESSAGE, destination=IDP_SSO, relay_state="/x", key=key))
+    again = next(f"{n}={v}" for n, v in raw_params(query) if n == name)
+    err = refused(query + "&" + again, certificates=(certificate,))
+    assert err.code == "signature_invalid"
+
+
+def test_a_percent_encoded_relay_state_name_cannot_add_an_unsigned_relay_state(
+    rsa_pair: KeyPair,
+) -> None:
+    """The signature covers no RelayState; one smuggled in under an encoded name is refused
+    rather than returned as if it were signed."""
+    key, certificate = rsa_pair
+    query = query_of(encode_redirect(MESSAGE, destination=IDP_SSO, key=key))
+    err = refused(query + "&Relay%53tate=https%3A%2F%2Fevil.example", certificates=(certificate,))
+    assert err.code == "signature_invalid"
+
+
+@pytest.mark.parametrize("name", ["SAML%52equest", "Relay%53tate", "%53AMLRequest"])
+def test_a_saml_parameter_name_in_encoded_form_is_refused_even_unsigned(name: str) -> None:
+    if name.endswith("equest"):
+        query = f"{name}={quote(deflate(MESSAGE), safe='')}"
+    else:
+        query = f"SAMLRequest={quote(deflate(MESSAGE), safe='')}&{name}=%2Fx"
+    assert refused(query).code == "signature_invalid"
+
+
+def test_an_unknown_sigalg_is_algorithm_forbidden_even_with_allow_sha1(rsa_pair: KeyPair) -> None:
+    """allow_sha1 opts in to rsa-sha1 only, not to any URI the allow-list does not know."""
+    key, certificate = rsa_pair
+    md5 = "http://www.w3.org/2001/04/xmldsig-more#rsa-md5"
+    query = signed_query(key, [("SAMLRequest", deflate(MESSAGE))], md5)
+    err = refused(query, certificates=(certificate,), allow_sha1=True)
+    assert err.code == "algorithm_forbidden"
+    assert err.found == md5
+
+
+def test_an_rsa_signature_labelled_ecdsa_is_signature_invalid(rsa_pair: KeyPair) -> None:
+    key, certificate = rsa_pair
+    query = _signed_with(
+        key,
+        [("SAMLRequest", deflate(MESSAGE))],
+        SIGALG_ECDSA_SHA256,
+        lambda k, data: k.sign(data, padding.PKCS1v15(), hashes.SHA256()),
+    )
+    assert refused(query, certificates=(certificate,)).code == "signature_invalid"
+
+
+def test_an_ecdsa_signature_labelled_rsa_is_signature_invalid(ec_pair: KeyPair) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key, certificate = ec_pair
+    query = _signed_with(
+        key,
+        [("SAMLRequest", deflate(MESSAGE))],
+        SIGALG_RSA_SHA256,
+        lambda k, data: k.sign(data, ec.ECDSA(hashes.SHA256())),
+    )
+    assert refused(query, certificates=(certificate,)).code == "signature_invalid"
+
+
+def test_a_signature_with_non_base64_characters_mixed_in_is_signature_invalid(
+    rsa_pair: KeyPair,
+) -> None:
+    """The Signature value is strict base64: junk characters are not silently skipped."""
+    key, certificate = rsa_pair
+    query = query_of(encode_redirect(MESSAGE, destination=IDP_SSO, key=key))
+    value = base64.b64encode(base64.b64decode(params(query)["Signature"])).decode()
+    junk = value[:8] + "!*" + value[8:]
+    err = refused(_replace(query, "Signature", quote(junk, safe="")), certificates=(certificate,))
+    assert err.code == "signature_invalid"

@@ -896,6 +896,12 @@ def _duplicate_the_id(assertion: etree._Element) -> None:
     conditions.set("ID", assertion.get("ID", ""))
 
 
+def _nest_an_encrypted_assertion(assertion: etree._Element) -> None:
+    subject = assertion.find(f"{SAML}Subject")
+    assert subject is not None
+    etree.SubElement(subject, f"{SAML}EncryptedAssertion")
+
+
 def _signature_in_the_subject(assertion: etree._Element) -> None:
     subject = assertion.find(f"{SAML}Subject")
     assert subject is not None
@@ -908,6 +914,9 @@ def _signature_in_the_subject(assertion: etree._Element) -> None:
         pytest.param(_nest_an_assertion, "multiple_assertions", id="nested-assertion"),
         pytest.param(_duplicate_the_id, "duplicate_id", id="duplicate-id"),
         pytest.param(_signature_in_the_subject, "signature_misplaced", id="misplaced-signature"),
+        pytest.param(
+            _nest_an_encrypted_assertion, "multiple_assertions", id="nested-encrypted-assertion"
+        ),
     ],
 )
 @pytest.mark.parametrize(
@@ -1349,4 +1358,170 @@ def test_a_wrong_pkcs1_key_that_decrypts_to_noise_does_not_stop_the_right_one(
         decryption_keys=[other, sp_key[0]],
     )
     assert calls["n"] == 2
+    assert assertion.name_id.value == "ada@acme.test"
+
+
+# --- key sizes, padding and key transport, checked on hand-made ciphertexts -----------------
+
+PLAIN_ASSERTION = f'<saml:Assertion xmlns:saml="{NS_SAML}" ID="_plain" Version="2.0"/>'.encode()
+XENC_URI = "http://www.w3.org/2001/04/xmlenc#"
+
+
+def _decrypt_unit(
+    container: etree._Element, sp_key: Key, *, allow_legacy: bool = False
+) -> etree._Element:
+    from samljit._encryption import decrypt_element
+    from samljit.config import RESPONSE_LIMITS
+
+    return decrypt_element(
+        container, keys=[sp_key], allow_legacy=allow_legacy, limits=RESPONSE_LIMITS
+    )
+
+
+def _unit_refused(container: etree._Element, sp_key: Key, **options: Any) -> samljit.SamlError:
+    with pytest.raises(samljit.SamlError) as caught:
+        _decrypt_unit(container, sp_key, **options)
+    return caught.value
+
+
+def _relabelled(container: etree._Element, data: str) -> etree._Element:
+    _set_algorithm("EncryptedData", None, f"{XENC_URI}{data}")(container)
+    return container
+
+
+@pytest.mark.parametrize(
+    ("made_with", "labelled"),
+    [("aes128-gcm", "aes256-gcm"), ("aes128-cbc", "aes256-cbc"), ("aes256-cbc", "aes192-cbc")],
+)
+def test_a_session_key_shorter_or_longer_than_the_algorithm_says_fails_to_decrypt(
+    sp_key: Key, made_with: str, labelled: str
+) -> None:
+    """aes256 must mean a 256-bit key: a 128-bit key under that label is not quietly used."""
+    uri_base = "http://www.w3.org/2009/xmlenc11#" if "gcm" in labelled else XENC_URI
+    genuine = encrypt_assertion(PLAIN_ASSERTION, certificate=sp_key[1], data_encryption=made_with)
+    assert _decrypt_unit(copy.deepcopy(genuine), sp_key).get("ID") == "_plain"
+    _set_algorithm("EncryptedData", None, f"{uri_base}{labelled}")(genuine)
+    assert _unit_refused(genuine, sp_key).code == "decryption_failed"
+
+
+def _cbc_by_hand(
+    sp_key: Key, session_key: bytes, padded: bytes, *, data: DataEncryption, block: int
+) -> etree._Element:
+    """An EncryptedAssertion whose data is ``padded`` (already padded) under ``session_key``
+    in CBC mode, the key wrapped with RSA-OAEP (MGF1 SHA-1) for ``sp_key``."""
+    import os
+    import warnings
+
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    with warnings.catch_warnings():  # two-key 3DES is deprecated: that is the point here
+        warnings.simplefilter("ignore")
+        cipher = TripleDES(session_key) if block == 8 else algorithms.AES(session_key)
+    iv = os.urandom(block)
+    encryptor = Cipher(cipher, modes.CBC(iv)).encryptor()
+    data_value = iv + encryptor.update(padded) + encryptor.finalize()
+    public = sp_key[1].public_key()
+    assert isinstance(public, rsa.RSAPublicKey)
+    sha1 = hashes.SHA1()  # noqa: S303 - rsa-oaep-mgf1p is OAEP with SHA-1
+    wrapped = public.encrypt(session_key, padding.OAEP(padding.MGF1(sha1), sha1, None))
+    container = encrypt_assertion(PLAIN_ASSERTION, certificate=sp_key[1], data_encryption=data)
+    _cipher_value(container, "data").text = base64.b64encode(data_value).decode()
+    _cipher_value(container, "key").text = base64.b64encode(wrapped).decode()
+    return container
+
+
+def _iso_padded(plaintext: bytes, block: int, pad: int | None = None) -> bytes:
+    pad = pad or block - len(plaintext) % block
+    return plaintext + bytes(pad - 1) + bytes([pad])
+
+
+@pytest.mark.parametrize("key_size", [8, 16], ids=["single-des", "two-key-3des"])
+def test_3des_with_a_key_shorter_than_three_keys_fails_to_decrypt(
+    sp_key: Key, key_size: int
+) -> None:
+    import os
+
+    good = _cbc_by_hand(
+        sp_key, os.urandom(24), _iso_padded(PLAIN_ASSERTION, 8), data="tripledes-cbc", block=8
+    )
+    assert _decrypt_unit(good, sp_key, allow_legacy=True).get("ID") == "_plain"
+    short = _cbc_by_hand(
+        sp_key, os.urandom(key_size), _iso_padded(PLAIN_ASSERTION, 8), data="tripledes-cbc", block=8
+    )
+    assert _unit_refused(short, sp_key, allow_legacy=True).code == "decryption_failed"
+
+
+def test_iso_10126_padding_longer_than_a_block_fails_to_decrypt(sp_key: Key) -> None:
+    import os
+
+    key = os.urandom(32)
+    exact = _cbc_by_hand(sp_key, key, _iso_padded(PLAIN_ASSERTION, 16), data="aes256-cbc", block=16)
+    assert _decrypt_unit(exact, sp_key).get("ID") == "_plain"
+    pad = 16 - len(PLAIN_ASSERTION) % 16 + 16
+    long_pad = _cbc_by_hand(
+        sp_key, key, _iso_padded(PLAIN_ASSERTION, 16, pad), data="aes256-cbc", block=16
+    )
+    assert _unit_refused(long_pad, sp_key).code == "decryption_failed"
+
+
+@pytest.mark.parametrize("data", ["aes256-cbc", "aes128-cbc"])
+def test_cbc_ciphertext_that_is_only_the_iv_fails_to_decrypt(
+    encrypted: Callable[..., IssuedResponse], decrypt: Callable[..., samljit.Assertion], data: str
+) -> None:
+    xml = with_cipher_value(encrypted(data_encryption=data).xml, "data", lambda raw: raw[:16])
+    assert refused(decrypt, xml).code == "decryption_failed"
+
+
+def test_a_cipher_value_with_non_base64_characters_mixed_in_fails_to_decrypt(
+    encrypted: Callable[..., IssuedResponse], decrypt: Callable[..., samljit.Assertion]
+) -> None:
+    document = etree.fromstring(encrypted().xml)
+    value = _cipher_value(document, "data")
+    text = "".join((value.text or "").split())
+    value.text = text[:20] + "*!" + text[20:]
+    assert refused(decrypt, etree.tostring(document)).code == "decryption_failed"
+
+
+def test_a_legacy_key_transport_behind_an_oaep_decoy_is_algorithm_forbidden(
+    encrypted: Callable[..., IssuedResponse], decrypt: Callable[..., samljit.Assertion]
+) -> None:
+    """Every EncryptedKey is held to the allow-list, not only the first one tried."""
+
+    def decoy_first(container: etree._Element) -> None:
+        legacy_key = container.find(f".//{XENC}EncryptedKey")
+        assert legacy_key is not None
+        decoy = copy.deepcopy(legacy_key)
+        method = decoy.find(f"{XENC}EncryptionMethod")
+        assert method is not None
+        method.set("Algorithm", f"{XENC_URI}rsa-oaep-mgf1p")
+        cipher = decoy.find(f"{XENC}CipherData/{XENC}CipherValue")
+        assert cipher is not None
+        cipher.text = base64.b64encode(bytes(256)).decode()
+        parent = legacy_key.getparent()
+        assert parent is not None
+        parent.insert(parent.index(legacy_key), decoy)
+
+    xml = edited(encrypted(key_transport="rsa-1_5").xml, decoy_first)
+    err = refused(decrypt, xml)
+    assert err.code == "algorithm_forbidden"
+    assert err.found == f"{XENC_URI}rsa-1_5"
+
+
+def test_the_ciphertext_is_read_from_the_signed_view_of_the_response(
+    encrypted: Callable[..., IssuedResponse], decrypt: Callable[..., samljit.Assertion]
+) -> None:
+    """A comment slipped into the CipherValue of a signed Response leaves the signature intact
+    (comments are not signed) and must not change what is decrypted: the ciphertext is read
+    from what the signature covers, not from the document as received."""
+    document = etree.fromstring(encrypted(sign_response=True, sign_assertion=False).xml)
+    value = _cipher_value(document, "data")
+    text = "".join((value.text or "").split())
+    value.text = text[:40]
+    comment = etree.Comment(" not signed ")
+    comment.tail = text[40:]
+    value.append(comment)
+    assertion = decrypt(etree.tostring(document))
     assert assertion.name_id.value == "ada@acme.test"

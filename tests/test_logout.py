@@ -38,6 +38,7 @@ from samljit import (
 from samljit._signature import signature_child, verify_enveloped
 from samljit._time import format_datetime
 from samljit.bindings import PrivateKey
+from samljit.logout import LogoutMessage, check_logout_response
 from samljit.stores.memory import MemoryAccountStore, MemoryRequestStore
 from samljit.stores.sqlite import SQLiteRequestStore
 from samljit.testing import TestIdP, make_certificate
@@ -687,3 +688,124 @@ def test_a_logout_response_cannot_answer_a_login_request(app: App, test_idp: Tes
     form = {"SAMLResponse": base64.b64encode(xml).decode("ascii")}
     assert refused(app, form=form).code == "in_response_to_mismatch"
     assert app.request_store.get(login.request_id) is not None
+
+
+@BINDINGS
+def test_a_logout_request_without_an_issuer_is_issuer_mismatch(
+    app: App, test_idp: TestIdP, binding: str
+) -> None:
+    def no_issuer(root: etree._Element) -> None:
+        issuer = root.find("saml:Issuer", NS)
+        assert issuer is not None
+        root.remove(issuer)
+
+    err = refused(app, **idp_logout_request(test_idp, binding, mutate=no_issuer))
+    assert err.code == "issuer_mismatch"
+    assert app.revoker.calls == []
+
+
+@BINDINGS
+def test_a_logout_request_is_expired_exactly_at_not_on_or_after_plus_the_clock_skew(
+    app: App, test_idp: TestIdP, binding: str
+) -> None:
+    config = app.accounts.get("acme")
+    assert config is not None
+    skew = config.sp.clock_skew
+
+    def at_the_edge(root: etree._Element) -> None:
+        root.set("NotOnOrAfter", format_datetime(NOW - skew))
+
+    err = refused(app, **idp_logout_request(test_idp, binding, mutate=at_the_edge))
+    assert err.code == "expired"
+    assert app.revoker.calls == []
+
+
+@BINDINGS
+def test_a_logout_request_with_an_unreadable_not_on_or_after_is_malformed(
+    app: App, test_idp: TestIdP, binding: str
+) -> None:
+    def garbled(root: etree._Element) -> None:
+        root.set("NotOnOrAfter", "tomorrow")
+
+    err = refused(app, **idp_logout_request(test_idp, binding, mutate=garbled))
+    assert err.code == "malformed_response"
+    assert app.revoker.calls == []
+
+
+def _logout_message(**fields: Any) -> LogoutMessage:
+    base: dict[str, Any] = {
+        "kind": "response",
+        "message_id": "_r1",
+        "issuer": "https://idp.example.test",
+        "relay_state": None,
+        "in_response_to": "_req1",
+        "status": SUCCESS,
+    }
+    return LogoutMessage(**{**base, **fields})
+
+
+def test_check_logout_response_accepts_a_success_answering_the_request() -> None:
+    check_logout_response(_logout_message(), request_id="_req1")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"kind": "request"}, id="a-request-not-a-response"),
+        pytest.param({"in_response_to": "_other"}, id="answers-another-request"),
+        pytest.param({"in_response_to": None}, id="answers-nothing"),
+    ],
+)
+def test_check_logout_response_refuses_what_does_not_answer_the_request(
+    fields: dict[str, Any],
+) -> None:
+    with pytest.raises(SamlError) as caught:
+        check_logout_response(_logout_message(**fields), request_id="_req1")
+    assert caught.value.code == "in_response_to_mismatch"
+
+
+@BINDINGS
+def test_the_same_idp_logout_request_handled_twice_is_replayed(
+    app: App, test_idp: TestIdP, binding: str
+) -> None:
+    message = idp_logout_request(test_idp, binding)
+    assert app.service.handle_logout("acme", **message).revoked == 1
+    assert refused(app, **message).code == "replayed"
+    assert len(app.revoker.calls) == 1
+
+
+@BINDINGS
+def test_a_logout_request_stays_replayed_for_as_long_as_it_would_be_accepted(
+    app: App, test_idp: TestIdP, binding: str
+) -> None:
+    """The replay entry outlives NotOnOrAfter plus the clock skew, however far away that is."""
+    config = app.accounts.get("acme")
+    assert config is not None
+    end = NOW + timedelta(minutes=30)
+
+    def later(root: etree._Element) -> None:
+        root.set("NotOnOrAfter", format_datetime(end))
+
+    message = idp_logout_request(test_idp, binding, mutate=later)
+    assert app.service.handle_logout("acme", **message).revoked == 1
+    app.clock.now = end + config.sp.clock_skew - timedelta(seconds=1)
+    assert refused(app, **message).code == "replayed"
+    assert len(app.revoker.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("asked", "offered"),
+    [("redirect", BINDING_HTTP_POST), ("post", BINDING_HTTP_REDIRECT)],
+)
+def test_begin_logout_falls_back_to_the_only_slo_binding_the_idp_offers(
+    app: App, test_idp: TestIdP, asked: str, offered: str
+) -> None:
+    missing = BINDING_HTTP_REDIRECT if offered == BINDING_HTTP_POST else BINDING_HTTP_POST
+    config = app.accounts.get("acme")
+    assert config is not None
+    metadata = metadata_without(
+        test_idp.metadata_xml, element="SingleLogoutService", binding=missing
+    )
+    app.accounts.save(dataclasses.replace(config, idp_metadata=metadata))
+    message = app.service.begin_logout("acme", name_id=ADA, session_index="_s", binding=asked)  # type: ignore[arg-type]
+    assert message.binding == ("post" if offered == BINDING_HTTP_POST else "redirect")

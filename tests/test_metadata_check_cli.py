@@ -243,9 +243,20 @@ def test_metadata_cert_refuses_metadata_signed_by_another_key(
         ["metadata", "check", "x.xml", "--days", "soon"],
         ["metadata", "check", "x.xml", "--at", "yesterday"],
         ["metadata", "check", "x.xml", "--timeout", "0"],
+        ["metadata", "check", "x.xml", "--timeout", "601"],
+        ["metadata", "check", "x.xml", "--timeout", "inf"],
         ["metadata", "check", "x.xml", "--metadata-cert", "/nonexistent.pem"],
     ],
-    ids=["no-input", "negative-days", "days-not-a-number", "bad-at", "zero-timeout", "no-cert"],
+    ids=[
+        "no-input",
+        "negative-days",
+        "days-not-a-number",
+        "bad-at",
+        "zero-timeout",
+        "timeout-over-600",
+        "infinite-timeout",
+        "no-cert",
+    ],
 )
 def test_a_wrong_command_line_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*argv, "--json"]) == 2
@@ -267,3 +278,17 @@ def test_iso_dates_without_a_zone_are_utc(
     naive = datetime(2026, 12, 20, 0, 0).isoformat()  # noqa: DTZ001 - what a user types
     assert main(["metadata", "check", path, "--at", naive, "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["findings"][0]["code"] == "certificate_expired"
+
+
+def test_metadata_cert_is_enforced_for_a_url_too(
+    metadata_server: MetadataServer,
+    healthy: TestIdP,
+    metadata_signer: tuple[Any, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    signer, pem = metadata_signer
+    good = metadata_server.serve("/signed", sign(healthy.metadata_xml, signer))
+    assert run_json(capsys, good, "--allow-http", "--metadata-cert", pem)[0] == 0
+    forged = metadata_server.serve("/forged", sign(healthy.metadata_xml, make_certificate()))
+    code, out = run_json(capsys, forged, "--allow-http", "--metadata-cert", pem)
+    assert (code, [f["code"] for f in out["findings"]]) == (1, ["metadata_signature_invalid"])

@@ -1135,3 +1135,86 @@ def test_a_finding_has_a_json_form() -> None:
         "certificate_sha256",
     }
     assert finding.to_dict()["expires"] == "2026-11-26T12:00:00Z"
+
+
+def test_the_default_fetcher_stops_reading_a_streamed_body_at_the_limit(
+    metadata_server: MetadataServer, keys: Keys
+) -> None:
+    """Without a Content-Length the fetcher itself cuts the download off: the body over the
+    limit is never handed back whole."""
+    huge = keys.idp_b.metadata_xml + b"<!--" + b"x" * 200_000 + b"-->"
+    url = metadata_server.serve("/metadata", huge, send_length=False)
+    fetch = samljit.urllib_fetcher(allow_http=True)
+    with pytest.raises(samljit.MetadataFetchFailed) as caught:
+        fetch(url, timeout=TIMEOUT, max_bytes=8_000)
+    assert (caught.value.code, caught.value.found) == ("metadata_fetch_failed", "too_large")
+
+
+def test_the_default_fetcher_refuses_an_announced_oversized_body_before_reading_it(
+    metadata_server: MetadataServer, keys: Keys
+) -> None:
+    """A Content-Length over the limit is refused from the headers alone, whatever follows."""
+    url = metadata_server.serve(
+        "/metadata",
+        keys.idp_a.metadata_xml,
+        send_length=False,
+        headers={"Content-Length": "50000000"},
+    )
+    fetch = samljit.urllib_fetcher(allow_http=True)
+    with pytest.raises(samljit.MetadataFetchFailed) as caught:
+        fetch(url, timeout=TIMEOUT, max_bytes=len(keys.idp_a.metadata_xml) + 1_000)
+    assert (caught.value.code, caught.value.found) == ("metadata_fetch_failed", "too_large")
+
+
+def _redirect_chain(server: MetadataServer, hops: int, body: bytes) -> str:
+    """A URL that redirects ``hops`` times before it reaches ``body``."""
+    for hop in range(hops):
+        server.serve(f"/hop{hop}", status=302, headers={"Location": server.url(f"/hop{hop + 1}")})
+    server.serve(f"/hop{hops}", body)
+    return server.url("/hop0")
+
+
+def test_the_default_fetcher_follows_at_most_five_redirects(
+    metadata_server: MetadataServer, keys: Keys
+) -> None:
+    five = http_source(_redirect_chain(metadata_server, 5, keys.idp_a.metadata_xml))
+    assert five.refresh(now=NOW).ok
+    metadata_server.routes.clear()
+    six = http_source(_redirect_chain(metadata_server, 6, keys.idp_a.metadata_xml))
+    result = six.refresh(now=NOW)
+    assert (result.code, result.error and result.error.found) == ("metadata_fetch_failed", 302)
+    assert metadata_server.hits["/hop6"] == 0
+
+
+def test_a_document_that_expires_at_this_very_moment_does_not_replace_a_valid_copy(
+    keys: Keys,
+) -> None:
+    source, fetcher = stub_source(keys.idp_a.metadata(valid_until=NOW + timedelta(days=2)))
+    source.refresh(now=NOW)
+    fetcher.body = keys.idp_b.metadata(valid_until=NOW)
+    assert source.refresh(now=NOW).code == "metadata_expired"
+    assert_kept(source, keys)
+
+
+@pytest.mark.parametrize("timeout", [600.5, float("inf"), -1.0])
+def test_a_timeout_outside_zero_to_six_hundred_seconds_is_refused(timeout: float) -> None:
+    with pytest.raises(samljit.ConfigError) as caught:
+        samljit.MetadataSource(URL, timeout=timeout)
+    assert caught.value.code == "configuration_invalid"
+
+
+def test_metadata_whose_valid_until_is_now_is_reported_expired(keys: Keys) -> None:
+    source = _loaded(keys.idp_a.metadata(valid_until=NOW + timedelta(hours=1)))
+    [finding] = samljit.check_metadata([source], now=NOW + timedelta(hours=1))
+    assert (finding.code, finding.expires) == ("metadata_expired", NOW + timedelta(hours=1))
+
+
+def test_a_certificate_expiring_exactly_at_the_end_of_the_window_is_reported() -> None:
+    source = _loaded(expiring_idp(NOW + timedelta(days=30)).metadata_xml)
+    codes = [f.code for f in samljit.check_metadata([source], now=NOW, days=30)]
+    assert codes == ["certificate_expiring"]
+
+
+def test_a_certificate_expiring_at_this_moment_is_reported_expired() -> None:
+    source = _loaded(expiring_idp(NOW).metadata_xml)
+    assert [f.code for f in samljit.check_metadata([source], now=NOW)] == ["certificate_expired"]

@@ -269,3 +269,23 @@ def test_the_saved_target_stays_server_side_and_is_not_sent_to_the_idp(app: App)
     assert "RelayState" not in params(request.url)
     post = app.service.begin_login("acme", relay_state="/reports", binding="post")
     assert "RelayState" not in post.form_fields
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/a b",
+        "/dashboard ",
+        "/dashboard\x7f",
+        "/dashboard%7F",
+        "/dashboard%257F",
+        "https://user@docs.example.com/",
+        "https://user:pw@docs.example.com/",
+        "http://[docs.example.com/",
+        "https://[::1/",
+    ],
+)
+def test_spaces_control_characters_userinfo_and_unparsable_urls_become_the_default(
+    target: str,
+) -> None:
+    assert safe_redirect(target, allowed_origins=ALLOWED) == "/"

@@ -595,3 +595,19 @@ def test_text_that_looks_like_in_response_to_does_not_make_a_login_solicited(
         app, test_idp, attributes={"role": ["developer"], "note": [' InResponseTo="_x"']}
     )
     assert complete(app, issued).assertion.in_response_to is None
+
+
+def test_a_login_response_cannot_answer_a_logout_request(app: App, test_idp: TestIdP) -> None:
+    """The SP's own outstanding LogoutRequest is not a login the IdP may answer."""
+    app.request_store.save(
+        PendingRequest(
+            request_id="_sp-logout-1",
+            account_id="acme",
+            relay_state="/",
+            expires_at=NOW + timedelta(minutes=10),
+            kind="logout",
+        )
+    )
+    issued = respond(app, test_idp, in_response_to="_sp-logout-1")
+    assert refused(app, issued).code == "in_response_to_mismatch"
+    assert app.request_store.get("_sp-logout-1") is not None
