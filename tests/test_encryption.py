@@ -1336,18 +1336,24 @@ def test_a_wrong_pkcs1_key_that_decrypts_to_noise_does_not_stop_the_right_one(
         key_transport="rsa-1_5",
         include_key_hint=False,
     )
-    real = _encryption._decrypt_data
-    calls = {"n": 0}
-
-    def noise_first(method: str, session_key: bytes, data: bytes) -> bytes:
-        calls["n"] += 1
-        if calls["n"] == 1:  # the first (wrong) key: padding-valid noise
-            return b"\x93\x07garbage that is not XML"
-        return real(method, session_key, data)
-
     other, _ = make_certificate()
     assert isinstance(other, rsa.RSAPrivateKey)
-    monkeypatch.setattr(_encryption, "_decrypt_data", noise_first)
+    real_unwrap, real_decrypt = _encryption._unwrap, _encryption._decrypt_data
+    fake_session_key = b"\x00" * 32
+    calls: list[str] = []
+
+    def unwrap(encrypted_key: Any, wrapped: bytes, key: rsa.RSAPrivateKey) -> bytes:
+        # The wrong key "succeeds", as OpenSSL's implicit rejection makes it do.
+        calls.append("wrong" if key is other else "right")
+        return fake_session_key if key is other else real_unwrap(encrypted_key, wrapped, key)
+
+    def decrypt_data(method: str, session_key: bytes, data: bytes) -> bytes:
+        if session_key == fake_session_key:
+            return b"\x93\x07garbage that is not XML"  # padding-valid noise
+        return real_decrypt(method, session_key, data)
+
+    monkeypatch.setattr(_encryption, "_unwrap", unwrap)
+    monkeypatch.setattr(_encryption, "_decrypt_data", decrypt_data)
     assertion = samljit.verify_response(
         issued.form_value,
         idp=samljit.parse_idp_metadata(test_idp.metadata_xml, now=NOW).idp,
@@ -1357,7 +1363,7 @@ def test_a_wrong_pkcs1_key_that_decrypts_to_noise_does_not_stop_the_right_one(
         allow_unsolicited=True,
         decryption_keys=[other, sp_key[0]],
     )
-    assert calls["n"] == 2
+    assert calls == ["wrong", "right"]
     assert assertion.name_id.value == "ada@acme.test"
 
 
