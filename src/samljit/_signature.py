@@ -280,13 +280,9 @@ def _check_signed_info(
         raise SignatureInvalid(f"the {what} signature has no usable SignatureValue")
     signed_info = _one(signature, "SignedInfo", what)
     method = _one(signed_info, "SignatureMethod", what).get("Algorithm")
-    if method not in _METHOD_URIS[allow_sha1]:
-        raise AlgorithmForbidden(
-            f"the {what} is signed with {method!r}, which is not allowed"
-            + ("" if allow_sha1 or "sha1" not in (method or "") else " (SHA-1 needs allow_sha1)"),
-            expected=sorted(_METHOD_URIS[allow_sha1]),
-            found=method,
-        )
+    method = _require_allowed(
+        method, _METHOD_URIS[allow_sha1], f"the {what} is signed with", allow_sha1
+    )
     c14n = _one(signed_info, "CanonicalizationMethod", what).get("Algorithm")
     if c14n not in _C14N:
         raise TransformForbidden(
@@ -321,19 +317,28 @@ def _check_signed_info(
             )
     _one(reference, "DigestValue", what)
     digest = _one(reference, "DigestMethod", what).get("Algorithm")
-    if digest not in _DIGEST_URIS[allow_sha1]:
-        raise AlgorithmForbidden(
-            f"the {what} signature uses the digest {digest!r}, which is not allowed"
-            + ("" if allow_sha1 or "sha1" not in (digest or "") else " (SHA-1 needs allow_sha1)"),
-            expected=sorted(_DIGEST_URIS[allow_sha1]),
-            found=digest,
-        )
+    _require_allowed(
+        digest, _DIGEST_URIS[allow_sha1], f"the {what} signature uses the digest", allow_sha1
+    )
     return method
 
 
 @functools.lru_cache(maxsize=4096)
 def _is_ec(certificate: x509.Certificate) -> bool:
     return isinstance(certificate.public_key(), ec.EllipticCurvePublicKey)
+
+
+def _require_allowed(
+    algorithm: str | None, allowed: frozenset[str], prefix: str, allow_sha1: bool
+) -> str:
+    if algorithm is not None and algorithm in allowed:
+        return algorithm
+    hint = "" if allow_sha1 or "sha1" not in (algorithm or "") else " (SHA-1 needs allow_sha1)"
+    raise AlgorithmForbidden(
+        f"{prefix} {algorithm!r}, which is not allowed{hint}",
+        expected=sorted(allowed),
+        found=algorithm,
+    )
 
 
 def _offered_certificate(signature: etree._Element) -> x509.Certificate | None:

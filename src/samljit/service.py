@@ -424,11 +424,8 @@ class LoginService:
         )
         if message.kind == "response":
             pending = store.get(message.in_response_to or "")
-            if (
-                pending is None
-                or pending.kind != "logout"
-                or pending.account_id != config.account_id
-                or pending.expires_at <= now
+            if pending is None or not _awaited(
+                pending, kind="logout", account_id=config.account_id, now=now
             ):
                 raise InResponseToMismatch(
                     "the logout response answers no pending logout of this SP (expired, already "
@@ -742,11 +739,8 @@ class LoginService:
         request_id = match.group(1).decode("ascii", "replace")
         assert self.request_store is not None
         pending = self.request_store.get(request_id)
-        if (
-            pending is None
-            or pending.kind != "login"
-            or pending.account_id != config.account_id
-            or pending.expires_at <= now
+        if pending is None or not _awaited(
+            pending, kind="login", account_id=config.account_id, now=now
         ):
             raise InResponseToMismatch(
                 f"the response answers request {request_id!r}, which this SP is not waiting for "
@@ -807,6 +801,16 @@ _IN_RESPONSE_TO = re.compile(
     rb"""<(?:[\w.-]+:)?(?:Response|SubjectConfirmationData)\s[^>]*?"""
     rb"""\sInResponseTo\s*=\s*["']([^"'<>]{1,256})["']"""
 )
+
+
+def _awaited(pending: PendingRequest | None, *, kind: str, account_id: str, now: datetime) -> bool:
+    """Whether ``pending`` is an unexpired request of this kind, sent for this account."""
+    return (
+        pending is not None
+        and pending.kind == kind
+        and pending.account_id == account_id
+        and pending.expires_at > now
+    )
 
 
 def _issuer_hint(saml_response: str) -> str | None:
