@@ -15,6 +15,14 @@ import samljit.errors
 ROOT = Path(__file__).resolve().parents[1]
 
 EXPORTED = [
+    "AsyncAccountStore",
+    "AsyncLoginService",
+    "AsyncReplayCache",
+    "AsyncRequestStore",
+    "AsyncSessionIssuer",
+    "AsyncSessionRevoker",
+    "AsyncUserStore",
+    "in_thread",
     "AccountClaimMissing", "AccountConfig", "AccountMismatch", "AccountNotFound",
     "AccountStore", "AlgorithmForbidden", "Assertion", "AssertionMissing", "Attribute",
     "AudienceMismatch", "AuditEvent", "AuthnContextNotAccepted", "AuthnRequest",

@@ -93,6 +93,12 @@ from .metadata_source import (
 from .models import Assertion, Attribute, NameID
 from .protocols import (
     AccountStore,
+    AsyncAccountStore,
+    AsyncReplayCache,
+    AsyncRequestStore,
+    AsyncSessionIssuer,
+    AsyncSessionRevoker,
+    AsyncUserStore,
     DuplicateUser,
     LoginContext,
     NewUser,
@@ -103,11 +109,13 @@ from .protocols import (
     SessionRevoker,
     UserRecord,
     UserStore,
+    in_thread,
 )
 from .provisioning import ProvisioningOutcome, plan_provisioning, stale_users
 from .relay_state import safe_redirect
 from .response import decode_post_response, verify_response, verify_response_xml
 from .service import (
+    AsyncLoginService,
     AuditEvent,
     LoginRequest,
     LoginResult,
@@ -138,6 +146,13 @@ __all__ = [
     "AlgorithmForbidden",
     "Assertion",
     "AssertionMissing",
+    "AsyncAccountStore",
+    "AsyncLoginService",
+    "AsyncReplayCache",
+    "AsyncRequestStore",
+    "AsyncSessionIssuer",
+    "AsyncSessionRevoker",
+    "AsyncUserStore",
     "Attribute",
     "AudienceMismatch",
     "AuditEvent",
@@ -243,6 +258,7 @@ __all__ = [
     "decode_post_response",
     "decode_redirect",
     "encode_redirect",
+    "in_thread",
     "normalize_email",
     "parse_idp_metadata",
     "plan_provisioning",

@@ -3,10 +3,12 @@ in :mod:`samljit.stores.memory` and a SQLite one in :mod:`samljit.stores.sqlite`
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from .accounts import AccountConfig
@@ -15,6 +17,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AccountStore",
+    "AsyncAccountStore",
+    "AsyncReplayCache",
+    "AsyncRequestStore",
+    "AsyncSessionIssuer",
+    "AsyncSessionRevoker",
+    "AsyncUserStore",
     "DuplicateUser",
     "LoginContext",
     "NewUser",
@@ -25,6 +33,7 @@ __all__ = [
     "SessionRevoker",
     "UserRecord",
     "UserStore",
+    "in_thread",
 ]
 
 
@@ -199,3 +208,100 @@ class RequestStore(Protocol):
     def consume(self, request_id: str, *, now: datetime) -> bool:
         """Remove the request; True if it was outstanding and unexpired at ``now``."""
         ...
+
+
+# --- async variants: the same contracts, each method a coroutine (for AsyncLoginService) ---
+
+
+@runtime_checkable
+class AsyncReplayCache(Protocol):
+    """:class:`ReplayCache` for asyncio apps."""
+
+    async def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool: ...
+
+
+@runtime_checkable
+class AsyncUserStore(Protocol):
+    """:class:`UserStore` for asyncio apps (same transaction rules)."""
+
+    async def get_by_email(self, email: str) -> UserRecord | None: ...
+
+    async def create(self, user: NewUser, *, now: datetime) -> UserRecord: ...
+
+    async def update(
+        self, user_id: str, *, changes: Mapping[str, str | None], last_sso_login: datetime
+    ) -> UserRecord: ...
+
+    async def users_of(self, account_id: str) -> Iterable[UserRecord]: ...
+
+
+@runtime_checkable
+class AsyncSessionIssuer(Protocol):
+    """:class:`SessionIssuer` for asyncio apps."""
+
+    async def issue(self, user: UserRecord, context: LoginContext) -> object: ...
+
+
+@runtime_checkable
+class AsyncSessionRevoker(Protocol):
+    """:class:`SessionRevoker` for asyncio apps."""
+
+    async def revoke(
+        self, *, account_id: str, email: str, session_indexes: tuple[str, ...]
+    ) -> int: ...
+
+
+@runtime_checkable
+class AsyncAccountStore(Protocol):
+    """:class:`AccountStore` for asyncio apps."""
+
+    async def get(self, account_id: str) -> AccountConfig | None: ...
+
+    async def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]: ...
+
+    async def save(self, config: AccountConfig) -> None: ...
+
+    async def delete(self, account_id: str) -> None: ...
+
+
+@runtime_checkable
+class AsyncRequestStore(Protocol):
+    """:class:`RequestStore` for asyncio apps (``consume`` just as atomic)."""
+
+    async def save(self, request: PendingRequest) -> None: ...
+
+    async def get(self, request_id: str) -> PendingRequest | None: ...
+
+    async def consume(self, request_id: str, *, now: datetime) -> bool: ...
+
+
+class _InThread:
+    def __init__(self, target: object) -> None:
+        self._target = target
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._target, name)
+        if not callable(method):
+            return method
+
+        @functools.wraps(method)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await asyncio.to_thread(method, *args, **kwargs)
+
+        return call
+
+    def __repr__(self) -> str:
+        return f"in_thread({self._target!r})"
+
+
+def in_thread(store: object) -> Any:
+    """``store`` with each method turned into a coroutine that runs it on a worker thread:
+    a blocking (SQL, file) store for :class:`~samljit.AsyncLoginService`, so store I/O
+    does not stop the event loop. The store must be usable from several threads (the
+    SQLite stores and a SQLAlchemy engine are).
+
+    Example::
+
+        service = AsyncLoginService(users=in_thread(SQLiteUserStore(path)), ...)
+    """
+    return _InThread(store)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import inspect
 import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from cryptography import x509
 
@@ -50,6 +52,12 @@ from .metadata import (
 from .models import Assertion, NameID
 from .protocols import (
     AccountStore,
+    AsyncAccountStore,
+    AsyncReplayCache,
+    AsyncRequestStore,
+    AsyncSessionIssuer,
+    AsyncSessionRevoker,
+    AsyncUserStore,
     DuplicateUser,
     LoginContext,
     PendingRequest,
@@ -65,6 +73,7 @@ from .relay_state import DEFAULT_MAX_RELAY_STATE, safe_redirect
 from .response import DecryptionKey, decode_post_response, verify_response_xml
 
 __all__ = [
+    "AsyncLoginService",
     "AuditEvent",
     "LoginRequest",
     "LoginResult",
@@ -173,66 +182,88 @@ class _IdPCache:
         self._items: OrderedDict[tuple[bytes, str | None], IdentityProvider] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, config: AccountConfig, now: datetime) -> IdentityProvider:
-        key = (hashlib.sha256(config.idp_metadata).digest(), config.idp_entity_id)
+    @staticmethod
+    def _key(config: AccountConfig) -> tuple[bytes, str | None]:
+        return hashlib.sha256(config.idp_metadata).digest(), config.idp_entity_id
+
+    def cached(self, config: AccountConfig) -> IdentityProvider | None:
+        key = self._key(config)
         with self._lock:
             idp = self._items.get(key)
             if idp is not None:
                 self._items.move_to_end(key)
-                return idp
+            return idp
+
+    def get(self, config: AccountConfig, now: datetime) -> IdentityProvider:
+        idp = self.cached(config)
+        if idp is not None:
+            return idp
         idp = parse_idp_metadata(config.idp_metadata, entity_id=config.idp_entity_id, now=now).idp
         with self._lock:
-            self._items[key] = idp
+            self._items[self._key(config)] = idp
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return idp
 
 
-class LoginService:
-    """Completes SAML logins with Just-In-Time provisioning.
+T = TypeVar("T")
 
-    Args:
-        accounts: where each account's SSO configuration lives.
-        users: the app's users.
-        sessions: turns a user into the app's session.
-        replay_cache: shared by every process that serves the ACS.
-        clock: the current time; ``datetime.now(UTC)`` unless given (tests pass a fixed one).
-        audit: called with every :class:`AuditEvent`; events also go to the
-            ``samljit.audit`` logger.
-        metadata_cache_size: parsed IdP metadata kept per process.
-        request_store: outstanding AuthnRequests, shared by every worker; needed for
-            SP-initiated logins.
-        sp_key, sp_certificate: the SP's signing key pair, to sign AuthnRequests (required
-            when the IdP's metadata says WantAuthnRequestsSigned).
-        allowed_redirect_origins: origins (``https://host``) a posted RelayState may send the
-            browser to, besides paths on this site.
-        account_for_domain: for home-realm discovery by email domain: the account that owns
-            a verified domain, or None.
-        request_lifetime: how long an SP-initiated login may take at the IdP.
-        session_revoker: ends the app's sessions on an IdP-initiated Single Logout.
-        max_relay_state: the longest RelayState turned into a redirect (bindings 3.4.3 says
-            80 bytes; IdP-initiated "default RelayState" URLs are often longer).
-        decryption_keys: the SP's RSA keys for encrypted assertions (or ``(key,
-            certificate)`` pairs), tried in order: keep the old one during a rollover.
-    """
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """A call to something the host app plugged in (a store, the session issuer, a hook):
+    awaited when it is a coroutine, so one flow serves sync and async stores alike."""
+
+    target: str
+    method: str | None
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def start(self, service: _LoginFlows) -> Any:
+        target = getattr(service, self.target)
+        function = target if self.method is None else getattr(target, self.method)
+        return function(*self.args, **self.kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class _Compute:
+    """CPU-bound work (verification, metadata parsing): inline in :class:`LoginService`, on
+    a worker thread in :class:`AsyncLoginService` so the event loop keeps serving."""
+
+    function: Callable[..., Any]
+    args: tuple[Any, ...]
+
+
+_Step = _Call | _Compute
+Flow = Generator[_Step, Any, T]
+"""The one implementation of each operation: it yields the I/O and CPU steps it needs and
+receives their results; LoginService and AsyncLoginService only differ in how they run steps."""
+
+
+def _call(target: str, method: str | None, *args: Any, **kwargs: Any) -> _Call:
+    return _Call(target, method, args, kwargs)
+
+
+class _LoginFlows:
+    """What LoginService and AsyncLoginService share: configuration and every rule."""
 
     def __init__(
         self,
         *,
-        accounts: AccountStore,
-        users: UserStore,
-        sessions: SessionIssuer,
-        replay_cache: ReplayCache,
+        accounts: AccountStore | AsyncAccountStore,
+        users: UserStore | AsyncUserStore,
+        sessions: SessionIssuer | AsyncSessionIssuer,
+        replay_cache: ReplayCache | AsyncReplayCache,
         clock: Clock | None = None,
         audit: Callable[[AuditEvent], None] | None = None,
         metadata_cache_size: int = 20_000,
-        request_store: RequestStore | None = None,
+        request_store: RequestStore | AsyncRequestStore | None = None,
         sp_key: PrivateKey | None = None,
         sp_certificate: x509.Certificate | None = None,
         allowed_redirect_origins: Collection[str] = (),
-        account_for_domain: Callable[[str], str | None] | None = None,
+        account_for_domain: Callable[[str], str | Awaitable[str | None] | None] | None = None,
         request_lifetime: timedelta = timedelta(minutes=10),
-        session_revoker: SessionRevoker | None = None,
+        session_revoker: SessionRevoker | AsyncSessionRevoker | None = None,
         max_relay_state: int = DEFAULT_MAX_RELAY_STATE,
         decryption_keys: Sequence[DecryptionKey] = (),
     ) -> None:
@@ -253,33 +284,30 @@ class LoginService:
         self.max_relay_state = max_relay_state
         self.decryption_keys = tuple(decryption_keys)
 
+    def identity_provider(self, config: AccountConfig) -> IdentityProvider:
+        """The parsed IdP of ``config`` (cached by metadata content)."""
+        return self._idps.get(config, self.clock())
+
+    def _identity_provider(self, config: AccountConfig) -> Flow[IdentityProvider]:
+        idp = self._idps.cached(config)
+        if idp is None:
+            idp = yield _Compute(self._idps.get, (config, self.clock()))
+        return idp
+
     # --- SP-initiated login -------------------------------------------------------------
 
-    def begin_login(
+    def _begin_login(
         self,
         account_id: str,
-        *,
-        relay_state: str | None = None,
-        binding: Literal["redirect", "post"] = "redirect",
-        force_authn: bool = False,
-        form_nonce: str | None = None,
-    ) -> LoginRequest:
-        """Start an SP-initiated login for ``account_id``: build the AuthnRequest, remember it
-        server-side, and say how to send the browser to the account's IdP.
-
-        ``relay_state`` is where the app wants the user afterwards; it is checked with
-        :func:`~samljit.safe_redirect` and kept with the request, never sent to the IdP.
-        The binding falls back to the other one when the IdP offers only that.
-
-        Raises:
-            SsoDisabled: ``sso_disabled``, the account has no SSO configuration.
-            ConfigError: ``configuration_invalid``, no request store, or the IdP wants
-                signed requests and the service has no SP key.
-        """
+        relay_state: str | None,
+        binding: Literal["redirect", "post"],
+        force_authn: bool,
+        form_nonce: str | None,
+    ) -> Flow[LoginRequest]:
         if self.request_store is None:
             raise ConfigError("SP-initiated login needs a request_store on the LoginService")
-        config = self._account(account_id, None)
-        idp = self.identity_provider(config)
+        config = yield from self._account(account_id, None)
+        idp = yield from self._identity_provider(config)
         if idp.want_authn_requests_signed and self.sp_key is None:
             raise ConfigError(
                 f"the IdP of account {account_id!r} wants signed AuthnRequests: give the "
@@ -307,75 +335,48 @@ class LoginService:
             signing_key=self.sp_key if use_post else None,
             signing_certificate=self.sp_certificate,
         )
-        self._remember(request.request_id, config.account_id, relay_state, now, "login")
+        yield self._remember(request.request_id, config.account_id, relay_state, now, "login")
         return self._outbound(request.request_id, config.account_id, endpoint.location,
                               request.xml, use_post, self.sp_key, "SAMLRequest",
                               nonce=form_nonce)  # fmt: skip
 
-    def begin_login_for_email(
+    def _begin_login_for_email(
         self,
         email: str,
-        *,
-        relay_state: str | None = None,
-        binding: Literal["redirect", "post"] = "redirect",
-        form_nonce: str | None = None,
-    ) -> LoginRequest:
-        """Home-realm discovery: start the login at the IdP of the account ``email`` belongs
-        to (its existing user's account, else the owner of its verified domain).
-
-        Show the same page for every failure: telling ``account_not_found`` apart from
-        ``sso_disabled`` to the user would reveal which emails have accounts.
-
-        Raises:
-            AccountNotFound: ``account_not_found``, no user and no domain owner.
-            SsoDisabled: ``sso_disabled``, the account has no SSO configuration.
-        """
+        relay_state: str | None,
+        binding: Literal["redirect", "post"],
+        form_nonce: str | None,
+    ) -> Flow[LoginRequest]:
         normalized = normalize_email(email)
         account_id = None
         if normalized is not None:
-            user = self.users.get_by_email(normalized)
+            user = yield _call("users", "get_by_email", normalized)
             if user is not None:
                 account_id = user.account_id
             elif self.account_for_domain is not None:
-                account_id = self.account_for_domain(normalized.rpartition("@")[2])
+                account_id = yield _call("account_for_domain", None, normalized.rpartition("@")[2])
         if account_id is None:
             raise AccountNotFound(
                 "no account is known for this email address, and its domain is not verified by "
                 "any account",
                 found=normalized,
             )
-        return self.begin_login(
-            account_id, relay_state=relay_state, binding=binding, form_nonce=form_nonce
-        )
-
-    def identity_provider(self, config: AccountConfig) -> IdentityProvider:
-        """The parsed IdP of ``config`` (cached by metadata content)."""
-        return self._idps.get(config, self.clock())
+        return (yield from self._begin_login(account_id, relay_state, binding, False, form_nonce))
 
     # --- Single Logout ----------------------------------------------------------------------
 
-    def begin_logout(
+    def _begin_logout(
         self,
         account_id: str,
-        *,
         name_id: NameID,
         session_index: str | None,
-        relay_state: str | None = None,
-        binding: Literal["redirect", "post"] = "redirect",
-        form_nonce: str | None = None,
-    ) -> OutboundMessage:
-        """Start an SP-initiated Single Logout at the account's IdP.
-
-        Pass the ``name_id`` and ``session_index`` of the login being ended (from
-        ``LoginResult.assertion``). End the app's own session first; this asks the IdP to end
-        its session (and the other SPs'). The request is signed, as the SAML profile requires.
-
-        Raises:
-            SsoDisabled, ConfigError (no request store, no SP key, no IdP SLO endpoint).
-        """
-        _, key = self._slo_requirements()
-        config = self._account(account_id, None)
-        endpoint = self._slo_endpoint(config, binding)
+        relay_state: str | None,
+        binding: Literal["redirect", "post"],
+        form_nonce: str | None,
+    ) -> Flow[OutboundMessage]:
+        key = self._slo_key()
+        config = yield from self._account(account_id, None)
+        endpoint = yield from self._slo_endpoint(config, binding)
         now = self.clock()
         post = endpoint.binding == BINDING_HTTP_POST
         request_id, xml = build_logout_request(
@@ -387,35 +388,26 @@ class LoginService:
             signing_key=key if post else None,
             signing_certificate=self.sp_certificate,
         )
-        self._remember(request_id, config.account_id, relay_state, now, "logout")
+        yield self._remember(request_id, config.account_id, relay_state, now, "logout")
         return self._outbound(request_id, config.account_id, endpoint.location, xml, post, key,
                               "SAMLRequest", nonce=form_nonce)  # fmt: skip
 
-    def handle_logout(
+    def _handle_logout(
         self,
         account_id: str,
-        *,
-        query: str | None = None,
-        form: Mapping[str, str] | None = None,
-        form_nonce: str | None = None,
-    ) -> LogoutResult:
-        """Handle what the IdP sent to the SLO endpoint: its LogoutRequest (end the user's
-        sessions, answer with a signed LogoutResponse) or its answer to the SP's own.
-
-        Give the raw ``query`` string (Redirect binding) or the POSTed ``form``.
-
-        Raises:
-            SamlError: the message is unsigned, not from the account's IdP, not for this SP,
-                expired, or answers no pending logout.
-        """
-        store, key = self._slo_requirements()
-        config = self._account(account_id, None)
+        query: str | None,
+        form: Mapping[str, str] | None,
+        form_nonce: str | None,
+    ) -> Flow[LogoutResult]:
+        key = self._slo_key()
+        config = yield from self._account(account_id, None)
         if config.sp.slo_url is None:
             raise ConfigError(f"account {account_id!r} has no SPConfig.slo_url")
         now = self.clock()
         fields = form or {}
+        idp = yield from self._identity_provider(config)
         message = read_logout_message(
-            idp=self.identity_provider(config),
+            idp=idp,
             sp=config.sp,
             now=now,
             query=query,
@@ -423,17 +415,15 @@ class LoginService:
             relay_state=fields.get("RelayState"),
         )
         if message.kind == "response":
-            pending = store.get(message.in_response_to or "")
-            if pending is None or not _awaited(
-                pending, kind="logout", account_id=config.account_id, now=now
-            ):
+            pending = yield _call("request_store", "get", message.in_response_to or "")
+            if not _awaited(pending, kind="logout", account_id=config.account_id, now=now):
                 raise InResponseToMismatch(
                     "the logout response answers no pending logout of this SP (expired, already "
                     "answered, or never started)",
                     found=message.in_response_to,
                 )
             check_logout_response(message, request_id=pending.request_id)
-            if not store.consume(pending.request_id, now=now):
+            if not (yield _call("request_store", "consume", pending.request_id, now=now)):
                 raise InResponseToMismatch(
                     f"logout {pending.request_id} was already answered", found=pending.request_id
                 )
@@ -446,18 +436,20 @@ class LoginService:
         expires_at = message.not_on_or_after or now + self.request_lifetime
         replay_key = f"{message.issuer} logout {message.message_id}"
         expires_at += config.sp.clock_skew
-        if not self.replay_cache.add(replay_key, expires_at=expires_at, now=now):
+        if not (yield _call("replay_cache", "add", replay_key, expires_at=expires_at, now=now)):
             raise Replayed(
                 f"logout request {message.message_id} was already handled",
                 found=message.message_id,
             )
-        revoked = self.session_revoker.revoke(
+        revoked = yield _call(
+            "session_revoker",
+            "revoke",
             account_id=config.account_id,
             email=normalize_email(message.name_id.value) or message.name_id.value,
             session_indexes=message.session_indexes,
         )
         binding: Literal["redirect", "post"] = "redirect" if query is not None else "post"
-        endpoint = self._slo_endpoint(config, binding)
+        endpoint = yield from self._slo_endpoint(config, binding)
         post = endpoint.binding == BINDING_HTTP_POST
         destination = endpoint.response_location or endpoint.location
         response_id = new_request_id()
@@ -477,10 +469,11 @@ class LoginService:
 
     def _remember(
         self, request_id: str, account_id: str, relay_state: str | None, now: datetime, kind: str
-    ) -> None:
+    ) -> _Call:
         """Keep an outgoing request server-side, with the checked target to return to."""
-        assert self.request_store is not None
-        self.request_store.save(
+        return _call(
+            "request_store",
+            "save",
             PendingRequest(
                 request_id=request_id,
                 account_id=account_id,
@@ -491,16 +484,16 @@ class LoginService:
                 ),
                 expires_at=now + self.request_lifetime,
                 kind=kind,
-            )
+            ),
         )
 
-    def _slo_requirements(self) -> tuple[RequestStore, PrivateKey]:
+    def _slo_key(self) -> PrivateKey:
         if self.request_store is None or self.sp_key is None:
             raise ConfigError("Single Logout needs a request_store and an sp_key")
-        return self.request_store, self.sp_key
+        return self.sp_key
 
-    def _slo_endpoint(self, config: AccountConfig, binding: str) -> Endpoint:
-        idp = self.identity_provider(config)
+    def _slo_endpoint(self, config: AccountConfig, binding: str) -> Flow[Endpoint]:
+        idp = yield from self._identity_provider(config)
         wanted = BINDING_HTTP_POST if binding == "post" else BINDING_HTTP_REDIRECT
         other = BINDING_HTTP_REDIRECT if binding == "post" else BINDING_HTTP_POST
         endpoint = idp.slo_service(wanted) or idp.slo_service(other)
@@ -543,35 +536,15 @@ class LoginService:
             ),
         )
 
-    def complete_login(
-        self,
-        form: Mapping[str, str],
-        *,
-        account_id: str | None,
-        in_response_to: str | None = None,
-    ) -> LoginResult:
-        """Verify the POSTed response, provision the user and issue the app's session.
+    # --- The ACS ----------------------------------------------------------------------------
 
-        A response that answers a request made by :meth:`begin_login` is matched to it
-        through the ``request_store`` (and the request used up); an unsolicited one is
-        accepted only where the account's policy allows IdP-initiated logins.
-
-        Args:
-            form: the POSTed form fields (``SAMLResponse``, optionally ``RelayState``).
-            account_id: the account named by the ACS URL (one ACS per account). None to
-                find the account by the response's Issuer (one shared ACS URL).
-            in_response_to: only for apps that track their own AuthnRequests: the ID the
-                response must answer (the request store is then not consulted).
-
-        Raises:
-            SamlError: any verification, claim or provisioning rule; nothing was written
-                (one exception: when a concurrent login created the same email in another
-                account first, the refused assertion stays used up in the replay cache).
-        """
+    def _complete_login(
+        self, form: Mapping[str, str], account_id: str | None, in_response_to: str | None
+    ) -> Flow[LoginResult]:
         now = self.clock()
         seen: dict[str, str] = {}
         try:
-            result = self._complete(form, account_id, in_response_to, now, seen)
+            result = yield from self._complete(form, account_id, in_response_to, now, seen)
         except SamlError as exc:
             self._emit(
                 AuditEvent(
@@ -611,29 +584,24 @@ class LoginService:
         in_response_to: str | None,
         now: datetime,
         seen: dict[str, str],
-    ) -> LoginResult:
+    ) -> Flow[LoginResult]:
         """The login itself; ``seen`` collects what is known (verified only) for the audit."""
         saml_response = form.get("SAMLResponse")
         if not saml_response:
             raise MalformedResponse("the POST carries no SAMLResponse field")
         relay_state = form.get("RelayState")
-        config = self._account(account_id, saml_response)
+        config = yield from self._account(account_id, saml_response)
         seen["account_id"] = config.account_id
         xml = decode_post_response(saml_response, max_bytes=config.sp.limits.max_bytes)
         pending = None
         if in_response_to is None and self.request_store is not None:
-            pending = self._pending_request(xml, config, now)
+            pending = yield from self._pending_request(xml, config, now)
             in_response_to = pending.request_id if pending is not None else None
         deferred = _Deferred()
-        assertion = verify_response_xml(
-            xml,
-            idp=self.identity_provider(config),
-            sp=config.sp,
-            now=now,
-            replay_cache=deferred,
-            in_response_to=in_response_to,
-            allow_unsolicited=config.policy.allow_idp_initiated,
-            decryption_keys=self.decryption_keys,
+        idp = yield from self._identity_provider(config)
+        assertion: Assertion = yield _Compute(
+            _verify,
+            (xml, idp, config, now, deferred, in_response_to, self.decryption_keys),
         )
         email = normalize_email(assertion.name_id.value)
         if email is not None:
@@ -656,7 +624,7 @@ class LoginService:
                 found=assertion.authn_context_class,
             )
         idp_initiated = in_response_to is None
-        existing = self.users.get_by_email(identity.email)
+        existing = yield _call("users", "get_by_email", identity.email)
         plan = plan_provisioning(
             existing,
             identity,
@@ -666,10 +634,8 @@ class LoginService:
         )
         # Every check has passed: use up the request and the assertion, atomically, and only
         # then write.
-        if (
-            pending is not None
-            and self.request_store is not None
-            and not self.request_store.consume(pending.request_id, now=now)
+        if pending is not None and not (
+            yield _call("request_store", "consume", pending.request_id, now=now)
         ):
             raise InResponseToMismatch(
                 f"request {pending.request_id} was already answered or has expired",
@@ -677,7 +643,11 @@ class LoginService:
             )
         assert deferred.key is not None
         assert deferred.expires_at is not None
-        if not self.replay_cache.add(deferred.key, expires_at=deferred.expires_at, now=now):
+        if not (
+            yield _call(
+                "replay_cache", "add", deferred.key, expires_at=deferred.expires_at, now=now
+            )
+        ):
             raise Replayed(
                 f"assertion {assertion.assertion_id} was already used to log in",
                 found=assertion.assertion_id,
@@ -685,10 +655,10 @@ class LoginService:
         outcome = plan.outcome
         if plan.new_user is not None:
             try:
-                user = self.users.create(plan.new_user, now=now)
+                user = yield _call("users", "create", plan.new_user, now=now)
             except DuplicateUser:
                 # A concurrent login created the same email first: this one updates it.
-                existing = self.users.get_by_email(identity.email)
+                existing = yield _call("users", "get_by_email", identity.email)
                 plan = plan_provisioning(
                     existing,
                     identity,
@@ -698,20 +668,21 @@ class LoginService:
                 )
                 assert plan.existing is not None
                 outcome = plan.outcome
-                user = self._update(plan.existing, outcome, now)
+                user = yield self._update(plan.existing, outcome, now)
         else:
             assert plan.existing is not None
-            user = self._update(plan.existing, outcome, now)
+            user = yield self._update(plan.existing, outcome, now)
         context = LoginContext(
             account_id=config.account_id,
             assertion=assertion,
             identity=identity,
             idp_initiated=idp_initiated,
         )
+        session = yield _call("sessions", "issue", user, context)
         return LoginResult(
             user=user,
             outcome=outcome,
-            session=self.sessions.issue(user, context),
+            session=session,
             identity=identity,
             assertion=assertion,
             account_id=config.account_id,
@@ -727,7 +698,7 @@ class LoginService:
 
     def _pending_request(
         self, xml: bytes, config: AccountConfig, now: datetime
-    ) -> PendingRequest | None:
+    ) -> Flow[PendingRequest | None]:
         """The outstanding request the response says it answers; None for an unsolicited one.
 
         The InResponseTo read here is not yet verified: it only selects the request, and the
@@ -737,46 +708,42 @@ class LoginService:
         if match is None:
             return None
         request_id = match.group(1).decode("ascii", "replace")
-        assert self.request_store is not None
-        pending = self.request_store.get(request_id)
-        if pending is None or not _awaited(
-            pending, kind="login", account_id=config.account_id, now=now
-        ):
+        pending = yield _call("request_store", "get", request_id)
+        if not _awaited(pending, kind="login", account_id=config.account_id, now=now):
             raise InResponseToMismatch(
                 f"the response answers request {request_id!r}, which this SP is not waiting for "
                 "(expired, already answered, or sent for another account)",
                 found=request_id,
             )
-        return pending
+        return pending  # type: ignore[no-any-return]
 
-    def _update(self, user: UserRecord, outcome: ProvisioningOutcome, now: datetime) -> UserRecord:
+    def _update(self, user: UserRecord, outcome: ProvisioningOutcome, now: datetime) -> _Call:
         changes = {name: new for name, (_, new) in outcome.changes.items()}
-        return self.users.update(user.user_id, changes=changes, last_sso_login=now)
+        return _call("users", "update", user.user_id, changes=changes, last_sso_login=now)
 
-    def _account(self, account_id: str | None, saml_response: str | None) -> AccountConfig:
+    def _account(self, account_id: str | None, saml_response: str | None) -> Flow[AccountConfig]:
         if account_id is not None:
-            config = self.accounts.get(account_id)
+            config = yield _call("accounts", "get", account_id)
             if config is None:
                 raise SsoDisabled(
                     f"single sign-on is not configured for account {account_id!r} (no IdP "
                     "metadata): an administrator must add it in the SSO settings",
                     found=account_id,
                 )
-            return config
+            return config  # type: ignore[no-any-return]
         issuer = _issuer_hint(saml_response) if saml_response else None
-        configs = self.accounts.find_by_idp_entity_id(issuer) if issuer else []
+        configs = (yield _call("accounts", "find_by_idp_entity_id", issuer)) if issuer else []
         if len(configs) != 1:
             raise SsoDisabled(
                 f"no single account has SSO configured for the IdP {issuer!r}"
                 + (" (several share it: give each its own ACS URL)" if configs else ""),
                 found=issuer,
             )
-        return configs[0]
+        return configs[0]  # type: ignore[no-any-return]
 
-    def stale_users(self, account_id: str, *, days: int) -> list[UserRecord]:
-        """Users of ``account_id`` without an SSO login in ``days`` days (see
-        :func:`samljit.provisioning.stale_users`)."""
-        return stale_users(self.users.users_of(account_id), now=self.clock(), days=days)
+    def _stale_users(self, account_id: str, days: int) -> Flow[list[UserRecord]]:
+        users = yield _call("users", "users_of", account_id)
+        return stale_users(users, now=self.clock(), days=days)
 
     def _emit(self, event: AuditEvent) -> None:
         level = logging.WARNING if event.name == "login_rejected" else logging.INFO
@@ -793,6 +760,310 @@ class LoginService:
         )
         if self.audit is not None:
             self.audit(event)
+
+
+def _verify(
+    xml: bytes,
+    idp: IdentityProvider,
+    config: AccountConfig,
+    now: datetime,
+    replay_cache: _Deferred,
+    in_response_to: str | None,
+    decryption_keys: Sequence[DecryptionKey],
+) -> Assertion:
+    return verify_response_xml(
+        xml,
+        idp=idp,
+        sp=config.sp,
+        now=now,
+        replay_cache=replay_cache,
+        in_response_to=in_response_to,
+        allow_unsolicited=config.policy.allow_idp_initiated,
+        decryption_keys=decryption_keys,
+    )
+
+
+_SERVICE_DOC = """
+    Args:
+        accounts: where each account's SSO configuration lives.
+        users: the app's users.
+        sessions: turns a user into the app's session.
+        replay_cache: shared by every process that serves the ACS.
+        clock: the current time; ``datetime.now(UTC)`` unless given (tests pass a fixed one).
+        audit: called with every :class:`AuditEvent`; events also go to the
+            ``samljit.audit`` logger.
+        metadata_cache_size: parsed IdP metadata kept per process.
+        request_store: outstanding AuthnRequests, shared by every worker; needed for
+            SP-initiated logins.
+        sp_key, sp_certificate: the SP's signing key pair, to sign AuthnRequests (required
+            when the IdP's metadata says WantAuthnRequestsSigned).
+        allowed_redirect_origins: origins (``https://host``) a posted RelayState may send the
+            browser to, besides paths on this site.
+        account_for_domain: for home-realm discovery by email domain: the account that owns
+            a verified domain, or None.
+        request_lifetime: how long an SP-initiated login may take at the IdP.
+        session_revoker: ends the app's sessions on an IdP-initiated Single Logout.
+        max_relay_state: the longest RelayState turned into a redirect (bindings 3.4.3 says
+            80 bytes; IdP-initiated "default RelayState" URLs are often longer).
+        decryption_keys: the SP's RSA keys for encrypted assertions (or ``(key,
+            certificate)`` pairs), tried in order: keep the old one during a rollover.
+"""
+
+
+class LoginService(_LoginFlows):
+    """Completes SAML logins with Just-In-Time provisioning.
+
+    Every store and hook is called synchronously; for asyncio apps see
+    :class:`AsyncLoginService`, which runs the same rules.
+    """
+
+    __doc__ = (__doc__ or "") + _SERVICE_DOC
+
+    def _run(self, flow: Flow[T]) -> T:
+        value: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                step = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value, error = None, None
+            try:
+                if isinstance(step, _Compute):
+                    value = step.function(*step.args)
+                else:
+                    value = step.start(self)
+                    if inspect.isawaitable(value):
+                        _close(value)
+                        raise ConfigError(
+                            f"{step.target}.{step.method or '__call__'} is async: use "
+                            "AsyncLoginService with async stores"
+                        )
+            except Exception as exc:
+                error = exc  # the flow decides: DuplicateUser is handled, the rest propagates
+
+    def begin_login(
+        self,
+        account_id: str,
+        *,
+        relay_state: str | None = None,
+        binding: Literal["redirect", "post"] = "redirect",
+        force_authn: bool = False,
+        form_nonce: str | None = None,
+    ) -> LoginRequest:
+        """Start an SP-initiated login for ``account_id``: build the AuthnRequest, remember it
+        server-side, and say how to send the browser to the account's IdP.
+
+        ``relay_state`` is where the app wants the user afterwards; it is checked with
+        :func:`~samljit.safe_redirect` and kept with the request, never sent to the IdP.
+        The binding falls back to the other one when the IdP offers only that.
+
+        Raises:
+            SsoDisabled: ``sso_disabled``, the account has no SSO configuration.
+            ConfigError: ``configuration_invalid``, no request store, or the IdP wants
+                signed requests and the service has no SP key.
+        """
+        return self._run(
+            self._begin_login(account_id, relay_state, binding, force_authn, form_nonce)
+        )
+
+    def begin_login_for_email(
+        self,
+        email: str,
+        *,
+        relay_state: str | None = None,
+        binding: Literal["redirect", "post"] = "redirect",
+        form_nonce: str | None = None,
+    ) -> LoginRequest:
+        """Home-realm discovery: start the login at the IdP of the account ``email`` belongs
+        to (its existing user's account, else the owner of its verified domain).
+
+        Show the same page for every failure: telling ``account_not_found`` apart from
+        ``sso_disabled`` to the user would reveal which emails have accounts.
+
+        Raises:
+            AccountNotFound: ``account_not_found``, no user and no domain owner.
+            SsoDisabled: ``sso_disabled``, the account has no SSO configuration.
+        """
+        return self._run(self._begin_login_for_email(email, relay_state, binding, form_nonce))
+
+    def begin_logout(
+        self,
+        account_id: str,
+        *,
+        name_id: NameID,
+        session_index: str | None,
+        relay_state: str | None = None,
+        binding: Literal["redirect", "post"] = "redirect",
+        form_nonce: str | None = None,
+    ) -> OutboundMessage:
+        """Start an SP-initiated Single Logout at the account's IdP.
+
+        Pass the ``name_id`` and ``session_index`` of the login being ended (from
+        ``LoginResult.assertion``). End the app's own session first; this asks the IdP to end
+        its session (and the other SPs'). The request is signed, as the SAML profile requires.
+
+        Raises:
+            SsoDisabled, ConfigError (no request store, no SP key, no IdP SLO endpoint).
+        """
+        return self._run(
+            self._begin_logout(account_id, name_id, session_index, relay_state, binding, form_nonce)
+        )
+
+    def handle_logout(
+        self,
+        account_id: str,
+        *,
+        query: str | None = None,
+        form: Mapping[str, str] | None = None,
+        form_nonce: str | None = None,
+    ) -> LogoutResult:
+        """Handle what the IdP sent to the SLO endpoint: its LogoutRequest (end the user's
+        sessions, answer with a signed LogoutResponse) or its answer to the SP's own.
+
+        Give the raw ``query`` string (Redirect binding) or the POSTed ``form``.
+
+        Raises:
+            SamlError: the message is unsigned, not from the account's IdP, not for this SP,
+                expired, or answers no pending logout.
+        """
+        return self._run(self._handle_logout(account_id, query, form, form_nonce))
+
+    def complete_login(
+        self,
+        form: Mapping[str, str],
+        *,
+        account_id: str | None,
+        in_response_to: str | None = None,
+    ) -> LoginResult:
+        """Verify the POSTed response, provision the user and issue the app's session.
+
+        A response that answers a request made by :meth:`begin_login` is matched to it
+        through the ``request_store`` (and the request used up); an unsolicited one is
+        accepted only where the account's policy allows IdP-initiated logins.
+
+        Args:
+            form: the POSTed form fields (``SAMLResponse``, optionally ``RelayState``).
+            account_id: the account named by the ACS URL (one ACS per account). None to
+                find the account by the response's Issuer (one shared ACS URL).
+            in_response_to: only for apps that track their own AuthnRequests: the ID the
+                response must answer (the request store is then not consulted).
+
+        Raises:
+            SamlError: any verification, claim or provisioning rule; nothing was written
+                (one exception: when a concurrent login created the same email in another
+                account first, the refused assertion stays used up in the replay cache).
+        """
+        return self._run(self._complete_login(form, account_id, in_response_to))
+
+    def stale_users(self, account_id: str, *, days: int) -> list[UserRecord]:
+        """Users of ``account_id`` without an SSO login in ``days`` days (see
+        :func:`samljit.provisioning.stale_users`)."""
+        return self._run(self._stale_users(account_id, days))
+
+
+class AsyncLoginService(_LoginFlows):
+    """:class:`LoginService` for asyncio apps (FastAPI, Starlette): the same rules, run by
+    the same code, with each method a coroutine.
+
+    Stores and hooks may be async (their coroutines are awaited) or sync (called directly:
+    fine for in-memory ones; wrap blocking ones with :func:`samljit.in_thread`). Signature
+    verification, decryption and metadata parsing run on a worker thread, so the event loop
+    keeps serving other requests meanwhile.
+    """
+
+    __doc__ = (__doc__ or "") + _SERVICE_DOC
+
+    async def _run(self, flow: Flow[T]) -> T:
+        value: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                step = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value, error = None, None
+            try:
+                if isinstance(step, _Compute):
+                    value = await asyncio.to_thread(step.function, *step.args)
+                else:
+                    value = step.start(self)
+                    if inspect.isawaitable(value):
+                        value = await value
+            except Exception as exc:
+                error = exc
+
+    async def begin_login(
+        self,
+        account_id: str,
+        *,
+        relay_state: str | None = None,
+        binding: Literal["redirect", "post"] = "redirect",
+        force_authn: bool = False,
+        form_nonce: str | None = None,
+    ) -> LoginRequest:
+        """See :meth:`LoginService.begin_login`."""
+        return await self._run(
+            self._begin_login(account_id, relay_state, binding, force_authn, form_nonce)
+        )
+
+    async def begin_login_for_email(
+        self,
+        email: str,
+        *,
+        relay_state: str | None = None,
+        binding: Literal["redirect", "post"] = "redirect",
+        form_nonce: str | None = None,
+    ) -> LoginRequest:
+        """See :meth:`LoginService.begin_login_for_email`."""
+        return await self._run(self._begin_login_for_email(email, relay_state, binding, form_nonce))
+
+    async def begin_logout(
+        self,
+        account_id: str,
+        *,
+        name_id: NameID,
+        session_index: str | None,
+        relay_state: str | None = None,
+        binding: Literal["redirect", "post"] = "redirect",
+        form_nonce: str | None = None,
+    ) -> OutboundMessage:
+        """See :meth:`LoginService.begin_logout`."""
+        return await self._run(
+            self._begin_logout(account_id, name_id, session_index, relay_state, binding, form_nonce)
+        )
+
+    async def handle_logout(
+        self,
+        account_id: str,
+        *,
+        query: str | None = None,
+        form: Mapping[str, str] | None = None,
+        form_nonce: str | None = None,
+    ) -> LogoutResult:
+        """See :meth:`LoginService.handle_logout`."""
+        return await self._run(self._handle_logout(account_id, query, form, form_nonce))
+
+    async def complete_login(
+        self,
+        form: Mapping[str, str],
+        *,
+        account_id: str | None,
+        in_response_to: str | None = None,
+    ) -> LoginResult:
+        """See :meth:`LoginService.complete_login`."""
+        return await self._run(self._complete_login(form, account_id, in_response_to))
+
+    async def stale_users(self, account_id: str, *, days: int) -> list[UserRecord]:
+        """See :meth:`LoginService.stale_users`."""
+        return await self._run(self._stale_users(account_id, days))
+
+
+def _close(awaitable: object) -> None:
+    """Close a coroutine that will not be awaited (no 'never awaited' warning)."""
+    close = getattr(awaitable, "close", None)
+    if callable(close):
+        close()
 
 
 # Only the start tags that may carry it: the Response's, else SubjectConfirmationData's. Text
