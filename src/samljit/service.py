@@ -47,6 +47,7 @@ from .metadata import (
     BINDING_HTTP_REDIRECT,
     Endpoint,
     IdentityProvider,
+    build_sp_metadata,
     parse_idp_metadata,
 )
 from .models import Assertion, NameID
@@ -741,6 +742,18 @@ class _LoginFlows:
             )
         return configs[0]  # type: ignore[no-any-return]
 
+    def _sp_metadata(self, account_id: str) -> Flow[bytes]:
+        config = yield from self._account(account_id, None)
+        encryption = next((key[1] for key in self.decryption_keys if isinstance(key, tuple)), None)
+        return build_sp_metadata(
+            entity_id=config.sp.entity_id,
+            acs_url=config.sp.acs_url,
+            slo_url=config.sp.slo_url if self.sp_key is not None else None,
+            signing_certificate=self.sp_certificate,
+            encryption_certificate=encryption,
+            name_id_format=config.name_id_format,
+        )
+
     def _stale_users(self, account_id: str, days: int) -> Flow[list[UserRecord]]:
         users = yield _call("users", "users_of", account_id)
         return stale_users(users, now=self.clock(), days=days)
@@ -956,6 +969,16 @@ class LoginService(_LoginFlows):
         """
         return self._run(self._complete_login(form, account_id, in_response_to))
 
+    def sp_metadata(self, account_id: str) -> bytes:
+        """The SP metadata of ``account_id``, for its IdP administrator: entity ID, ACS and
+        (with an ``sp_key``) SLO URL, the signing certificate, and the encryption certificate
+        of the first ``(key, certificate)`` pair in ``decryption_keys``.
+
+        Raises:
+            SsoDisabled: ``sso_disabled``, the account has no SSO configuration.
+        """
+        return self._run(self._sp_metadata(account_id))
+
     def stale_users(self, account_id: str, *, days: int) -> list[UserRecord]:
         """Users of ``account_id`` without an SSO login in ``days`` days (see
         :func:`samljit.provisioning.stale_users`)."""
@@ -1053,6 +1076,10 @@ class AsyncLoginService(_LoginFlows):
     ) -> LoginResult:
         """See :meth:`LoginService.complete_login`."""
         return await self._run(self._complete_login(form, account_id, in_response_to))
+
+    async def sp_metadata(self, account_id: str) -> bytes:
+        """See :meth:`LoginService.sp_metadata`."""
+        return await self._run(self._sp_metadata(account_id))
 
     async def stale_users(self, account_id: str, *, days: int) -> list[UserRecord]:
         """See :meth:`LoginService.stale_users`."""

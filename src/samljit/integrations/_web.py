@@ -1,0 +1,191 @@
+"""What the framework adapters share: pages, responses and rules, with no framework in sight.
+
+Each adapter turns a request into plain values, calls these functions and the login service,
+and turns the :class:`WebResponse` it gets back into its framework's response.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import secrets
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import SPConfig
+from ..errors import ConfigError, SamlError
+from ..models import NameID
+from ..service import LoginResult, LogoutResult, OutboundMessage
+
+__all__ = [
+    "SESSION_KEY",
+    "CurrentSessionRevoker",
+    "WebResponse",
+    "failure",
+    "logout_target",
+    "remember_login",
+    "sp_config",
+]
+
+log = logging.getLogger("samljit.integrations")
+
+SESSION_KEY = "samljit"
+"""The framework-session key under which an adapter keeps what SP-initiated logout needs
+(account, NameID, SessionIndex). The login flow itself never depends on a cookie: the state
+of an SP-initiated request is kept server-side in the RequestStore, because the IdP's POST to
+the ACS is a cross-site request that SameSite cookies do not accompany."""
+
+GENERIC_FAILURE = "Single sign-on failed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebResponse:
+    """A framework-neutral HTTP response."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/html; charset=utf-8"
+    location: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def sp_config(base_url: str, account_id: str, *, prefix: str = "/sso", **options: Any) -> SPConfig:
+    """The SPConfig of ``account_id`` whose URLs are the adapter's endpoints under ``base_url``
+    (the app's public origin, e.g. ``https://app.example.com``): entity ID
+    ``{base}/sso/{account}/metadata``, ACS ``…/acs``, SLO ``…/slo``. ``options`` go to
+    :class:`~samljit.SPConfig` (``clock_skew``, ``limits``, ...)."""
+    root = f"{base_url.rstrip('/')}/{prefix.strip('/')}/{account_id}"
+    return SPConfig(
+        entity_id=f"{root}/metadata", acs_url=f"{root}/acs", slo_url=f"{root}/slo", **options
+    )
+
+
+def page(title: str, body: str, status: int = 200) -> WebResponse:
+    document = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
+        f"{body}</body></html>"
+    )
+    return WebResponse(status=status, body=document.encode("utf-8"))
+
+
+def sso_page(action: str, *, next_url: str | None = None, csrf_field: str = "") -> WebResponse:
+    """The SSO page: the email address decides which IdP the browser goes to."""
+    hidden = (
+        f'<input type="hidden" name="next" value="{html.escape(next_url)}">' if next_url else ""
+    )
+    return page(
+        "Sign in with single sign-on",
+        f'<form method="post" action="{html.escape(action)}">{csrf_field}{hidden}'
+        '<label for="email">Work email</label> '
+        '<input type="email" name="email" id="email" autocomplete="email" required> '
+        '<button type="submit" id="sso-submit">Continue</button></form>',
+    )
+
+
+def redirect(location: str) -> WebResponse:
+    return WebResponse(status=303, location=location)
+
+
+def outbound(message: OutboundMessage) -> WebResponse:
+    """Send the browser to the IdP: a redirect, or a self-posting form."""
+    if message.url is not None:
+        return redirect(message.url)
+    assert message.form_html is not None
+    return WebResponse(
+        body=message.form_html.encode("utf-8"), headers={"Cache-Control": "no-store"}
+    )
+
+
+def metadata(xml: bytes) -> WebResponse:
+    return WebResponse(body=xml, content_type="application/samlmetadata+xml")
+
+
+def failure(exc: SamlError, *, step: str, account_id: str | None) -> WebResponse:
+    """The generic page the browser gets, and the detailed line the operator gets.
+
+    The page says nothing about why (which account exists, which check failed): the log line
+    does, under a reference the user can quote to support.
+    """
+    reference = secrets.token_hex(6)
+    level = logging.ERROR if isinstance(exc, ConfigError) else logging.WARNING
+    log.log(
+        level,
+        "sso %s failed ref=%s account=%s code=%s: %s",
+        step,
+        reference,
+        account_id,
+        exc.code,
+        exc.message,
+        extra={"samljit_code": exc.code, "samljit_reference": reference},
+    )
+    return page(
+        GENERIC_FAILURE,
+        "<p>We could not sign you in with single sign-on. Try again, or ask your "
+        "administrator, quoting this reference: "
+        f'<code id="reference">{reference}</code>.</p><p><a href="/">Home</a></p>',
+        status=500 if isinstance(exc, ConfigError) else 403,
+    )
+
+
+def remember_login(session: MutableMapping[str, Any], result: LoginResult) -> None:
+    """Keep in the app's session what SP-initiated logout will need."""
+    name_id = result.assertion.name_id
+    session[SESSION_KEY] = {
+        "account_id": result.account_id,
+        "email": result.user.email,
+        "name_id": name_id.value,
+        "format": name_id.format,
+        "name_qualifier": name_id.name_qualifier,
+        "sp_name_qualifier": name_id.sp_name_qualifier,
+        "session_index": result.assertion.session_index,
+    }
+
+
+def logout_target(session: Mapping[str, Any]) -> tuple[str, NameID, str | None] | None:
+    """The account, NameID and SessionIndex to log out at the IdP, from the app's session."""
+    facts = session.get(SESSION_KEY)
+    if not isinstance(facts, Mapping):
+        return None
+    name_id = NameID(
+        value=facts["name_id"],
+        format=facts.get("format"),
+        name_qualifier=facts.get("name_qualifier"),
+        sp_name_qualifier=facts.get("sp_name_qualifier"),
+    )
+    return facts["account_id"], name_id, facts.get("session_index")
+
+
+def after_logout(result: LogoutResult) -> WebResponse:
+    if result.reply is not None:
+        return outbound(result.reply)
+    return redirect(result.redirect_to)
+
+
+class CurrentSessionRevoker:
+    """A :class:`~samljit.SessionRevoker` for apps whose sessions live in the browser's
+    cookie (Flask's and Starlette's default): the IdP's front-channel LogoutRequest arrives
+    with the user's cookies, so the session it can end is the current request's, when that
+    session is the login being ended. Apps with server-side sessions should end them all
+    (every device) with their own revoker instead.
+    """
+
+    def __init__(self, current_session: Callable[[], MutableMapping[str, Any] | None]) -> None:
+        self._current_session = current_session
+
+    def revoke(self, *, account_id: str, email: str, session_indexes: tuple[str, ...]) -> int:
+        session = self._current_session()
+        facts = session.get(SESSION_KEY) if session is not None else None
+        if session is None or not isinstance(facts, Mapping):
+            return 0
+        if facts.get("account_id") != account_id or facts.get("email") != email:
+            return 0
+        if session_indexes and facts.get("session_index") not in session_indexes:
+            return 0
+        flush = getattr(session, "flush", None)  # Django's SessionBase: new key, no data
+        if callable(flush):
+            flush()
+        else:
+            session.clear()
+        return 1

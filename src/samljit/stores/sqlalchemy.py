@@ -1,0 +1,141 @@
+"""A :class:`~samljit.UserStore` on SQLAlchemy 2 (Core): any database SQLAlchemy speaks.
+
+Install with ``pip install samljit[sqlalchemy]``. Use it from Flask or Django-less apps as it
+is, and from an :class:`~samljit.AsyncLoginService` through :func:`samljit.in_thread`::
+
+    engine = sqlalchemy.create_engine("postgresql+psycopg://...")
+    users = SQLAlchemyUserStore(engine)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Row,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from ..protocols import DuplicateUser, NewUser, UserRecord
+
+__all__ = ["SQLAlchemyUserStore", "users_table"]
+
+_CHANGEABLE = frozenset({"full_name", "role"})
+
+
+def users_table(metadata: MetaData, name: str = "samljit_users") -> Table:
+    """The table the store keeps users in; add it to the app's own ``MetaData`` (and its
+    migrations) or let the store create it. The unique email index is what makes a
+    concurrent first login create one user, not two."""
+    return Table(
+        name,
+        metadata,
+        Column("user_id", Integer, primary_key=True, autoincrement=True),
+        Column("email", String(320), nullable=False, unique=True),
+        Column("account_id", String(200), nullable=False, index=True),
+        Column("full_name", String(500)),
+        Column("role", String(200), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("last_sso_login", DateTime(timezone=True)),
+    )
+
+
+class SQLAlchemyUserStore:
+    """Users in one table (see :func:`users_table`), each method one transaction.
+
+    Args:
+        engine: the app's engine.
+        table: the table to use (default: ``samljit_users`` in a MetaData of its own).
+        create_table: create the table if it is missing (leave it to the app's migrations
+            with False).
+    """
+
+    def __init__(
+        self, engine: Engine, *, table: Table | None = None, create_table: bool = True
+    ) -> None:
+        self.engine = engine
+        self.table = table if table is not None else users_table(MetaData())
+        if create_table:
+            self.table.create(engine, checkfirst=True)
+
+    def get_by_email(self, email: str) -> UserRecord | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(self.table).where(self.table.c.email == email)).first()
+        return _user(row) if row is not None else None
+
+    def create(self, user: NewUser, *, now: datetime) -> UserRecord:
+        values = {
+            "email": user.email,
+            "account_id": user.account_id,
+            "full_name": user.full_name,
+            "role": user.role,
+            "created_at": now,
+            "last_sso_login": now,
+        }
+        try:
+            with self.engine.begin() as connection:
+                result = connection.execute(insert(self.table).values(values))
+                user_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        except IntegrityError as exc:
+            raise DuplicateUser(user.email) from exc
+        return UserRecord(
+            user_id=str(user_id),
+            email=user.email,
+            account_id=user.account_id,
+            full_name=user.full_name,
+            role=user.role,
+            last_sso_login=now,
+        )
+
+    def update(
+        self, user_id: str, *, changes: Mapping[str, str | None], last_sso_login: datetime
+    ) -> UserRecord:
+        unknown = set(changes) - _CHANGEABLE
+        if unknown:
+            raise ValueError(f"cannot change {sorted(unknown)}")
+        key = self.table.c.user_id == int(user_id)
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(self.table).where(key).values(**changes, last_sso_login=last_sso_login)
+            )
+            row = connection.execute(select(self.table).where(key)).one()
+        return _user(row)
+
+    def users_of(self, account_id: str) -> list[UserRecord]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(self.table)
+                .where(self.table.c.account_id == account_id)
+                .order_by(self.table.c.user_id)
+            ).all()
+        return [_user(row) for row in rows]
+
+
+def _user(row: Row[tuple[object, ...]]) -> UserRecord:
+    values = row._mapping
+    return UserRecord(
+        user_id=str(values["user_id"]),
+        email=values["email"],
+        account_id=values["account_id"],
+        full_name=values["full_name"],
+        role=values["role"],
+        last_sso_login=_aware(values["last_sso_login"]),
+    )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: they were stored in UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
