@@ -23,6 +23,7 @@ EXPORTED = [
     "AsyncSessionRevoker",
     "AsyncUserStore",
     "in_thread",
+    "load_or_create_key_pair",
     "AccountClaimMissing", "AccountConfig", "AccountMismatch", "AccountNotFound",
     "AccountStore", "AlgorithmForbidden", "Assertion", "AssertionMissing", "Attribute",
     "AudienceMismatch", "AuditEvent", "AuthnContextNotAccepted", "AuthnRequest",
@@ -62,14 +63,24 @@ def test_the_public_api_is_exactly_what_is_documented() -> None:
 
 def test_importing_samljit_loads_no_web_framework_or_database_driver() -> None:
     probe = (
-        "import json, sys, samljit, samljit.testing, samljit.cli; "
+        "import json, sys, samljit, samljit.testing, samljit.cli, samljit.integrations, "
+        "samljit.stores.sqlite; "
         "print(json.dumps(sorted(sys.modules)))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     loaded = set(json.loads(out))
-    forbidden = {"flask", "django", "fastapi", "starlette", "redis", "sqlalchemy", "requests"}
+    forbidden = {
+        "flask",
+        "django",
+        "fastapi",
+        "starlette",
+        "redis",
+        "sqlalchemy",
+        "requests",
+        "uvicorn",
+    }
     assert not loaded & forbidden
     assert "xmlsec" not in loaded  # no libxmlsec1 binding: pure signxml + cryptography
 

@@ -64,6 +64,7 @@ from .errors import (
     XmlTooDeep,
     XmlTooLarge,
 )
+from .keys import load_or_create_key_pair
 from .logout import (
     LogoutMessage,
     build_logout_request,
@@ -259,6 +260,7 @@ __all__ = [
     "decode_redirect",
     "encode_redirect",
     "in_thread",
+    "load_or_create_key_pair",
     "normalize_email",
     "parse_idp_metadata",
     "plan_provisioning",

@@ -1,0 +1,108 @@
+"""An existing Flask app that adds SAML single sign-on with Just-In-Time provisioning.
+
+Run it with one command from the repository root (``make example-flask`` also starts a
+SimpleSAMLphp IdP for it)::
+
+    IDP_METADATA_URL=https://idp.example.com/metadata PORT=8000 python examples/flask_app/app.py
+
+Environment: ``PORT`` (127.0.0.1:PORT), ``IDP_METADATA_URL`` (the IdP of account ``acme``),
+``DATABASE`` (the SQLite file; the SP key pair is kept beside it). Everything between the
+"samljit glue" markers is what SSO costs the app.
+"""
+
+import html
+import os
+import secrets
+import urllib.request
+from pathlib import Path
+
+from flask import Flask, session
+from sqlalchemy import create_engine
+
+# --- samljit glue (imports) ------------------------------------------------------------
+import samljit
+from samljit.integrations.flask import SamlSso, current_session_revoker, sp_config
+from samljit.stores.sqlalchemy import SQLAlchemyUserStore
+from samljit.stores.sqlite import SQLiteAccountStore, SQLiteReplayCache, SQLiteRequestStore
+
+# --- end of samljit glue (imports) -----------------------------------------------------
+
+PORT = int(os.environ.get("PORT", "8000"))
+BASE_URL = f"http://127.0.0.1:{PORT}"
+DATABASE = Path(os.environ.get("DATABASE", "flask_app.sqlite")).resolve()
+
+app = Flask(__name__)
+app.secret_key = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+engine = create_engine(f"sqlite:///{DATABASE}")
+ROLES = [
+    "account_administrator",
+    "developer",
+    "media_library_full_access",
+    "media_library_view_only_access",
+    "media_library_restricted_access",
+    "finance",
+]
+# Configuration, not code: which claims carry the email, name, role and account.
+MAPPING = {"preset": "generic", "accepted_roles": ROLES, "account_attributes": ["imagekit_id"]}
+
+# --- samljit glue -------------------------------------------------------------------------
+
+
+class Sessions:  # logs the provisioned user in to the app's own (cookie) session
+    def issue(self, user: samljit.UserRecord, context: samljit.LoginContext) -> str:
+        session["email"] = user.email
+        return user.email
+
+
+users, accounts = SQLAlchemyUserStore(engine), SQLiteAccountStore(DATABASE)
+key, cert = samljit.load_or_create_key_pair(f"{DATABASE}.key", f"{DATABASE}.crt", common_name="sp")
+service = samljit.LoginService(
+    accounts=accounts,
+    users=users,
+    sessions=Sessions(),
+    replay_cache=SQLiteReplayCache(DATABASE),
+    request_store=SQLiteRequestStore(DATABASE),
+    sp_key=key,
+    sp_certificate=cert,
+    session_revoker=current_session_revoker,
+    account_for_domain={"acme.test": "acme"}.get,  # the account's verified email domains
+)
+SamlSso(service).init_app(app)
+acme = samljit.AccountConfig(  # in a real app, the account administrator's settings page
+    account_id="acme",
+    sp=sp_config(BASE_URL, "acme"),
+    idp_metadata=urllib.request.urlopen(os.environ["IDP_METADATA_URL"]).read(),  # noqa: S310
+    mapping=samljit.ClaimMapping.from_dict(MAPPING),
+    policy=samljit.ProvisioningPolicy(create_users="always"),  # first logins from the SSO page
+)
+accounts.save(acme)
+# --- end of samljit glue ------------------------------------------------------------------
+
+
+@app.get("/")
+def home() -> str:
+    user = users.get_by_email(session["email"]) if "email" in session else None
+    if user is None:
+        return '<h1>PixelCDN</h1><p>Not signed in. <a href="/sso/">Sign in with SSO</a></p>'
+    return (
+        f'<h1>PixelCDN</h1><p>Signed in as <span id="email">{html.escape(user.email)}</span> '
+        f'(<span id="full-name">{html.escape(user.full_name or "")}</span>, '
+        f'<span id="role">{html.escape(user.role)}</span>)</p>'
+        '<form method="post" action="/sso/logout"><button id="logout">Log out</button></form>'
+        '<p><a href="/users">Users</a></p>'
+    )
+
+
+@app.get("/users")
+def user_list() -> str:
+    rows = "".join(
+        f'<tr data-email="{html.escape(u.email)}"><td>{html.escape(u.email)}</td>'
+        f'<td class="full-name">{html.escape(u.full_name or "")}</td>'
+        f'<td class="role">{html.escape(u.role)}</td></tr>'
+        for u in users.users_of("acme")
+    )
+    return f"<h1>Users of acme</h1><table>{rows}</table>"
+
+
+if __name__ == "__main__":
+    app.run(host="127.0.0.1", port=PORT)

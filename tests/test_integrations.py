@@ -1,0 +1,387 @@
+"""The Flask and Starlette (FastAPI) adapters, through each framework's test client: the
+same endpoints, pages and rules in both, driven by real signed messages from TestIdP.
+
+The Django adapter has its own tests (it needs Django's settings).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from flask import session as flask_session
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from samljit import (
+    AccountConfig,
+    AsyncLoginService,
+    ClaimMapping,
+    LoginContext,
+    LoginService,
+    NameID,
+    ProvisioningPolicy,
+    UserRecord,
+    build_logout_request,
+    build_logout_response,
+    encode_redirect,
+    in_thread,
+    parse_idp_metadata,
+)
+from samljit.integrations import fastapi as starlette_adapter
+from samljit.integrations import flask as flask_adapter
+from samljit.integrations._web import sp_config
+from samljit.stores.memory import (
+    MemoryAccountStore,
+    MemoryReplayCache,
+    MemoryRequestStore,
+    MemoryUserStore,
+)
+from samljit.testing import TestIdP, make_certificate
+
+from .conftest import NOW
+from .sp_flows import redirect_message
+from .test_logout import idp_side
+
+BASE = "http://testserver"
+SP = sp_config(BASE, "acme")
+ROLES = ["developer", "finance"]
+MAPPING = ClaimMapping.from_dict(
+    {"preset": "generic", "accepted_roles": ROLES, "account_attributes": ["imagekit_id"]}
+)
+EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+
+
+@dataclass
+class Page:
+    status: int
+    location: str | None
+    text: str
+
+
+@dataclass
+class Site:
+    """A host app with SSO mounted, the IdP it trusts, and a browser-like test client."""
+
+    framework: str
+    client: Any
+    idp: TestIdP
+    users: MemoryUserStore
+    requests: MemoryRequestStore
+
+    def get(self, path: str) -> Page:
+        return self._page(self.client.get(path, **self._no_follow))
+
+    def post(self, path: str, data: dict[str, str]) -> Page:
+        return self._page(self.client.post(path, data=data, **self._no_follow))
+
+    def whoami(self) -> str:
+        return self.get("/whoami").text
+
+    @property
+    def _no_follow(self) -> dict[str, bool]:
+        return {"follow_redirects": False}
+
+    def _page(self, response: Any) -> Page:
+        text = response.get_data(as_text=True) if self.framework == "flask" else response.text
+        return Page(response.status_code, response.headers.get("Location"), text)
+
+    def respond(self, *, in_response_to: str | None = None, role: str = "developer") -> str:
+        return self.idp.issue_response(
+            sp_entity_id=SP.entity_id,
+            acs_url=SP.acs_url,
+            now=NOW,
+            name_id="Ada@ACME.test",
+            attributes={"full_name": ["Ada Lovelace"], "role": [role], "imagekit_id": ["acme"]},
+            in_response_to=in_response_to,
+            session_index="_session1",
+        ).form_value
+
+    def login(self, role: str = "developer") -> Page:
+        return self.post("/sso/acme/acs", {"SAMLResponse": self.respond(role=role)})
+
+
+def _service_options(idp: TestIdP) -> dict[str, Any]:
+    accounts = MemoryAccountStore()
+    accounts.save(
+        AccountConfig(
+            account_id="acme",
+            sp=SP,
+            idp_metadata=idp.metadata_xml,
+            mapping=MAPPING,
+            policy=ProvisioningPolicy(create_users="always"),  # a first login may start here
+        )
+    )
+    key, certificate = make_certificate(common_name="sp")
+    return {
+        "accounts": accounts,
+        "users": MemoryUserStore(),
+        "replay_cache": MemoryReplayCache(),
+        "request_store": MemoryRequestStore(),
+        "sp_key": key,
+        "sp_certificate": certificate,
+        "clock": lambda: NOW,
+        "account_for_domain": lambda domain: "acme" if domain == "acme.test" else None,
+    }
+
+
+def _flask_site(idp: TestIdP) -> Site:
+    class Sessions:
+        def issue(self, user: UserRecord, context: LoginContext) -> str:
+            flask_session["email"] = user.email
+            return user.email
+
+    options = _service_options(idp)
+    service = LoginService(
+        **options, sessions=Sessions(), session_revoker=flask_adapter.current_session_revoker
+    )
+    app = Flask(__name__)
+    app.secret_key = "test"
+    flask_adapter.SamlSso(service).init_app(app)
+    app.add_url_rule("/whoami", "whoami", lambda: flask_session.get("email", ""))
+    return Site("flask", app.test_client(), idp, options["users"], options["request_store"])
+
+
+def _starlette_site(idp: TestIdP) -> Site:
+    class Sessions:
+        async def issue(self, user: UserRecord, context: LoginContext) -> str:
+            request = starlette_adapter.current_request()
+            assert request is not None
+            request.session["email"] = user.email
+            return user.email
+
+    async def whoami(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(request.session.get("email", ""))
+
+    options = _service_options(idp)
+    users = options["users"]
+    options["users"] = in_thread(users)
+    service = AsyncLoginService(
+        **options, sessions=Sessions(), session_revoker=starlette_adapter.current_session_revoker
+    )
+    app = Starlette(
+        routes=[Route("/whoami", whoami)],
+        middleware=[Middleware(SessionMiddleware, secret_key="test")],
+    )
+    starlette_adapter.SamlSso(service).install(app)
+    return Site("starlette", TestClient(app), idp, users, options["request_store"])
+
+
+@pytest.fixture(params=["flask", "starlette"])
+def site(request: pytest.FixtureRequest, test_idp: TestIdP) -> Iterator[Site]:
+    made = _flask_site(test_idp) if request.param == "flask" else _starlette_site(test_idp)
+    if made.framework == "starlette":
+        with made.client:
+            yield made
+    else:
+        yield made
+
+
+def _generic_failure(page: Page) -> None:
+    assert page.status == 403
+    assert "<h1>Single sign-on failed</h1>" in page.text
+    assert 'id="reference"' in page.text
+
+
+# --- login -----------------------------------------------------------------------------------
+
+
+def test_an_idp_initiated_post_to_the_acs_creates_the_user_and_signs_them_in(site: Site) -> None:
+    page = site.login()
+    assert (page.status, page.location) == (303, "/")
+    user = site.users.get_by_email("ada@acme.test")
+    assert user is not None
+    assert (user.full_name, user.role, user.account_id) == ("Ada Lovelace", "developer", "acme")
+    assert site.whoami() == "ada@acme.test"
+
+
+def test_the_sso_page_asks_for_the_email_and_posts_to_itself(site: Site) -> None:
+    page = site.get("/sso/?next=/reports")
+    assert page.status == 200
+    assert '<form method="post" action="/sso/">' in page.text
+    assert '<input type="email" name="email" id="email"' in page.text
+    assert '<input type="hidden" name="next" value="/reports">' in page.text
+
+
+def test_the_email_leads_to_the_accounts_idp_and_the_answer_signs_in(site: Site) -> None:
+    page = site.post("/sso/", {"email": "ada@acme.test", "next": "/reports"})
+    assert page.status == 303
+    assert page.location is not None
+    assert page.location.startswith(site.idp.sso_url + "?SAMLRequest=")
+    request_id = redirect_message(page.location).get("ID")
+    answer = site.post("/sso/acme/acs", {"SAMLResponse": site.respond(in_response_to=request_id)})
+    assert (answer.status, answer.location) == (303, "/reports")
+    assert site.whoami() == "ada@acme.test"
+
+
+def test_a_login_started_for_a_known_account_keeps_its_state_server_side(site: Site) -> None:
+    page = site.get("/sso/acme/login?next=/billing")
+    assert page.location is not None
+    request_id = redirect_message(page.location).get("ID")
+    pending = site.requests.get(request_id)
+    assert pending is not None
+    assert pending.relay_state == "/billing"
+    assert "RelayState" not in parse_qs(urlsplit(page.location).query)
+
+
+def test_a_rejected_login_shows_the_generic_page_logs_the_code_and_writes_nothing(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="samljit.integrations"):
+        page = site.login(role="guest")
+    _generic_failure(page)
+    assert "role" not in page.text.lower()
+    (record,) = [r for r in caplog.records if r.name == "samljit.integrations"]
+    assert "code=role_not_accepted" in record.getMessage()
+    assert "account=acme" in record.getMessage()
+    assert record.getMessage().split("ref=")[1].split()[0] in page.text
+    assert site.users.get_by_email("ada@acme.test") is None
+    assert site.whoami() == ""
+
+
+def test_a_replayed_response_is_refused_with_the_same_generic_page(site: Site) -> None:
+    form = {"SAMLResponse": site.respond()}
+    assert site.post("/sso/acme/acs", form).status == 303
+    _generic_failure(site.post("/sso/acme/acs", form))
+
+
+def test_an_unknown_email_and_an_account_without_sso_look_the_same(site: Site) -> None:
+    unknown = site.post("/sso/", {"email": "eve@elsewhere.test"})
+    _generic_failure(unknown)
+    disabled = site.get("/sso/initech/login")
+    _generic_failure(disabled)
+    assert unknown.text.split("<code")[0] == disabled.text.split("<code")[0]
+
+
+def test_the_acs_takes_only_posts(site: Site) -> None:
+    assert site.get("/sso/acme/acs").status == 405
+
+
+# --- metadata --------------------------------------------------------------------------------
+
+
+def test_the_metadata_endpoint_serves_the_accounts_sp_metadata(site: Site) -> None:
+    page = site.get("/sso/acme/metadata")
+    assert page.status == 200
+    assert f'entityID="{SP.entity_id}"' in page.text
+    assert f'Location="{SP.acs_url}"' in page.text
+    assert f'Location="{SP.slo_url}"' in page.text
+    _generic_failure(site.get("/sso/initech/metadata"))
+
+
+# --- logout ----------------------------------------------------------------------------------
+
+
+def test_the_logout_button_ends_the_session_and_logs_out_at_the_idp(site: Site) -> None:
+    site.login()
+    page = site.post("/sso/logout", {})
+    assert site.whoami() == ""
+    assert page.location is not None
+    assert page.location.startswith(site.idp.slo_url + "?SAMLRequest=")
+    request = redirect_message(page.location)
+    assert request.findtext("{urn:oasis:names:tc:SAML:2.0:assertion}NameID") == "Ada@ACME.test"
+    xml = build_logout_response(
+        response_id="_idp-answer",
+        sp=idp_side(site.idp),
+        destination=SP.slo_url or "",
+        in_response_to=request.get("ID"),
+        now=NOW,
+    )
+    answer = encode_redirect(
+        xml, destination=SP.slo_url or "", parameter="SAMLResponse", key=site.idp.key
+    )
+    back = site.get("/sso/acme/slo?" + answer.partition("?")[2])
+    assert (back.status, back.location) == (303, "/")
+
+
+def test_logging_out_without_an_sso_session_just_goes_home(site: Site) -> None:
+    page = site.post("/sso/logout", {})
+    assert (page.status, page.location) == (303, "/")
+
+
+def test_the_idps_logout_request_ends_the_current_session_and_is_answered(site: Site) -> None:
+    site.login()
+    _, xml = build_logout_request(
+        sp=idp_side(site.idp),
+        destination=SP.slo_url or "",
+        name_id=NameID(value="Ada@ACME.test", format=EMAIL),
+        session_index="_session1",
+        now=NOW,
+    )
+    url = encode_redirect(
+        xml, destination=SP.slo_url or "", parameter="SAMLRequest", key=site.idp.key
+    )
+    page = site.get("/sso/acme/slo?" + url.partition("?")[2])
+    assert page.location is not None
+    assert page.location.startswith(site.idp.slo_url + "?SAMLResponse=")
+    assert site.whoami() == ""
+
+
+def test_an_unsigned_logout_request_ends_nothing(site: Site) -> None:
+    site.login()
+    _, xml = build_logout_request(
+        sp=idp_side(site.idp),
+        destination=SP.slo_url or "",
+        name_id=NameID(value="Ada@ACME.test", format=EMAIL),
+        session_index=None,
+        now=NOW,
+    )
+    url = encode_redirect(xml, destination=SP.slo_url or "", parameter="SAMLRequest")
+    _generic_failure(site.get("/sso/acme/slo?" + url.partition("?")[2]))
+    assert site.whoami() == "ada@acme.test"
+
+
+# --- framework specifics ---------------------------------------------------------------------
+
+
+def test_flask_wtf_csrf_protection_exempts_only_the_acs_and_slo(test_idp: TestIdP) -> None:
+    class CsrfProtect:  # the part of Flask-WTF's CSRFProtect the adapter uses
+        def __init__(self) -> None:
+            self.exempted: list[str] = []
+
+        def exempt(self, view: str) -> None:
+            self.exempted.append(view)
+
+    app = Flask(__name__)
+    csrf = CsrfProtect()
+    app.extensions["csrf"] = csrf
+    options = _service_options(test_idp)
+    service = LoginService(**options, sessions=_NoSessions())
+    flask_adapter.SamlSso(service).init_app(app)
+    assert sorted(csrf.exempted) == ["samljit.acs", "samljit.slo"]
+    assert {"samljit.acs", "samljit.slo"} <= set(app.view_functions)
+
+
+def test_an_oversized_post_is_refused_before_it_is_read_whole(
+    test_idp: TestIdP, caplog: pytest.LogCaptureFixture
+) -> None:
+    made = _starlette_site(test_idp)
+    body = "SAMLResponse=" + "A" * (starlette_adapter.MAX_FORM_BYTES + 1)
+    with made.client, caplog.at_level(logging.WARNING, logger="samljit.integrations"):
+        response = made.client.post(
+            "/sso/acme/acs",
+            content=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    assert response.status_code == 403
+    assert "code=input_invalid" in caplog.text
+
+
+def test_the_identity_provider_metadata_parses_for_both_services(test_idp: TestIdP) -> None:
+    parsed = parse_idp_metadata(test_idp.metadata_xml)
+    assert parsed.idp.entity_id == test_idp.entity_id
+
+
+class _NoSessions:
+    def issue(self, user: UserRecord, context: LoginContext) -> str:
+        return user.user_id
