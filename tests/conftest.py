@@ -1,8 +1,10 @@
-"""Shared fixtures: one test IdP (key generation is slow), an SP, and a fixed clock."""
+"""Shared fixtures: one test IdP (key generation is slow), an SP, a fixed clock, and each
+login service."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,8 @@ import pytest
 
 import samljit
 from samljit.testing import IssuedResponse, TestIdP
+
+from .services import async_service_factory
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 SP_ENTITY_ID = "https://app.example.com/saml/acme"
@@ -64,3 +68,16 @@ def verify(idp: samljit.IdentityProvider, sp: samljit.SPConfig) -> Callable[...,
         return samljit.verify_response(message, **options)
 
     return _verify
+
+
+@pytest.fixture(params=["sync", "async"])
+def login_service(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
+    """Builds the service under test from ``LoginService``'s arguments: ``[sync]`` the
+    LoginService itself, ``[async]`` an AsyncLoginService over async versions of the given
+    stores and hooks, driven from synchronous code on this test's event loop (see
+    ``tests/services.py``)."""
+    if request.param == "sync":
+        yield samljit.LoginService
+        return
+    with asyncio.Runner() as runner:
+        yield async_service_factory(runner)

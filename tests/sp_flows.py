@@ -1,5 +1,5 @@
-"""Helpers for the SP-initiated login and Single Logout tests: a host app around
-``LoginService``, and independent readers of what the SP sends to the IdP.
+"""Helpers for the SP-initiated login and Single Logout tests: a host app around the login
+service under test, and independent readers of what the SP sends to the IdP.
 
 The readers here do not call samljit: they split, inflate and verify Redirect-binding URLs
 with the standard library and ``cryptography`` (SAML bindings 3.4.4.1), so a test of the SP's
@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -113,6 +113,8 @@ class App:
     revoker: RecordingRevoker = field(default_factory=RecordingRevoker)
     clock: Clock = field(default_factory=Clock)
     options: dict[str, Any] = field(default_factory=dict)
+    login_service: Callable[..., LoginService] = LoginService
+    """The service under test (the ``login_service`` fixture): sync or async."""
     service: LoginService = field(init=False)
 
     def __post_init__(self) -> None:
@@ -131,7 +133,7 @@ class App:
             "session_revoker": self.revoker,
             **self.options,
         }
-        self.service = LoginService(**arguments)
+        self.service = self.login_service(**arguments)
         return self.service
 
     def snapshot(self) -> tuple[object, ...]:

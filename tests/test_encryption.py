@@ -1114,7 +1114,11 @@ def test_sp_metadata_publishes_the_encryption_certificate(sp_key: Key) -> None:
 
 @pytest.mark.parametrize("require_encryption", [False, True])
 def test_login_service_creates_a_user_from_an_encrypted_assertion(
-    test_idp: TestIdP, sp_key: Key, new_sp_key: Key, require_encryption: bool
+    test_idp: TestIdP,
+    sp_key: Key,
+    new_sp_key: Key,
+    require_encryption: bool,
+    login_service: Callable[..., samljit.LoginService],
 ) -> None:
     accounts = MemoryAccountStore()
     users = MemoryUserStore()
@@ -1128,7 +1132,7 @@ def test_login_service_creates_a_user_from_an_encrypted_assertion(
             mapping=samljit.ClaimMapping.from_dict({"accepted_roles": ["developer"]}),
         )
     )
-    service = samljit.LoginService(
+    service = login_service(
         accounts=accounts,
         users=users,
         sessions=MemorySessionIssuer(),
@@ -1157,7 +1161,7 @@ def test_login_service_creates_a_user_from_an_encrypted_assertion(
 
 
 def test_login_service_without_decryption_keys_writes_nothing(
-    test_idp: TestIdP, sp_key: Key
+    test_idp: TestIdP, sp_key: Key, login_service: Callable[..., samljit.LoginService]
 ) -> None:
     accounts = MemoryAccountStore()
     users = MemoryUserStore()
@@ -1169,7 +1173,7 @@ def test_login_service_without_decryption_keys_writes_nothing(
             mapping=samljit.ClaimMapping.from_dict({"accepted_roles": ["developer"]}),
         )
     )
-    service = samljit.LoginService(
+    service = login_service(
         accounts=accounts,
         users=users,
         sessions=MemorySessionIssuer(),

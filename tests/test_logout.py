@@ -27,6 +27,7 @@ from signxml.signer import XMLSigner
 from samljit import (
     BINDING_HTTP_POST,
     BINDING_HTTP_REDIRECT,
+    LoginService,
     NameID,
     PendingRequest,
     SamlError,
@@ -93,6 +94,7 @@ def app(
     test_idp: TestIdP,
     globex_idp: TestIdP,
     sp_pair: Pair,
+    login_service: Callable[..., LoginService],
 ) -> Iterator[App]:
     store: Any = (
         MemoryRequestStore()
@@ -100,6 +102,7 @@ def app(
         else SQLiteRequestStore(tmp_path / "requests.sqlite3")
     )
     made = App(
+        login_service=login_service,
         request_store=store,
         accounts=MemoryAccountStore(
             [account("acme", test_idp.metadata_xml), account("globex", globex_idp.metadata_xml)]

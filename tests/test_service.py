@@ -1,7 +1,8 @@
 """LoginService end to end: a signed response from ``samljit.testing.TestIdP`` in, a
 provisioned user and the app's session out, or a code and nothing written.
 
-Every test runs against the in-memory stores and the SQLite stores (one file in tmp_path).
+Every test runs against the in-memory stores and the SQLite stores (one file in tmp_path), and
+against LoginService (``[sync]``) and AsyncLoginService over async stores (``[async]``).
 "Nothing written" means: the users are exactly as before, the replay cache did not record the
 assertion, and no session was issued; where the rule allows, the very same assertion then
 logs in once the configuration is fixed.
@@ -13,7 +14,7 @@ import contextlib
 import dataclasses
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -95,10 +96,12 @@ class App:
     clock: Clock = field(default_factory=Clock)
     sessions: RecordingIssuer = field(default_factory=RecordingIssuer)
     events: list[AuditEvent] = field(default_factory=list)
+    login_service: Callable[..., LoginService] = LoginService
+    """The service under test (the ``login_service`` fixture): sync or async."""
     service: LoginService = field(init=False)
 
     def __post_init__(self) -> None:
-        self.service = LoginService(
+        self.service = self.login_service(
             accounts=self.accounts,
             users=self.users,
             sessions=self.sessions,
@@ -194,7 +197,11 @@ def _account(account_id: str, idp: TestIdP) -> AccountConfig:
 
 @pytest.fixture(params=["memory", "sqlite"])
 def app(
-    request: pytest.FixtureRequest, tmp_path: Path, test_idp: TestIdP, globex_idp: TestIdP
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    test_idp: TestIdP,
+    globex_idp: TestIdP,
+    login_service: Callable[..., LoginService],
 ) -> Iterator[App]:
     if request.param == "memory":
         made = App(
@@ -204,6 +211,7 @@ def app(
             replay_cache=MemoryReplayCache(),
             acme_idp=test_idp,
             globex_idp=globex_idp,
+            login_service=login_service,
         )
     else:
         db = tmp_path / "app.sqlite3"
@@ -215,6 +223,7 @@ def app(
             acme_idp=test_idp,
             globex_idp=globex_idp,
             db=db,
+            login_service=login_service,
         )
     made.accounts.save(_account("acme", test_idp))
     made.accounts.save(_account("globex", globex_idp))
@@ -366,7 +375,7 @@ class LosingTheRace:
 
 def test_a_first_login_that_loses_the_creation_race_updates_the_winners_user(app: App) -> None:
     rival = NewUser(email="ada@acme.test", account_id="acme", full_name="Ada", role="finance")
-    service = LoginService(
+    service = app.login_service(
         accounts=app.accounts,
         users=LosingTheRace(app.users, rival),
         sessions=app.sessions,
@@ -393,7 +402,7 @@ def test_a_first_login_that_loses_the_creation_race_to_another_accounts_user_is_
 ) -> None:
     """The winner's user belongs to globex: the loser is not logged into it (never moved)."""
     rival = NewUser(email="ada@acme.test", account_id="globex", full_name="Ada", role="finance")
-    service = LoginService(
+    service = app.login_service(
         accounts=app.accounts,
         users=LosingTheRace(app.users, rival),
         sessions=app.sessions,
@@ -698,6 +707,15 @@ def test_with_a_shared_acs_whitespace_around_the_issuer_is_ignored(app: App) -> 
     assert app.login(issued, account_id=None).account_id == "acme"
 
 
+def test_with_a_shared_acs_a_response_that_does_not_parse_names_no_issuer_and_has_sso_disabled(
+    app: App,
+) -> None:
+    """Without a readable Issuer there is no account whose keys could verify it."""
+    with app.writes_nothing(), pytest.raises(SamlError) as caught:
+        app.service.complete_login({"SAMLResponse": "not base64 at all"}, account_id=None)
+    assert (caught.value.code, caught.value.found) == ("sso_disabled", None)
+
+
 def test_with_a_shared_acs_the_idp_of_a_deleted_account_has_sso_disabled(app: App) -> None:
     app.accounts.delete("acme")
     with app.writes_nothing():
@@ -867,7 +885,7 @@ def test_during_a_rollover_to_another_key_type_the_new_key_logs_in(
 
 
 def test_a_thousand_accounts_parse_each_metadata_once(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, login_service: Callable[..., LoginService]
 ) -> None:
     parsed: list[bytes] = []
     parse = samljit.service.parse_idp_metadata
@@ -888,7 +906,7 @@ def test_a_thousand_accounts_parse_each_metadata_once(
         )
         for i, idp in enumerate(idps)
     )
-    service = LoginService(
+    service = login_service(
         accounts=accounts,
         users=MemoryUserStore(),
         sessions=RecordingIssuer(),

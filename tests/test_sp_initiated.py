@@ -2,8 +2,9 @@
 to the account's IdP and remembers it server-side; the response must answer an outstanding,
 unexpired request of the same account, which is then used up exactly once.
 
-Every service test runs with the in-memory and the SQLite request store. "Nothing written"
-means no user created or changed, no assertion recorded and no session issued.
+Every service test runs with the in-memory and the SQLite request store, through LoginService
+(``[sync]``) and AsyncLoginService over async stores (``[async]``). "Nothing written" means
+no user created or changed, no assertion recorded and no session issued.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from samljit import (
     BINDING_HTTP_REDIRECT,
     AccountConfig,
     LoginResult,
+    LoginService,
     PendingRequest,
     ProvisioningPolicy,
     SamlError,
@@ -71,10 +73,15 @@ def _store(kind: str, tmp_path: Path) -> Any:
 
 @pytest.fixture(params=["memory", "sqlite"])
 def app(
-    request: pytest.FixtureRequest, tmp_path: Path, test_idp: TestIdP, globex_idp: TestIdP
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    test_idp: TestIdP,
+    globex_idp: TestIdP,
+    login_service: Callable[..., LoginService],
 ) -> Iterator[App]:
     store = _store(request.param, tmp_path)
     made = App(
+        login_service=login_service,
         request_store=store,
         accounts=MemoryAccountStore(
             [account("acme", test_idp.metadata_xml), account("globex", globex_idp.metadata_xml)]
@@ -237,6 +244,18 @@ def test_the_binding_falls_back_to_the_only_one_the_idp_offers(
     request = app.service.begin_login("acme", binding=asked)
     assert request.binding == used
     assert app.request_store.get(request.request_id) is not None
+
+
+def test_begin_login_at_an_idp_that_offers_neither_binding_is_sso_disabled(
+    app: App, test_idp: TestIdP
+) -> None:
+    metadata = test_idp.metadata_xml
+    for binding in (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST):
+        metadata = metadata_without(metadata, element="SingleSignOnService", binding=binding)
+    configure(app, "acme", idp_metadata=metadata)
+    with app.writes_nothing(), pytest.raises(SamlError) as caught:
+        app.service.begin_login("acme")
+    assert (caught.value.code, caught.value.found) == ("sso_disabled", "acme")
 
 
 def test_begin_login_for_an_account_without_sso_is_sso_disabled(app: App) -> None:

@@ -245,6 +245,20 @@ def _call(target: str, method: str | None, *args: Any, **kwargs: Any) -> _Call:
     return _Call(target, method, args, kwargs)
 
 
+_CALLED: Mapping[str, tuple[str | None, ...]] = MappingProxyType(
+    {
+        "accounts": ("get", "find_by_idp_entity_id"),
+        "users": ("get_by_email", "create", "update", "users_of"),
+        "sessions": ("issue",),
+        "replay_cache": ("add",),
+        "request_store": ("save", "get", "consume"),
+        "session_revoker": ("revoke",),
+        "account_for_domain": (None,),
+    }
+)
+"""What the flows call of each plugged-in store (None: the hook itself)."""
+
+
 class _LoginFlows:
     """What LoginService and AsyncLoginService share: configuration and every rule."""
 
@@ -284,6 +298,10 @@ class _LoginFlows:
         self.session_revoker = session_revoker
         self.max_relay_state = max_relay_state
         self.decryption_keys = tuple(decryption_keys)
+        self._check_plugged()
+
+    def _check_plugged(self) -> None:
+        """Refuse stores and hooks the driver cannot call (LoginService: async ones)."""
 
     def identity_provider(self, config: AccountConfig) -> IdentityProvider:
         """The parsed IdP of ``config`` (cached by metadata content)."""
@@ -826,11 +844,25 @@ _SERVICE_DOC = """
 class LoginService(_LoginFlows):
     """Completes SAML logins with Just-In-Time provisioning.
 
-    Every store and hook is called synchronously; for asyncio apps see
-    :class:`AsyncLoginService`, which runs the same rules.
+    Every store and hook is called synchronously (one whose methods are ``async def`` is
+    refused with :class:`~samljit.ConfigError`, ``configuration_invalid``, when the service
+    is built); for asyncio apps see :class:`AsyncLoginService`, which runs the same rules.
     """
 
     __doc__ = (__doc__ or "") + _SERVICE_DOC
+
+    def _check_plugged(self) -> None:
+        # Found only when first called, an async store could fail a login after it wrote
+        # (a user created, then an async session issuer): refuse it before any login.
+        for target, methods in _CALLED.items():
+            plugged = getattr(self, target)
+            for method in methods:
+                function = plugged if method is None else getattr(plugged, method, None)
+                if inspect.iscoroutinefunction(function):
+                    raise ConfigError(
+                        f"{target}.{method or '__call__'} is async: use AsyncLoginService "
+                        "with async stores"
+                    )
 
     def _run(self, flow: Flow[T]) -> T:
         value: Any = None
