@@ -1,0 +1,9 @@
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("users", views.users, name="users"),
+    path("sso/", include("samljit.integrations.django.urls")),  # samljit
+]

@@ -1,0 +1,57 @@
+"""samljit for Django.
+
+::
+
+    INSTALLED_APPS += ["samljit.integrations.django"]        # models: SsoProfile, SsoAccount
+    SAMLJIT_SERVICE = "myproject.sso.service"                 # a LoginService, or a factory
+    urlpatterns += [path("sso/", include("samljit.integrations.django.urls"))]
+
+The reference stores (:class:`DjangoUserStore` over ``django.contrib.auth`` users, the
+role as a Group; :class:`DjangoAccountStore`), the :class:`DjangoSessionIssuer`
+(``django.contrib.auth.login`` on the request being served) and
+:data:`current_session_revoker` plug into the app's :class:`~samljit.LoginService`;
+:func:`login_service` builds one with all of them. The adapter keeps, under
+``request.session["samljit"]``, what SP-initiated logout needs. Only the ACS and SLO views
+are CSRF-exempt.
+
+The names are loaded on first use: Django imports this package while it is still
+setting up its apps, before models may be imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .._web import sp_config
+
+if TYPE_CHECKING:
+    from .service import login_service
+    from .sessions import DjangoSessionIssuer, current_request, current_session_revoker
+    from .stores import DjangoAccountStore, DjangoUserStore
+
+__all__ = [
+    "DjangoAccountStore",
+    "DjangoSessionIssuer",
+    "DjangoUserStore",
+    "current_request",
+    "current_session_revoker",
+    "login_service",
+    "sp_config",
+]
+
+_LAZY = {
+    "DjangoAccountStore": "stores",
+    "DjangoUserStore": "stores",
+    "DjangoSessionIssuer": "sessions",
+    "current_request": "sessions",
+    "current_session_revoker": "sessions",
+    "login_service": "service",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

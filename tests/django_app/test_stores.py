@@ -1,0 +1,386 @@
+"""The Django reference stores against the store contract: the same assertions run on the
+in-memory and SQLite stores, so the Django ones are held to what samljit expects of any
+store. Then what is Django's own: the users, the role groups, the migration, and exactly
+one user from concurrent first logins (threads, each with its own connection, on one
+SQLite file)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.db import connections
+from django.test.utils import override_settings
+
+from samljit import (
+    AccountConfig,
+    ClaimMapping,
+    DuplicateUser,
+    LoginService,
+    NewUser,
+    SamlError,
+)
+from samljit.integrations.django import DjangoAccountStore, DjangoUserStore
+from samljit.integrations.django.models import SsoAccount, SsoProfile
+from samljit.integrations.django.stores import _from_db, _to_db, split_full_name
+from samljit.stores.memory import (
+    MemoryAccountStore,
+    MemoryReplayCache,
+    MemorySessionIssuer,
+    MemoryUserStore,
+)
+from samljit.stores.sqlite import SQLiteAccountStore, SQLiteUserStore
+from samljit.testing import TestIdP
+
+from ..conftest import NOW
+from .conftest import MAPPING, SP, Site
+
+ADA = NewUser(email="ada@acme.test", account_id="acme", full_name="Ada Lovelace", role="developer")
+STORES = ["memory", "sqlite", "django"]
+
+
+@pytest.fixture(params=STORES)
+def users(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "memory":
+        yield MemoryUserStore()
+    elif request.param == "sqlite":
+        store = SQLiteUserStore(tmp_path / "users.sqlite3")
+        yield store
+        store.close()
+    else:
+        yield DjangoUserStore()
+
+
+@pytest.fixture(params=STORES)
+def accounts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "memory":
+        yield MemoryAccountStore()
+    elif request.param == "sqlite":
+        store = SQLiteAccountStore(tmp_path / "accounts.sqlite3")
+        yield store
+        store.close()
+    else:
+        yield DjangoAccountStore()
+
+
+def account(test_idp: TestIdP, account_id: str = "acme", **changes: Any) -> AccountConfig:
+    settings: dict[str, Any] = {"idp_metadata": test_idp.metadata_xml, "sp": SP, "mapping": MAPPING}
+    return AccountConfig(account_id=account_id, **{**settings, **changes})
+
+
+# --- UserStore contract ---------------------------------------------------------------------
+
+
+def test_create_returns_the_stored_user_with_the_login_time(users: Any) -> None:
+    created = users.create(ADA, now=NOW)
+    assert (created.email, created.account_id, created.full_name, created.role) == (
+        "ada@acme.test",
+        "acme",
+        "Ada Lovelace",
+        "developer",
+    )
+    assert created.last_sso_login == NOW
+    assert users.get_by_email("ada@acme.test") == created
+
+
+def test_an_unknown_email_is_none(users: Any) -> None:
+    assert users.get_by_email("nobody@acme.test") is None
+
+
+def test_the_email_is_unique(users: Any) -> None:
+    users.create(ADA, now=NOW)
+    other = NewUser(email="ada@acme.test", account_id="globex", full_name=None, role="developer")
+    with pytest.raises(DuplicateUser):
+        users.create(other, now=NOW)
+    assert [u.account_id for u in users.users_of("acme")] == ["acme"]
+    assert list(users.users_of("globex")) == []
+
+
+def test_update_applies_the_changes_and_records_the_login(users: Any) -> None:
+    created = users.create(ADA, now=NOW)
+    later = NOW + timedelta(days=1)
+    updated = users.update(
+        created.user_id, changes={"full_name": "Ada King", "role": "finance"}, last_sso_login=later
+    )
+    assert (updated.user_id, updated.full_name, updated.role, updated.last_sso_login) == (
+        created.user_id,
+        "Ada King",
+        "finance",
+        later,
+    )
+    assert users.get_by_email("ada@acme.test") == updated
+
+
+def test_update_without_changes_records_only_the_login(users: Any) -> None:
+    created = users.create(ADA, now=NOW)
+    later = NOW + timedelta(hours=2)
+    updated = users.update(created.user_id, changes={}, last_sso_login=later)
+    assert updated == dataclasses.replace(created, last_sso_login=later)
+
+
+@pytest.mark.parametrize("store", ["sqlite", "django"])
+def test_update_refuses_any_field_but_full_name_and_role(store: str, tmp_path: Path) -> None:
+    users: Any = SQLiteUserStore(tmp_path / "u.sqlite3") if store == "sqlite" else DjangoUserStore()
+    created = users.create(ADA, now=NOW)
+    with pytest.raises(ValueError, match="account_id"):
+        users.update(created.user_id, changes={"account_id": "globex"}, last_sso_login=NOW)
+    assert users.get_by_email("ada@acme.test") == created
+    if store == "sqlite":
+        users.close()
+
+
+def test_users_of_lists_one_accounts_users_in_creation_order(users: Any) -> None:
+    for email, account_id in [
+        ("b@acme.test", "acme"),
+        ("g@globex.test", "globex"),
+        ("a@acme.test", "acme"),
+    ]:
+        users.create(
+            NewUser(email=email, account_id=account_id, full_name=None, role="developer"), now=NOW
+        )
+    assert [u.email for u in users.users_of("acme")] == ["b@acme.test", "a@acme.test"]
+    assert list(users.users_of("initech")) == []
+
+
+# --- AccountStore contract ------------------------------------------------------------------
+
+
+def test_the_account_store_returns_what_was_saved(accounts: Any, test_idp: TestIdP) -> None:
+    config = account(
+        test_idp,
+        idp_entity_id=test_idp.entity_id,
+        sp=dataclasses.replace(SP, clock_skew=timedelta(seconds=90), allow_sha1=True),
+        mapping=ClaimMapping.from_dict(
+            {"preset": "entra", "accepted_roles": ["developer"], "role_values": {"A": "developer"}}
+        ),
+    )
+    accounts.save(config)
+    assert accounts.get("acme") == config
+
+
+def test_an_account_without_configuration_is_none(accounts: Any) -> None:
+    assert accounts.get("acme") is None
+
+
+def test_accounts_are_found_by_their_idps_entity_id(accounts: Any, test_idp: TestIdP) -> None:
+    accounts.save(account(test_idp, "acme"))
+    accounts.save(account(test_idp, "initech"))
+    found = accounts.find_by_idp_entity_id(test_idp.entity_id)
+    assert sorted(c.account_id for c in found) == ["acme", "initech"]
+    assert accounts.find_by_idp_entity_id("https://idp.unknown.test/metadata") == []
+
+
+def test_saving_again_replaces_the_configuration_and_its_idp(
+    accounts: Any, test_idp: TestIdP
+) -> None:
+    accounts.save(account(test_idp))
+    other = TestIdP(entity_id="https://idp.other.test/metadata", key_type="ec")
+    replaced = account(other)
+    accounts.save(replaced)
+    assert accounts.get("acme") == replaced
+    assert accounts.find_by_idp_entity_id(test_idp.entity_id) == []
+    assert accounts.find_by_idp_entity_id(other.entity_id) == [replaced]
+
+
+def test_deleting_an_account_configuration_removes_it_everywhere(
+    accounts: Any, test_idp: TestIdP
+) -> None:
+    accounts.save(account(test_idp))
+    accounts.delete("acme")
+    assert accounts.get("acme") is None
+    assert accounts.find_by_idp_entity_id(test_idp.entity_id) == []
+    accounts.delete("acme")  # deleting twice is harmless
+
+
+@pytest.mark.parametrize("store", ["sqlite", "django"])
+def test_metadata_in_another_encoding_is_kept_byte_for_byte(
+    store: str, tmp_path: Path, test_idp: TestIdP
+) -> None:
+    latin1 = (
+        test_idp.metadata_xml.decode("utf-8")
+        .replace("encoding='UTF-8'", "encoding='ISO-8859-1'")
+        .replace("<md:IDPSSODescriptor", "<!-- Société Générale --><md:IDPSSODescriptor", 1)
+        .encode("latin-1")
+    )
+    accounts: Any = (
+        SQLiteAccountStore(tmp_path / "a.sqlite3") if store == "sqlite" else DjangoAccountStore()
+    )
+    config = account(test_idp, idp_metadata=latin1)
+    accounts.save(config)
+    assert accounts.get("acme") == config
+    if store == "sqlite":
+        accounts.close()
+
+
+@pytest.mark.parametrize("store", ["sqlite", "django"])
+def test_metadata_that_does_not_parse_is_refused_at_save(store: str, tmp_path: Path) -> None:
+    accounts: Any = (
+        SQLiteAccountStore(tmp_path / "a.sqlite3") if store == "sqlite" else DjangoAccountStore()
+    )
+    bad = AccountConfig(account_id="acme", idp_metadata=b"<html>SSO</html>", sp=SP, mapping=MAPPING)
+    with pytest.raises(SamlError) as caught:
+        accounts.save(bad)
+    assert caught.value.code.startswith("metadata_")
+    assert accounts.get("acme") is None
+    if store == "sqlite":
+        accounts.close()
+
+
+# --- what is Django's own ---------------------------------------------------------------------
+
+
+def test_a_created_user_is_a_django_user_in_the_roles_group() -> None:
+    created = DjangoUserStore().create(ADA, now=NOW)
+    user = User.objects.get(pk=int(created.user_id))
+    assert (user.username, user.email, user.first_name, user.last_name) == (
+        "ada@acme.test",
+        "ada@acme.test",
+        "Ada",
+        "Lovelace",
+    )
+    assert not user.has_usable_password()
+    assert [g.name for g in user.groups.all()] == ["developer"]
+
+
+def test_a_role_change_moves_the_user_to_the_new_roles_group_only() -> None:
+    users = DjangoUserStore(group_prefix="sso:")
+    created = users.create(ADA, now=NOW)
+    user = User.objects.get(pk=int(created.user_id))
+    user.groups.add(Group.objects.create(name="beta-testers"))
+    users.update(created.user_id, changes={"role": "finance"}, last_sso_login=NOW)
+    assert sorted(g.name for g in user.groups.all()) == ["beta-testers", "sso:finance"]
+    assert sorted(Group.objects.values_list("name", flat=True)) == [
+        "beta-testers",
+        "sso:developer",
+        "sso:finance",
+    ]
+
+
+def test_a_full_name_change_is_kept_whole_and_split_for_display() -> None:
+    users = DjangoUserStore()
+    created = users.create(ADA, now=NOW)
+    updated = users.update(created.user_id, changes={"full_name": None}, last_sso_login=NOW)
+    user = User.objects.get(pk=int(created.user_id))
+    assert updated.full_name is None
+    assert (user.first_name, user.last_name) == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("full_name", "split"),
+    [
+        (None, ("", "")),
+        ("Plato", ("Plato", "")),
+        ("Ada Lovelace", ("Ada", "Lovelace")),
+        ("  Ada  King   Lovelace ", ("Ada King", "Lovelace")),
+        ("x" * 200, ("x" * 150, "")),
+    ],
+)
+def test_the_full_name_is_split_at_the_last_word(
+    full_name: str | None, split: tuple[str, str]
+) -> None:
+    assert split_full_name(full_name) == split
+
+
+def test_an_app_user_with_the_email_belongs_to_no_account_and_blocks_creation() -> None:
+    local = User.objects.create_user("ADA@acme.test", email="", password="x")
+    users = DjangoUserStore()
+    found = users.get_by_email("ada@acme.test")
+    assert found is not None
+    assert (found.user_id, found.account_id) == (str(local.pk), "")
+    with pytest.raises(DuplicateUser):
+        users.create(ADA, now=NOW)
+    assert SsoProfile.objects.count() == 0
+    assert User.objects.count() == 1
+
+
+def test_without_use_tz_times_are_stored_naive_utc_and_read_back_aware() -> None:
+    with override_settings(USE_TZ=False):
+        assert _to_db(NOW) == NOW.replace(tzinfo=None)
+    with override_settings(USE_TZ=True):
+        assert _to_db(NOW) is NOW
+    assert _from_db(NOW.replace(tzinfo=None)) == NOW
+    assert _from_db(None) is None
+    assert _from_db(NOW) == datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+def test_the_migrations_match_the_models() -> None:
+    out = io.StringIO()
+    call_command("makemigrations", "samljit", check=True, dry_run=True, stdout=out)
+    assert "No changes detected" in out.getvalue()
+
+
+# --- concurrent first logins ----------------------------------------------------------------
+
+THREADS = 8
+
+
+def _race(work: Callable[[int], object]) -> list[object]:
+    """Run ``work(i)`` in THREADS threads released together; each closes its connection."""
+    barrier = threading.Barrier(THREADS)
+    results: list[object] = [None] * THREADS
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = work(index)
+        except Exception as exc:  # reported to the test
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_concurrent_creates_of_one_email_make_one_user() -> None:
+    users = DjangoUserStore()
+    results = _race(lambda _: users.create(ADA, now=NOW))
+    kinds = Counter(type(result).__name__ for result in results)
+    assert kinds == {"UserRecord": 1, "DuplicateUser": THREADS - 1}
+    assert User.objects.count() == SsoProfile.objects.count() == 1
+
+
+def test_concurrent_first_logins_create_exactly_one_user(site: Site) -> None:
+    service = LoginService(
+        accounts=DjangoAccountStore(),
+        users=DjangoUserStore(),
+        sessions=MemorySessionIssuer(),
+        replay_cache=MemoryReplayCache(),
+        clock=lambda: NOW,
+    )
+    responses = [site.respond().form_value for _ in range(THREADS)]
+    results = _race(
+        lambda i: service.complete_login({"SAMLResponse": responses[i]}, account_id="acme")
+    )
+    actions = Counter(getattr(r, "outcome", r).action for r in results)  # type: ignore[union-attr]
+    assert actions == {"created": 1, "unchanged": THREADS - 1}
+    assert User.objects.count() == SsoProfile.objects.count() == 1
+    assert [g.name for g in User.objects.get().groups.all()] == ["developer"]
+
+
+def test_the_rows_name_themselves_in_the_admin(site: Site) -> None:
+    DjangoUserStore().create(ADA, now=NOW)
+    assert str(SsoProfile.objects.get()) == "ada@acme.test (acme)"
+    assert str(SsoAccount.objects.get()) == f"acme -> {site.idp.entity_id}"
+
+
+def test_the_package_exports_only_its_documented_names() -> None:
+    import samljit.integrations.django as package
+
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+    with pytest.raises(AttributeError):
+        package.DjangoGroupStore  # noqa: B018 - the lookup is the test

@@ -1,0 +1,16 @@
+"""The test project's URLs: samljit under /sso/, and a home page."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(f"home of {request.user}")
+
+
+urlpatterns = [
+    path("", home),
+    path("sso/", include("samljit.integrations.django.urls")),
+]
