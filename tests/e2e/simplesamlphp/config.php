@@ -62,19 +62,25 @@ $config = [
     'language.cookie.samesite' => null,
     // Where SimpleSAMLphp may redirect after a logout (SingleLogoutService.php?ReturnTo=):
     // besides itself, only the SP's origin (which nothing serves: the tests' browser stops
-    // at any redirect there).
+    // at any redirect there). The browser tests' apps need none: their logouts go by SAML
+    // messages to the SLO endpoints of their metadata, not by ReturnTo.
     'trusted.url.domains' => ['127.0.0.1:9'],
 
     'store.type' => 'phpsession',
     'session.phpsession.savepath' => $root . '/sessions',
 
-    'metadata.sources' => [
+    'metadata.sources' => array_merge(
         // saml20-idp-hosted.php and saml20-sp-remote.php in 'metadatadir'.
-        ['type' => 'flatfile'],
-        // The SP metadata samljit generates (samljit.build_sp_metadata), written by the
-        // test fixture: SimpleSAMLphp reads it as it would a file an SP admin sent.
-        ['type' => 'xml', 'file' => $root . '/metadata/samljit-sp.xml'],
-    ],
+        [['type' => 'flatfile']],
+        // SP metadata XML as an SP administrator would send it: samljit.build_sp_metadata's
+        // output, or what a running example app serves at /sso/acme/metadata. The fixtures
+        // (tests/e2e/ssp.py, SimpleSAMLphp.register_sp) write one file per SP, even while
+        // the server runs: this file is read again for every request.
+        array_map(
+            fn (string $file): array => ['type' => 'xml', 'file' => $file],
+            glob($root . '/metadata/sp/*.xml') ?: []
+        )
+    ),
 
     // Release only the attributes each SP entry lists in its 'attributes' option.
     'authproc.idp' => [
