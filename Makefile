@@ -17,9 +17,11 @@ demo: $(BIN)/samljit
 demo-serve: $(BIN)/samljit
 	$(BIN)/python examples/jit_demo/serve.py
 
-# tests/e2e run SimpleSAMLphp from Debian's packages; the script installs them when missing.
+# tests/e2e run SimpleSAMLphp from Debian's packages, tests/browser also Debian's Chromium and
+# ChromeDriver; the scripts install them when missing.
 test: $(BIN)/samljit
 	bash .ci/simplesamlphp.sh
+	bash .ci/browser.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src
@@ -29,4 +31,4 @@ bench:
 	bash benchmarks/run.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts

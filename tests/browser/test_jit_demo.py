@@ -1,0 +1,200 @@
+"""The JIT demo's browser mode (``examples/jit_demo/serve.py``) in a real Chromium.
+
+An account administrator downloads the built-in test IdP's metadata, pastes it into the
+account's SSO settings and saves; users then sign in from the test IdP page, which posts a
+signed response to the app's ACS, and the users page shows what Just-In-Time provisioning
+did. Each test signs in its own user, so that the tests do not depend on one another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from selenium.webdriver.support.ui import Select
+
+from ..e2e.ssp import free_port
+from .conftest import AppServer, Browser, run_app
+
+pytestmark = pytest.mark.browser
+
+ACCOUNT = "acme"
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[AppServer]:
+    port = free_port()
+    with run_app("jit_demo", ["examples/jit_demo/serve.py", "--port", str(port)], port=port) as app:
+        yield app
+
+
+def paste_test_idp_metadata(browser: Browser, demo: AppServer) -> bytes:
+    """What the administrator does: download the test IdP's metadata from its page, paste it
+    into the SSO settings, save. Returns the metadata."""
+    browser.open(demo.url("/test-idp"))
+    browser.wait_for("h1", text="Test IdP")
+    browser.shot("test IdP page")
+    metadata = browser.download(browser.find("a[href='/test-idp/metadata.xml']"))
+    assert b"IDPSSODescriptor" in metadata
+    browser.open(demo.url(f"/admin/{ACCOUNT}/sso"))
+    browser.wait_for("#save textarea[name=metadata]")
+    browser.paste(browser.find("#save textarea[name=metadata]"), metadata.decode("utf-8"))
+    browser.shot("SSO settings with the pasted metadata")
+    browser.find("#save button").click()
+    browser.wait_for("#sso-status", url=demo.url(f"/admin/{ACCOUNT}/sso"), text="enabled")
+    browser.shot("SSO settings saved")
+    return metadata
+
+
+def sign_in_at_test_idp(
+    browser: Browser, demo: AppServer, *, email: str, full_name: str, role: str, step: str
+) -> None:
+    """Fill the test IdP's form and press its button; the browser ends at the ACS's page."""
+    browser.open(demo.url("/test-idp"))
+    form = browser.wait_for("form#login")
+    for name, value in (("email", email), ("full_name", full_name)):
+        field = form.find_element("name", name)
+        field.clear()
+        field.send_keys(value)
+    Select(form.find_element("name", "role")).select_by_value(role)
+    browser.shot(f"test IdP form: {step}")
+    form.find_element("css selector", "button").click()
+    # The test IdP answers with a form that posts the SAMLResponse to the ACS by itself.
+    browser.wait_for("h1", url=demo.url(f"/saml/{ACCOUNT}/acs"))
+    browser.shot(step)
+
+
+def users_table(browser: Browser, demo: AppServer) -> dict[str, tuple[str, ...]]:
+    """The users page, as {email: (full name, role, last SSO login, its outcome)}."""
+    browser.open(demo.url("/users"))
+    browser.wait_for("table#users")
+    browser.shot("users page")
+    users = {}
+    for row in browser.find_all("table#users tr"):
+        cells = [cell.text for cell in row.find_elements("tag name", "td")]
+        if cells:
+            users[cells[0]] = tuple(cells[1:])
+    return users
+
+
+def test_the_settings_page_saves_the_test_idp_metadata_and_refuses_garbage(
+    browser: Browser, demo: AppServer
+) -> None:
+    browser.open(demo.url(f"/admin/{ACCOUNT}/sso"))
+    browser.wait_for("#sso-status")
+    browser.shot("SSO settings")
+    assert browser.text("#sp-entity-id") == demo.url(f"/saml/{ACCOUNT}")
+    assert browser.text("#acs-url") == demo.url(f"/saml/{ACCOUNT}/acs")
+
+    metadata = paste_test_idp_metadata(browser, demo)
+
+    assert browser.status() == 200
+    assert f"with the IdP {demo.url('/test-idp')}." in browser.text("#sso-status")
+    assert browser.find("#metadata-notes").text == ""  # no warning, no error
+    saved = browser.find("#save textarea[name=metadata]").get_attribute("value")
+    assert saved is not None
+    assert saved.encode("utf-8") == metadata
+
+    browser.paste(browser.find("#save textarea[name=metadata]"), "<not metadata")
+    browser.find("#save button").click()
+    error = browser.wait_for("#metadata-error")
+    browser.shot("garbage refused")
+    assert browser.status() == 400
+    assert error.text.startswith("metadata_invalid: ")
+    browser.open(demo.url(f"/admin/{ACCOUNT}/sso"))
+    browser.wait_for("#sso-status")
+    assert f"with the IdP {demo.url('/test-idp')}." in browser.text("#sso-status")
+
+
+def test_a_first_login_from_the_test_idp_creates_the_user(
+    browser: Browser, demo: AppServer
+) -> None:
+    paste_test_idp_metadata(browser, demo)
+    sign_in_at_test_idp(
+        browser,
+        demo,
+        email="ada@acme.test",
+        full_name="Ada Lovelace",
+        role="developer",
+        step="signed in",
+    )
+
+    assert browser.status() == 200
+    assert browser.text("h1") == "Signed in"
+    assert browser.text("#user-email") == "ada@acme.test"
+    assert browser.text("#user-name") == "Ada Lovelace"
+    assert browser.text("#user-role") == "developer"
+    assert browser.text("#outcome") == "created"
+    assert users_table(browser, demo)["ada@acme.test"][:2] == ("Ada Lovelace", "developer")
+
+    browser.open(demo.url("/"))
+    browser.wait_for("#signed-in")
+    browser.shot("home page")
+    assert browser.text("#signed-in").startswith("Signed in as ada@acme.test (Ada Lovelace,")
+
+
+def test_a_login_with_another_role_and_name_updates_the_user(
+    browser: Browser, demo: AppServer
+) -> None:
+    paste_test_idp_metadata(browser, demo)
+    sign_in_at_test_idp(
+        browser,
+        demo,
+        email="grace@acme.test",
+        full_name="Grace Hopper",
+        role="developer",
+        step="first login",
+    )
+    assert browser.text("#outcome") == "created"
+    assert users_table(browser, demo)["grace@acme.test"][:2] == ("Grace Hopper", "developer")
+
+    sign_in_at_test_idp(
+        browser,
+        demo,
+        email="grace@acme.test",
+        full_name="Grace Brewster Hopper",
+        role="account_administrator",
+        step="login with the new role",
+    )
+
+    assert browser.text("#outcome") == "updated"
+    assert browser.text("#user-role") == "account_administrator"
+    assert browser.text("#user-name") == "Grace Brewster Hopper"
+    changes = browser.text("#changes")
+    assert "role: developer -> account_administrator" in changes
+    assert "full_name: Grace Hopper -> Grace Brewster Hopper" in changes
+    users = users_table(browser, demo)
+    assert users["grace@acme.test"][:2] == ("Grace Brewster Hopper", "account_administrator")
+    assert users["grace@acme.test"][3].startswith("updated (")
+
+
+def test_an_unaccepted_role_shows_the_error_page_and_changes_nothing(
+    browser: Browser, demo: AppServer
+) -> None:
+    paste_test_idp_metadata(browser, demo)
+    sign_in_at_test_idp(
+        browser,
+        demo,
+        email="mary@acme.test",
+        full_name="Mary Somerville",
+        role="finance",
+        step="first login",
+    )
+    assert browser.text("#outcome") == "created"
+    before = users_table(browser, demo)
+    assert before["mary@acme.test"][:2] == ("Mary Somerville", "finance")
+
+    sign_in_at_test_idp(
+        browser,
+        demo,
+        email="mary@acme.test",
+        full_name="Mary Fairfax",
+        role="guest",
+        step="login with an unaccepted role",
+    )
+
+    assert browser.status() == 403
+    assert browser.text("h1") == "Sign-in failed"
+    assert browser.text("#error-code") == "role_not_accepted"
+    assert users_table(browser, demo) == before  # name, role, last login and its outcome
+    assert "rejected: role_not_accepted" in browser.text("table#attempts tr:nth-child(2)")
