@@ -24,11 +24,17 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from ..e2e.ssp import SimpleSAMLphp, make_key_pair, start, stop_process, wait_until_serving
@@ -59,6 +65,8 @@ CHROMIUM_FLAGS = (
 PAGE_LOAD_TIMEOUT = 30
 WAIT_TIMEOUT = 15.0
 """Seconds a test waits for a page to arrive after a click (redirects, auto-posted forms)."""
+_NAVIGATING = (NoSuchElementException, StaleElementReferenceException)
+"""What reading a page may raise while the browser leaves it: wait on."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -157,8 +165,9 @@ class Browser:
                     return element
             return None
 
+        wait = WebDriverWait(self.driver, WAIT_TIMEOUT, ignored_exceptions=_NAVIGATING)
         try:
-            found: WebElement = WebDriverWait(self.driver, WAIT_TIMEOUT).until(arrived)
+            found: WebElement = wait.until(arrived)
         except TimeoutException:
             wanted = f"{css!r}" + (f" containing {text!r}" if text else "")
             raise AssertionError(
@@ -167,6 +176,28 @@ class Browser:
                 f"{self._body_text()[:1500]!r}"
             ) from None
         return found
+
+    def click(self, element: WebElement) -> None:
+        """Click something that leaves the page (a submit button, a link), and wait until the
+        browser has left it, so that no later wait can be met by the page left behind."""
+        page = self.driver.find_element(By.TAG_NAME, "html")
+        left = expected_conditions.staleness_of(page)
+        failure: WebDriverException | None = None
+        try:
+            element.click()
+        except WebDriverException as exc:
+            # ChromeDriver may report an error ("Node with given id does not belong to the
+            # document") when the click's own navigation replaces the page before the click
+            # command has finished: the click did what a user's does if the page is left.
+            failure = exc
+        try:
+            WebDriverWait(self.driver, WAIT_TIMEOUT).until(left)
+        except TimeoutException:
+            if failure is not None:
+                raise failure from None
+            raise AssertionError(
+                f"the click did not leave {self.driver.current_url} within {WAIT_TIMEOUT:.0f} s"
+            ) from None
 
     def status(self) -> int:
         """The HTTP status of the response the current page was loaded from."""
@@ -264,6 +295,7 @@ def run_app(
     port: int,
     env: Mapping[str, str] | None = None,
     ready: Callable[[int, bytes], bool] = lambda status, body: status == 200,
+    timeout: float = 20.0,
 ) -> Iterator[AppServer]:
     """Run ``argv`` (from the repository root, with this Python) until the block ends: wait
     until ``GET /`` is ready, then stop the process (and its process group) by its ID."""
@@ -286,7 +318,7 @@ def run_app(
         server = AppServer(
             name=name, base_url=f"http://127.0.0.1:{port}", pid=process.pid, log_path=log_path
         )
-        wait_until_serving(process, server.url("/"), ready=ready, log=server.log)
+        wait_until_serving(process, server.url("/"), ready=ready, timeout=timeout, log=server.log)
         print(f"{name} serving at {server.base_url} after {time.monotonic() - started:.1f} s")
         yield server
     finally:

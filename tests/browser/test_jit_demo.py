@@ -40,7 +40,7 @@ def paste_test_idp_metadata(browser: Browser, demo: AppServer) -> bytes:
     browser.wait_for("#save textarea[name=metadata]")
     browser.paste(browser.find("#save textarea[name=metadata]"), metadata.decode("utf-8"))
     browser.shot("SSO settings with the pasted metadata")
-    browser.find("#save button").click()
+    browser.click(browser.find("#save button"))
     browser.wait_for("#sso-status", url=demo.url(f"/admin/{ACCOUNT}/sso"), text="enabled")
     browser.shot("SSO settings saved")
     return metadata
@@ -58,7 +58,7 @@ def sign_in_at_test_idp(
         field.send_keys(value)
     Select(form.find_element("name", "role")).select_by_value(role)
     browser.shot(f"test IdP form: {step}")
-    form.find_element("css selector", "button").click()
+    browser.click(form.find_element("css selector", "button"))
     # The test IdP answers with a form that posts the SAMLResponse to the ACS by itself.
     browser.wait_for("h1", url=demo.url(f"/saml/{ACCOUNT}/acs"))
     browser.shot(step)
@@ -96,7 +96,7 @@ def test_the_settings_page_saves_the_test_idp_metadata_and_refuses_garbage(
     assert saved.encode("utf-8") == metadata
 
     browser.paste(browser.find("#save textarea[name=metadata]"), "<not metadata")
-    browser.find("#save button").click()
+    browser.click(browser.find("#save button"))
     error = browser.wait_for("#metadata-error")
     browser.shot("garbage refused")
     assert browser.status() == 400

@@ -330,6 +330,7 @@ def _write_tree(root: Path, idp_key: KeyPair, certificates: Mapping[str, bytes])
     (root / "cert" / "idp.crt").write_bytes(idp_key.cert_pem)
     for name, pem in certificates.items():
         (root / "cert" / name).write_bytes(pem)
+    (root / "opcache-blacklist.txt").write_text(f"{root / 'config' / 'authsources.php'}\n")
     # baseurlpath is 'simplesaml/': the docroot holds only that name, pointing at www/.
     (root / "docroot" / "simplesaml").symlink_to(SSP_WWW, target_is_directory=True)
 
@@ -385,7 +386,17 @@ def start(
     )
     with open(root / "log" / "php-server.log", "wb") as server_log:
         process = subprocess.Popen(
-            [php, "-S", f"127.0.0.1:{port}", "-t", str(root / "docroot")],
+            [
+                php,
+                # PHP's built-in server caches compiled scripts (OPcache, revalidated every
+                # 2 s by default): authsources.php, which set_user rewrites, is left out of it.
+                "-d",
+                f"opcache.blacklist_filename={root / 'opcache-blacklist.txt'}",
+                "-S",
+                f"127.0.0.1:{port}",
+                "-t",
+                str(root / "docroot"),
+            ],
             cwd=root,
             env=env,
             stdin=subprocess.DEVNULL,
