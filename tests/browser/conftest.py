@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -127,7 +127,6 @@ class Browser:
     """``artifacts/browser/<test name>/``"""
     downloads: Path
     steps: int = 0
-    shots: list[Path] = field(default_factory=list)
 
     def shot(self, step: str) -> Path:
         """Save a screenshot of the page as ``<NN>-<step>.png``, numbered in test order."""
@@ -136,7 +135,6 @@ class Browser:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not self.driver.save_screenshot(str(path)):
             raise AssertionError(f"Chromium did not save the screenshot {path}")
-        self.shots.append(path)
         return path
 
     def open(self, url: str) -> None:
@@ -259,9 +257,12 @@ def browser(
     yield session
     reports = request.node.stash.get(_REPORTS, {})
     if any(report.failed for report in reports.values()):
-        session.shot("failure")
-        html = session.artifacts / f"{session.steps:02d}-failure.html"
-        html.write_text(f"<!-- {chromium.current_url} -->\n{chromium.page_source}")
+        try:
+            session.shot("failure")
+            html = session.artifacts / f"{session.steps:02d}-failure.html"
+            html.write_text(f"<!-- {chromium.current_url} -->\n{chromium.page_source}")
+        except (WebDriverException, AssertionError) as exc:  # the failure may be Chromium's
+            print(f"no failure screenshot: {exc!r}")
     chromium.get("about:blank")
     chromium.execute_cdp_cmd("Network.clearBrowserCookies", {})
 
