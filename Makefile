@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo demo-serve test lint typecheck bench clean
+.PHONY: demo demo-serve test lint typecheck bench clean example-flask example-fastapi example-django
 
 $(BIN)/samljit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ demo: $(BIN)/samljit
 
 demo-serve: $(BIN)/samljit
 	$(BIN)/python examples/jit_demo/serve.py
+
+# The framework examples, each against SimpleSAMLphp on 127.0.0.1 (installed when missing).
+example-flask example-fastapi example-django: $(BIN)/samljit
+	bash .ci/simplesamlphp.sh
+	$(BIN)/python examples/run_with_simplesamlphp.py $(patsubst example-%,%,$@)$(if $(filter example-django,$@),_project,_app)
 
 # tests/e2e run SimpleSAMLphp from Debian's packages, tests/browser also Debian's Chromium and
 # ChromeDriver; the scripts install them when missing.
