@@ -175,24 +175,36 @@ class Browser:
             ) from None
         return found
 
-    def click(self, element: WebElement) -> None:
+    def click(self, target: WebElement | str) -> None:
         """Click something that leaves the page (a submit button, a link), and wait until the
-        browser has left it, so that no later wait can be met by the page left behind."""
+        browser has left it, so that no later wait can be met by the page left behind.
+
+        ``target`` is the element, or its CSS selector: then a click that ChromeDriver refuses
+        ("Node with given id does not belong to the document": the page was still being
+        replaced under the element) is tried again on the element found anew.
+        """
         page = self.driver.find_element(By.TAG_NAME, "html")
         left = expected_conditions.staleness_of(page)
-        failure: WebDriverException | None = None
-        try:
-            element.click()
-        except WebDriverException as exc:
-            # ChromeDriver may report an error ("Node with given id does not belong to the
-            # document") when the click's own navigation replaces the page before the click
-            # command has finished: the click did what a user's does if the page is left.
-            failure = exc
+        for attempt in range(3):
+            element = self.find(target) if isinstance(target, str) else target
+            try:
+                element.click()
+            except WebDriverException as exc:
+                # The click's own navigation may replace the page before the click command
+                # has finished: if the page was left, the click did what a user's does.
+                try:
+                    WebDriverWait(self.driver, 3.0).until(left)
+                except TimeoutException:
+                    if isinstance(target, str) and attempt < 2:
+                        page = self.driver.find_element(By.TAG_NAME, "html")
+                        left = expected_conditions.staleness_of(page)
+                        continue
+                    raise exc from None
+                return
+            break
         try:
             WebDriverWait(self.driver, WAIT_TIMEOUT).until(left)
         except TimeoutException:
-            if failure is not None:
-                raise failure from None
             raise AssertionError(
                 f"the click did not leave {self.driver.current_url} within {WAIT_TIMEOUT:.0f} s"
             ) from None

@@ -165,7 +165,7 @@ def sign_in_at_idp(browser: Browser, simplesamlphp: SimpleSAMLphp, user: User, s
     browser.find("input#username").send_keys(user.username)
     browser.find("input#password").send_keys(user.password)
     browser.shot(f"{step}: IdP login form")
-    browser.click(browser.find("#submit_button"))
+    browser.click("#submit_button")
 
 
 def start_sp_initiated_login(browser: Browser, example: Example, user: User, step: str) -> None:
@@ -175,7 +175,7 @@ def start_sp_initiated_login(browser: Browser, example: Example, user: User, ste
     assert field.get_attribute("name") == "email"
     field.send_keys(user.email)
     browser.shot(f"{step}: SSO page")
-    browser.click(browser.find("#sso-submit"))
+    browser.click("#sso-submit")
 
 
 def sp_initiated_login(
@@ -317,7 +317,7 @@ def test_logout_ends_the_app_session_and_the_idp_session(
     sp_initiated_login(browser, simplesamlphp, example, user, "login")
     expect_signed_in(browser, example, user, "login")
 
-    browser.click(browser.find("button#logout"))
+    browser.click("button#logout")
 
     # Through the IdP's Single Logout and back to the app's SLO endpoint, then home.
     browser.wait_for("body", url=example.url("/"), text="Not signed in")

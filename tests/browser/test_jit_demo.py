@@ -40,7 +40,7 @@ def paste_test_idp_metadata(browser: Browser, demo: AppServer) -> bytes:
     browser.wait_for("#save textarea[name=metadata]")
     browser.paste(browser.find("#save textarea[name=metadata]"), metadata.decode("utf-8"))
     browser.shot("SSO settings with the pasted metadata")
-    browser.click(browser.find("#save button"))
+    browser.click("#save button")
     browser.wait_for("#sso-status", url=demo.url(f"/admin/{ACCOUNT}/sso"), text="enabled")
     browser.shot("SSO settings saved")
     return metadata
@@ -96,7 +96,7 @@ def test_the_settings_page_saves_the_test_idp_metadata_and_refuses_garbage(
     assert saved.encode("utf-8") == metadata
 
     browser.paste(browser.find("#save textarea[name=metadata]"), "<not metadata")
-    browser.click(browser.find("#save button"))
+    browser.click("#save button")
     error = browser.wait_for("#metadata-error")
     browser.shot("garbage refused")
     assert browser.status() == 400
