@@ -20,6 +20,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import connections
 from django.test.utils import override_settings
+from sqlalchemy import MetaData, create_engine, select
 
 from samljit import (
     AccountConfig,
@@ -38,6 +39,7 @@ from samljit.stores.memory import (
     MemorySessionIssuer,
     MemoryUserStore,
 )
+from samljit.stores.sqlalchemy import SQLAlchemyUserStore, users_table
 from samljit.stores.sqlite import SQLiteAccountStore, SQLiteUserStore
 from samljit.testing import TestIdP
 
@@ -48,10 +50,14 @@ ADA = NewUser(email="ada@acme.test", account_id="acme", full_name="Ada Lovelace"
 STORES = ["memory", "sqlite", "django"]
 
 
-@pytest.fixture(params=STORES)
+@pytest.fixture(params=[*STORES, "sqlalchemy"])
 def users(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     if request.param == "memory":
         yield MemoryUserStore()
+    elif request.param == "sqlalchemy":
+        engine = create_engine(f"sqlite:///{tmp_path / 'users.sqlite3'}")
+        yield SQLAlchemyUserStore(engine)
+        engine.dispose()
     elif request.param == "sqlite":
         store = SQLiteUserStore(tmp_path / "users.sqlite3")
         yield store
@@ -127,15 +133,43 @@ def test_update_without_changes_records_only_the_login(users: Any) -> None:
     assert updated == dataclasses.replace(created, last_sso_login=later)
 
 
-@pytest.mark.parametrize("store", ["sqlite", "django"])
+@pytest.mark.parametrize("store", ["sqlite", "django", "sqlalchemy"])
 def test_update_refuses_any_field_but_full_name_and_role(store: str, tmp_path: Path) -> None:
-    users: Any = SQLiteUserStore(tmp_path / "u.sqlite3") if store == "sqlite" else DjangoUserStore()
+    users: Any = {
+        "sqlite": lambda: SQLiteUserStore(tmp_path / "u.sqlite3"),
+        "django": DjangoUserStore,
+        "sqlalchemy": lambda: SQLAlchemyUserStore(create_engine(f"sqlite:///{tmp_path}/u.db")),
+    }[store]()
     created = users.create(ADA, now=NOW)
     with pytest.raises(ValueError, match="account_id"):
         users.update(created.user_id, changes={"account_id": "globex"}, last_sso_login=NOW)
     assert users.get_by_email("ada@acme.test") == created
     if store == "sqlite":
         users.close()
+
+
+def test_the_sqlalchemy_store_can_use_the_apps_own_table(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'app.sqlite3'}")
+    metadata = MetaData()
+    table = users_table(metadata, "people")
+    metadata.create_all(engine)
+    users = SQLAlchemyUserStore(engine, table=table, create_table=False)
+    created = users.create(ADA, now=NOW)
+    with engine.connect() as connection:
+        assert connection.execute(select(table.c.email)).scalars().all() == ["ada@acme.test"]
+    assert users.get_by_email("ada@acme.test") == created
+    engine.dispose()
+
+
+def test_concurrent_sqlalchemy_creates_of_one_email_make_one_user(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'race.sqlite3'}")
+    users = SQLAlchemyUserStore(engine)
+    outcomes = _race(lambda _: users.create(ADA, now=NOW))
+    assert Counter(type(outcome).__name__ for outcome in outcomes) == Counter(
+        {"UserRecord": 1, "DuplicateUser": len(outcomes) - 1}
+    )
+    assert len(users.users_of("acme")) == 1
+    engine.dispose()
 
 
 def test_users_of_lists_one_accounts_users_in_creation_order(users: Any) -> None:
