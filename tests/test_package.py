@@ -43,7 +43,7 @@ EXPORTED = [
     "RecipientMismatch", "RedirectMessage", "ReferenceMismatch", "RefreshResult", "ReplayCache",
     "Replayed", "RequestStore", "ResponseTooLarge", "RoleNotAccepted", "SPConfig", "SamlError",
     "SamlWarning", "SessionIssuer", "SessionRevoker", "SignatureError", "SignatureInvalid",
-    "SignatureMisplaced", "SignatureMissing", "SsoDisabled", "StatusNotSuccess",
+    "SignatureMisplaced", "SignatureMissing", "SsoDisabled", "StatusNotSuccess", "StoreUnavailable",
     "StructureError", "SubjectInvalid", "TransformForbidden", "UnsolicitedResponse",
     "UntrustedKey", "UserNotProvisioned", "UserRecord", "UserStore", "ValidationError",
     "XmlForbiddenConstruct", "XmlMalformed", "XmlTooDeep", "XmlTooLarge", "__version__",

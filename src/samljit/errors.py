@@ -55,6 +55,7 @@ contains keys or whole documents. Browsers should get a generic page keyed by ``
     │   ├── InResponseToMismatch    in_response_to_mismatch
     │   └── UnsolicitedResponse     unsolicited_response
     ├── Replayed                    replayed
+    ├── StoreUnavailable            store_unavailable (a shared store did not answer)
     ├── ClaimError                  the signed claims cannot make an identity
     │   ├── EmailMissing            email_missing
     │   ├── RoleNotAccepted         role_not_accepted
@@ -380,6 +381,14 @@ class UnsolicitedResponse(ValidationError):
 
 class Replayed(SamlError):
     code = "replayed"
+
+
+class StoreUnavailable(SamlError):
+    """A store shared by the workers (Redis, a database) did not answer in time or dropped
+    the connection. The login fails closed: an assertion that could not be recorded as used
+    is never accepted, and nothing is written to the app's users."""
+
+    code = "store_unavailable"
 
 
 # --- claims and provisioning -------------------------------------------------------------

@@ -1,0 +1,234 @@
+"""Login state on Redis, shared by every worker on every host: a :class:`~samljit.ReplayCache`
+and a :class:`~samljit.RequestStore`, sync and async.
+
+Install with ``pip install samljit[redis]``; only importing this module imports ``redis``.
+
+- ``add`` is one ``SET key 1 NX PXAT <expiry>``: add-if-absent and expiry in one atomic
+  command, the expiry being the assertion's own (plus the clock skew).
+- ``consume`` is one ``GETDEL``: of two responses racing for one request, exactly one gets it.
+- Every key is ``<prefix><kind>:<id>``; give each app its own prefix when they share a Redis.
+- Any Redis error (refused, timed out, dropped) raises :class:`~samljit.StoreUnavailable`:
+  the login fails closed. Bound the wait with the client's ``socket_timeout`` (the
+  ``from_url`` constructors set it); the next login reconnects by itself.
+
+Example::
+
+    replay_cache = RedisReplayCache.from_url("rediss://:password@redis.internal:6380/0")
+    request_store = RedisRequestStore(replay_cache.client)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, Self
+
+import redis
+import redis.asyncio
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from ..errors import StoreUnavailable
+from ..protocols import PendingRequest
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "AsyncRedisReplayCache",
+    "AsyncRedisRequestStore",
+    "RedisReplayCache",
+    "RedisRequestStore",
+]
+
+DEFAULT_TIMEOUT = 0.5
+"""Seconds to connect, and to wait for each answer, in the ``from_url`` constructors."""
+_MIN_LIFETIME = timedelta(seconds=1)
+
+
+def _client_options(timeout: float, options: dict[str, Any]) -> dict[str, Any]:
+    """Bounded waits and one quick retry (a dropped pooled connection is replaced once);
+    TLS (``rediss://``, ``ssl_*``), auth (``username``, ``password``) pass through."""
+    return {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": Retry(NoBackoff(), 1),
+        "health_check_interval": 30,
+        **options,
+    }
+
+
+def _expiry_ms(expires_at: datetime, now: datetime) -> int:
+    # A key set with an absolute expiry in the past would vanish at once: keep it briefly.
+    return int(max(expires_at, now + _MIN_LIFETIME).timestamp() * 1000)
+
+
+def _encode(request: PendingRequest) -> str:
+    return json.dumps(
+        {
+            "request_id": request.request_id,
+            "account_id": request.account_id,
+            "relay_state": request.relay_state,
+            "expires_at": request.expires_at.timestamp(),
+            "kind": request.kind,
+        }
+    )
+
+
+def _decode(value: bytes | str | None) -> PendingRequest | None:
+    if value is None:
+        return None
+    data = json.loads(value)
+    return PendingRequest(
+        request_id=data["request_id"],
+        account_id=data["account_id"],
+        relay_state=data["relay_state"],
+        expires_at=datetime.fromtimestamp(data["expires_at"], UTC),
+        kind=data["kind"],
+    )
+
+
+@contextmanager
+def _unavailable(what: str) -> Iterator[None]:
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise StoreUnavailable(
+            f"Redis did not {what}: {type(exc).__name__}: {exc}", found=type(exc).__name__
+        ) from exc
+
+
+class _Keys:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def replay(self, key: str) -> str:
+        return f"{self.prefix}replay:{key}"
+
+    def request(self, request_id: str) -> str:
+        return f"{self.prefix}request:{request_id}"
+
+
+class RedisReplayCache:
+    """Used assertion IDs (and logout request IDs) on Redis, until they expire.
+
+    Args:
+        client: a ``redis.Redis`` (or ``RedisCluster``; with Sentinel, the master's client).
+        prefix: put before every key.
+    """
+
+    def __init__(self, client: redis.Redis, *, prefix: str = "samljit:") -> None:
+        self.client = client
+        self._keys = _Keys(prefix)
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, prefix: str = "samljit:", timeout: float = DEFAULT_TIMEOUT, **options: Any
+    ) -> Self:
+        """A cache on a new client for ``url`` (``redis://`` or ``rediss://`` for TLS), with
+        ``timeout`` bounding every wait; ``options`` go to ``redis.Redis.from_url``."""
+        return cls(redis.Redis.from_url(url, **_client_options(timeout, options)), prefix=prefix)
+
+    def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:
+        with _unavailable("record the assertion as used"):
+            added = self.client.set(
+                self._keys.replay(key), b"1", nx=True, pxat=_expiry_ms(expires_at, now)
+            )
+        return bool(added)
+
+
+class RedisRequestStore:
+    """Outstanding AuthnRequests and LogoutRequests on Redis, each used up at most once.
+
+    Args:
+        client: a ``redis.Redis``.
+        prefix: put before every key.
+    """
+
+    def __init__(self, client: redis.Redis, *, prefix: str = "samljit:") -> None:
+        self.client = client
+        self._keys = _Keys(prefix)
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, prefix: str = "samljit:", timeout: float = DEFAULT_TIMEOUT, **options: Any
+    ) -> Self:
+        """See :meth:`RedisReplayCache.from_url`."""
+        return cls(redis.Redis.from_url(url, **_client_options(timeout, options)), prefix=prefix)
+
+    def save(self, request: PendingRequest) -> None:
+        with _unavailable("remember the request"):
+            self.client.set(
+                self._keys.request(request.request_id),
+                _encode(request),
+                pxat=_expiry_ms(request.expires_at, datetime.now(UTC)),
+            )
+
+    def get(self, request_id: str) -> PendingRequest | None:
+        with _unavailable("look up the request"):
+            value = self.client.get(self._keys.request(request_id))
+        return _decode(value)
+
+    def consume(self, request_id: str, *, now: datetime) -> bool:
+        with _unavailable("use up the request"):
+            value = self.client.getdel(self._keys.request(request_id))
+        pending = _decode(value)
+        return pending is not None and pending.expires_at > now
+
+
+class AsyncRedisReplayCache:
+    """:class:`RedisReplayCache` on ``redis.asyncio``, for :class:`~samljit.AsyncLoginService`."""
+
+    def __init__(self, client: redis.asyncio.Redis, *, prefix: str = "samljit:") -> None:
+        self.client = client
+        self._keys = _Keys(prefix)
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, prefix: str = "samljit:", timeout: float = DEFAULT_TIMEOUT, **options: Any
+    ) -> Self:
+        """See :meth:`RedisReplayCache.from_url`."""
+        client = redis.asyncio.Redis.from_url(url, **_client_options(timeout, options))
+        return cls(client, prefix=prefix)
+
+    async def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:
+        with _unavailable("record the assertion as used"):
+            added = await self.client.set(
+                self._keys.replay(key), b"1", nx=True, pxat=_expiry_ms(expires_at, now)
+            )
+        return bool(added)
+
+
+class AsyncRedisRequestStore:
+    """:class:`RedisRequestStore` on ``redis.asyncio``."""
+
+    def __init__(self, client: redis.asyncio.Redis, *, prefix: str = "samljit:") -> None:
+        self.client = client
+        self._keys = _Keys(prefix)
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, prefix: str = "samljit:", timeout: float = DEFAULT_TIMEOUT, **options: Any
+    ) -> Self:
+        """See :meth:`RedisReplayCache.from_url`."""
+        client = redis.asyncio.Redis.from_url(url, **_client_options(timeout, options))
+        return cls(client, prefix=prefix)
+
+    async def save(self, request: PendingRequest) -> None:
+        with _unavailable("remember the request"):
+            await self.client.set(
+                self._keys.request(request.request_id),
+                _encode(request),
+                pxat=_expiry_ms(request.expires_at, datetime.now(UTC)),
+            )
+
+    async def get(self, request_id: str) -> PendingRequest | None:
+        with _unavailable("look up the request"):
+            value = await self.client.get(self._keys.request(request_id))
+        return _decode(value)
+
+    async def consume(self, request_id: str, *, now: datetime) -> bool:
+        with _unavailable("use up the request"):
+            value = await self.client.getdel(self._keys.request(request_id))
+        pending = _decode(value)
+        return pending is not None and pending.expires_at > now
