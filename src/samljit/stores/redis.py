@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -30,13 +31,16 @@ import redis.asyncio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from ..accounts import AccountConfig
 from ..errors import StoreUnavailable
-from ..protocols import PendingRequest
+from ..protocols import AccountStore, AsyncAccountStore, PendingRequest
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "AsyncCachedAccountStore",
     "AsyncRedisReplayCache",
     "AsyncRedisRequestStore",
+    "CachedAccountStore",
     "RedisReplayCache",
     "RedisRequestStore",
 ]
@@ -232,3 +236,127 @@ class AsyncRedisRequestStore:
             value = await self.client.getdel(self._keys.request(request_id))
         pending = _decode(value)
         return pending is not None and pending.expires_at > now
+
+
+class _Cached:
+    __slots__ = ("config", "loaded", "version")
+
+    def __init__(self, version: bytes | str | None, config: AccountConfig | None, loaded: float) -> None:
+        self.version, self.config, self.loaded = version, config, loaded
+
+
+class _AccountCache:
+    def __init__(self, prefix: str, max_age: float) -> None:
+        self.prefix, self.max_age = prefix, max_age
+        self.items: dict[str, _Cached] = {}
+
+    def key(self, account_id: str) -> str:
+        return f"{self.prefix}account-version:{account_id}"
+
+    def fresh(self, account_id: str, version: bytes | str | None) -> _Cached | None:
+        cached = self.items.get(account_id)
+        if cached is None or cached.version != version:
+            return None
+        return cached if time.monotonic() - cached.loaded < self.max_age else None
+
+    def keep(self, account_id: str, version: bytes | str | None, config: AccountConfig | None) -> None:
+        self.items[account_id] = _Cached(version, config, time.monotonic())
+
+
+class CachedAccountStore:
+    """The app's :class:`~samljit.AccountStore` with each worker keeping the configurations
+    it read, invalidated in every worker at once when an administrator saves or deletes one.
+
+    A login then costs one Redis ``GET`` of the account's version number instead of a
+    database query and a JSON decode. ``save`` and ``delete`` go to the app's store first,
+    then ``INCR`` the version, so a worker never keeps a configuration older than the last
+    acknowledged change (deleting the metadata disables SSO on every worker at its next
+    login). When Redis does not answer, ``get`` asks the app's store (it cannot tell whether
+    its copy is current), and ``save``/``delete`` raise ``store_unavailable`` after writing:
+    the other workers then see the change within ``max_age`` seconds.
+    """
+
+    def __init__(
+        self,
+        accounts: AccountStore,
+        client: redis.Redis,
+        *,
+        prefix: str = "samljit:",
+        max_age: float = 300.0,
+    ) -> None:
+        self.accounts = accounts
+        self.client = client
+        self._cache = _AccountCache(prefix, max_age)
+
+    def get(self, account_id: str) -> AccountConfig | None:
+        try:
+            version = self.client.get(self._cache.key(account_id))
+        except redis.RedisError:
+            return self.accounts.get(account_id)
+        cached = self._cache.fresh(account_id, version)
+        if cached is not None:
+            return cached.config
+        config = self.accounts.get(account_id)
+        self._cache.keep(account_id, version, config)
+        return config
+
+    def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
+        return self.accounts.find_by_idp_entity_id(entity_id)
+
+    def save(self, config: AccountConfig) -> None:
+        self.accounts.save(config)
+        self._changed(config.account_id)
+
+    def delete(self, account_id: str) -> None:
+        self.accounts.delete(account_id)
+        self._changed(account_id)
+
+    def _changed(self, account_id: str) -> None:
+        self._cache.items.pop(account_id, None)
+        with _unavailable("announce the account change to the other workers"):
+            self.client.incr(self._cache.key(account_id))
+
+
+class AsyncCachedAccountStore:
+    """:class:`CachedAccountStore` on ``redis.asyncio``, in front of an async (or
+    :func:`~samljit.in_thread`-wrapped) account store."""
+
+    def __init__(
+        self,
+        accounts: AsyncAccountStore,
+        client: redis.asyncio.Redis,
+        *,
+        prefix: str = "samljit:",
+        max_age: float = 300.0,
+    ) -> None:
+        self.accounts = accounts
+        self.client = client
+        self._cache = _AccountCache(prefix, max_age)
+
+    async def get(self, account_id: str) -> AccountConfig | None:
+        try:
+            version = await self.client.get(self._cache.key(account_id))
+        except redis.RedisError:
+            return await self.accounts.get(account_id)
+        cached = self._cache.fresh(account_id, version)
+        if cached is not None:
+            return cached.config
+        config = await self.accounts.get(account_id)
+        self._cache.keep(account_id, version, config)
+        return config
+
+    async def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
+        return await self.accounts.find_by_idp_entity_id(entity_id)
+
+    async def save(self, config: AccountConfig) -> None:
+        await self.accounts.save(config)
+        await self._changed(config.account_id)
+
+    async def delete(self, account_id: str) -> None:
+        await self.accounts.delete(account_id)
+        await self._changed(account_id)
+
+    async def _changed(self, account_id: str) -> None:
+        self._cache.items.pop(account_id, None)
+        with _unavailable("announce the account change to the other workers"):
+            await self.client.incr(self._cache.key(account_id))
