@@ -27,6 +27,7 @@ example-flask example-fastapi example-django: $(BIN)/samljit
 test: $(BIN)/samljit
 	bash .ci/simplesamlphp.sh
 	bash .ci/browser.sh
+	bash .ci/redis.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src

@@ -3,8 +3,10 @@ and a :class:`~samljit.RequestStore`, sync and async.
 
 Install with ``pip install samljit[redis]``; only importing this module imports ``redis``.
 
-- ``add`` is one ``SET key 1 NX PXAT <expiry>``: add-if-absent and expiry in one atomic
-  command, the expiry being the assertion's own (plus the clock skew).
+- ``add`` is one ``SET key 1 NX PX <lifetime>``: add-if-absent and expiry in one atomic
+  command, the key living until the assertion's own expiry (plus the clock skew) on the
+  app's clock: the lifetime is counted from the ``now`` the login service passes, so the
+  Redis host's clock (which an absolute ``PXAT`` would be read on) does not matter.
 - ``consume`` is one ``GETDEL``: of two responses racing for one request, exactly one gets it.
 - Every key is ``<prefix><kind>:<id>``; give each app its own prefix when they share a Redis.
 - Any Redis error (refused, timed out, dropped) raises :class:`~samljit.StoreUnavailable`:
@@ -28,6 +30,7 @@ from typing import Any, Self
 
 import redis
 import redis.asyncio
+import redis.asyncio.retry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -50,21 +53,37 @@ DEFAULT_TIMEOUT = 0.5
 _MIN_LIFETIME = timedelta(seconds=1)
 
 
-def _client_options(timeout: float, options: dict[str, Any]) -> dict[str, Any]:
+def _client_options(
+    timeout: float, options: dict[str, Any], retry: Retry | redis.asyncio.retry.Retry
+) -> dict[str, Any]:
     """Bounded waits and one quick retry (a dropped pooled connection is replaced once);
-    TLS (``rediss://``, ``ssl_*``), auth (``username``, ``password``) pass through."""
+    TLS (``rediss://``, ``ssl_*``), auth (``username``, ``password``) pass through.
+
+    ``retry`` must match the client: ``redis.asyncio`` awaits ``call_with_retry``, and the
+    synchronous ``Retry`` there would hand back the coroutine without ever retrying."""
     return {
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,
-        "retry": Retry(NoBackoff(), 1),
+        "retry": retry,
         "health_check_interval": 30,
         **options,
     }
 
 
-def _expiry_ms(expires_at: datetime, now: datetime) -> int:
-    # A key set with an absolute expiry in the past would vanish at once: keep it briefly.
-    return int(max(expires_at, now + _MIN_LIFETIME).timestamp() * 1000)
+def _sync_options(timeout: float, options: dict[str, Any]) -> dict[str, Any]:
+    return _client_options(timeout, options, Retry(NoBackoff(), 1))
+
+
+def _async_options(timeout: float, options: dict[str, Any]) -> dict[str, Any]:
+    return _client_options(timeout, options, redis.asyncio.retry.Retry(NoBackoff(), 1))
+
+
+def _lifetime_ms(expires_at: datetime, now: datetime) -> int:
+    # Counted on the app's clock, which decides until when an assertion is acceptable; an
+    # absolute PXAT would be read on the Redis host's clock, and a Redis clock running ahead
+    # would drop the key while the assertion is still accepted. A lifetime in the past would
+    # drop it at once: keep it briefly.
+    return max(expires_at - now, _MIN_LIFETIME) // timedelta(milliseconds=1)
 
 
 def _encode(request: PendingRequest) -> str:
@@ -131,12 +150,12 @@ class RedisReplayCache:
     ) -> Self:
         """A cache on a new client for ``url`` (``redis://`` or ``rediss://`` for TLS), with
         ``timeout`` bounding every wait; ``options`` go to ``redis.Redis.from_url``."""
-        return cls(redis.Redis.from_url(url, **_client_options(timeout, options)), prefix=prefix)
+        return cls(redis.Redis.from_url(url, **_sync_options(timeout, options)), prefix=prefix)
 
     def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:
         with _unavailable("record the assertion as used"):
             added = self.client.set(
-                self._keys.replay(key), b"1", nx=True, pxat=_expiry_ms(expires_at, now)
+                self._keys.replay(key), b"1", nx=True, px=_lifetime_ms(expires_at, now)
             )
         return bool(added)
 
@@ -158,14 +177,14 @@ class RedisRequestStore:
         cls, url: str, *, prefix: str = "samljit:", timeout: float = DEFAULT_TIMEOUT, **options: Any
     ) -> Self:
         """See :meth:`RedisReplayCache.from_url`."""
-        return cls(redis.Redis.from_url(url, **_client_options(timeout, options)), prefix=prefix)
+        return cls(redis.Redis.from_url(url, **_sync_options(timeout, options)), prefix=prefix)
 
     def save(self, request: PendingRequest) -> None:
         with _unavailable("remember the request"):
             self.client.set(
                 self._keys.request(request.request_id),
                 _encode(request),
-                pxat=_expiry_ms(request.expires_at, datetime.now(UTC)),
+                px=_lifetime_ms(request.expires_at, datetime.now(UTC)),
             )
 
     def get(self, request_id: str) -> PendingRequest | None:
@@ -192,13 +211,13 @@ class AsyncRedisReplayCache:
         cls, url: str, *, prefix: str = "samljit:", timeout: float = DEFAULT_TIMEOUT, **options: Any
     ) -> Self:
         """See :meth:`RedisReplayCache.from_url`."""
-        client = redis.asyncio.Redis.from_url(url, **_client_options(timeout, options))
+        client = redis.asyncio.Redis.from_url(url, **_async_options(timeout, options))
         return cls(client, prefix=prefix)
 
     async def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:
         with _unavailable("record the assertion as used"):
             added = await self.client.set(
-                self._keys.replay(key), b"1", nx=True, pxat=_expiry_ms(expires_at, now)
+                self._keys.replay(key), b"1", nx=True, px=_lifetime_ms(expires_at, now)
             )
         return bool(added)
 
@@ -215,7 +234,7 @@ class AsyncRedisRequestStore:
         cls, url: str, *, prefix: str = "samljit:", timeout: float = DEFAULT_TIMEOUT, **options: Any
     ) -> Self:
         """See :meth:`RedisReplayCache.from_url`."""
-        client = redis.asyncio.Redis.from_url(url, **_client_options(timeout, options))
+        client = redis.asyncio.Redis.from_url(url, **_async_options(timeout, options))
         return cls(client, prefix=prefix)
 
     async def save(self, request: PendingRequest) -> None:
@@ -223,7 +242,7 @@ class AsyncRedisRequestStore:
             await self.client.set(
                 self._keys.request(request.request_id),
                 _encode(request),
-                pxat=_expiry_ms(request.expires_at, datetime.now(UTC)),
+                px=_lifetime_ms(request.expires_at, datetime.now(UTC)),
             )
 
     async def get(self, request_id: str) -> PendingRequest | None:
