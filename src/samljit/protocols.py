@@ -43,17 +43,11 @@ class ReplayCache(Protocol):
 
     ``add`` must be atomic across every process that verifies responses for the app: two
     concurrent calls with the same key must not both return True. A shared store does this
-    with one operation (Redis ``SET key 1 NX PXAT expires_at``; SQL ``INSERT`` against a
+    with one operation (Redis ``SET key 1 NX PX lifetime``; SQL ``INSERT`` against a
     primary key, treating a unique violation as False). Entries may be forgotten once
     ``expires_at`` has passed: by then the assertion is refused as expired anyway.
 
-    Example::
-
-        class RedisReplayCache:
-            def __init__(self, client): self.client = client
-            def add(self, key, *, expires_at, now):
-                return bool(self.client.set(f"saml:replay:{key}", 1, nx=True,
-                                            pxat=int(expires_at.timestamp() * 1000)))
+    :mod:`samljit.stores.redis` has one on Redis; :mod:`samljit.stores.sqlite` on SQLite.
     """
 
     def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:

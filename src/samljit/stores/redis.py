@@ -260,7 +260,9 @@ class AsyncRedisRequestStore:
 class _Cached:
     __slots__ = ("config", "loaded", "version")
 
-    def __init__(self, version: bytes | str | None, config: AccountConfig | None, loaded: float) -> None:
+    def __init__(
+        self, version: bytes | str | None, config: AccountConfig | None, loaded: float
+    ) -> None:
         self.version, self.config, self.loaded = version, config, loaded
 
 
@@ -278,7 +280,9 @@ class _AccountCache:
             return None
         return cached if time.monotonic() - cached.loaded < self.max_age else None
 
-    def keep(self, account_id: str, version: bytes | str | None, config: AccountConfig | None) -> None:
+    def keep(
+        self, account_id: str, version: bytes | str | None, config: AccountConfig | None
+    ) -> None:
         self.items[account_id] = _Cached(version, config, time.monotonic())
 
 
