@@ -1157,11 +1157,10 @@ def render(**r: Any) -> str:
             "socket work are not in it. CPU per login without a profiler (this process, every "
             "thread), by where the default executor runs the work that AsyncLoginService and "
             "`in_thread` hand to `asyncio.to_thread` (4 hand-offs per login: account, "
-            "verification, user lookup, user create). On 1 core (the process pinned, as a "
-            "worker on a saturated machine) the modes cost about the same; with both cores "
-            "free, every GIL hand-off between the loop thread and a pool thread crosses cores, "
-            "which is what the uvicorn workers pay whenever the scheduler spreads their "
-            "threads:",
+            "verification, user lookup, user create), on 1 core (the process pinned, as a "
+            "worker is on a saturated machine) and on 2 (its threads free to land on either "
+            "core, where a GIL hand-off between them costs more, the more so when other "
+            "processes compete: compare the server runs above):",
             "",
             table(
                 ["offload (`--offload`)", "app CPU per login, on 1 core", "on 2 cores", ""],
