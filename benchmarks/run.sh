@@ -4,6 +4,7 @@
 #
 # Usage: bash benchmarks/run.sh [verify_bench.py options, e.g. --rounds 10 --quick]
 #        bash benchmarks/run.sh decrypt [decrypt_bench.py options, e.g. --quick]
+#        bash benchmarks/run.sh load [load_bench.py options, e.g. --duration 10]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -15,6 +16,39 @@ PY="${PYTHON:-python3}"
 export MAKEFLAGS="${MAKEFLAGS:--j1}"
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
+
+# --- load: uvicorn + Redis + SQLite, in the project's own venv -----------------------------
+# It needs no peers and no xmlsec: the project's .venv (make's, '.[dev]') plus uvloop,
+# httptools and hiredis (the server's fast paths) and yappi (the profile), and redis-server.
+if [ "${1:-}" = "load" ]; then
+    shift
+    if ! command -v redis-server >/dev/null 2>&1; then
+        log "apt-get installing redis-server"
+        if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
+        "${SUDO[@]}" apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends redis-server
+    fi
+    LVENV="$ROOT/.venv"
+    if [ ! -x "$LVENV/bin/python" ]; then
+        log "creating venv $LVENV"
+        "$PY" -m venv "$LVENV"
+        "$LVENV/bin/python" -m pip install -q --upgrade pip
+    fi
+    LPY="$LVENV/bin/python"
+    lpip() {
+        "$LPY" -m pip install -q --disable-pip-version-check "$@" \
+            2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+    }
+    if ! "$LPY" -c "import samljit, fastapi, uvicorn, redis, sqlalchemy" 2>/dev/null; then
+        log "installing samljit[dev] (editable) from $ROOT"
+        lpip -e "$ROOT[dev]"
+    fi
+    if ! "$LPY" -c "import uvloop, httptools, hiredis, yappi" 2>/dev/null; then
+        log "installing uvloop httptools hiredis yappi"
+        lpip uvloop httptools hiredis yappi
+    fi
+    exec "$LPY" "$HERE/load_bench.py" "$@"
+fi
 
 # --- system packages -------------------------------------------------------
 APT_PKGS=(libxmlsec1-dev pkg-config xmlsec1 build-essential python3-dev libxml2-dev libxslt1-dev)
