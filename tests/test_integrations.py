@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -385,3 +386,18 @@ def test_the_identity_provider_metadata_parses_for_both_services(test_idp: TestI
 class _NoSessions:
     def issue(self, user: UserRecord, context: LoginContext) -> str:
         return user.user_id
+
+
+@pytest.mark.parametrize("example", ["flask_app", "fastapi_app"])
+def test_an_examples_samljit_glue_is_at_most_30_lines_of_code(example: str) -> None:
+    """What SSO costs an existing app: the code between the example's glue markers."""
+    source = Path(__file__).resolve().parents[1] / "examples" / example / "app.py"
+    code, inside = [], False
+    for line in source.read_text().splitlines():
+        if line.startswith("# --- end of samljit glue"):
+            inside = False
+        elif line.startswith("# --- samljit glue"):
+            inside = True
+        elif inside and line.strip() and not line.strip().startswith("#"):
+            code.append(line)
+    assert 20 <= len(code) <= 30  # the markers enclose the real glue, and it stays small
