@@ -121,18 +121,49 @@ def _unavailable(what: str) -> Iterator[None]:
         ) from exc
 
 
-class _Keys:
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
+class _Prefixed:
+    prefix: str
 
-    def replay(self, key: str) -> str:
+    def _replay_key(self, key: str) -> str:
         return f"{self.prefix}replay:{key}"
 
-    def request(self, request_id: str) -> str:
+    def _request_key(self, request_id: str) -> str:
         return f"{self.prefix}request:{request_id}"
 
 
-class RedisReplayCache:
+class _OnRedis(_Prefixed):
+    """A client and a key prefix; ``from_url`` builds the client with bounded waits."""
+
+    def __init__(self, client: redis.Redis, *, prefix: str = "samljit:") -> None:
+        self.client = client
+        self.prefix = prefix
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, prefix: str = "samljit:", timeout: float = DEFAULT_TIMEOUT, **options: Any
+    ) -> Self:
+        """A store on a new client for ``url`` (``redis://``, or ``rediss://`` for TLS), with
+        ``timeout`` bounding every wait; ``options`` go to ``redis.Redis.from_url``."""
+        return cls(redis.Redis.from_url(url, **_sync_options(timeout, options)), prefix=prefix)
+
+
+class _OnAsyncRedis(_Prefixed):
+    """:class:`_OnRedis` with a ``redis.asyncio`` client."""
+
+    def __init__(self, client: redis.asyncio.Redis, *, prefix: str = "samljit:") -> None:
+        self.client = client
+        self.prefix = prefix
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, prefix: str = "samljit:", timeout: float = DEFAULT_TIMEOUT, **options: Any
+    ) -> Self:
+        """See :meth:`RedisReplayCache.from_url`."""
+        client = redis.asyncio.Redis.from_url(url, **_async_options(timeout, options))
+        return cls(client, prefix=prefix)
+
+
+class RedisReplayCache(_OnRedis):
     """Used assertion IDs (and logout request IDs) on Redis, until they expire.
 
     Args:
@@ -140,27 +171,15 @@ class RedisReplayCache:
         prefix: put before every key.
     """
 
-    def __init__(self, client: redis.Redis, *, prefix: str = "samljit:") -> None:
-        self.client = client
-        self._keys = _Keys(prefix)
-
-    @classmethod
-    def from_url(
-        cls, url: str, *, prefix: str = "samljit:", timeout: float = DEFAULT_TIMEOUT, **options: Any
-    ) -> Self:
-        """A cache on a new client for ``url`` (``redis://`` or ``rediss://`` for TLS), with
-        ``timeout`` bounding every wait; ``options`` go to ``redis.Redis.from_url``."""
-        return cls(redis.Redis.from_url(url, **_sync_options(timeout, options)), prefix=prefix)
-
     def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:
         with _unavailable("record the assertion as used"):
             added = self.client.set(
-                self._keys.replay(key), b"1", nx=True, px=_lifetime_ms(expires_at, now)
+                self._replay_key(key), b"1", nx=True, px=_lifetime_ms(expires_at, now)
             )
         return bool(added)
 
 
-class RedisRequestStore:
+class RedisRequestStore(_OnRedis):
     """Outstanding AuthnRequests and LogoutRequests on Redis, each used up at most once.
 
     Args:
@@ -168,93 +187,60 @@ class RedisRequestStore:
         prefix: put before every key.
     """
 
-    def __init__(self, client: redis.Redis, *, prefix: str = "samljit:") -> None:
-        self.client = client
-        self._keys = _Keys(prefix)
-
-    @classmethod
-    def from_url(
-        cls, url: str, *, prefix: str = "samljit:", timeout: float = DEFAULT_TIMEOUT, **options: Any
-    ) -> Self:
-        """See :meth:`RedisReplayCache.from_url`."""
-        return cls(redis.Redis.from_url(url, **_sync_options(timeout, options)), prefix=prefix)
-
     def save(self, request: PendingRequest) -> None:
         with _unavailable("remember the request"):
             self.client.set(
-                self._keys.request(request.request_id),
+                self._request_key(request.request_id),
                 _encode(request),
                 px=_lifetime_ms(request.expires_at, datetime.now(UTC)),
             )
 
     def get(self, request_id: str) -> PendingRequest | None:
         with _unavailable("look up the request"):
-            value = self.client.get(self._keys.request(request_id))
+            value = self.client.get(self._request_key(request_id))
         return _decode(value)
 
     def consume(self, request_id: str, *, now: datetime) -> bool:
         with _unavailable("use up the request"):
-            value = self.client.getdel(self._keys.request(request_id))
-        pending = _decode(value)
-        return pending is not None and pending.expires_at > now
+            value = self.client.getdel(self._request_key(request_id))
+        return _unexpired(_decode(value), now)
 
 
-class AsyncRedisReplayCache:
+class AsyncRedisReplayCache(_OnAsyncRedis):
     """:class:`RedisReplayCache` on ``redis.asyncio``, for :class:`~samljit.AsyncLoginService`."""
-
-    def __init__(self, client: redis.asyncio.Redis, *, prefix: str = "samljit:") -> None:
-        self.client = client
-        self._keys = _Keys(prefix)
-
-    @classmethod
-    def from_url(
-        cls, url: str, *, prefix: str = "samljit:", timeout: float = DEFAULT_TIMEOUT, **options: Any
-    ) -> Self:
-        """See :meth:`RedisReplayCache.from_url`."""
-        client = redis.asyncio.Redis.from_url(url, **_async_options(timeout, options))
-        return cls(client, prefix=prefix)
 
     async def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:
         with _unavailable("record the assertion as used"):
             added = await self.client.set(
-                self._keys.replay(key), b"1", nx=True, px=_lifetime_ms(expires_at, now)
+                self._replay_key(key), b"1", nx=True, px=_lifetime_ms(expires_at, now)
             )
         return bool(added)
 
 
-class AsyncRedisRequestStore:
+class AsyncRedisRequestStore(_OnAsyncRedis):
     """:class:`RedisRequestStore` on ``redis.asyncio``."""
-
-    def __init__(self, client: redis.asyncio.Redis, *, prefix: str = "samljit:") -> None:
-        self.client = client
-        self._keys = _Keys(prefix)
-
-    @classmethod
-    def from_url(
-        cls, url: str, *, prefix: str = "samljit:", timeout: float = DEFAULT_TIMEOUT, **options: Any
-    ) -> Self:
-        """See :meth:`RedisReplayCache.from_url`."""
-        client = redis.asyncio.Redis.from_url(url, **_async_options(timeout, options))
-        return cls(client, prefix=prefix)
 
     async def save(self, request: PendingRequest) -> None:
         with _unavailable("remember the request"):
             await self.client.set(
-                self._keys.request(request.request_id),
+                self._request_key(request.request_id),
                 _encode(request),
                 px=_lifetime_ms(request.expires_at, datetime.now(UTC)),
             )
 
     async def get(self, request_id: str) -> PendingRequest | None:
         with _unavailable("look up the request"):
-            value = await self.client.get(self._keys.request(request_id))
+            value = await self.client.get(self._request_key(request_id))
         return _decode(value)
 
     async def consume(self, request_id: str, *, now: datetime) -> bool:
         with _unavailable("use up the request"):
-            value = await self.client.getdel(self._keys.request(request_id))
-        pending = _decode(value)
-        return pending is not None and pending.expires_at > now
+            value = await self.client.getdel(self._request_key(request_id))
+        return _unexpired(_decode(value), now)
+
+
+def _unexpired(pending: PendingRequest | None, now: datetime) -> bool:
+    return pending is not None and pending.expires_at > now
 
 
 class _Cached:
