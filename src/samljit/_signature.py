@@ -19,7 +19,7 @@ from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from ._certificates import fingerprint, load_certificate
-from ._xml import NS_DS, NSMAP, qname
+from ._xml import NS_DS, NS_EXC_C14N, NSMAP, qname
 from .errors import (
     AlgorithmForbidden,
     ReferenceMismatch,
@@ -55,7 +55,10 @@ _EXCLUSIVE = frozenset(
     }
 )
 
+_EXCLUSIVE_URIS = frozenset(m.value for m in _EXCLUSIVE)
+
 _SIGNATURE = qname(NS_DS, "Signature")
+_KEY_INFO = qname(NS_DS, "KeyInfo")
 
 
 def signature_methods(allow_sha1: bool) -> frozenset[SignatureMethod]:
@@ -273,7 +276,9 @@ def _check_signed_info(
 
     signxml reads the first of each element it needs; demanding exactly one of each here
     is what its schema validation would give, for a fraction of the cost, and it rules out a
-    second SignedInfo or Reference that one reader sees and another does not.
+    second SignedInfo or Reference that one reader sees and another does not. The exact shape
+    also bounds the canonicalization of SignedInfo, which runs before the key is used: nothing
+    but the schema's elements, and no more than MAX_INCLUSIVE_PREFIXES prefixes.
     """
     value = _one(signature, "SignatureValue", what)
     if len(value) or not (value.text or "").strip():
@@ -283,7 +288,8 @@ def _check_signed_info(
     method = _require_allowed(
         method, _METHOD_URIS[allow_sha1], f"the {what} is signed with", allow_sha1
     )
-    c14n = _one(signed_info, "CanonicalizationMethod", what).get("Algorithm")
+    c14n_method = _one(signed_info, "CanonicalizationMethod", what)
+    c14n = c14n_method.get("Algorithm")
     if c14n not in _C14N:
         raise TransformForbidden(
             f"the {what} signature uses canonicalization {c14n!r}",
@@ -320,7 +326,79 @@ def _check_signed_info(
     _require_allowed(
         digest, _DIGEST_URIS[allow_sha1], f"the {what} signature uses the digest", allow_sha1
     )
+    _check_shape(signature, what)
     return method
+
+
+_DS = f"{{{NS_DS}}}"
+_INCLUSIVE_NAMESPACES = qname(NS_EXC_C14N, "InclusiveNamespaces")
+MAX_INCLUSIVE_PREFIXES = 16
+"""Prefixes an InclusiveNamespaces PrefixList may name; real IdPs name at most three."""
+
+# XML-DSig's schema for the elements SAML uses, as the element children each may have: one
+# tuple per allowed sequence. Signature/Object, Manifest, HMACOutputLength and the rest of the
+# schema's options have no use in SAML and are refused.
+_SHAPES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "Signature": (("SignedInfo", "SignatureValue"), ("SignedInfo", "SignatureValue", "KeyInfo")),
+    "SignedInfo": (("CanonicalizationMethod", "SignatureMethod", "Reference"),),
+    "SignatureMethod": ((),),
+    "Reference": (("DigestMethod", "DigestValue"), ("Transforms", "DigestMethod", "DigestValue")),
+    "Transforms": (("Transform",), ("Transform", "Transform")),
+    "DigestMethod": ((),),
+    "DigestValue": ((),),
+    "SignatureValue": ((),),
+}
+
+
+def _check_shape(signature: etree._Element, what: str) -> None:
+    """Refuse every element the SAML use of XML-DSig has no place for; one pass, no crypto."""
+    pending = [signature]
+    while pending:
+        element = pending.pop()
+        local = element.tag[len(_DS) :] if element.tag.startswith(_DS) else None
+        children = [child for child in element if isinstance(child.tag, str)]
+        if local in ("CanonicalizationMethod", "Transform"):
+            _check_c14n_parameters(element, children, what)
+            continue
+        names = tuple(
+            child.tag[len(_DS) :] if child.tag.startswith(_DS) else child.tag for child in children
+        )
+        assert local is not None  # only ds elements are queued
+        if names not in _SHAPES[local]:
+            shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+            raise SignatureInvalid(
+                f"the {what} signature's {local} holds <{shown}>, which XML-DSig as SAML uses "
+                "it does not allow",
+                found=list(names[:16]),
+            )
+        pending.extend(child for child in children if child.tag != _KEY_INFO)
+
+
+def _check_c14n_parameters(
+    element: etree._Element, children: list[etree._Element], what: str
+) -> None:
+    """A canonicalization method or transform may carry one InclusiveNamespaces list, and
+    only for exclusive canonicalization."""
+    if not children:
+        return
+    if (
+        len(children) > 1
+        or children[0].tag != _INCLUSIVE_NAMESPACES
+        or element.get("Algorithm") not in _EXCLUSIVE_URIS
+        or len(children[0])
+    ):
+        raise SignatureInvalid(
+            f"the {what} signature has unexpected content in a canonicalization method",
+            found=[str(child.tag) for child in children[:16]],
+        )
+    prefixes = (children[0].get("PrefixList") or "").split()
+    if len(prefixes) > MAX_INCLUSIVE_PREFIXES:
+        raise SignatureInvalid(
+            f"the {what} signature's InclusiveNamespaces names {len(prefixes)} prefixes; at "
+            f"most {MAX_INCLUSIVE_PREFIXES} are accepted",
+            expected=MAX_INCLUSIVE_PREFIXES,
+            found=len(prefixes),
+        )
 
 
 @functools.lru_cache(maxsize=4096)

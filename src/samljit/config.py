@@ -18,7 +18,12 @@ RESPONSE_LIMITS = Limits(max_bytes=512 * 1024, max_depth=32, max_nodes=20_000)
 
 Real responses are 3-20 KB; Entra ID with 150 group claims stays under 40 KB."""
 
-METADATA_LIMITS = Limits(max_bytes=64 * 1024 * 1024, max_depth=64, max_nodes=5_000_000)
+METADATA_LIMITS = Limits(
+    max_bytes=64 * 1024 * 1024,
+    max_depth=64,
+    max_nodes=5_000_000,
+    max_namespace_declarations=1_000_000,
+)
 """Default bounds on IdP metadata; federation aggregates run to tens of megabytes."""
 
 
