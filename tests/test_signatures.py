@@ -207,7 +207,9 @@ def test_an_unsigned_envelope_can_change_nothing_that_is_read(issue: Issue, veri
     """With only the assertion signed, an attacker may edit the envelope; samljit reads the
     identity from the signed assertion only."""
     response = etree.fromstring(issue().xml)
-    etree.SubElement(response, qname(NS_SAMLP, "Extensions")).text = "admin@acme.test"
+    extensions = etree.Element(qname(NS_SAMLP, "Extensions"))
+    etree.SubElement(extensions, "{urn:evil}NameID").text = "admin@acme.test"
+    response.insert(1, extensions)  # after the Issuer, where the schema allows Extensions
     assertion = verify(etree.tostring(response))
     assert assertion.name_id.value == "ada@acme.test"
 
@@ -685,16 +687,29 @@ def test_a_signature_value_holding_an_element_is_refused(issue: Issue, verify: V
 def test_a_signed_element_without_an_id_cannot_be_referenced(
     issue: Issue, verify: Verify, test_idp: TestIdP
 ) -> None:
-    """A Response without an ID has nothing a reference can name, not even ``#None``."""
-    response = etree.fromstring(issue(sign_response=True, sign_assertion=False).xml)
-    del response.attrib["ID"]
-    reference = response.find(f"{SIGNATURE}/ds:SignedInfo/ds:Reference", DS)
+    """An Assertion without an ID has nothing a reference can name, not even ``#None``."""
+    response = etree.fromstring(issue(sign_response=False, sign_assertion=True).xml)
+    assertion = response.find(ASSERTION)
+    assert assertion is not None
+    del assertion.attrib["ID"]
+    reference = assertion.find(f"{SIGNATURE}/ds:SignedInfo/ds:Reference", DS)
     assert reference is not None
     reference.set("URI", "#None")
-    _sign_again(response, test_idp)
+    _sign_again(assertion, test_idp)
     with pytest.raises(samljit.SamlError) as caught:
         verify(etree.tostring(response))
     assert caught.value.code == "reference_mismatch"
+
+
+def test_a_response_without_an_id_is_refused_before_its_signature_is_read(
+    issue: Issue, verify: Verify
+) -> None:
+    """SAML core 3.2.2: a Response has an ID; one without it is not a SAML Response."""
+    response = etree.fromstring(issue(sign_response=True, sign_assertion=False).xml)
+    del response.attrib["ID"]
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(etree.tostring(response))
+    assert caught.value.code == "malformed_response"
 
 
 # --- the pinned verifier on its own (internal: _check_signed_info refuses these first) -------

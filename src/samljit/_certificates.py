@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import warnings
 
 from cryptography import x509
@@ -23,7 +22,10 @@ def load_certificate(data: bytes) -> x509.Certificate:
         return x509.load_der_x509_certificate(data)
 
 
-@functools.lru_cache(maxsize=4096)
 def fingerprint(certificate: x509.Certificate) -> str:
-    """SHA-256 fingerprint in lowercase hex; cached, as the same few keys sign every login."""
+    """SHA-256 fingerprint in lowercase hex.
+
+    Not cached: it costs microseconds, and certificates from a message's KeyInfo, which anyone
+    can send, would make a cache keyed by them grow by their size.
+    """
     return certificate.fingerprint(hashes.SHA256()).hex()

@@ -162,21 +162,30 @@ def _check_key_algorithm(encrypted_key: etree._Element, allow_legacy: bool) -> N
     )
 
 
+MAX_ENCRYPTED_KEYS = 4
+"""EncryptedKey elements an encrypted assertion may carry: real IdPs send one. Each is an RSA
+private-key operation per SP key, done before anything is authenticated."""
+
+
 def _encrypted_keys(
     encrypted: etree._Element, encrypted_data: etree._Element
 ) -> list[etree._Element]:
     """EncryptedKeys in the EncryptedData's KeyInfo, those a RetrievalMethod points at, and
     those beside the EncryptedData (Okta puts them there)."""
-    found: list[etree._Element] = []
     key_info = encrypted_data.find(_KEY_INFO)
+    inside = [] if key_info is None else [c for c in key_info if c.tag == _ENCRYPTED_KEY]
     siblings = [child for child in encrypted if child.tag == _ENCRYPTED_KEY]
+    if len(inside) + len(siblings) > MAX_ENCRYPTED_KEYS:
+        raise DecryptionFailed(
+            f"the encrypted assertion carries {len(inside) + len(siblings)} EncryptedKey "
+            f"elements; at most {MAX_ENCRYPTED_KEYS} are tried"
+        )
+    targets = set()
     if key_info is not None:
-        found += [child for child in key_info if child.tag == _ENCRYPTED_KEY]
         for retrieval in key_info.iterchildren(qname(NS_DS, "RetrievalMethod")):
-            if retrieval.get("Type", _RETRIEVAL_TYPE) != _RETRIEVAL_TYPE:
-                continue
-            target = (retrieval.get("URI") or "").removeprefix("#")
-            found += [k for k in siblings if k.get("Id") == target and k not in found]
+            if retrieval.get("Type", _RETRIEVAL_TYPE) == _RETRIEVAL_TYPE:
+                targets.add((retrieval.get("URI") or "").removeprefix("#"))
+    found = inside + [k for k in siblings if k.get("Id") in targets]
     found += [k for k in siblings if k not in found]
     if not found:
         raise DecryptionFailed("the encrypted assertion carries no EncryptedKey")

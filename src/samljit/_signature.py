@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import functools
 import hmac
 from dataclasses import dataclass
 from typing import Any
@@ -401,7 +400,6 @@ def _check_c14n_parameters(
         )
 
 
-@functools.lru_cache(maxsize=4096)
 def _is_ec(certificate: x509.Certificate) -> bool:
     return isinstance(certificate.public_key(), ec.EllipticCurvePublicKey)
 

@@ -17,6 +17,7 @@ from lxml import etree
 from ._certificates import fingerprint
 from ._encryption import FAILED as DECRYPTION_FAILED
 from ._encryption import decrypt_element
+from ._schema import check_assertion_schema, check_response_schema
 from ._signature import Verified, signature_child, verify_enveloped
 from ._time import LATEST, parse_datetime, require_aware
 from ._xml import NS_DS, NS_SAML, NS_SAMLP, parse_xml, qname, text_of
@@ -81,16 +82,22 @@ def decode_post_response(value: str | bytes, *, max_bytes: int) -> bytes:
         InvalidBase64: ``invalid_base64``.
         CompressedPayload: ``compressed_payload``.
     """
-    raw = value.encode("ascii", "replace") if isinstance(value, str) else bytes(value)
     encoded_limit = -(-max_bytes // 3) * 4  # base64 of max_bytes, without line breaks
     # Line breaks are free, but not unbounded: even CRLF after every character stays under 3x.
-    if len(raw) > 3 * encoded_limit + 4:
+    # Measured before anything is copied or encoded.
+    if len(value) > 3 * encoded_limit + 4:
         raise ResponseTooLarge(
-            f"the SAMLResponse value is {len(raw)} characters, too large for the limit of "
+            f"the SAMLResponse value is {len(value)} characters, too large for the limit of "
             f"{max_bytes} decoded bytes",
             expected=max_bytes,
-            found=len(raw),
+            found=len(value),
         )
+    if isinstance(value, str):
+        if not value.isascii():
+            raise InvalidBase64("the SAMLResponse value is not base64 (it holds non-ASCII text)")
+        raw = value.encode("ascii")
+    else:
+        raw = bytes(value)
     compact = raw.replace(b"\r", b"").replace(b"\n", b"")
     if len(compact) > encoded_limit:
         raise ResponseTooLarge(
@@ -237,6 +244,18 @@ def _check_solicitation(in_response_to: str | None, allow_unsolicited: bool) -> 
 _ID_VALUES = etree.XPath("//@ID")
 
 
+def _duplicate_id(element: etree._Element) -> str | None:
+    """The first ID value that appears twice under ``element``; one pass."""
+    ids = _ID_VALUES(element)
+    assert isinstance(ids, list)
+    seen: set[str] = set()
+    for value in ids:
+        if value in seen:
+            return str(value)
+        seen.add(str(value))
+    return None
+
+
 def _check_structure(document: etree._Element) -> None:
     """Refuse every shape that signature-wrapping attacks need, before any crypto runs."""
     if document.tag != _RESPONSE:
@@ -246,10 +265,14 @@ def _check_structure(document: etree._Element) -> None:
             expected="Response",
             found=etree.QName(document).localname,
         )
-    ids = _ID_VALUES(document)
-    assert isinstance(ids, list)
-    if len(set(ids)) != len(ids):
-        duplicate = next(str(v) for v in ids if ids.count(v) > 1)
+    if document.get("Version") != "2.0" or not document.get("ID"):
+        raise MalformedResponse(
+            f"the Response is not a SAML 2.0 Response with an ID (Version={document.get('Version')!r})",
+            expected="2.0",
+            found=document.get("Version"),
+        )
+    duplicate = _duplicate_id(document)
+    if duplicate is not None:
         raise DuplicateId(
             f"the ID {duplicate!r} appears twice in the response (signature wrapping?)",
             found=duplicate,
@@ -275,15 +298,14 @@ def _check_structure(document: etree._Element) -> None:
             expected=1,
             found=assertions,
         )
+    check_response_schema(document)
 
 
 def _check_decrypted(assertion: etree._Element) -> None:
     """The same shape rules for an assertion that arrived encrypted."""
     if assertion.tag != _ASSERTION:
         raise MalformedResponse("the decrypted content is not a SAML 2.0 Assertion")
-    ids = _ID_VALUES(assertion)
-    assert isinstance(ids, list)
-    if len(set(ids)) != len(ids):
+    if _duplicate_id(assertion) is not None:
         raise DuplicateId("an ID appears twice in the decrypted assertion")
     for element in assertion.iter(_ASSERTION, _ENCRYPTED_ASSERTION, _SIGNATURE):
         if element is assertion:
@@ -292,6 +314,7 @@ def _check_decrypted(assertion: etree._Element) -> None:
             raise MultipleAssertions("the decrypted assertion holds another assertion")
         if element.getparent() is not assertion:
             raise SignatureMisplaced("a Signature appears where SAML allows none")
+    check_assertion_schema(assertion)
 
 
 def _check_status(document: etree._Element) -> None:

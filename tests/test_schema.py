@@ -1,0 +1,149 @@
+"""SAML core's schema: a Response or Assertion holding an element where the schema allows none
+is refused, never read around. Every case below is signed by the IdP after the edit, so only the
+schema rule stands between it and a login."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from lxml import etree
+
+import samljit
+from samljit._xml import NS_DS, NS_SAML, NS_SAMLP, qname
+from samljit.testing import IssuedResponse
+
+Issue = Callable[..., IssuedResponse]
+Verify = Callable[..., samljit.Assertion]
+Edit = Callable[[etree._Element], None]
+
+
+def _a(local: str) -> str:
+    return qname(NS_SAML, local)
+
+
+def _first(parent: etree._Element, local: str) -> etree._Element:
+    found = parent.find(f".//{_a(local)}")
+    assert found is not None
+    return found
+
+
+def _duplicate(local: str) -> Edit:
+    def edit(assertion: etree._Element) -> None:
+        original = _first(assertion, local)
+        clone = etree.fromstring(etree.tostring(original))
+        original.addnext(clone)
+
+    return edit
+
+
+def _append(parent_local: str, child: str, text: str = "admin@acme.test") -> Edit:
+    def edit(assertion: etree._Element) -> None:
+        parent = assertion if parent_local == "Assertion" else _first(assertion, parent_local)
+        etree.SubElement(parent, child).text = text
+
+    return edit
+
+
+def _move_issuer_last(assertion: etree._Element) -> None:
+    assertion.append(_first(assertion, "Issuer"))
+
+
+def _drop_authn_context(assertion: etree._Element) -> None:
+    context = _first(assertion, "AuthnContext")
+    parent = context.getparent()
+    assert parent is not None
+    parent.remove(context)
+
+
+ASSERTION_EDITS: dict[str, Edit] = {
+    "a second Subject": _duplicate("Subject"),
+    "a second Conditions": _duplicate("Conditions"),
+    "a second NameID in the Subject": _duplicate("NameID"),
+    "a foreign element in the Assertion": _append("Assertion", "{urn:evil}NameID"),
+    "a foreign element in the Subject": _append("Subject", "{urn:evil}NameID"),
+    "an element inside the NameID": _append("NameID", _a("NameID")),
+    "an element inside an Audience": _append("Audience", _a("Audience")),
+    "an Audience outside an AudienceRestriction": _append("Conditions", _a("Audience")),
+    "a Condition of a type samljit does not understand": _append("Conditions", _a("Condition")),
+    "an Issuer after the statements": _move_issuer_last,
+    "an AuthnStatement without AuthnContext": _drop_authn_context,
+    "an Attribute value outside AttributeValue": _append("Attribute", _a("NameID")),
+}
+
+
+@pytest.mark.parametrize("edit", ASSERTION_EDITS.values(), ids=ASSERTION_EDITS.keys())
+def test_an_assertion_element_the_schema_does_not_allow_is_refused(
+    issue: Issue, verify: Verify, edit: Edit
+) -> None:
+    issued = issue(attributes={"role": ["developer"]}, edit_assertion=edit)
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(issued.form_value)
+    assert caught.value.code == "malformed_response"
+
+
+def _response_append(child: str) -> Edit:
+    def edit(response: etree._Element) -> None:
+        etree.SubElement(response, child)
+
+    return edit
+
+
+def _response_status_twice(response: etree._Element) -> None:
+    status = response.find(qname(NS_SAMLP, "Status"))
+    assert status is not None
+    status.addnext(etree.fromstring(etree.tostring(status)))
+
+
+RESPONSE_EDITS: dict[str, Edit] = {
+    "a foreign element in the Response": _response_append("{urn:evil}Assertion"),
+    "Extensions after the Assertion": _response_append(qname(NS_SAMLP, "Extensions")),
+    "a second Status": _response_status_twice,
+}
+
+
+@pytest.mark.parametrize("edit", RESPONSE_EDITS.values(), ids=RESPONSE_EDITS.keys())
+def test_a_response_element_the_schema_does_not_allow_is_refused(
+    issue: Issue, verify: Verify, edit: Edit
+) -> None:
+    issued = issue(sign_response=True, edit_response=edit)
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(issued.form_value)
+    assert caught.value.code == "malformed_response"
+
+
+def test_open_content_is_not_the_schemas_business(issue: Issue, verify: Verify) -> None:
+    """AttributeValue, Extensions and SubjectConfirmationData may hold any element."""
+
+    def edit(assertion: etree._Element) -> None:
+        value = _first(assertion, "AttributeValue")
+        value.text = None
+        etree.SubElement(value, "{urn:vendor}Group").text = "developer"
+        etree.SubElement(_first(assertion, "SubjectConfirmationData"), "{urn:vendor}Any")
+
+    issued = issue(attributes={"role": ["x"]}, edit_assertion=edit)
+    assert verify(issued.form_value).attributes["role"] == ("developer",)
+
+
+def test_a_signature_may_stand_last_among_its_siblings(issue: Issue, verify: Verify) -> None:
+    """Auth0 signs its Response with the Signature as the last child; the schema puts it after
+    the Issuer, but where the one Signature stands hides nothing."""
+    response = etree.fromstring(issue(sign_response=True, sign_assertion=False).xml)
+    signature = response.find(qname(NS_DS, "Signature"))
+    assert signature is not None
+    response.append(signature)
+    assert verify(etree.tostring(response)).signed_parts == ("response",)
+
+
+@pytest.mark.parametrize("version", ["1.1", "2.1", "", None])
+def test_the_response_version_must_be_2_0(issue: Issue, verify: Verify, version: str | None) -> None:
+    def edit(response: etree._Element) -> None:
+        if version is None:
+            del response.attrib["Version"]
+        else:
+            response.set("Version", version)
+
+    issued = issue(sign_response=True, edit_response=edit)
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(issued.form_value)
+    assert caught.value.code == "malformed_response"
