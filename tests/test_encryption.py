@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 import samljit
+from samljit import _encryption
 from samljit.cli import main
 from samljit.stores.memory import (
     MemoryAccountStore,
@@ -1535,3 +1536,44 @@ def test_the_ciphertext_is_read_from_the_signed_view_of_the_response(
     value.append(comment)
     assertion = decrypt(etree.tostring(document))
     assert assertion.name_id.value == "ada@acme.test"
+
+
+@pytest.mark.parametrize("copies", [1, 4], ids=["one key", "the most that are tried"])
+def test_up_to_four_encrypted_keys_are_tried(
+    encrypted: Callable[..., IssuedResponse],
+    decrypt: Callable[..., samljit.Assertion],
+    copies: int,
+) -> None:
+    document = etree.fromstring(encrypted(encrypted_key_placement="sibling").xml)
+    container = document.find(f"{SAML}EncryptedAssertion")
+    assert container is not None
+    key = container.find(f"{XENC}EncryptedKey")
+    assert key is not None
+    for _ in range(copies - 1):
+        key.addprevious(copy.deepcopy(key))
+    assert decrypt(etree.tostring(document)).name_id.value == "ada@acme.test"
+
+
+def test_more_encrypted_keys_are_refused_before_any_rsa_operation(
+    encrypted: Callable[..., IssuedResponse],
+    decrypt: Callable[..., samljit.Assertion],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each EncryptedKey costs an RSA private-key operation per SP key, before anything is
+    authenticated: a flood of them is refused on sight."""
+    unwrapped: list[object] = []
+    real_unwrap = _encryption._unwrap
+    monkeypatch.setattr(
+        _encryption, "_unwrap", lambda *args: unwrapped.append(args) or real_unwrap(*args)
+    )
+    document = etree.fromstring(encrypted(encrypted_key_placement="sibling").xml)
+    container = document.find(f"{SAML}EncryptedAssertion")
+    assert container is not None
+    key = container.find(f"{XENC}EncryptedKey")
+    assert key is not None
+    for _ in range(_encryption.MAX_ENCRYPTED_KEYS):
+        key.addprevious(copy.deepcopy(key))
+    with pytest.raises(samljit.SamlError) as caught:
+        decrypt(etree.tostring(document))
+    assert caught.value.code == "decryption_failed"
+    assert unwrapped == []

@@ -657,6 +657,83 @@ def test_a_signed_info_with_a_part_twice_is_refused_even_when_signed(
     assert caught.value.code == "signature_invalid"
 
 
+def _child(path: str, tag: str, **attributes: str) -> Callable[[etree._Element], None]:
+    def edit(signed_info: etree._Element) -> None:
+        parent = signed_info if path == "." else signed_info.find(path, DS)
+        assert parent is not None
+        etree.SubElement(parent, tag, **attributes)
+
+    return edit
+
+
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+
+
+def _prefix_list(count: int, transform: str = EXC_C14N) -> Callable[[etree._Element], None]:
+    def edit(signed_info: etree._Element) -> None:
+        found = signed_info.find(f"ds:Reference/ds:Transforms/ds:Transform[@Algorithm='{transform}']", DS)
+        assert found is not None
+        for old in list(found):
+            found.remove(old)
+        etree.SubElement(
+            found,
+            qname(EXC_C14N, "InclusiveNamespaces"),
+            PrefixList=" ".join(f"p{i}" for i in range(count)),
+        )
+
+    return edit
+
+
+SHAPE_EDITS = [
+    ("a foreign element in SignedInfo", _child(".", "{urn:evil}Padding")),
+    ("an XML-DSig element SignedInfo has no place for", _child(".", qname(NS_DS, "Object"))),
+    ("HMACOutputLength in SignatureMethod",
+     _child("ds:SignatureMethod", qname(NS_DS, "HMACOutputLength"))),
+    ("an element inside DigestMethod", _child("ds:Reference/ds:DigestMethod", "{urn:evil}x")),
+    ("a foreign element in Reference", _child("ds:Reference", "{urn:evil}x")),
+    ("a third Transform", _child("ds:Reference/ds:Transforms", qname(NS_DS, "Transform"),
+                                 Algorithm=ENVELOPED)),
+    ("a foreign element in Transforms", _child("ds:Reference/ds:Transforms", "{urn:evil}x")),
+    ("a foreign element in a Transform",
+     _child(f"ds:Reference/ds:Transforms/ds:Transform[@Algorithm='{EXC_C14N}']", "{urn:evil}x")),
+    ("a foreign element in CanonicalizationMethod",
+     _child("ds:CanonicalizationMethod", "{urn:evil}x")),
+    ("InclusiveNamespaces on the enveloped-signature transform", _prefix_list(1, ENVELOPED)),
+    ("a PrefixList of 17 prefixes", _prefix_list(17)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("edit", [pytest.param(e, id=rule) for rule, e in SHAPE_EDITS])
+def test_a_signature_must_have_exactly_the_shape_saml_uses_even_when_signed(
+    issue: Issue, verify: Verify, test_idp: TestIdP, edit: Callable[[etree._Element], None]
+) -> None:
+    """SignedInfo is canonicalized before the key is used, so its shape is checked first:
+    XML-DSig's elements as SAML uses them, nothing else, however validly signed."""
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(_edit_and_sign_again(issue().xml, test_idp, edit))
+    assert caught.value.code == "signature_invalid"
+
+
+def test_a_prefix_list_of_16_prefixes_is_accepted(
+    issue: Issue, verify: Verify, test_idp: TestIdP
+) -> None:
+    assert verify(_edit_and_sign_again(issue().xml, test_idp, _prefix_list(16)))
+
+
+@pytest.mark.parametrize("local", ["Object", "Manifest"])
+def test_a_signature_carrying_more_than_signed_info_value_and_key_info_is_refused(
+    issue: Issue, verify: Verify, local: str
+) -> None:
+    response = etree.fromstring(issue().xml)
+    signature = response.find(f"{ASSERTION}/{SIGNATURE}")
+    assert signature is not None
+    etree.SubElement(signature, qname(NS_DS, local)).text = "x" * 1000
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(etree.tostring(response))
+    assert caught.value.code == "signature_invalid"
+
+
 @pytest.mark.parametrize("local", ["SignedInfo", "SignatureValue"])
 def test_a_signature_with_a_second_signed_info_or_value_is_refused(
     issue: Issue, verify: Verify, local: str
