@@ -643,3 +643,20 @@ def test_distinct_users_logging_in_at_once_all_succeed(stores: Stores, test_idp:
     assert sorted(u.email for u in stores.users.users_of("acme")) == sorted(emails)
     assert len({r.session for r in results}) == N
     assert len(stores.replay_cache) == N
+
+
+def test_the_response_is_decoded_and_peeked_at_on_a_worker_thread(
+    stores: Stores, test_idp: TestIdP, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoding the POSTed value and finding the request it answers cost CPU in proportion to
+    its size, before anything is authenticated: not on the event loop."""
+    peeked_on: list[int] = []
+    recording_threads(monkeypatch, "_decode_and_peek", peeked_on)
+
+    async def login() -> int:
+        await stores.async_service().complete_login(form(test_idp), account_id="acme")
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(login())
+    assert len(peeked_on) == 1
+    assert peeked_on[0] != loop_thread

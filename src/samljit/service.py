@@ -611,11 +611,13 @@ class _LoginFlows:
         relay_state = form.get("RelayState")
         config = yield from self._account(account_id, saml_response)
         seen["account_id"] = config.account_id
-        xml = decode_post_response(saml_response, max_bytes=config.sp.limits.max_bytes)
+        xml, hint = yield _Compute(
+            _decode_and_peek, (saml_response, config.sp.limits.max_bytes)
+        )
         pending = None
-        if in_response_to is None and self.request_store is not None:
-            pending = yield from self._pending_request(xml, config, now)
-            in_response_to = pending.request_id if pending is not None else None
+        if in_response_to is None and self.request_store is not None and hint is not None:
+            pending = yield from self._pending_request(hint, config, now)
+            in_response_to = pending.request_id
         deferred = _Deferred()
         idp = yield from self._identity_provider(config)
         assertion: Assertion = yield _Compute(
@@ -716,17 +718,13 @@ class _LoginFlows:
         )
 
     def _pending_request(
-        self, xml: bytes, config: AccountConfig, now: datetime
-    ) -> Flow[PendingRequest | None]:
-        """The outstanding request the response says it answers; None for an unsolicited one.
+        self, request_id: str, config: AccountConfig, now: datetime
+    ) -> Flow[PendingRequest]:
+        """The outstanding request the response says it answers.
 
         The InResponseTo read here is not yet verified: it only selects the request, and the
         verification then requires the signed SubjectConfirmationData to name that request.
         """
-        match = _IN_RESPONSE_TO.search(xml)
-        if match is None:
-            return None
-        request_id = match.group(1).decode("ascii", "replace")
         pending = yield _call("request_store", "get", request_id)
         if not _awaited(pending, kind="login", account_id=config.account_id, now=now):
             raise InResponseToMismatch(
@@ -1125,12 +1123,29 @@ def _close(awaitable: object) -> None:
         close()
 
 
-# Only the start tags that may carry it: the Response's, else SubjectConfirmationData's. Text
-# cannot hold a literal "<", so an attribute value cannot fake one of these tags.
-_IN_RESPONSE_TO = re.compile(
-    rb"""<(?:[\w.-]+:)?(?:Response|SubjectConfirmationData)\s[^>]*?"""
-    rb"""\sInResponseTo\s*=\s*["']([^"'<>]{1,256})["']"""
-)
+# Only the start tags that may carry it: the Response's, else SubjectConfirmationData's.
+_CARRIER = re.compile(rb"<(?:[\w.-]+:)?(?:Response|SubjectConfirmationData)[\s/>]")
+_IN_RESPONSE_TO = re.compile(rb"""\sInResponseTo\s*=\s*(["'])""")
+
+
+def _decode_and_peek(saml_response: str, max_bytes: int) -> tuple[bytes, str | None]:
+    """The decoded response, and the request ID it claims to answer (unverified: it only
+    selects which pending request to check it against). Linear in the size of the response,
+    whatever its bytes: each byte is looked at a bounded number of times."""
+    xml = decode_post_response(saml_response, max_bytes=max_bytes)
+    position = 0
+    while (tag := _CARRIER.search(xml, position)) is not None:
+        end = xml.find(b">", tag.end() - 1)
+        if end < 0:
+            break
+        attribute = _IN_RESPONSE_TO.search(xml, tag.end() - 1, end)
+        close = -1 if attribute is None else xml.find(attribute.group(1), attribute.end(), end)
+        # InResponseTo="" (some IdPs send it on IdP-initiated responses) answers no request.
+        if attribute is not None and 0 < close - attribute.end() <= 256:
+            value = xml[attribute.end() : close]
+            return xml, value.decode("ascii") if value.isascii() else None
+        position = end
+    return xml, None
 
 
 def _awaited(pending: PendingRequest | None, *, kind: str, account_id: str, now: datetime) -> bool:
