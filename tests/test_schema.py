@@ -136,7 +136,9 @@ def test_a_signature_may_stand_last_among_its_siblings(issue: Issue, verify: Ver
 
 
 @pytest.mark.parametrize("version", ["1.1", "2.1", "", None])
-def test_the_response_version_must_be_2_0(issue: Issue, verify: Verify, version: str | None) -> None:
+def test_the_response_version_must_be_2_0(
+    issue: Issue, verify: Verify, version: str | None
+) -> None:
     def edit(response: etree._Element) -> None:
         if version is None:
             del response.attrib["Version"]

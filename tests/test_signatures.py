@@ -672,7 +672,9 @@ ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 
 def _prefix_list(count: int, transform: str = EXC_C14N) -> Callable[[etree._Element], None]:
     def edit(signed_info: etree._Element) -> None:
-        found = signed_info.find(f"ds:Reference/ds:Transforms/ds:Transform[@Algorithm='{transform}']", DS)
+        found = signed_info.find(
+            f"ds:Reference/ds:Transforms/ds:Transform[@Algorithm='{transform}']", DS
+        )
         assert found is not None
         for old in list(found):
             found.remove(old)

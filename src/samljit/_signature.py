@@ -349,12 +349,21 @@ _SHAPES: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 
 
+_MOST_CHILDREN = 16
+
+
 def _check_shape(signature: etree._Element, what: str) -> None:
     """Refuse every element the SAML use of XML-DSig has no place for; one pass, no crypto."""
     pending = [signature]
     while pending:
         element = pending.pop()
         local = element.tag[len(_DS) :] if element.tag.startswith(_DS) else None
+        if len(element) > _MOST_CHILDREN:  # comments included: no shape needs this many
+            raise SignatureInvalid(
+                f"the {what} signature's {local} holds {len(element)} children, which XML-DSig "
+                "as SAML uses it does not allow",
+                found=len(element),
+            )
         children = [child for child in element if isinstance(child.tag, str)]
         if local in ("CanonicalizationMethod", "Transform"):
             _check_c14n_parameters(element, children, what)

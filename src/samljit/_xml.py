@@ -228,7 +228,8 @@ def _parse_counting_namespaces(data: bytes, limits: XmlLimits, what: str) -> etr
                 "declarations in scope at one element",
                 expected=limits.max_namespaces_in_scope,
             )
-    return events.root
+    root: etree._Element = events.root
+    return root
 
 
 # Compiled once: each walks the tree in C, which is what keeps these checks cheap per login.

@@ -241,7 +241,7 @@ def _check_solicitation(in_response_to: str | None, allow_unsolicited: bool) -> 
 
 
 # SAML's ID attributes are unqualified; a signature reference names one of them.
-_ID_VALUES = etree.XPath("//@ID")
+_ID_VALUES = etree.XPath("//@ID", smart_strings=False)
 
 
 def _duplicate_id(element: etree._Element) -> str | None:
@@ -267,7 +267,8 @@ def _check_structure(document: etree._Element) -> None:
         )
     if document.get("Version") != "2.0" or not document.get("ID"):
         raise MalformedResponse(
-            f"the Response is not a SAML 2.0 Response with an ID (Version={document.get('Version')!r})",
+            "the Response is not a SAML 2.0 Response with an ID "
+            f"(Version={document.get('Version')!r})",
             expected="2.0",
             found=document.get("Version"),
         )

@@ -611,9 +611,7 @@ class _LoginFlows:
         relay_state = form.get("RelayState")
         config = yield from self._account(account_id, saml_response)
         seen["account_id"] = config.account_id
-        xml, hint = yield _Compute(
-            _decode_and_peek, (saml_response, config.sp.limits.max_bytes)
-        )
+        xml, hint = yield _Compute(_decode_and_peek, (saml_response, config.sp.limits.max_bytes))
         pending = None
         if in_response_to is None and self.request_store is not None and hint is not None:
             pending = yield from self._pending_request(hint, config, now)
