@@ -5,6 +5,7 @@
 # Usage: bash benchmarks/run.sh [verify_bench.py options, e.g. --rounds 10 --quick]
 #        bash benchmarks/run.sh decrypt [decrypt_bench.py options, e.g. --quick]
 #        bash benchmarks/run.sh load [load_bench.py options, e.g. --duration 10]
+#        bash benchmarks/run.sh hostile [hostile_bench.py options, e.g. --smoke]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -16,6 +17,13 @@ PY="${PYTHON:-python3}"
 export MAKEFLAGS="${MAKEFLAGS:--j1}"
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
+
+# --- hostile: samljit alone, in the project's own venv (make creates it) ----------------------
+if [ "${1:-}" = "hostile" ]; then
+    shift
+    make -C "$ROOT" --no-print-directory .venv/bin/samljit >&2
+    exec "$ROOT/.venv/bin/python" "$HERE/hostile_bench.py" "$@"
+fi
 
 # --- load: uvicorn + Redis + SQLite, in the project's own venv -----------------------------
 # It needs no peers and no xmlsec: the project's .venv (make's, '.[dev]') plus uvloop,
