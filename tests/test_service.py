@@ -10,10 +10,12 @@ logs in once the configuration is fixed.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import logging
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -707,13 +709,31 @@ def test_with_a_shared_acs_whitespace_around_the_issuer_is_ignored(app: App) -> 
     assert app.login(issued, account_id=None).account_id == "acme"
 
 
-def test_with_a_shared_acs_a_response_that_does_not_parse_names_no_issuer_and_has_sso_disabled(
-    app: App,
+def _b64(xml: bytes) -> str:
+    return base64.b64encode(xml).decode("ascii")
+
+
+UNREADABLE = [
+    pytest.param("not base64 at all", "invalid_base64", id="not-base64"),
+    pytest.param("A" * (1024 * 1024), "response_too_large", id="too-large"),
+    pytest.param(_b64(zlib.compress(b"<samlp:Response/>")), "compressed_payload", id="deflated"),
+    pytest.param(_b64(b"<samlp:Response"), "xml_malformed", id="malformed"),
+    pytest.param(
+        _b64(b'<!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>'), "xml_forbidden_construct", id="dtd"
+    ),
+    pytest.param(_b64(b"<a>" * 100 + b"</a>" * 100), "xml_too_deep", id="too-deep"),
+]
+
+
+@pytest.mark.parametrize(("value", "code"), UNREADABLE)
+def test_with_a_shared_acs_a_response_that_does_not_decode_or_parse_says_why(
+    app: App, value: str, code: str
 ) -> None:
-    """Without a readable Issuer there is no account whose keys could verify it."""
+    """The cause of bad input is reported as it is with an account in the URL, not as an
+    account without SSO: there is no Issuer to look an account up by."""
     with app.writes_nothing(), pytest.raises(SamlError) as caught:
-        app.service.complete_login({"SAMLResponse": "not base64 at all"}, account_id=None)
-    assert (caught.value.code, caught.value.found) == ("sso_disabled", None)
+        app.service.complete_login({"SAMLResponse": value}, account_id=None)
+    assert caught.value.code == code
 
 
 def test_with_a_shared_acs_the_idp_of_a_deleted_account_has_sso_disabled(app: App) -> None:

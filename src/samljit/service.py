@@ -1147,15 +1147,15 @@ def _awaited(pending: PendingRequest | None, *, kind: str, account_id: str, now:
 
 def _issuer_hint(saml_response: str) -> str | None:
     """The Issuer the response claims, to choose which account's keys verify it. Unsigned at
-    this point, so it only selects; verification against that account's IdP decides."""
-    try:
-        document = parse_xml(
-            decode_post_response(saml_response, max_bytes=RESPONSE_LIMITS.max_bytes),
-            limits=RESPONSE_LIMITS,
-            what="SAML response",
-        )
-    except SamlError:
-        return None
+    this point, so it only selects; verification against that account's IdP decides.
+
+    A value that does not decode or parse is refused here with its own code
+    (``invalid_base64``, ``xml_malformed``, ...), not reported as naming no account."""
+    document = parse_xml(
+        decode_post_response(saml_response, max_bytes=RESPONSE_LIMITS.max_bytes),
+        limits=RESPONSE_LIMITS,
+        what="SAML response",
+    )
     issuer = document.find(f"{{{NS_SAML}}}Issuer")
     if issuer is None:
         issuer = document.find(f"{{{NS_SAML}}}Assertion/{{{NS_SAML}}}Issuer")
