@@ -15,6 +15,8 @@ import contextlib
 import dataclasses
 import logging
 import sqlite3
+import subprocess
+import sys
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -871,6 +873,53 @@ def test_audit_events_go_to_the_samljit_audit_logger(
     ]
     assert records[2].samljit_event.code == "role_not_accepted"
     assert "role_not_accepted" in records[2].getMessage()
+
+
+_REFUSED_WITHOUT_LOGGING = """
+import samljit
+from samljit.integrations import _web
+from samljit.stores.memory import MemoryAccountStore
+
+service = samljit.LoginService(
+    accounts=MemoryAccountStore(),
+    users=samljit.MemoryUserStore(),
+    sessions=samljit.MemorySessionIssuer(),
+    replay_cache=samljit.MemoryReplayCache(),
+)
+for account_id in ("acme", None):
+    try:
+        service.complete_login({"SAMLResponse": "PHNhbWxwOlJlc3BvbnNlLz4="}, account_id=account_id)
+    except samljit.SamlError as err:
+        print(err.code)
+        _web.failure(err, step="acs", account_id=account_id)
+"""
+
+
+def test_an_app_that_configures_no_logging_gets_nothing_on_stderr_from_a_refusal() -> None:
+    """samljit's loggers have a NullHandler: Python's last-resort handler would otherwise
+    print every refused login (a WARNING on samljit.audit) to stderr."""
+    done = subprocess.run(
+        [sys.executable, "-c", _REFUSED_WITHOUT_LOGGING],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.split() == ["sso_disabled", "xml_malformed"]
+    assert done.stderr == ""
+
+
+def test_an_app_that_configures_logging_still_gets_the_audit_records() -> None:
+    configured = "import logging; logging.basicConfig(level=logging.INFO)\n"
+    done = subprocess.run(
+        [sys.executable, "-c", configured + _REFUSED_WITHOUT_LOGGING],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stderr.count("WARNING:samljit.audit:login_rejected") == 2
+    assert done.stderr.count("WARNING:samljit.integrations:sso acs failed") == 2
 
 
 # --- metadata: parsed once per document, replaced on change ---------------------------------
