@@ -320,6 +320,76 @@ def test_a_repeated_parameter_cannot_carry_unsigned_content_past_the_signature(
     )
 
 
+def _signed_raw(key: PrivateKey, relay_state: str) -> str:
+    """A query signed over ``relay_state`` exactly as given, not URL-encoded: a sender may
+    leave ``/`` and ``?`` bare in a query (RFC 3986 3.4)."""
+    sigalg = quote(SIGALG_RSA_SHA256, safe="")
+    octets = f"SAMLRequest={quote(deflate(MESSAGE), safe='')}&RelayState={relay_state}"
+    octets += f"&SigAlg={sigalg}"
+    signature = key.sign(octets.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+    return octets + "&Signature=" + quote(base64.b64encode(signature).decode(), safe="")
+
+
+@pytest.mark.parametrize("replacement", ["\u00e9", "\u00ff", "\u20ac", "\u3000", "\U0001f600"])
+def test_a_non_ascii_character_put_in_place_of_a_signed_one_is_query_invalid(
+    rsa_pair: KeyPair, replacement: str
+) -> None:
+    """The signature covers the bytes received: a character outside ASCII is refused, never
+    turned back into the ``?`` that the sender signed."""
+    key, certificate = rsa_pair
+    query = _signed_raw(key, "/reports?tab=1")
+    received = decode_redirect(query, max_bytes=MAX_BYTES, certificates=(certificate,))
+    assert (received.signed, received.relay_state) == (True, "/reports?tab=1")
+    tampered = query.replace("/reports?tab", "/reports" + replacement + "tab")
+    err = refused(tampered, certificates=(certificate,))
+    assert err.code == "query_invalid"
+
+
+def test_a_non_ascii_character_in_an_unsigned_query_is_query_invalid() -> None:
+    """A query string on the wire is ASCII; the adapters pass it undecoded (Latin-1 for the
+    bytes a WSGI server got), so any other character is not what the sender sent."""
+    query = f"SAMLRequest={quote(deflate(MESSAGE), safe='')}&RelayState=/caf\u00e9"
+    assert refused(query).code == "query_invalid"
+
+
+@pytest.mark.parametrize("name", ["SAMLRequest", "RelayState", "SigAlg", "Signature"])
+def test_a_saml_parameter_that_percent_encodes_bytes_not_utf8_is_query_invalid(
+    rsa_pair: KeyPair, name: str
+) -> None:
+    """Read leniently, ``%FF`` and ``%FE`` would both become U+FFFD: two different signed
+    values would read the same."""
+    key, certificate = rsa_pair
+    query = query_of(encode_redirect(MESSAGE, destination=IDP_SSO, relay_state="/x", key=key))
+    err = refused(_replace(query, name, "%2Fx%FF"), certificates=(certificate,))
+    assert err.code == "query_invalid"
+
+
+def test_a_percent_encoded_non_ascii_character_in_the_message_is_invalid_base64() -> None:
+    assert refused("SAMLRequest=%C3%A9" + quote(deflate(MESSAGE), safe="")).code == (
+        "invalid_base64"
+    )
+
+
+def test_a_percent_encoded_non_ascii_character_in_the_signature_is_signature_invalid(
+    rsa_pair: KeyPair,
+) -> None:
+    key, certificate = rsa_pair
+    query = query_of(encode_redirect(MESSAGE, destination=IDP_SSO, key=key))
+    err = refused(_replace(query, "Signature", "%C3%A9"), certificates=(certificate,))
+    assert err.code == "signature_invalid"
+
+
+def test_another_parameter_that_percent_encodes_bytes_not_utf8_is_ignored(
+    rsa_pair: KeyPair,
+) -> None:
+    key, certificate = rsa_pair
+    query = query_of(encode_redirect(MESSAGE, destination=IDP_SSO, relay_state="/x", key=key))
+    received = decode_redirect(
+        "tenant=%FF&" + query, max_bytes=MAX_BYTES, certificates=(certificate,)
+    )
+    assert (received.signed, received.xml, received.relay_state) == (True, MESSAGE, "/x")
+
+
 def test_an_unsigned_query_is_signature_missing_when_a_signature_is_required(
     pair: KeyPair,
 ) -> None:

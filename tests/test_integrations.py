@@ -214,6 +214,16 @@ def test_the_sso_page_asks_for_the_email_and_posts_to_itself(site: Site) -> None
     assert '<input type="hidden" name="next" value="/reports">' in page.text
 
 
+def test_visiting_the_sso_page_stores_nothing_until_the_email_is_submitted(site: Site) -> None:
+    """Anyone can load the page: only a submitted email starts a login and stores a
+    pending request (bounded by the store's max_pending)."""
+    for _ in range(3):
+        assert site.get("/sso/?next=/reports").status == 200
+    assert len(site.requests) == 0
+    site.post("/sso/", {"email": "ada@acme.test"})
+    assert len(site.requests) == 1
+
+
 def test_the_email_leads_to_the_accounts_idp_and_the_answer_signs_in(site: Site) -> None:
     page = site.post("/sso/", {"email": "ada@acme.test", "next": "/reports"})
     assert page.status == 303

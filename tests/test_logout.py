@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -729,6 +729,84 @@ def test_a_logout_request_with_an_unreadable_not_on_or_after_is_malformed(
 ) -> None:
     def garbled(root: etree._Element) -> None:
         root.set("NotOnOrAfter", "tomorrow")
+
+    err = refused(app, **idp_logout_request(test_idp, binding, mutate=garbled))
+    assert err.code == "malformed_response"
+    assert app.revoker.calls == []
+
+
+@BINDINGS
+def test_a_logout_request_without_not_on_or_after_expires_request_lifetime_after_issue(
+    app: App, test_idp: TestIdP, binding: str
+) -> None:
+    """Without NotOnOrAfter a request is valid for ``request_lifetime`` after its
+    IssueInstant, plus the clock skew; once the replay cache has forgotten it, the same
+    signed request must not end the user's sessions a second time."""
+    config = app.accounts.get("acme")
+    assert config is not None
+    end = NOW + app.service.request_lifetime + config.sp.clock_skew
+    message = idp_logout_request(test_idp, binding)
+    app.clock.now = end - timedelta(seconds=1)
+    assert app.service.handle_logout("acme", **message).revoked == 1
+    app.clock.now = end
+    assert refused(app, **message).code == "expired"
+    app.clock.now = end + timedelta(days=1)
+    assert refused(app, **message).code == "expired"
+    assert len(app.revoker.calls) == 1
+
+
+def _issued(moment: datetime) -> Mutation:
+    return lambda root: root.set("IssueInstant", format_datetime(moment))
+
+
+@BINDINGS
+def test_a_logout_request_issued_in_the_future_is_not_yet_valid(
+    app: App, test_idp: TestIdP, binding: str
+) -> None:
+    """Issued more than the clock skew ahead, it would stay valid for longer than the
+    replay cache keeps it."""
+    config = app.accounts.get("acme")
+    assert config is not None
+    ahead = NOW + config.sp.clock_skew + timedelta(seconds=1)
+    err = refused(app, **idp_logout_request(test_idp, binding, mutate=_issued(ahead)))
+    assert err.code == "not_yet_valid"
+    assert app.revoker.calls == []
+
+
+def test_a_logout_request_issued_within_the_clock_skew_ahead_is_accepted(
+    app: App, test_idp: TestIdP
+) -> None:
+    config = app.accounts.get("acme")
+    assert config is not None
+    ahead = idp_logout_request(test_idp, "redirect", mutate=_issued(NOW + config.sp.clock_skew))
+    assert app.service.handle_logout("acme", **ahead).revoked == 1
+
+
+def test_a_logout_request_issued_ahead_stays_replayed_until_its_own_end(
+    app: App, test_idp: TestIdP
+) -> None:
+    """The replay entry is counted from the IssueInstant, not from when it arrived."""
+    config = app.accounts.get("acme")
+    assert config is not None
+    skew = config.sp.clock_skew
+    message = idp_logout_request(test_idp, "redirect", mutate=_issued(NOW + skew))
+    app.clock.now = NOW
+    assert app.service.handle_logout("acme", **message).revoked == 1
+    app.clock.now = NOW + skew + app.service.request_lifetime + skew - timedelta(seconds=1)
+    assert refused(app, **message).code == "replayed"
+    assert len(app.revoker.calls) == 1
+
+
+@BINDINGS
+@pytest.mark.parametrize("value", [None, "", "yesterday", "2026-11-25"])
+def test_a_logout_request_without_a_readable_issue_instant_is_malformed(
+    app: App, test_idp: TestIdP, binding: str, value: str | None
+) -> None:
+    def garbled(root: etree._Element) -> None:
+        if value is None:
+            root.attrib.pop("IssueInstant")
+        else:
+            root.set("IssueInstant", value)
 
     err = refused(app, **idp_logout_request(test_idp, binding, mutate=garbled))
     assert err.code == "malformed_response"

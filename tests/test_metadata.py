@@ -161,6 +161,38 @@ def test_interop_metadata_parses_to_the_documented_idp(name: str) -> None:
     assert idp.valid_until == expected.valid_until
 
 
+PASTED_PADDING = ["\n\n  ", "\r\n\r\n", "\t \n", " "]
+
+
+@pytest.mark.parametrize("padding", PASTED_PADDING, ids=repr)
+@pytest.mark.parametrize("name", sorted(PARSES))
+def test_interop_metadata_pasted_after_blank_lines_parses_the_same(name: str, padding: str) -> None:
+    """A textarea gives blank lines or spaces before ``<?xml ...?>``; XML allows the
+    declaration only at the first byte, so samljit drops that leading whitespace."""
+    text = (METADATA / name).read_text(encoding="utf-8")
+    expected = parse(name).idp
+    assert samljit.parse_idp_metadata(padding + text, now=NOW).idp == expected
+    as_bytes = (padding + text).encode("utf-8")
+    assert samljit.parse_idp_metadata(as_bytes, now=NOW).idp == expected
+
+
+def test_metadata_after_a_byte_order_mark_and_blank_lines_parses() -> None:
+    raw = (METADATA / "okta-idp.xml").read_bytes()
+    assert raw.startswith(b"<")
+    padded = b"\xef\xbb\xbf\n\n  " + b'<?xml version="1.0" encoding="UTF-8"?>\n' + raw
+    assert samljit.parse_idp_metadata(padded, now=NOW).idp == parse("okta-idp.xml").idp
+
+
+@pytest.mark.parametrize("padding", ["\u00a0", "\u3000", "\x0c"], ids=repr)
+def test_metadata_after_other_characters_than_ascii_whitespace_is_metadata_invalid(
+    padding: str,
+) -> None:
+    text = (METADATA / "onelogin-idp.xml").read_text(encoding="utf-8")
+    with pytest.raises(samljit.SamlError) as caught:
+        samljit.parse_idp_metadata(padding + text, now=NOW)
+    assert caught.value.code == "metadata_invalid"
+
+
 @pytest.mark.parametrize("name", sorted(PARSES))
 def test_interop_metadata_keeps_exactly_the_idp_signing_certificates(name: str) -> None:
     """Every certificate of a KeyDescriptor use="signing" or without use, in the IdP role;

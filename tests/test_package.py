@@ -52,6 +52,7 @@ EXPORTED = [
     "encode_redirect", "normalize_email", "parse_idp_metadata", "plan_provisioning", "post_form",
     "read_logout_message", "safe_redirect", "stale_users", "urllib_fetcher", "verify_response",
     "verify_response_xml",
+    "QueryInvalid", "StoreFull",
 ]  # fmt: skip
 
 

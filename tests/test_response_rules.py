@@ -326,6 +326,72 @@ def test_a_solicited_response_is_accepted_for_its_request(issue: Issue, verify: 
     assert assertion.in_response_to == "_req1"
 
 
+def _empty_in_response_to(where: str) -> dict[str, Any]:
+    """Issue knobs for an IdP-initiated response with ``InResponseTo=""`` on ``where``."""
+    if where == "both":
+        return {"in_response_to": ""}
+    if where == "Response":
+        return {"edit_response": lambda r: r.set("InResponseTo", "")}
+    return {"edit_assertion": lambda a: _a_data(a).set("InResponseTo", "")}
+
+
+def _a_data(assertion: etree._Element) -> etree._Element:
+    data = assertion.find(f"{_a('Subject')}/{_a('SubjectConfirmation')}")
+    assert data is not None
+    found = data.find(_a("SubjectConfirmationData"))
+    assert found is not None
+    return found
+
+
+EMPTY_IN_RESPONSE_TO = pytest.mark.parametrize("where", ["both", "Response", "assertion"])
+
+
+@EMPTY_IN_RESPONSE_TO
+def test_an_empty_in_response_to_is_absent_where_unsolicited_responses_are_allowed(
+    issue: Issue, verify: Verify, where: str
+) -> None:
+    """Some IdPs send ``InResponseTo=""`` on IdP-initiated responses: it names no request."""
+    assertion = verify(issue(**_empty_in_response_to(where)).form_value, allow_unsolicited=True)
+    assert assertion.in_response_to is None
+
+
+@EMPTY_IN_RESPONSE_TO
+def test_an_empty_in_response_to_is_unsolicited_where_that_is_not_allowed(
+    issue: Issue, verify: Verify, where: str
+) -> None:
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(issue(**_empty_in_response_to(where)).form_value, allow_unsolicited=False)
+    assert caught.value.code == "unsolicited_response"
+
+
+@pytest.mark.parametrize("where", ["both", "assertion"])
+def test_an_empty_in_response_to_answers_no_pending_request(
+    issue: Issue, verify: Verify, where: str
+) -> None:
+    """Reported as the empty value it is, not as a request ``''``."""
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(issue(**_empty_in_response_to(where)).form_value, in_response_to="_req1")
+    assert caught.value.code == "in_response_to_mismatch"
+    assert (caught.value.expected, caught.value.found) == ("_req1", "")
+
+
+def test_an_empty_request_id_never_matches_an_empty_in_response_to(
+    issue: Issue, verify: Verify
+) -> None:
+    """``in_response_to=""`` is not a request this SP sent: the response is unsolicited."""
+    with pytest.raises(samljit.SamlError) as caught:
+        verify(issue(in_response_to="").form_value, in_response_to="")
+    assert caught.value.code == "unsolicited_response"
+
+
+def test_an_empty_request_id_is_an_unsolicited_login_where_those_are_allowed(
+    issue: Issue, verify: Verify
+) -> None:
+    issued = issue(in_response_to="")
+    assertion = verify(issued.form_value, in_response_to="", allow_unsolicited=True)
+    assert assertion.in_response_to is None
+
+
 def test_repeated_attributes_are_merged_and_friendly_names_reachable(
     issue: Issue, verify: Verify
 ) -> None:

@@ -10,10 +10,14 @@ logs in once the configuration is fixed.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import logging
 import sqlite3
+import subprocess
+import sys
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -707,13 +711,31 @@ def test_with_a_shared_acs_whitespace_around_the_issuer_is_ignored(app: App) -> 
     assert app.login(issued, account_id=None).account_id == "acme"
 
 
-def test_with_a_shared_acs_a_response_that_does_not_parse_names_no_issuer_and_has_sso_disabled(
-    app: App,
+def _b64(xml: bytes) -> str:
+    return base64.b64encode(xml).decode("ascii")
+
+
+UNREADABLE = [
+    pytest.param("not base64 at all", "invalid_base64", id="not-base64"),
+    pytest.param("A" * (1024 * 1024), "response_too_large", id="too-large"),
+    pytest.param(_b64(zlib.compress(b"<samlp:Response/>")), "compressed_payload", id="deflated"),
+    pytest.param(_b64(b"<samlp:Response"), "xml_malformed", id="malformed"),
+    pytest.param(
+        _b64(b'<!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>'), "xml_forbidden_construct", id="dtd"
+    ),
+    pytest.param(_b64(b"<a>" * 100 + b"</a>" * 100), "xml_too_deep", id="too-deep"),
+]
+
+
+@pytest.mark.parametrize(("value", "code"), UNREADABLE)
+def test_with_a_shared_acs_a_response_that_does_not_decode_or_parse_says_why(
+    app: App, value: str, code: str
 ) -> None:
-    """Without a readable Issuer there is no account whose keys could verify it."""
+    """The cause of bad input is reported as it is with an account in the URL, not as an
+    account without SSO: there is no Issuer to look an account up by."""
     with app.writes_nothing(), pytest.raises(SamlError) as caught:
-        app.service.complete_login({"SAMLResponse": "not base64 at all"}, account_id=None)
-    assert (caught.value.code, caught.value.found) == ("sso_disabled", None)
+        app.service.complete_login({"SAMLResponse": value}, account_id=None)
+    assert caught.value.code == code
 
 
 def test_with_a_shared_acs_the_idp_of_a_deleted_account_has_sso_disabled(app: App) -> None:
@@ -851,6 +873,53 @@ def test_audit_events_go_to_the_samljit_audit_logger(
     ]
     assert records[2].samljit_event.code == "role_not_accepted"
     assert "role_not_accepted" in records[2].getMessage()
+
+
+_REFUSED_WITHOUT_LOGGING = """
+import samljit
+from samljit.integrations import _web
+from samljit.stores.memory import MemoryAccountStore
+
+service = samljit.LoginService(
+    accounts=MemoryAccountStore(),
+    users=samljit.MemoryUserStore(),
+    sessions=samljit.MemorySessionIssuer(),
+    replay_cache=samljit.MemoryReplayCache(),
+)
+for account_id in ("acme", None):
+    try:
+        service.complete_login({"SAMLResponse": "PHNhbWxwOlJlc3BvbnNlLz4="}, account_id=account_id)
+    except samljit.SamlError as err:
+        print(err.code)
+        _web.failure(err, step="acs", account_id=account_id)
+"""
+
+
+def test_an_app_that_configures_no_logging_gets_nothing_on_stderr_from_a_refusal() -> None:
+    """samljit's loggers have a NullHandler: Python's last-resort handler would otherwise
+    print every refused login (a WARNING on samljit.audit) to stderr."""
+    done = subprocess.run(
+        [sys.executable, "-c", _REFUSED_WITHOUT_LOGGING],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.split() == ["sso_disabled", "xml_malformed"]
+    assert done.stderr == ""
+
+
+def test_an_app_that_configures_logging_still_gets_the_audit_records() -> None:
+    configured = "import logging; logging.basicConfig(level=logging.INFO)\n"
+    done = subprocess.run(
+        [sys.executable, "-c", configured + _REFUSED_WITHOUT_LOGGING],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stderr.count("WARNING:samljit.audit:login_rejected") == 2
+    assert done.stderr.count("WARNING:samljit.integrations:sso acs failed") == 2
 
 
 # --- metadata: parsed once per document, replaced on change ---------------------------------

@@ -616,6 +616,16 @@ def test_text_that_looks_like_in_response_to_does_not_make_a_login_solicited(
     assert complete(app, issued).assertion.in_response_to is None
 
 
+def test_an_idp_initiated_response_with_an_empty_in_response_to_logs_in(
+    app: App, test_idp: TestIdP
+) -> None:
+    """Some IdPs send ``InResponseTo=""`` on the Response and the SubjectConfirmationData of
+    an IdP-initiated response; with a request store in place it is still unsolicited."""
+    app.service.begin_login("acme")
+    issued = respond(app, test_idp, in_response_to="")
+    assert complete(app, issued).assertion.in_response_to is None
+
+
 def test_a_login_response_cannot_answer_a_logout_request(app: App, test_idp: TestIdP) -> None:
     """The SP's own outstanding LogoutRequest is not a login the IdP may answer."""
     app.request_store.save(

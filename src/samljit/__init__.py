@@ -1,5 +1,7 @@
 """samljit: SAML 2.0 single sign-on with Just-In-Time provisioning for any Python web app."""
 
+import logging
+
 from .accounts import AccountConfig, ProvisioningPolicy
 from .bindings import RedirectMessage, decode_redirect, encode_redirect, post_form
 from .claims import ClaimMapping, Claims, GroupRole, Identity, normalize_email
@@ -39,6 +41,7 @@ from .errors import (
     MultipleAssertions,
     NotYetValid,
     ProvisioningError,
+    QueryInvalid,
     RecipientMismatch,
     ReferenceMismatch,
     Replayed,
@@ -52,6 +55,7 @@ from .errors import (
     SignatureMissing,
     SsoDisabled,
     StatusNotSuccess,
+    StoreFull,
     StoreUnavailable,
     StructureError,
     SubjectInvalid,
@@ -135,6 +139,11 @@ from .stores.memory import (
 
 __version__ = "0.1.0.dev0"
 
+# A library leaves logging to the app: without this, Python's last-resort handler would print
+# every refused login (a WARNING on samljit.audit) to stderr of an app that configured none.
+# Records still propagate to the handlers the app sets up. Covers every samljit.* logger.
+logging.getLogger("samljit").addHandler(logging.NullHandler())
+
 __all__ = [
     "BINDING_HTTP_POST",
     "BINDING_HTTP_REDIRECT",
@@ -217,6 +226,7 @@ __all__ = [
     "ProvisioningError",
     "ProvisioningOutcome",
     "ProvisioningPolicy",
+    "QueryInvalid",
     "RecipientMismatch",
     "RedirectMessage",
     "ReferenceMismatch",
@@ -237,6 +247,7 @@ __all__ = [
     "SignatureMissing",
     "SsoDisabled",
     "StatusNotSuccess",
+    "StoreFull",
     "StoreUnavailable",
     "StructureError",
     "SubjectInvalid",

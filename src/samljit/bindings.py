@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import html
 import zlib
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from .errors import (
     AlgorithmForbidden,
     InvalidBase64,
+    QueryInvalid,
     ResponseTooLarge,
     SignatureInvalid,
     SignatureMissing,
@@ -105,9 +105,22 @@ def decode_redirect(
     exactly as the sender URL-encoded them.
 
     Raises:
-        InvalidBase64, ResponseTooLarge (the inflated message is over ``max_bytes``: no
-        decompression bomb), SignatureMissing, SignatureInvalid, AlgorithmForbidden.
+        QueryInvalid (``query_invalid``: a character outside ASCII, or a SAML parameter whose
+        percent-escapes are not UTF-8), InvalidBase64, ResponseTooLarge (the inflated message
+        is over ``max_bytes``: no decompression bomb), SignatureMissing, SignatureInvalid,
+        AlgorithmForbidden.
     """
+    # A query string on the wire is ASCII (RFC 3986 3.4: anything else is percent-encoded),
+    # and the signature covers its exact bytes. A character outside ASCII can only come from
+    # a sender that did not encode it or from tampering; repairing it (say, to "?") would let
+    # a signature over one query verify another, so it is refused.
+    if not query.isascii():
+        position = next(i for i, char in enumerate(query) if not char.isascii())
+        raise QueryInvalid(
+            f"the query string has a character outside ASCII at position {position}: a "
+            "Redirect-binding query must be passed exactly as received, percent-encoded",
+            found=position,
+        )
     # One pass over the query as received: the signature covers the raw pieces, the message
     # is read from the same pieces decoded, and a SAML parameter may appear only once, so no
     # second copy can carry content that the signature did not cover.
@@ -117,7 +130,16 @@ def decode_redirect(
         if not piece:
             continue
         raw_name, _, raw_value = piece.partition("=")
-        decoded = parse_qsl(piece, keep_blank_values=True)
+        try:
+            decoded = parse_qsl(piece, keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError as exc:
+            if raw_name not in _SAML_PARAMETERS:
+                continue  # not ours: the app's own parameters are none of our business
+            # Decoded leniently, two different signed values would read the same (U+FFFD).
+            raise QueryInvalid(
+                f"the {raw_name} parameter percent-encodes bytes that are not UTF-8",
+                found=raw_name,
+            ) from exc
         if not decoded:
             continue
         name, value = decoded[0]
@@ -134,7 +156,7 @@ def decode_redirect(
         raise InvalidBase64("the query carries no SAMLRequest or SAMLResponse")
     try:
         deflated = base64.b64decode(encoded.replace("\n", "").replace("\r", ""), validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, or a percent-encoded character outside ASCII
         raise InvalidBase64(f"the {parameter} parameter is not base64") from exc
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     try:
@@ -177,10 +199,10 @@ def _verify_query(
         )
     signed = "&".join(
         f"{name}={raw[name]}" for name in (parameter, "RelayState", "SigAlg") if name in raw
-    ).encode("ascii", "replace")
+    ).encode("ascii")  # decode_redirect refused anything else: these are the bytes received
     try:
         signature = base64.b64decode(values["Signature"], validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, or a percent-encoded character outside ASCII
         raise SignatureInvalid("the query Signature is not base64") from exc
     for certificate in certificates:
         key = certificate.public_key()

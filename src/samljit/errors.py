@@ -15,7 +15,8 @@ contains keys or whole documents. Browsers should get a generic page keyed by ``
     │   ├── XmlMalformed            xml_malformed
     │   ├── XmlForbiddenConstruct   xml_forbidden_construct (DTD, entity, processing instruction)
     │   ├── XmlTooDeep              xml_too_deep
-    │   └── XmlTooLarge             xml_too_large (too many elements or attributes)
+    │   ├── XmlTooLarge             xml_too_large (too many elements or attributes)
+    │   └── QueryInvalid            query_invalid (a Redirect-binding query that is not ASCII)
     ├── MetadataError               IdP metadata an administrator pasted
     │   ├── MetadataInvalid         metadata_invalid
     │   ├── MetadataIsSP            metadata_is_sp
@@ -56,6 +57,7 @@ contains keys or whole documents. Browsers should get a generic page keyed by ``
     │   └── UnsolicitedResponse     unsolicited_response
     ├── Replayed                    replayed
     ├── StoreUnavailable            store_unavailable (a shared store did not answer)
+    ├── StoreFull                   store_full (too many requests pending: a new one is refused)
     ├── ClaimError                  the signed claims cannot make an identity
     │   ├── EmailMissing            email_missing
     │   ├── RoleNotAccepted         role_not_accepted
@@ -109,6 +111,7 @@ __all__ = [
     "MultipleAssertions",
     "NotYetValid",
     "ProvisioningError",
+    "QueryInvalid",
     "RecipientMismatch",
     "ReferenceMismatch",
     "Replayed",
@@ -122,6 +125,7 @@ __all__ = [
     "SignatureMissing",
     "SsoDisabled",
     "StatusNotSuccess",
+    "StoreFull",
     "StructureError",
     "SubjectInvalid",
     "TransformForbidden",
@@ -207,6 +211,14 @@ class XmlTooDeep(InputError):
 
 class XmlTooLarge(InputError):
     code = "xml_too_large"
+
+
+class QueryInvalid(InputError):
+    """A Redirect-binding query string that cannot be what a sender put on the wire: a
+    character outside ASCII, or a SAML parameter whose percent-escapes are not UTF-8. The
+    query signature covers the raw bytes, so such a query is refused, never repaired."""
+
+    code = "query_invalid"
 
 
 # --- metadata ----------------------------------------------------------------------------
@@ -389,6 +401,14 @@ class StoreUnavailable(SamlError):
     is never accepted, and nothing is written to the app's users."""
 
     code = "store_unavailable"
+
+
+class StoreFull(SamlError):
+    """The request store holds as many unexpired pending requests as it may
+    (``max_pending``): a new login or logout is refused rather than pushing out a request
+    that a user is completing at the IdP."""
+
+    code = "store_full"
 
 
 # --- claims and provisioning -------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from lxml import etree
@@ -19,6 +19,7 @@ from .errors import (
     InResponseToMismatch,
     IssuerMismatch,
     MalformedResponse,
+    NotYetValid,
     SignatureMissing,
     StatusNotSuccess,
     SubjectInvalid,
@@ -29,6 +30,7 @@ from .models import NameID
 from .response import decode_post_response
 
 __all__ = [
+    "LOGOUT_REQUEST_LIFETIME",
     "LogoutMessage",
     "build_logout_request",
     "build_logout_response",
@@ -39,6 +41,11 @@ __all__ = [
 STATUS_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 _LOGOUT_REQUEST = qname(NS_SAMLP, "LogoutRequest")
 _LOGOUT_RESPONSE = qname(NS_SAMLP, "LogoutResponse")
+
+LOGOUT_REQUEST_LIFETIME = timedelta(minutes=10)
+"""How long after its ``IssueInstant`` an IdP's LogoutRequest without ``NotOnOrAfter`` is
+accepted (plus ``SPConfig.clock_skew``): the same as ``LoginService``'s default
+``request_lifetime``, which the service passes instead."""
 
 
 def build_logout_request(
@@ -131,6 +138,8 @@ class LogoutMessage:
     in_response_to: str | None = None
     status: str | None = None
     not_on_or_after: datetime | None = None
+    issue_instant: datetime | None = None
+    """When the IdP issued a LogoutRequest (always set for a request)."""
 
 
 def read_logout_message(
@@ -141,17 +150,21 @@ def read_logout_message(
     query: str | None = None,
     form_value: str | None = None,
     relay_state: str | None = None,
+    request_lifetime: timedelta = LOGOUT_REQUEST_LIFETIME,
 ) -> LogoutMessage:
     """Verify a LogoutRequest or LogoutResponse from ``idp`` and read it.
 
     Give the raw ``query`` string for the Redirect binding (the query signature is checked
     with the IdP's metadata keys), or the ``SAMLRequest``/``SAMLResponse`` ``form_value`` for
     the POST binding (the XML signature is checked). Either way the message must be signed,
-    come from the IdP, be addressed to ``sp.slo_url`` and, for a request, not have expired.
+    come from the IdP, be addressed to ``sp.slo_url`` and, for a request, be current: not
+    issued in the future, and not past its ``NotOnOrAfter`` or, without one, past its
+    ``IssueInstant`` plus ``request_lifetime`` (each with ``sp.clock_skew``).
 
     Raises:
         SamlError: ``signature_missing``, ``signature_invalid``, ``issuer_mismatch``,
-            ``destination_mismatch``, ``expired``, ``malformed_response``, ...
+            ``destination_mismatch``, ``not_yet_valid``, ``expired``, ``malformed_response``,
+            ...
     """
     limits = sp.limits
     if query is not None:
@@ -210,6 +223,14 @@ def read_logout_message(
             in_response_to=signed_root.get("InResponseTo"),
             status=None if status is None else status.get("Value"),
         )
+    issued = _issue_instant(signed_root)
+    if issued - sp.clock_skew > now:
+        raise NotYetValid(
+            f"the logout request was issued at {issued.isoformat()}, in the future (now "
+            f"{now.isoformat()}, skew {sp.clock_skew}): check the clocks",
+            expected=issued.isoformat(),
+            found=now.isoformat(),
+        )
     end = signed_root.get("NotOnOrAfter")
     moment = None
     if end is not None:
@@ -218,6 +239,15 @@ def read_logout_message(
             raise MalformedResponse(f"NotOnOrAfter={end!r} is not an xs:dateTime", found=end)
         if now - sp.clock_skew >= moment:
             raise Expired(f"the logout request expired at {moment.isoformat()}")
+    elif now - sp.clock_skew >= issued + request_lifetime:
+        # Without NotOnOrAfter a request would stay valid for ever, and once the replay cache
+        # forgot it, the same signed request could end the user's sessions again.
+        raise Expired(
+            f"the logout request was issued at {issued.isoformat()} and has no NotOnOrAfter; "
+            f"it was valid for {request_lifetime} (now {now.isoformat()}, skew {sp.clock_skew})",
+            expected=(issued + request_lifetime).isoformat(),
+            found=now.isoformat(),
+        )
     element = signed_root.find(qname(NS_SAML, "NameID"))
     if element is None or not (text_of(element) or "").strip():
         raise SubjectInvalid("the logout request names no user (NameID)")
@@ -236,7 +266,18 @@ def read_logout_message(
             (text_of(e) or "").strip() for e in signed_root.iterfind(f"{{{NS_SAMLP}}}SessionIndex")
         ),
         not_on_or_after=moment,
+        issue_instant=issued,
     )
+
+
+def _issue_instant(root: etree._Element) -> datetime:
+    value = root.get("IssueInstant")
+    moment = None if value is None else parse_datetime(value)
+    if moment is None:
+        raise MalformedResponse(
+            f"the logout request's IssueInstant {value!r} is not an xs:dateTime", found=value
+        )
+    return moment
 
 
 def check_logout_response(message: LogoutMessage, *, request_id: str) -> None:

@@ -124,6 +124,24 @@ def certificate_sha256(cert: x509.Certificate) -> str:
     return fingerprint(cert)
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _without_leading_space(raw: bytes) -> bytes:
+    """``raw`` without the blank lines and spaces a textarea leaves before the markup.
+
+    An XML declaration is allowed only at the very first byte (XML 1.0 section 2.8), so
+    libxml2 refuses ``"\\n\\n  <?xml ...?>"``. Only ASCII whitespace (and a UTF-8 byte
+    order mark before it is kept) is dropped, and only when markup follows: a UTF-16 or
+    UTF-32 document is left as it is. Nothing a signature covers changes.
+    """
+    body = raw.removeprefix(_UTF8_BOM)
+    stripped = body.lstrip(b" \t\r\n")
+    if len(stripped) == len(body) or not stripped.startswith(b"<"):
+        return raw
+    return raw[: len(raw) - len(body)] + stripped
+
+
 def parse_idp_metadata(
     data: bytes | str,
     *,
@@ -160,7 +178,7 @@ def parse_idp_metadata(
             were given and the metadata is unsigned or its signature does not verify.
     """
     moment = datetime.now(UTC) if now is None else require_aware(now)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    raw = _without_leading_space(data.encode("utf-8") if isinstance(data, str) else data)
     try:
         root = parse_xml(raw, limits, what="IdP metadata")
     except InputError as exc:

@@ -163,8 +163,10 @@ def verify_response(
         now: the current instant, timezone-aware.
         replay_cache: records the assertion ID; a second use of it is refused.
         in_response_to: the ID of the AuthnRequest this SP sent (SP-initiated login). When
-            given, the response must answer exactly that request.
-        allow_unsolicited: accept IdP-initiated responses (no ``in_response_to``).
+            given, the response must answer exactly that request. An empty string is no
+            request: it never matches an empty ``InResponseTo``.
+        allow_unsolicited: accept IdP-initiated responses (no ``in_response_to``). Their
+            ``InResponseTo``, when present, must be empty (some IdPs send ``""``).
         decryption_keys: the SP's RSA private keys (or ``(key, certificate)`` pairs, so that
             a KeyInfo hint picks the right one first), tried in order: old and new during a
             key rollover.
@@ -175,7 +177,7 @@ def verify_response(
     Raises:
         SamlError: one subclass per rule, each with a stable ``code``; see ``docs/errors.md``.
     """
-    _check_solicitation(in_response_to, allow_unsolicited)
+    _check_solicitation(in_response_to or None, allow_unsolicited)
     xml = decode_post_response(saml_response, max_bytes=sp.limits.max_bytes)
     return verify_response_xml(
         xml,
@@ -202,6 +204,7 @@ def verify_response_xml(
 ) -> Assertion:
     """:func:`verify_response` for a Response already decoded to XML bytes."""
     now = require_aware(now)
+    in_response_to = in_response_to or None
     _check_solicitation(in_response_to, allow_unsolicited)
     document = parse_xml(xml, sp.limits, what="SAML response")
     _check_structure(document)
@@ -440,8 +443,9 @@ class _Checker:
         issuer = response.find(f"{_A}Issuer")
         if issuer is not None:
             self._issuer(issuer, "Response")
+        # The Response's InResponseTo is optional; the bearer confirmation's decides.
         found = response.get("InResponseTo")
-        if found is not None and found != in_response_to:
+        if _answered(found) not in (None, in_response_to):
             raise InResponseToMismatch(
                 _in_response_to_message(in_response_to, found, "Response"),
                 expected=in_response_to,
@@ -607,7 +611,7 @@ class _Checker:
                 found=recipient,
             )
         found = data.get("InResponseTo")
-        if found != in_response_to:
+        if _answered(found) != in_response_to:
             raise InResponseToMismatch(
                 _in_response_to_message(in_response_to, found, "assertion"),
                 expected=in_response_to,
@@ -618,7 +622,22 @@ class _Checker:
         return end
 
 
+def _answered(in_response_to: str | None) -> str | None:
+    """The request an ``InResponseTo`` value names: none when it is absent or empty.
+
+    Some IdPs send ``InResponseTo=""`` on IdP-initiated responses. An empty value is not an
+    ``xs:NCName`` and names no request, so it is read as absent: never as a request ``''``
+    that could match an empty ``in_response_to``.
+    """
+    return in_response_to or None
+
+
 def _in_response_to_message(expected: str | None, found: str | None, where: str) -> str:
+    if found == "":
+        return (
+            f"the {where} has an empty InResponseTo, so it answers no request; expected "
+            f"{expected!r}"
+        )
     if expected is None:
         return (
             f"the {where} answers request {found!r}, but no request from this SP is pending "

@@ -432,6 +432,7 @@ class _LoginFlows:
             query=query,
             form_value=fields.get("SAMLRequest") or fields.get("SAMLResponse"),
             relay_state=fields.get("RelayState"),
+            request_lifetime=self.request_lifetime,
         )
         if message.kind == "response":
             pending = yield _call("request_store", "get", message.in_response_to or "")
@@ -452,7 +453,8 @@ class _LoginFlows:
             # Answering Success without ending anything would tell the IdP a lie.
             raise ConfigError("IdP-initiated logout needs a session_revoker on the LoginService")
         # Like an assertion, a LogoutRequest is acted on once (until it expires).
-        expires_at = message.not_on_or_after or now + self.request_lifetime
+        assert message.issue_instant is not None
+        expires_at = message.not_on_or_after or message.issue_instant + self.request_lifetime
         replay_key = f"{message.issuer} logout {message.message_id}"
         expires_at += config.sp.clock_skew
         if not (yield _call("replay_cache", "add", replay_key, expires_at=expires_at, now=now)):
@@ -1158,15 +1160,15 @@ def _awaited(pending: PendingRequest | None, *, kind: str, account_id: str, now:
 
 def _issuer_hint(saml_response: str) -> str | None:
     """The Issuer the response claims, to choose which account's keys verify it. Unsigned at
-    this point, so it only selects; verification against that account's IdP decides."""
-    try:
-        document = parse_xml(
-            decode_post_response(saml_response, max_bytes=RESPONSE_LIMITS.max_bytes),
-            limits=RESPONSE_LIMITS,
-            what="SAML response",
-        )
-    except SamlError:
-        return None
+    this point, so it only selects; verification against that account's IdP decides.
+
+    A value that does not decode or parse is refused here with its own code
+    (``invalid_base64``, ``xml_malformed``, ...), not reported as naming no account."""
+    document = parse_xml(
+        decode_post_response(saml_response, max_bytes=RESPONSE_LIMITS.max_bytes),
+        limits=RESPONSE_LIMITS,
+        what="SAML response",
+    )
     issuer = document.find(f"{{{NS_SAML}}}Issuer")
     if issuer is None:
         issuer = document.find(f"{{{NS_SAML}}}Assertion/{{{NS_SAML}}}Issuer")

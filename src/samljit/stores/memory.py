@@ -7,21 +7,40 @@ import heapq
 import itertools
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from ..accounts import AccountConfig
+from ..errors import ConfigError, StoreFull
 from ..metadata import parse_idp_metadata
 from ..protocols import DuplicateUser, LoginContext, NewUser, PendingRequest, UserRecord
 
 __all__ = [
+    "DEFAULT_MAX_PENDING",
     "MemoryAccountStore",
     "MemoryReplayCache",
     "MemoryRequestStore",
     "MemorySessionIssuer",
     "MemoryUserStore",
 ]
+
+
+DEFAULT_MAX_PENDING = 10_000
+"""How many unexpired requests the memory and SQLite request stores hold at most. Requests
+in flight are about the logins started per second times the seconds users spend at the IdP
+(abandoned ones stay for ``request_lifetime``): 10,000 is 16 abandoned logins a second for
+10 minutes, and about 10 MB of memory at most."""
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def _checked_max_pending(max_pending: int) -> int:
+    if max_pending < 1:
+        raise ConfigError(f"max_pending must be at least 1, got {max_pending}")
+    return max_pending
 
 
 class MemoryReplayCache:
@@ -137,24 +156,67 @@ class MemorySessionIssuer:
 
 
 class MemoryRequestStore:
-    """A :class:`~samljit.protocols.RequestStore` in a dict (one process only)."""
+    """A :class:`~samljit.protocols.RequestStore` in a dict (one process only), bounded.
 
-    def __init__(self) -> None:
+    Anyone can start a login, so the store holds at most ``max_pending`` requests. Expired
+    requests are dropped at each ``consume`` (at the service's ``now``) and, when the store is
+    full, before a new one is refused: ``save`` then raises :class:`~samljit.StoreFull`
+    (``store_full``) rather than push out a request a user is completing at the IdP (see
+    docs/scaling.md).
+
+    Args:
+        max_pending: the most unexpired requests held at once.
+        clock: the current time, to find expired requests when the store is full
+            (``datetime.now(UTC)`` unless given; tests with a fixed clock pass theirs).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.max_pending = _checked_max_pending(max_pending)
+        self._clock = clock or _wall_clock
         self._requests: dict[str, PendingRequest] = {}
+        self._expiry: list[tuple[datetime, str]] = []  # a heap; may hold consumed requests
         self._lock = threading.Lock()
 
     def save(self, request: PendingRequest) -> None:
         with self._lock:
+            if request.request_id not in self._requests:
+                if len(self._requests) >= self.max_pending:
+                    self._purge(self._clock())
+                if len(self._requests) >= self.max_pending:
+                    raise StoreFull(
+                        f"{len(self._requests)} requests are pending, the most this store "
+                        "holds: no new login can start until some are answered or expire",
+                        expected=self.max_pending,
+                        found=len(self._requests),
+                    )
             self._requests[request.request_id] = request
+            heapq.heappush(self._expiry, (request.expires_at, request.request_id))
 
     def get(self, request_id: str) -> PendingRequest | None:
         return self._requests.get(request_id)
 
     def consume(self, request_id: str, *, now: datetime) -> bool:
         with self._lock:
-            for stale in [k for k, r in self._requests.items() if r.expires_at <= now]:
-                del self._requests[stale]
+            self._purge(now)
             return self._requests.pop(request_id, None) is not None
+
+    def _purge(self, now: datetime) -> None:
+        """Drop the requests expired at ``now``; amortised O(log n) per request."""
+        while self._expiry and self._expiry[0][0] <= now:
+            _, request_id = heapq.heappop(self._expiry)
+            current = self._requests.get(request_id)
+            if current is not None and current.expires_at <= now:
+                del self._requests[request_id]
+        # Consumed (or re-saved) requests leave entries behind: rebuild now and then, so the
+        # heap stays within a constant factor of the store.
+        if len(self._expiry) > 2 * len(self._requests) + 64:
+            self._expiry = [(r.expires_at, k) for k, r in self._requests.items()]
+            heapq.heapify(self._expiry)
 
     def __len__(self) -> int:
         return len(self._requests)

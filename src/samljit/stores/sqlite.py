@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..accounts import AccountConfig
+from ..errors import StoreFull
 from ..metadata import parse_idp_metadata
 from ..protocols import DuplicateUser, NewUser, PendingRequest, UserRecord
+from .memory import DEFAULT_MAX_PENDING, _checked_max_pending, _wall_clock
 
 __all__ = ["SQLiteAccountStore", "SQLiteReplayCache", "SQLiteRequestStore", "SQLiteUserStore"]
 
@@ -46,6 +48,7 @@ CREATE TABLE IF NOT EXISTS samljit_requests (
     expires_at REAL NOT NULL,
     kind TEXT NOT NULL DEFAULT 'login'
 );
+CREATE INDEX IF NOT EXISTS samljit_requests_expiry ON samljit_requests (expires_at);
 CREATE TABLE IF NOT EXISTS samljit_replay (
     key TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
@@ -249,9 +252,23 @@ class SQLiteReplayCache:
 
 class SQLiteRequestStore:
     """A :class:`~samljit.protocols.RequestStore` in table ``samljit_requests``; ``consume``
-    is one DELETE, so exactly one of several concurrent responses gets the request."""
+    is one DELETE, so exactly one of several concurrent responses gets the request.
 
-    def __init__(self, path: str | Path) -> None:
+    Bounded like :class:`~samljit.stores.memory.MemoryRequestStore`: at most ``max_pending``
+    requests (shared by every process using the file); expired ones are deleted at each
+    ``consume`` and, when the table is full, before ``save`` refuses a new one with
+    :class:`~samljit.StoreFull` (``store_full``).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.max_pending = _checked_max_pending(max_pending)
+        self._clock = clock or _wall_clock
         self.db = _Database(path)
 
     def close(self) -> None:
@@ -259,12 +276,35 @@ class SQLiteRequestStore:
 
     def save(self, request: PendingRequest) -> None:
         with self.db.transaction() as connection:
+            self._make_room(connection, request.request_id)
             connection.execute(
                 "INSERT OR REPLACE INTO samljit_requests (request_id, account_id, relay_state,"
                 " expires_at, kind) VALUES (?, ?, ?, ?, ?)",
                 (request.request_id, request.account_id, request.relay_state,
                  request.expires_at.timestamp(), request.kind),
             )  # fmt: skip
+
+    def _make_room(self, connection: sqlite3.Connection, request_id: str) -> None:
+        """Refuse a new request when ``max_pending`` unexpired ones are stored (inside the
+        saving transaction, so concurrent processes cannot overshoot)."""
+        (count,) = connection.execute("SELECT COUNT(*) FROM samljit_requests").fetchone()
+        if count < self.max_pending:
+            return
+        replaces = connection.execute(
+            "SELECT 1 FROM samljit_requests WHERE request_id = ?", (request_id,)
+        ).fetchone()
+        if replaces is not None:
+            return
+        deleted = connection.execute(
+            "DELETE FROM samljit_requests WHERE expires_at <= ?", (self._clock().timestamp(),)
+        ).rowcount
+        if count - deleted >= self.max_pending:
+            raise StoreFull(
+                f"{count - deleted} requests are pending, the most this store holds: no new "
+                "login can start until some are answered or expire",
+                expected=self.max_pending,
+                found=count - deleted,
+            )
 
     def get(self, request_id: str) -> PendingRequest | None:
         row = (
