@@ -520,6 +520,23 @@ def test_a_refused_answer_leaves_the_request_outstanding_for_the_real_one(
     assert result.assertion.in_response_to == request.request_id
 
 
+def test_an_answer_at_a_domain_another_account_owns_leaves_the_request_outstanding(
+    app: App, globex_idp: TestIdP
+) -> None:
+    """domain_not_owned is decided before the request is used up: nothing is written."""
+    app.rebuild(account_for_domain={"acme.test": "acme"}.get)
+    request = app.service.begin_login("globex")
+    issued = respond(app, globex_idp, in_response_to=request.request_id, name_id="cto@acme.test")
+    assert refused(app, issued, "globex").code == "domain_not_owned"
+    assert app.request_store.get(request.request_id) is not None
+    result = complete(
+        app,
+        respond(app, globex_idp, in_response_to=request.request_id, name_id="grace@globex.test"),
+        "globex",
+    )
+    assert result.assertion.in_response_to == request.request_id
+
+
 def test_an_idp_initiated_login_still_works_where_the_policy_allows(
     app: App, test_idp: TestIdP
 ) -> None:
