@@ -835,6 +835,22 @@ def test_a_rejection_after_mapping_names_the_email_mapped_from_the_attributes(ap
     )
 
 
+def test_a_rejection_before_mapping_does_not_name_a_persistent_nameid_as_the_email(
+    app: App,
+) -> None:
+    """A persistent NameID shaped like an address is not the user's email: the audit of a
+    login refused in the mapping names no email rather than someone else's."""
+    app.refused(
+        app.respond(
+            name_id="ceo@acme.test",
+            name_id_format=PERSISTENT,
+            attributes={"email": ["ada@acme.test"], "role": ["superuser"], "imagekit_id": ["acme"]},
+        )
+    )
+    [event] = app.events
+    assert (event.name, event.email, event.code) == ("login_rejected", None, "role_not_accepted")
+
+
 def test_audit_events_go_to_the_samljit_audit_logger(
     app: App, caplog: pytest.LogCaptureFixture
 ) -> None:

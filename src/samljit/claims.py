@@ -46,7 +46,7 @@ _LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
 # least two of them; no address literal, no trailing dot.
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
-_ADDRESS_FORMATS = frozenset(
+ADDRESS_NAME_ID_FORMATS = frozenset(
     {
         None,
         "",
@@ -389,7 +389,7 @@ class ClaimMapping:
         # 8.3.7, 8.3.8), whatever it looks like, unless the mapping says otherwise.
         if not self.email_from_name_id or self.name_id_is_email is False:
             return None
-        if self.name_id_is_email is None and claims.name_id_format not in _ADDRESS_FORMATS:
+        if self.name_id_is_email is None and claims.name_id_format not in ADDRESS_NAME_ID_FORMATS:
             return None
         email = parse_email(claims.name_id, source="the NameID")
         if email is None and self.name_id_is_email:

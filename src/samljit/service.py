@@ -21,7 +21,7 @@ from cryptography import x509
 from ._xml import NS_SAML, parse_xml, text_of
 from .accounts import AccountConfig
 from .bindings import PrivateKey, encode_redirect, post_form
-from .claims import Identity, normalize_email, parse_email
+from .claims import ADDRESS_NAME_ID_FORMATS, Identity, normalize_email, parse_email
 from .config import RESPONSE_LIMITS
 from .errors import (
     AccountMismatch,
@@ -641,7 +641,13 @@ class _LoginFlows:
             _verify,
             (xml, idp, config, now, deferred, in_response_to, self.decryption_keys),
         )
-        email = normalize_email(assertion.name_id.value)
+        # Before mapping, the audit names the NameID only when it may be an address: a
+        # persistent ID shaped like one is not this user's email.
+        email = (
+            normalize_email(assertion.name_id.value)
+            if assertion.name_id.format in ADDRESS_NAME_ID_FORMATS
+            else None
+        )
         if email is not None:
             seen["email"] = email
         identity = config.mapping.map_assertion(assertion)
