@@ -81,7 +81,15 @@ def rejected(the_mapping: ClaimMapping, the_claims: Claims) -> SamlError:
         ("  ada@acme.test\n", EMAIL, {}, "ada@acme.test"),
         ("ada@acme.test", UNSPECIFIED, {}, "ada@acme.test"),
         ("ada@acme.test", None, {}, "ada@acme.test"),
-        ("ada@acme.test", PERSISTENT, {"email": ["other@acme.test"]}, "ada@acme.test"),
+        ("ada@acme.test", UNSPECIFIED, {"email": ["other@acme.test"]}, "ada@acme.test"),
+        ("ada@acme.test", PERSISTENT, {"email": ["other@acme.test"]}, "other@acme.test"),
+        ("ada@acme.test", TRANSIENT, {"email": ["other@acme.test"]}, "other@acme.test"),
+        (
+            "ada@acme.test",
+            "urn:oasis:names:tc:SAML:2.0:nameid-format:kerberos",
+            {"email": ["other@acme.test"]},
+            "other@acme.test",
+        ),
         (PAIRWISE_ID, PERSISTENT, {"email": ["Ada@Acme.test "]}, "ada@acme.test"),
         (PAIRWISE_ID, PERSISTENT, {"mail": ["ada@acme.test"]}, "ada@acme.test"),
         ("_9c1e0f", TRANSIENT, {"mail": ["ada@acme.test"]}, "ada@acme.test"),
@@ -110,6 +118,9 @@ def rejected(the_mapping: ClaimMapping, the_claims: Claims) -> SamlError:
         "unspecified NameID that is an address",
         "NameID without a format that is an address",
         "an address NameID wins over the email attribute",
+        "a persistent NameID is opaque even when it looks like an address",
+        "a transient NameID is opaque even when it looks like an address",
+        "a Kerberos principal is not an email",
         "persistent NameID: email attribute, normalised",
         "persistent NameID: second fallback (mail)",
         "transient NameID: mail attribute",
@@ -141,7 +152,7 @@ def test_the_email_comes_from_an_address_nameid_else_the_email_attributes_in_ord
         (PAIRWISE_ID, PERSISTENT, {"email": ["ada"]}),
         (PAIRWISE_ID, PERSISTENT, {"email": ["", " "]}),
         (PAIRWISE_ID, PERSISTENT, {"userPrincipalName": ["ada@acme.test"]}),
-        ("ada @acme.test", UNSPECIFIED, {}),
+        ("ada@acme.test", PERSISTENT, {}),
     ],
     ids=[
         "persistent NameID, no attribute",
@@ -151,7 +162,7 @@ def test_the_email_comes_from_an_address_nameid_else_the_email_attributes_in_ord
         "email attribute that is not an address",
         "blank email attribute",
         "an address in an attribute the mapping does not name",
-        "space inside the address",
+        "persistent NameID shaped like an address",
     ],
 )
 def test_without_an_address_the_login_is_refused_never_keyed_by_the_nameid(
@@ -271,8 +282,8 @@ ROLE_RULES: dict[str, Any] = {
         ({"role": [" finance "]}, "finance"),
         ({"role": ["Admins"]}, "account_administrator"),
         ({"role": ["admins"]}, "finance"),
-        ({"role": ["ADMINS"]}, "account_administrator"),
-        ({"role": ["media viewers"]}, "media_library_view_only_access"),
+        ({"role": ["Media Viewers"]}, "media_library_view_only_access"),
+        ({"role": [" Admins\t"]}, "account_administrator"),
         ({"role": ["finance", "developer"]}, "developer"),
         ({"role": ["media_library_view_only_access", "Admins"]}, "account_administrator"),
         ({"role": ["Everyone", "developer"]}, "developer"),
@@ -288,9 +299,9 @@ ROLE_RULES: dict[str, Any] = {
         "exact accepted value",
         "accepted value with surrounding space",
         "role_values: exact",
-        "role_values: exact beats case-insensitive",
-        "role_values: case-insensitive",
-        "role_values: case-insensitive, two words",
+        "role_values: another case is another value",
+        "role_values: two words",
+        "role_values: surrounding ASCII whitespace trimmed",
         "several accepted: first in accepted_roles wins",
         "several accepted after translation: first in accepted_roles wins",
         "unaccepted values beside an accepted one are ignored",
@@ -309,10 +320,54 @@ def test_the_role_is_an_accepted_value_translated_or_given_by_group_rules(
     assert mapping(**ROLE_RULES).map(claims(attributes)).role == role
 
 
-def test_role_values_match_under_unicode_case_folding() -> None:
-    """Case-insensitive means ``casefold``: "STRASSE-ADMINS" is "Straße-Admins"."""
-    the_mapping = mapping(role_values={"Straße-Admins": "account_administrator"})
-    assert the_mapping.map(claims({"role": ["STRASSE-ADMINS"]})).role == "account_administrator"
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "ADMINS",
+        "STRASSE-ADMINS",
+        "Stra\u00dfe-admins",
+        "Admins\u3000",
+        "\u00a0Admins",
+        "Admins\u0085",
+        "Admins\u200b",
+        "\uff21dmins",
+        "Adm\u0130ns",
+    ],
+    ids=[
+        "upper case",
+        "case folding (sharp s)",
+        "another case",
+        "ideographic space",
+        "no-break space",
+        "next line (U+0085)",
+        "zero-width space",
+        "fullwidth letter",
+        "dotted capital I",
+    ],
+)
+def test_role_values_match_exactly_no_case_folding_or_unicode_trimming(sent: str) -> None:
+    """Roles grant privileges: only the exact value (ASCII whitespace aside) is translated."""
+    the_mapping = mapping(role_values={"Admins": "account_administrator"})
+    err = rejected(the_mapping, claims({"role": [sent]}))
+    assert err.code == "role_not_accepted"
+    assert err.found == [sent]
+
+
+@pytest.mark.parametrize(
+    "sent",
+    ["account_administrator\u3000", "\u00a0account_administrator", "Account_Administrator"],
+    ids=["ideographic space", "no-break space", "another case"],
+)
+def test_an_accepted_role_padded_with_unicode_spaces_or_in_another_case_is_not_accepted(
+    sent: str,
+) -> None:
+    err = rejected(mapping(), claims({"role": [sent]}))
+    assert err.code == "role_not_accepted"
+
+
+def test_a_group_padded_with_a_unicode_space_matches_no_group_rule() -> None:
+    err = rejected(mapping(**ROLE_RULES), claims({"groups": ["acme-admins\u3000"]}))
+    assert err.code == "role_not_accepted"
 
 
 @pytest.mark.parametrize(
@@ -604,7 +659,7 @@ VENDOR_CASES = [
         email="alovelace@corp.acme.test",
         full_name=None,
         role="finance",
-        settings={"role_values": {"finance": "finance"}},
+        settings={"role_values": {"Finance": "finance"}},
     ),
     VendorCase(
         # OneLogin: NameID Email; "Parameters" named after OneLogin's user fields.
@@ -857,6 +912,7 @@ FULL_SETTINGS: dict[str, Any] = {
     "account_attributes": ["imagekit_id"],
     "extra_attributes": {"department": ["department", "dept"]},
     "email_from_name_id": False,
+    "name_id_is_email": False,
 }
 
 
@@ -882,7 +938,7 @@ def test_a_round_tripped_mapping_maps_claims_the_same_way() -> None:
         name_id="ada@acme.test",
         attributes={
             f"{XMLSOAP}emailaddress": ["ada@acme.test"],
-            MS_ROLE: ["admins"],
+            MS_ROLE: ["Admins"],
             "imagekit_id": ["acme"],
             "dept": ["R&D"],
         },

@@ -51,7 +51,7 @@ def test_a_config_file_with_role_values_and_an_account_claim(
         '[role_values]\nAdmins = "account_administrator"\n'
     )
     attributes = tmp_path / "attributes.json"
-    attributes.write_text(json.dumps({"Role": ["user", "admins"], "imagekit_id": "acme"}))
+    attributes.write_text(json.dumps({"Role": ["user", "Admins"], "imagekit_id": "acme"}))
     code, report = run(
         capsys, "--config", str(config), "--name-id", "ada@acme.test",
         "--attributes", str(attributes), "--account", "acme",

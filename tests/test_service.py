@@ -857,6 +857,22 @@ def test_a_rejection_after_mapping_names_the_email_mapped_from_the_attributes(ap
     )
 
 
+def test_a_rejection_before_mapping_does_not_name_a_persistent_nameid_as_the_email(
+    app: App,
+) -> None:
+    """A persistent NameID shaped like an address is not the user's email: the audit of a
+    login refused in the mapping names no email rather than someone else's."""
+    app.refused(
+        app.respond(
+            name_id="ceo@acme.test",
+            name_id_format=PERSISTENT,
+            attributes={"email": ["ada@acme.test"], "role": ["superuser"], "imagekit_id": ["acme"]},
+        )
+    )
+    [event] = app.events
+    assert (event.name, event.email, event.code) == ("login_rejected", None, "role_not_accepted")
+
+
 def test_audit_events_go_to_the_samljit_audit_logger(
     app: App, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -1115,3 +1131,200 @@ def test_a_login_takes_a_user_off_the_stale_report(app: App) -> None:
     assert [u.email for u in app.service.stale_users("acme", days=30)] == ["ada@acme.test"]
     app.login(app.respond())
     assert app.service.stale_users("acme", days=30) == []
+
+
+# --- one identity per person ----------------------------------------------------------------
+
+
+def _acme(attributes: dict[str, list[str]] | None = None, **changes: list[str]) -> dict[str, Any]:
+    base = {"full_name": ["Mallory"], "role": ["account_administrator"], "imagekit_id": ["acme"]}
+    return {**base, **(attributes or {}), **changes}
+
+
+@pytest.mark.parametrize(
+    ("existing", "forged"),
+    [
+        ("ceo@acme.test", "ceo@acme.test\u3000"),
+        ("ceo@acme.test", "ceo@acme.test\u00a0"),
+        ("ceo@acme.test", "ceo@acme.test\u0085"),
+        ("ceo@acme.test", "ceo@acme.test\u2007"),
+        ("ceo@acme.test", "\u3000ceo@acme.test"),
+        ("kate@acme.test", "\u212aate@acme.test"),
+        ("ceo@acme.test", "\uff43eo@acme.test"),
+    ],
+    ids=[
+        "ideographic space",
+        "no-break space",
+        "next line",
+        "figure space",
+        "leading ideographic space",
+        "kelvin sign",
+        "fullwidth letter",
+    ],
+)
+def test_a_nameid_that_unicode_folding_would_make_an_existing_user_is_refused(
+    app: App, existing: str, forged: str
+) -> None:
+    """Another person's NameID never becomes the existing user whose name and role the login
+    would then rewrite: it is refused as it is, and the existing user is untouched."""
+    app.login(app.respond(name_id=existing))
+    app.clock.now = NOW + timedelta(minutes=1)
+    with app.writes_nothing():
+        err = app.refused(app.respond(name_id=forged, attributes=_acme()))
+    assert err.code == "email_invalid"
+
+
+def test_ascii_case_and_surrounding_ascii_whitespace_are_the_same_user(app: App) -> None:
+    created = app.login(app.respond(name_id="ada@acme.test")).user
+    app.clock.now = NOW + timedelta(minutes=1)
+    result = app.login(app.respond(name_id=" \tAda@ACME.test\r\n"))
+    assert result.user.user_id == created.user_id
+    assert result.outcome.action == "unchanged"
+
+
+def test_a_role_padded_with_a_unicode_space_is_not_the_administrator_role(app: App) -> None:
+    issued = app.respond(attributes=_acme(role=["account_administrator\u3000"]))
+    with app.writes_nothing():
+        err = app.refused(issued)
+    assert err.code == "role_not_accepted"
+
+
+def test_an_account_claim_padded_with_a_unicode_space_is_another_account(app: App) -> None:
+    issued = app.respond(attributes=_acme(role=["developer"], imagekit_id=["acme\u3000"]))
+    with app.writes_nothing():
+        err = app.refused(issued)
+    assert err.code == "account_mismatch"
+
+
+@pytest.mark.parametrize(
+    "values", [["acme", "globex"], ["globex", "acme"]], ids=["own first", "other first"]
+)
+def test_an_account_claim_whose_values_disagree_is_refused(app: App, values: list[str]) -> None:
+    """Neither value wins: the order of values must not choose the account."""
+    issued = app.respond(attributes=_acme(role=["developer"], imagekit_id=values))
+    with app.writes_nothing():
+        err = app.refused(issued)
+    assert err.code == "account_mismatch"
+    assert err.found == values
+
+
+def test_an_account_claim_repeating_the_same_account_is_accepted(app: App) -> None:
+    issued = app.respond(attributes=_acme(role=["developer"], imagekit_id=["acme", " acme "]))
+    assert app.login(issued).account_id == "acme"
+
+
+def test_a_persistent_nameid_shaped_like_another_users_address_is_not_that_user(
+    app: App,
+) -> None:
+    """A persistent NameID is an opaque ID: the email comes from the mapped attribute."""
+    ada = app.login(app.respond()).user
+    app.clock.now = NOW + timedelta(minutes=1)
+    result = app.login(
+        app.respond(
+            name_id="ada@acme.test",
+            name_id_format=PERSISTENT,
+            attributes=_acme(role=["developer"], email=["mallory@acme.test"]),
+        )
+    )
+    assert result.user.email == "mallory@acme.test"
+    assert result.outcome.action == "created"
+    assert app.users.get_by_email("ada@acme.test") == ada
+
+
+def test_a_mapping_that_says_so_takes_a_persistent_nameid_as_the_email(app: App) -> None:
+    app.configure(mapping=MAPPING.with_changes(name_id_is_email=True))
+    result = app.login(app.respond(name_id="Ada@acme.test", name_id_format=PERSISTENT))
+    assert result.user.email == "ada@acme.test"
+
+
+# --- domain owners ----------------------------------------------------------------------------
+
+
+def own_domains(app: App, owners: dict[str, str], **options: Any) -> None:
+    """The host app's table of verified domains (domain -> owning account), given to the
+    service as ``account_for_domain``."""
+    app.service = app.login_service(
+        accounts=app.accounts,
+        users=app.users,
+        sessions=app.sessions,
+        replay_cache=app.replay_cache,
+        clock=app.clock,
+        audit=app.events.append,
+        account_for_domain=owners.get,
+        **options,
+    )
+
+
+def test_another_accounts_idp_cannot_provision_an_address_at_an_owned_domain(app: App) -> None:
+    own_domains(app, {"acme.test": "acme"})
+    issued = globex_response(app, name_id="newhire@acme.test")
+    with app.writes_nothing():
+        err = app.refused(issued, account_id="globex")
+    assert err.code == "domain_not_owned"
+    assert (err.expected, err.found) == ("acme", "globex")
+    # The real person then logs in through acme's IdP, into acme.
+    result = app.login(app.respond(name_id="newhire@acme.test"))
+    assert (result.user.email, result.account_id) == ("newhire@acme.test", "acme")
+
+
+def test_the_owner_check_reads_the_mapped_email_not_the_nameid(app: App) -> None:
+    own_domains(app, {"acme.test": "acme"})
+    issued = globex_response(
+        app,
+        name_id=PAIRWISE_ID,
+        name_id_format=PERSISTENT,
+        attributes={"email": ["NewHire@ACME.test"], "role": ["finance"], "imagekit_id": ["globex"]},
+    )
+    with app.writes_nothing():
+        assert app.refused(issued, account_id="globex").code == "domain_not_owned"
+
+
+def test_a_subdomain_of_an_owned_domain_is_owned_too(app: App) -> None:
+    own_domains(app, {"acme.test": "acme"})
+    issued = globex_response(app, name_id="newhire@eu.acme.test")
+    with app.writes_nothing():
+        assert app.refused(issued, account_id="globex").code == "domain_not_owned"
+
+
+def test_without_subdomain_coverage_a_subdomain_is_not_owned(app: App) -> None:
+    own_domains(app, {"acme.test": "acme"}, domain_owner_covers_subdomains=False)
+    result = app.login(globex_response(app, name_id="newhire@eu.acme.test"), account_id="globex")
+    assert result.account_id == "globex"
+
+
+def test_an_address_at_a_domain_nobody_owns_is_provisioned_as_before(app: App) -> None:
+    own_domains(app, {"acme.test": "acme"})
+    result = app.login(globex_response(app, name_id="ada@gmail.test"), account_id="globex")
+    assert (result.user.email, result.account_id) == ("ada@gmail.test", "globex")
+
+
+def test_a_user_created_before_ownership_no_longer_logs_in_through_the_other_account(
+    app: App,
+) -> None:
+    """What the operator meets (docs/jit.md): the stale user refuses both IdPs until it is
+    deleted; then the owner's IdP creates the real person in the owner's account."""
+    squatted = app.login(globex_response(app, name_id="cfo@acme.test"), account_id="globex").user
+    own_domains(app, {"acme.test": "acme"})
+    app.clock.now = NOW + timedelta(minutes=1)
+    with app.writes_nothing():
+        err = app.refused(globex_response(app, name_id="cfo@acme.test"), account_id="globex")
+    assert err.code == "domain_not_owned"
+    with app.writes_nothing():
+        err = app.refused(app.respond(name_id="cfo@acme.test"))
+    assert err.code == "account_mismatch"
+    assert app.users.get_by_email("cfo@acme.test") == squatted
+    app.users.delete("cfo@acme.test")
+    result = app.login(app.respond(name_id="cfo@acme.test"))
+    assert (result.account_id, result.outcome.action) == ("acme", "created")
+
+
+def test_a_domain_not_owned_rejection_is_audited_with_the_signed_email(app: App) -> None:
+    own_domains(app, {"acme.test": "acme"})
+    app.refused(globex_response(app, name_id="newhire@acme.test"), account_id="globex")
+    [event] = app.events
+    assert (event.name, event.account_id, event.email, event.code) == (
+        "login_rejected",
+        "globex",
+        "newhire@acme.test",
+        "domain_not_owned",
+    )

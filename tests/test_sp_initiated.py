@@ -520,6 +520,23 @@ def test_a_refused_answer_leaves_the_request_outstanding_for_the_real_one(
     assert result.assertion.in_response_to == request.request_id
 
 
+def test_an_answer_at_a_domain_another_account_owns_leaves_the_request_outstanding(
+    app: App, globex_idp: TestIdP
+) -> None:
+    """domain_not_owned is decided before the request is used up: nothing is written."""
+    app.rebuild(account_for_domain={"acme.test": "acme"}.get)
+    request = app.service.begin_login("globex")
+    issued = respond(app, globex_idp, in_response_to=request.request_id, name_id="cto@acme.test")
+    assert refused(app, issued, "globex").code == "domain_not_owned"
+    assert app.request_store.get(request.request_id) is not None
+    result = complete(
+        app,
+        respond(app, globex_idp, in_response_to=request.request_id, name_id="grace@globex.test"),
+        "globex",
+    )
+    assert result.assertion.in_response_to == request.request_id
+
+
 def test_an_idp_initiated_login_still_works_where_the_policy_allows(
     app: App, test_idp: TestIdP
 ) -> None:
@@ -574,15 +591,76 @@ def test_discovery_finds_the_owner_of_a_verified_domain(app: App) -> None:
     assert asked == ["globex.test"]
 
 
-def test_the_existing_users_account_wins_over_the_domain_owner(app: App) -> None:
+def test_the_domain_owner_wins_over_an_existing_user_of_another_account(app: App) -> None:
+    """carol@globex.test was created in acme before globex owned globex.test: the real
+    person is sent to globex's IdP, not to the account that happened to create her first."""
     app.rebuild(account_for_domain={"globex.test": "globex"}.get)
-    assert app.service.begin_login_for_email("carol@globex.test").account_id == "acme"
+    assert app.service.begin_login_for_email("carol@globex.test").account_id == "globex"
     assert app.service.begin_login_for_email("grace@globex.test").account_id == "globex"
 
 
+def test_an_existing_user_at_a_domain_nobody_owns_is_found_by_the_user(app: App) -> None:
+    app.rebuild(account_for_domain={"acme.test": "acme"}.get)
+    assert app.service.begin_login_for_email("carol@globex.test").account_id == "acme"
+
+
+def test_the_owner_of_a_parent_domain_owns_its_subdomains(app: App) -> None:
+    asked: list[str] = []
+
+    def account_for_domain(domain: str) -> str | None:
+        asked.append(domain)
+        return {"globex.test": "globex"}.get(domain)
+
+    app.rebuild(account_for_domain=account_for_domain)
+    assert app.service.begin_login_for_email("New.Hire@EU.Mail.Globex.Test").account_id == (
+        "globex"
+    )
+    assert asked == ["eu.mail.globex.test", "mail.globex.test", "globex.test"]
+
+
+def test_the_nearest_owner_of_a_subdomain_wins(app: App) -> None:
+    owners = {"globex.test": "globex", "acme.globex.test": "acme"}
+    app.rebuild(account_for_domain=owners.get)
+    assert app.service.begin_login_for_email("x@acme.globex.test").account_id == "acme"
+    assert app.service.begin_login_for_email("x@eu.acme.globex.test").account_id == "acme"
+    assert app.service.begin_login_for_email("x@eu.globex.test").account_id == "globex"
+
+
+def test_without_subdomain_coverage_only_the_exact_domain_is_owned(app: App) -> None:
+    asked: list[str] = []
+
+    def account_for_domain(domain: str) -> str | None:
+        asked.append(domain)
+        return {"globex.test": "globex"}.get(domain)
+
+    app.rebuild(account_for_domain=account_for_domain, domain_owner_covers_subdomains=False)
+    with pytest.raises(SamlError) as caught:
+        app.service.begin_login_for_email("new.hire@eu.globex.test")
+    assert caught.value.code == "account_not_found"
+    assert asked == ["eu.globex.test"]
+
+
 @pytest.mark.parametrize(
-    "email", ["nobody@unknown.test", "not-an-email", "", "@globex", "nobody@globex.test"]
+    "email",
+    [
+        "ada@acme.test\u3000",
+        "ada@acme.test\u00a0",
+        "ada\u0085@acme.test",
+        "\u212ada@acme.test",
+        "ada@@acme.test",
+        "@globex",
+    ],
+    ids=["ideographic space", "no-break space", "next line", "kelvin sign", "two @", "no local"],
 )
+def test_discovery_refuses_a_typed_address_it_would_have_to_fold(app: App, email: str) -> None:
+    """Never trimmed or folded into an existing user's address: refused as typed."""
+    app.rebuild(account_for_domain={"acme.test": "acme"}.get)
+    with pytest.raises(SamlError) as caught:
+        app.service.begin_login_for_email(email)
+    assert caught.value.code == "email_invalid"
+
+
+@pytest.mark.parametrize("email", ["nobody@unknown.test", "not-an-email", "", "nobody@globex.test"])
 def test_an_email_that_matches_nothing_is_account_not_found(app: App, email: str) -> None:
     app.rebuild(account_for_domain={"verified.test": "acme"}.get)
     with pytest.raises(SamlError) as caught:

@@ -12,26 +12,145 @@ unit-tested with plain dictionaries::
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
-from .errors import AccountClaimMissing, ConfigError, EmailMissing, RoleNotAccepted
+from .errors import (
+    AccountClaimMissing,
+    AccountMismatch,
+    ConfigError,
+    EmailInvalid,
+    EmailMissing,
+    RoleNotAccepted,
+)
 from .models import Assertion
 from .presets import PRESETS
 
 __all__ = ["ClaimMapping", "Claims", "GroupRole", "Identity", "normalize_email"]
 
-# Deliberately simple: one @, no spaces, a dot in the domain. Mailbox syntax is the IdP's job;
-# this only keeps a persistent ID or a UPN without a domain from becoming a user key.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+ASCII_WHITESPACE = " \t\r\n\f\v"
+"""The only characters trimmed from claims: Unicode spaces (U+00A0, U+3000...) are kept, so
+that a value padded with them stays a different value (docs/security.md, one identity)."""
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+# RFC 5322 3.2.3 atext (ASCII, already lower-cased) or any non-ASCII character (RFC 6531
+# 3.3 UTF8-non-ascii, checked further by _fold_stable); a dot-atom: no leading, trailing or
+# doubled dot. Quoted local parts and comments are refused: no IdP sends them.
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~\x80-\U0010ffff-]+"
+_LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
+# RFC 5321 4.1.2 Domain: LDH labels (RFC 1035; an IDN as its ASCII A-label, xn--...), at
+# least two of them; no address literal, no trailing dot.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
+ADDRESS_NAME_ID_FORMATS = frozenset(
+    {
+        None,
+        "",
+        "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+        "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+        "urn:oasis:names:tc:SAML:2.0:nameid-format:emailAddress",
+        "urn:oasis:names:tc:SAML:2.0:nameid-format:unspecified",
+    }
+)
+"""NameID Formats whose value may be an email address (SAML core 8.3). Any other Format
+(persistent, transient, Kerberos, X.509 subject...) names an opaque identifier."""
+
+
+def ascii_trim(value: str) -> str:
+    """``value`` without surrounding ASCII whitespace (and only that)."""
+    return value.strip(ASCII_WHITESPACE)
+
+
+def ascii_lower(value: str) -> str:
+    """``value`` with the ASCII letters A-Z lower-cased and every other character as is."""
+    return value.translate(_ASCII_LOWER)
 
 
 def normalize_email(value: str) -> str | None:
-    """``value`` trimmed and lower-cased if it looks like an email address, else None."""
-    candidate = value.strip().lower()
-    return candidate if _EMAIL.fullmatch(candidate) else None
+    """``value`` as samljit's user key, or None when it is not an address samljit accepts.
+
+    Surrounding ASCII whitespace is trimmed and ASCII letters are lower-cased; nothing else
+    is changed. The rule (docs/security.md, "One identity per person") refuses what RFC 5321
+    and 6531 do not allow and any non-ASCII character that Unicode case folding or NFKC
+    would turn into another address's.
+    """
+    try:
+        return parse_email(value)
+    except EmailInvalid:
+        return None
+
+
+def parse_email(value: str, *, source: str = "the address") -> str | None:
+    """``value`` normalized as :func:`normalize_email` does; None when it holds no ``@`` (it
+    does not claim to be an address at all).
+
+    Raises:
+        EmailInvalid: ``email_invalid``, it claims to be an address (it holds an ``@``) but
+            is not one samljit accepts.
+    """
+    candidate = ascii_lower(ascii_trim(value))
+    if "@" not in candidate:
+        return None
+    reason = _address_problem(candidate)
+    if reason is not None:
+        raise EmailInvalid(
+            f"{source} {_quoted(value)!r} is not an email address samljit accepts: {reason}. "
+            "Send the user's plain address (user@example.com) at the IdP",
+            found=_quoted(value),
+        )
+    return candidate
+
+
+def _address_problem(address: str) -> str | None:
+    """Why ``address`` (trimmed, ASCII-lower-cased) is refused, or None."""
+    if len(address.encode("utf-8", "surrogatepass")) > 254:
+        return "longer than 254 octets (RFC 5321 4.5.3.1.3)"
+    local, _, domain = address.rpartition("@")
+    if "@" in local:
+        return "more than one @"
+    if not _LOCAL.fullmatch(local):
+        return "its local part (before the @) is not a dot-atom of allowed characters"
+    if len(local.encode("utf-8", "surrogatepass")) > 64:
+        return "its local part is longer than 64 octets (RFC 5321 4.5.3.1.1)"
+    if not _DOMAIN.fullmatch(domain):
+        return (
+            "its domain is not a host name of two or more labels of ASCII letters, digits and "
+            "hyphens (send an internationalized domain as its xn-- A-label)"
+        )
+    if not _fold_stable(local):
+        return (
+            "its local part has characters that Unicode case folding or compatibility "
+            "normalization changes (spaces, controls, compatibility or upper-case forms)"
+        )
+    return None
+
+
+def _fold_stable(local: str) -> bool:
+    """Whether no Unicode folding changes ``local``: every such folding a database collation
+    or a later ``lower()`` might apply maps it to itself, so two accepted addresses are
+    never the same address under any of them."""
+    if local.isascii():
+        return True
+    for character in local:
+        # Controls, format characters (ZWJ, bidi), surrogates, private use, unassigned, and
+        # separators (U+00A0, U+2007, U+3000) are never part of a mailbox name.
+        if not character.isascii() and unicodedata.category(character)[0] in "CZ":
+            return False
+    return (
+        unicodedata.normalize("NFKC", local) == local
+        and local.casefold() == local
+        and local.lower() == local
+        and local.upper().lower() == local
+        and local.upper().casefold() == local
+    )
+
+
+def _quoted(value: str) -> str:
+    return ascii_trim(value)[:80]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,18 +178,19 @@ class Claims:
         )
 
     def values(self, names: Iterable[str]) -> tuple[str, ...]:
-        """The values of the first of ``names`` present (by Name, else FriendlyName)."""
+        """The values of the first of ``names`` present (by Name, else FriendlyName), each
+        trimmed of surrounding ASCII whitespace; blank values are left out."""
         for name in names:
             key = name if name in self.attributes else self.friendly_names.get(name)
             if key is not None and key in self.attributes:
-                found = tuple(v for v in self.attributes[key] if v.strip())
+                found = tuple(t for t in map(ascii_trim, self.attributes[key]) if t)
                 if found:
                     return found
         return ()
 
     def first(self, names: Iterable[str]) -> str | None:
         found = self.values(names)
-        return found[0].strip() if found else None
+        return found[0] if found else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,14 +230,22 @@ class ClaimMapping:
     listed wins."""
     email_attributes: tuple[str, ...] = ("email", "mail")
     email_from_name_id: bool = True
-    """Use the NameID as the email when its format is emailAddress or it looks like one."""
+    """Use the NameID as the email when it is an address (see ``name_id_is_email``); False:
+    the email comes from ``email_attributes`` only."""
+    name_id_is_email: bool | None = None
+    """None: the NameID is the email when its Format is emailAddress or unspecified (or
+    absent) and it holds an ``@``; a persistent, transient or any other Format is an opaque
+    identifier, never an email. True: the NameID is the email whatever its Format (an IdP
+    that labels addresses as persistent), and one that is not an address is refused
+    (``email_invalid``). False: never the NameID."""
     full_name_attributes: tuple[str, ...] = ("full_name", "displayName", "name")
     first_name_attributes: tuple[str, ...] = ("firstName", "givenName")
     last_name_attributes: tuple[str, ...] = ("lastName", "sn", "surname")
     role_attributes: tuple[str, ...] = ("role",)
     role_values: Mapping[str, str] = field(default_factory=dict)
     """IdP value -> accepted role, for IdPs that say "Admins" where the app says
-    "account_administrator". Matched exactly, then case-insensitively."""
+    "account_administrator". Matched exactly (after trimming ASCII whitespace): list each
+    spelling the IdP sends."""
     group_attributes: tuple[str, ...] = ()
     group_roles: tuple[GroupRole, ...] = ()
     """For IdPs that send groups: the first rule whose group the user is in gives the role."""
@@ -125,7 +253,8 @@ class ClaimMapping:
     """No accepted role in the claims: ``reject`` (role_not_accepted) or use default_role."""
     default_role: str | None = None
     account_attributes: tuple[str, ...] = ()
-    """The claim naming the customer account (e.g. ``imagekit_id``); empty: no such claim."""
+    """The claim naming the customer account (e.g. ``imagekit_id``); empty: no such claim.
+    Compared exactly; several values must all name the same account."""
     extra_attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Identity.extra key -> attribute names, for anything else the app wants."""
 
@@ -144,6 +273,12 @@ class ClaimMapping:
             raise ConfigError(
                 f"unaccepted_role must be reject or default, not {self.unaccepted_role!r}"
             )
+        if self.name_id_is_email is not None and not isinstance(self.name_id_is_email, bool):
+            raise ConfigError(
+                f"name_id_is_email must be true, false or null, not {self.name_id_is_email!r}"
+            )
+        if self.name_id_is_email and not self.email_from_name_id:
+            raise ConfigError("name_id_is_email=True contradicts email_from_name_id=False")
 
     # --- building -------------------------------------------------------------------------
 
@@ -203,21 +338,19 @@ class ClaimMapping:
 
         Raises:
             EmailMissing: ``email_missing``, no usable email in the NameID or attributes.
+            EmailInvalid: ``email_invalid``, the NameID or an email attribute claims to be an
+                address but is not one samljit accepts (docs/security.md).
             RoleNotAccepted: ``role_not_accepted``, no accepted role and no default.
             AccountClaimMissing: ``account_missing``, the account claim is configured but
                 absent.
+            AccountMismatch: ``account_mismatch``, the account claim has several values that
+                name different accounts.
         """
         email = self._email(claims)
         role, warnings = self._role(claims)
         account_id = None
         if self.account_attributes:
-            account_id = claims.first(self.account_attributes)
-            if not account_id:
-                raise AccountClaimMissing(
-                    f"the response does not say which account the user belongs to (attribute "
-                    f"{' or '.join(self.account_attributes)}): add it at the IdP",
-                    expected=list(self.account_attributes),
-                )
+            account_id = self._account_id(claims)
         return Identity(
             email=email,
             full_name=self._full_name(claims),
@@ -233,22 +366,57 @@ class ClaimMapping:
         return self.map(Claims.from_assertion(assertion))
 
     def _email(self, claims: Claims) -> str:
-        # The NameID is the user key when it is an address, whatever its declared format:
-        # IdPs often send addresses as "unspecified". A persistent or transient ID is not one.
-        if self.email_from_name_id and (email := normalize_email(claims.name_id)):
+        email = self._name_id_email(claims)
+        if email is not None:
             return email
         for name in self.email_attributes:
             for value in claims.values((name,)):
-                email = normalize_email(value)
+                email = parse_email(value, source=f"the email attribute {name!r}")
                 if email is not None:
                     return email
         raise EmailMissing(
-            f"no email address in the response: the NameID {claims.name_id[:80]!r} is not one, "
-            f"and none of the attributes {list(self.email_attributes)} holds one. Set the "
-            "NameID to the user's email, or add an email attribute, at the IdP",
+            f"no email address in the response: the NameID {claims.name_id[:80]!r} (Format "
+            f"{claims.name_id_format!r}) is not one, and none of the attributes "
+            f"{list(self.email_attributes)} holds one. Set the NameID to the user's email, or "
+            "add an email attribute, at the IdP",
             expected=list(self.email_attributes),
             found=claims.name_id[:80],
         )
+
+    def _name_id_email(self, claims: Claims) -> str | None:
+        # IdPs often send addresses as "unspecified", so an address-shaped NameID of that
+        # Format is the email. A persistent or transient NameID is an opaque ID (SAML core
+        # 8.3.7, 8.3.8), whatever it looks like, unless the mapping says otherwise.
+        if not self.email_from_name_id or self.name_id_is_email is False:
+            return None
+        if self.name_id_is_email is None and claims.name_id_format not in ADDRESS_NAME_ID_FORMATS:
+            return None
+        email = parse_email(claims.name_id, source="the NameID")
+        if email is None and self.name_id_is_email:
+            raise EmailInvalid(
+                f"the mapping says the NameID is the email (name_id_is_email), but the NameID "
+                f"{_quoted(claims.name_id)!r} is not an address",
+                found=_quoted(claims.name_id),
+            )
+        return email
+
+    def _account_id(self, claims: Claims) -> str:
+        values = claims.values(self.account_attributes)
+        if not values:
+            raise AccountClaimMissing(
+                f"the response does not say which account the user belongs to (attribute "
+                f"{' or '.join(self.account_attributes)}): add it at the IdP",
+                expected=list(self.account_attributes),
+            )
+        distinct = list(dict.fromkeys(values))
+        if len(distinct) > 1:
+            # Picking one would let the order of values choose the account.
+            raise AccountMismatch(
+                f"the response names several accounts {distinct[:10]} for the user (attribute "
+                f"{' or '.join(self.account_attributes)}): the IdP must send exactly one",
+                found=[value[:80] for value in distinct[:10]],
+            )
+        return distinct[0]
 
     def _full_name(self, claims: Claims) -> str | None:
         full = claims.first(self.full_name_attributes)
@@ -264,7 +432,7 @@ class ClaimMapping:
         for role in self.accepted_roles:
             if role in mapped:
                 return role, ()
-        groups = {g.strip() for g in claims.values(self.group_attributes)}
+        groups = set(claims.values(self.group_attributes))
         for rule in self.group_roles:
             if rule.group in groups:
                 return rule.role, ()
@@ -283,14 +451,9 @@ class ClaimMapping:
         )
 
     def _map_role(self, value: str) -> str:
-        value = value.strip()
-        if value in self.role_values:
-            return self.role_values[value]
-        folded = value.casefold()
-        for source, role in self.role_values.items():
-            if source.casefold() == folded:
-                return role
-        return value
+        # Exactly: any folding ("ADMİNS", "Admins" + U+3000) would let one value stand for
+        # another; an IdP that sends several spellings gets one role_values entry each.
+        return self.role_values.get(value, value)
 
 
 def _coerce(name: str, value: Any) -> Any:

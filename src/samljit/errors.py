@@ -60,12 +60,14 @@ contains keys or whole documents. Browsers should get a generic page keyed by ``
     ├── StoreFull                   store_full (too many requests pending: a new one is refused)
     ├── ClaimError                  the signed claims cannot make an identity
     │   ├── EmailMissing            email_missing
+    │   ├── EmailInvalid            email_invalid
     │   ├── RoleNotAccepted         role_not_accepted
     │   └── AccountClaimMissing     account_missing
     └── ProvisioningError           the identity may not log in here
         ├── SsoDisabled             sso_disabled
         ├── AccountNotFound         account_not_found
         ├── AccountMismatch         account_mismatch
+        ├── DomainNotOwned          domain_not_owned
         ├── UserNotProvisioned      user_not_provisioned
         └── AuthnContextNotAccepted authn_context_not_accepted
 """
@@ -88,7 +90,9 @@ __all__ = [
     "ConfigError",
     "DecryptionFailed",
     "DestinationMismatch",
+    "DomainNotOwned",
     "DuplicateId",
+    "EmailInvalid",
     "EmailMissing",
     "EncryptionNotSupported",
     "EncryptionRequired",
@@ -422,6 +426,13 @@ class EmailMissing(ClaimError):
     code = "email_missing"
 
 
+class EmailInvalid(ClaimError):
+    """An address samljit will not make a user key of: outside RFC 5321/6531, or with
+    characters that Unicode case folding or compatibility normalization would collapse."""
+
+    code = "email_invalid"
+
+
 class RoleNotAccepted(ClaimError):
     code = "role_not_accepted"
 
@@ -444,6 +455,12 @@ class AccountNotFound(ProvisioningError):
 
 class AccountMismatch(ProvisioningError):
     code = "account_mismatch"
+
+
+class DomainNotOwned(ProvisioningError):
+    """The email's domain is owned by another account than the one whose IdP asserted it."""
+
+    code = "domain_not_owned"
 
 
 class UserNotProvisioned(ProvisioningError):

@@ -249,7 +249,8 @@ def read_logout_message(
             found=now.isoformat(),
         )
     element = signed_root.find(qname(NS_SAML, "NameID"))
-    if element is None or not (text_of(element) or "").strip():
+    # XML whitespace only, as for a login's NameID (response.py): no Unicode trimming.
+    if element is None or not (text_of(element) or "").strip(" \t\r\n"):
         raise SubjectInvalid("the logout request names no user (NameID)")
     return LogoutMessage(
         kind="request",
@@ -257,7 +258,7 @@ def read_logout_message(
         issuer=issuer,
         relay_state=relay_state,
         name_id=NameID(
-            value=(text_of(element) or "").strip(),
+            value=(text_of(element) or "").strip(" \t\r\n"),
             format=element.get("Format"),
             name_qualifier=element.get("NameQualifier"),
             sp_name_qualifier=element.get("SPNameQualifier"),

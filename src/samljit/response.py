@@ -654,7 +654,9 @@ def _name_id(subject: etree._Element) -> NameID:
         if subject.find(f"{_A}EncryptedID") is not None:
             raise EncryptionNotSupported("the NameID is encrypted (EncryptedID)")
         raise SubjectInvalid("the Subject has no NameID")
-    value = (text_of(element) or "").strip()
+    # XML whitespace only (XML 1.0 S): str.strip() would also remove U+3000, U+00A0 or
+    # U+0085 and turn another NameID into an existing user's (docs/security.md).
+    value = (text_of(element) or "").strip(" \t\r\n")
     if not value:
         raise SubjectInvalid("the NameID is empty")
     return NameID(

@@ -21,13 +21,14 @@ from cryptography import x509
 from ._xml import NS_SAML, parse_xml, text_of
 from .accounts import AccountConfig
 from .bindings import PrivateKey, encode_redirect, post_form
-from .claims import Identity, normalize_email
+from .claims import ADDRESS_NAME_ID_FORMATS, Identity, normalize_email, parse_email
 from .config import RESPONSE_LIMITS
 from .errors import (
     AccountMismatch,
     AccountNotFound,
     AuthnContextNotAccepted,
     ConfigError,
+    DomainNotOwned,
     InResponseToMismatch,
     MalformedResponse,
     Replayed,
@@ -281,6 +282,7 @@ class _LoginFlows:
         session_revoker: SessionRevoker | AsyncSessionRevoker | None = None,
         max_relay_state: int = DEFAULT_MAX_RELAY_STATE,
         decryption_keys: Sequence[DecryptionKey] = (),
+        domain_owner_covers_subdomains: bool = True,
     ) -> None:
         self.accounts = accounts
         self.users = users
@@ -298,6 +300,7 @@ class _LoginFlows:
         self.session_revoker = session_revoker
         self.max_relay_state = max_relay_state
         self.decryption_keys = tuple(decryption_keys)
+        self.domain_owner_covers_subdomains = domain_owner_covers_subdomains
         self._check_plugged()
 
     def _check_plugged(self) -> None:
@@ -366,14 +369,16 @@ class _LoginFlows:
         binding: Literal["redirect", "post"],
         form_nonce: str | None,
     ) -> Flow[LoginRequest]:
-        normalized = normalize_email(email)
+        normalized = parse_email(email, source="the email address typed")
         account_id = None
         if normalized is not None:
-            user = yield _call("users", "get_by_email", normalized)
-            if user is not None:
-                account_id = user.account_id
-            elif self.account_for_domain is not None:
-                account_id = yield _call("account_for_domain", None, normalized.rpartition("@")[2])
+            # The owner of the domain first: a user another account's IdP created at that
+            # domain (before it was owned) must not send its real person to that IdP.
+            account_id = yield from self._domain_owner(normalized)
+            if account_id is None:
+                user = yield _call("users", "get_by_email", normalized)
+                if user is not None:
+                    account_id = user.account_id
         if account_id is None:
             raise AccountNotFound(
                 "no account is known for this email address, and its domain is not verified by "
@@ -381,6 +386,20 @@ class _LoginFlows:
                 found=normalized,
             )
         return (yield from self._begin_login(account_id, relay_state, binding, False, form_nonce))
+
+    def _domain_owner(self, email: str) -> Flow[str | None]:
+        """The account that owns the domain of ``email`` (a normalized address), or None:
+        ``account_for_domain`` asked for the domain, then (when owners cover subdomains) for
+        each parent domain of two or more labels; the nearest owner wins."""
+        if self.account_for_domain is None:
+            return None
+        labels = email.rpartition("@")[2].split(".")
+        last = len(labels) - 1 if self.domain_owner_covers_subdomains else 1
+        for start in range(last):
+            owner = yield _call("account_for_domain", None, ".".join(labels[start:]))
+            if owner is not None:
+                return owner  # type: ignore[no-any-return]
+        return None
 
     # --- Single Logout ----------------------------------------------------------------------
 
@@ -624,7 +643,13 @@ class _LoginFlows:
             _verify,
             (xml, idp, config, now, deferred, in_response_to, self.decryption_keys),
         )
-        email = normalize_email(assertion.name_id.value)
+        # Before mapping, the audit names the NameID only when it may be an address: a
+        # persistent ID shaped like one is not this user's email.
+        email = (
+            normalize_email(assertion.name_id.value)
+            if assertion.name_id.format in ADDRESS_NAME_ID_FORMATS
+            else None
+        )
         if email is not None:
             seen["email"] = email
         identity = config.mapping.map_assertion(assertion)
@@ -635,6 +660,14 @@ class _LoginFlows:
                 f"it was signed by the IdP of account {config.account_id!r}",
                 expected=config.account_id,
                 found=identity.account_id,
+            )
+        owner = yield from self._domain_owner(identity.email)
+        if owner is not None and owner != config.account_id:
+            raise DomainNotOwned(
+                f"{identity.email} is at a domain owned by account {owner!r}: only that "
+                f"account's IdP may log it in, not the IdP of account {config.account_id!r}",
+                expected=owner,
+                found=config.account_id,
             )
         required = config.policy.required_authn_contexts
         if required and assertion.authn_context_class not in required:
@@ -828,14 +861,18 @@ _SERVICE_DOC = """
             when the IdP's metadata says WantAuthnRequestsSigned).
         allowed_redirect_origins: origins (``https://host``) a posted RelayState may send the
             browser to, besides paths on this site.
-        account_for_domain: for home-realm discovery by email domain: the account that owns
-            a verified domain, or None.
+        account_for_domain: who owns an email domain: the account that has verified it, or
+            None. Only the owner's IdP may log in addresses at an owned domain (others get
+            ``domain_not_owned``), and discovery sends such addresses to the owner.
         request_lifetime: how long an SP-initiated login may take at the IdP.
         session_revoker: ends the app's sessions on an IdP-initiated Single Logout.
         max_relay_state: the longest RelayState turned into a redirect (bindings 3.4.3 says
             80 bytes; IdP-initiated "default RelayState" URLs are often longer).
         decryption_keys: the SP's RSA keys for encrypted assertions (or ``(key,
             certificate)`` pairs), tried in order: keep the old one during a rollover.
+        domain_owner_covers_subdomains: True: the owner of ``acme.test`` also owns
+            ``eu.acme.test`` (``account_for_domain`` is asked for each parent domain; the
+            nearest owner wins). False: only the exact domain asked is owned.
 """
 
 
@@ -919,13 +956,16 @@ class LoginService(_LoginFlows):
         form_nonce: str | None = None,
     ) -> LoginRequest:
         """Home-realm discovery: start the login at the IdP of the account ``email`` belongs
-        to (its existing user's account, else the owner of its verified domain).
+        to: the owner of its domain (``account_for_domain``), else its existing user's
+        account.
 
         Show the same page for every failure: telling ``account_not_found`` apart from
         ``sso_disabled`` to the user would reveal which emails have accounts.
 
         Raises:
-            AccountNotFound: ``account_not_found``, no user and no domain owner.
+            EmailInvalid: ``email_invalid``, the text has an ``@`` but is not an address
+                samljit accepts (docs/security.md).
+            AccountNotFound: ``account_not_found``, no domain owner and no user.
             SsoDisabled: ``sso_disabled``, the account has no SSO configuration.
         """
         return self._run(self._begin_login_for_email(email, relay_state, binding, form_nonce))

@@ -18,8 +18,9 @@ class SsoProfile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_profile"
     )
     email = models.CharField(max_length=320, unique=True)
-    """The samljit user key, lower-case (samljit normalizes it): the unique index is what
-    makes two concurrent first logins create one user, not two."""
+    """The samljit user key, ASCII-lower-cased (samljit normalizes it): the unique index is
+    what makes two concurrent first logins create one user, not two. Compared exactly: give
+    the column a binary (or case- and accent-sensitive) collation on MySQL."""
     account_id = models.CharField(max_length=200, db_index=True)
     full_name = models.CharField(max_length=500, null=True, blank=True)
     """The IdP's full name as given (None: the IdP sent none); first_name and last_name on

@@ -20,6 +20,7 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 
 from ...accounts import AccountConfig
+from ...claims import ascii_lower
 from ...metadata import parse_idp_metadata
 from ...protocols import DuplicateUser, NewUser, UserRecord
 from .models import SsoAccount, SsoProfile
@@ -74,7 +75,7 @@ class DjangoUserStore:
         profile = (
             SsoProfile.objects.using(self.using)
             .select_related("user")
-            .filter(email=email.lower())
+            .filter(email=ascii_lower(email))
             .first()
         )
         if profile is not None:
@@ -113,7 +114,7 @@ class DjangoUserStore:
                 django_user.save(using=self.using)
                 profile = SsoProfile(
                     user=django_user,
-                    email=user.email.lower(),
+                    email=ascii_lower(user.email),
                     account_id=user.account_id,
                     full_name=user.full_name,
                     role=user.role,
