@@ -183,8 +183,7 @@ def _flask_site(idp: TestIdP, *, server_sessions: bool = True) -> Site:
     app.secret_key = "test"
     if store is not None:
         app.session_interface = flask_adapter.ServerSessionInterface(store)
-    sso = flask_adapter.SamlSso(service)
-    sso.init_app(app)
+    sso = flask_adapter.SamlSso(service, app=app)
     app.add_url_rule("/whoami", "whoami", lambda: flask_session.get("email", ""))
     app.add_url_rule("/logout-form", "logout_form", sso.logout_form)
     client = app.test_client()
@@ -220,8 +219,7 @@ def _starlette_site(idp: TestIdP, *, server_sessions: bool = True) -> Site:
         routes=[Route("/whoami", whoami), Route("/logout-form", logout_form)],
         middleware=[middleware],
     )
-    sso = starlette_adapter.SamlSso(service)
-    sso.install(app)
+    sso = starlette_adapter.SamlSso(service, app=app)
     return Site("starlette", TestClient(app), idp, users, options["request_store"], store)
 
 

@@ -181,9 +181,7 @@ def logout_token(session: MutableMapping[str, Any]) -> str:
     return token
 
 
-def logout_form(
-    session: MutableMapping[str, Any], action: str, *, label: str = "Log out"
-) -> str:
+def logout_form(session: MutableMapping[str, Any], action: str, *, label: str = "Log out") -> str:
     """The logout button as an HTML form posting to ``action``, with the session's token."""
     return (
         f'<form method="post" action="{html.escape(action)}">'

@@ -36,9 +36,10 @@ from ..errors import InputError, SamlError
 from ..service import AsyncLoginService
 from . import _web
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
-from .sessions import ServerSession, SessionStore
+from .sessions import MemorySessionStore, ServerSession, SessionStore
 
 __all__ = [
+    "MemorySessionStore",
     "SamlSso",
     "ServerSessionMiddleware",
     "current_request",
@@ -70,10 +71,16 @@ cookie sessions; with :class:`ServerSessionMiddleware`, the store is the revoker
 
 
 class SamlSso:
-    """The SSO endpoints of :mod:`samljit.integrations` as Starlette routes under ``prefix``."""
+    """The SSO endpoints of :mod:`samljit.integrations` as Starlette routes under ``prefix``;
+    mounted on ``app`` at once when given (else call :meth:`install`)."""
 
     def __init__(
-        self, service: AsyncLoginService, *, prefix: str = "/sso", home: str = "/"
+        self,
+        service: AsyncLoginService,
+        *,
+        prefix: str = "/sso",
+        home: str = "/",
+        app: Any = None,
     ) -> None:
         self.service = service
         self.prefix = prefix.rstrip("/")
@@ -87,6 +94,8 @@ class SamlSso:
             Route("/{account_id}/metadata", _handler(self.metadata), methods=["GET"]),
             Route("/{account_id}/slo", _handler(self.slo), methods=["GET", "POST"], name="slo"),
         ]
+        if app is not None:
+            self.install(app)
 
     def install(self, app: Any) -> None:
         """Mount the routes on a FastAPI or Starlette ``app`` (or a Router)."""

@@ -34,9 +34,10 @@ from ..errors import SamlError
 from ..service import LoginService
 from . import _web
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
-from .sessions import SessionStore
+from .sessions import MemorySessionStore, SessionStore
 
 __all__ = [
+    "MemorySessionStore",
     "SamlSso",
     "ServerSessionInterface",
     "current_session_revoker",
@@ -59,9 +60,17 @@ def logout_token() -> str:
 
 class SamlSso:
     """The SSO endpoints of :mod:`samljit.integrations` as a Flask blueprint named
-    ``samljit``, under ``prefix``."""
+    ``samljit``, under ``prefix``; registered on ``app`` at once when given (else call
+    :meth:`init_app`)."""
 
-    def __init__(self, service: LoginService, *, prefix: str = "/sso", home: str = "/") -> None:
+    def __init__(
+        self,
+        service: LoginService,
+        *,
+        prefix: str = "/sso",
+        home: str = "/",
+        app: Flask | None = None,
+    ) -> None:
         self.service = service
         self.home = home
         self.blueprint = Blueprint("samljit", __name__, url_prefix=prefix)
@@ -73,6 +82,8 @@ class SamlSso:
         add("/<account_id>/acs", "acs", self.acs, methods=["POST"])
         add("/<account_id>/metadata", "metadata", self.metadata, methods=["GET"])
         add("/<account_id>/slo", "slo", self.slo, methods=["GET", "POST"])
+        if app is not None:
+            self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
         app.register_blueprint(self.blueprint)
@@ -198,9 +209,7 @@ class ServerSessionInterface(SessionInterface):
             return _ServerSession({}, None)
         return _ServerSession(data, session_id)
 
-    def save_session(
-        self, app: Flask, session: SessionMixin, response: FlaskResponse
-    ) -> None:
+    def save_session(self, app: Flask, session: SessionMixin, response: FlaskResponse) -> None:
         assert isinstance(session, _ServerSession)
         if session.accessed:
             response.vary.add("Cookie")

@@ -179,9 +179,7 @@ class MemorySessionStore:
             self._live(session_id, now)
 
 
-def _is_login(
-    facts: object, account_id: str, email: str, session_indexes: tuple[str, ...]
-) -> bool:
+def _is_login(facts: object, account_id: str, email: str, session_indexes: tuple[str, ...]) -> bool:
     """Whether a session's SSO facts (kept by the adapters at login) name the login ended."""
     if not isinstance(facts, Mapping):
         return False
