@@ -31,7 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 from ..errors import ConfigError
 from ._web import SESSION_KEY
 
-__all__ = ["MemorySessionStore", "ServerSession", "SessionStore"]
+__all__ = ["SESSION_KEY", "MemorySessionStore", "ServerSession", "SessionStore"]
 
 
 @runtime_checkable
