@@ -15,7 +15,7 @@ Single Logout and expiry end a session for good.
   already (``django.contrib.sessions``, database backend).
 
 The module imports no web framework. Several processes or hosts need a store they share
-(implement :class:`SessionStore` over Redis or the app's database: six small methods).
+(implement :class:`SessionStore` over Redis or the app's database: five small methods).
 """
 
 from __future__ import annotations
