@@ -186,6 +186,14 @@ def _flask_site(idp: TestIdP, *, server_sessions: bool = True) -> Site:
     sso = flask_adapter.SamlSso(service, app=app)
     app.add_url_rule("/whoami", "whoami", lambda: flask_session.get("email", ""))
     app.add_url_rule("/logout-form", "logout_form", sso.logout_form)
+
+    def touch_while_revoked() -> str:  # the IdP's logout ends the session mid-request
+        assert store is not None
+        store.revoke(account_id="acme", email="ada@acme.test", session_indexes=())
+        flask_session["touched"] = True
+        return ""
+
+    app.add_url_rule("/touch-while-revoked", "touch", touch_while_revoked)
     client = app.test_client()
     return Site("flask", client, idp, options["users"], options["request_store"], store)
 
@@ -204,6 +212,12 @@ def _starlette_site(idp: TestIdP, *, server_sessions: bool = True) -> Site:
     async def logout_form(request: Request) -> PlainTextResponse:
         return PlainTextResponse(sso.logout_form(request))
 
+    async def touch_while_revoked(request: Request) -> PlainTextResponse:
+        assert store is not None
+        store.revoke(account_id="acme", email="ada@acme.test", session_indexes=())
+        request.session["touched"] = True
+        return PlainTextResponse("")
+
     options = _service_options(idp)
     users = options["users"]
     options["users"] = in_thread(users)
@@ -216,7 +230,11 @@ def _starlette_site(idp: TestIdP, *, server_sessions: bool = True) -> Site:
         else Middleware(SessionMiddleware, secret_key="test")
     )
     app = Starlette(
-        routes=[Route("/whoami", whoami), Route("/logout-form", logout_form)],
+        routes=[
+            Route("/whoami", whoami),
+            Route("/logout-form", logout_form),
+            Route("/touch-while-revoked", touch_while_revoked),
+        ],
         middleware=[middleware],
     )
     sso = starlette_adapter.SamlSso(service, app=app)
@@ -523,6 +541,18 @@ def test_a_session_id_planted_before_the_login_is_not_the_logged_in_one(site: Si
     assert site.whoami() == ""
 
 
+def test_a_request_still_holding_an_ended_session_cannot_revive_it(site: Site) -> None:
+    site.login()
+    copied = site.cookie
+    assert copied is not None
+    site.get("/touch-while-revoked")  # changes the session the store ended meanwhile
+    assert site.store is not None
+    assert site.store.count() == 0
+    assert site.cookie in (None, "")
+    site.set_cookie(copied)
+    assert site.whoami() == ""
+
+
 def test_an_unknown_session_id_is_a_new_empty_session(site: Site) -> None:
     site.set_cookie("not-a-session-the-store-issued")
     assert site.whoami() == ""
@@ -590,3 +620,33 @@ def test_an_examples_samljit_glue_is_at_most_30_lines_of_code(example: str) -> N
         elif inside and line.strip() and not line.strip().startswith("#"):
             code.append(line)
     assert 20 <= len(code) <= 30  # the markers enclose the real glue, and it stays small
+
+
+def test_the_starlette_session_cookie_is_httponly_and_as_configured() -> None:
+    async def write(request: Request) -> PlainTextResponse:
+        request.session["cart"] = 3
+        return PlainTextResponse("")
+
+    middleware = Middleware(
+        starlette_adapter.ServerSessionMiddleware,
+        store=MemorySessionStore(),
+        https_only=True,
+        max_age=3600,
+        same_site="strict",
+    )
+    app = Starlette(routes=[Route("/", write)], middleware=[middleware])
+    with TestClient(app, base_url="https://testserver") as client:
+        cookie = client.get("/").headers["set-cookie"]
+    attributes = {part.strip() for part in cookie.split(";")}
+    assert {"HttpOnly", "Secure", "SameSite=strict", "Max-Age=3600", "Path=/"} <= attributes
+
+
+def test_the_flask_session_cookie_is_httponly_and_samesite_lax() -> None:
+    app = Flask(__name__)
+    app.session_interface = flask_adapter.ServerSessionInterface(MemorySessionStore())
+    app.add_url_rule("/", "token", flask_adapter.logout_token)
+    response = app.test_client().get("/")
+    [cookie] = response.headers.getlist("Set-Cookie")
+    attributes = {part.strip() for part in cookie.split(";")}
+    assert {"HttpOnly", "SameSite=Lax", "Path=/"} <= attributes
+    assert response.get_data(as_text=True) not in cookie  # the token stays on the server

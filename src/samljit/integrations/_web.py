@@ -225,7 +225,7 @@ class CurrentSessionRevoker:
     cookie (Flask's and Starlette's default): the IdP's front-channel LogoutRequest arrives
     with the user's cookies, so the session it can end is the current request's, when that
     session is the login being ended. Apps with server-side sessions should end them all
-    (every device) with their own revoker instead.
+    (every device) instead: :class:`~samljit.integrations.sessions.MemorySessionStore` does.
     """
 
     def __init__(self, current_session: Callable[[], MutableMapping[str, Any] | None]) -> None:
