@@ -50,6 +50,7 @@ def test_story_runs_to_exit_0() -> None:
         "REJECTED account_mismatch",
         "REJECTED replayed",
         "REJECTED sso_disabled",
+        "Ada logs out: the server ends her session",
         "OK:",
     ):
         assert expected in done.stdout
