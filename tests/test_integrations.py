@@ -7,6 +7,7 @@ The Django adapter has its own tests (it needs Django's settings).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,8 @@ from samljit import (
 )
 from samljit.integrations import fastapi as starlette_adapter
 from samljit.integrations import flask as flask_adapter
-from samljit.integrations._web import sp_config
+from samljit.integrations._web import CSRF_FIELD, sp_config
+from samljit.integrations.sessions import MemorySessionStore
 from samljit.stores.memory import (
     MemoryAccountStore,
     MemoryReplayCache,
@@ -79,15 +81,46 @@ class Site:
     idp: TestIdP
     users: MemoryUserStore
     requests: MemoryRequestStore
+    store: MemorySessionStore | None
+    """The server-side sessions, or None: the framework's signed cookie sessions."""
 
     def get(self, path: str) -> Page:
         return self._page(self.client.get(path, **self._no_follow))
 
-    def post(self, path: str, data: dict[str, str]) -> Page:
-        return self._page(self.client.post(path, data=data, **self._no_follow))
+    def post(self, path: str, data: dict[str, str], **headers: str) -> Page:
+        response = self.client.post(path, data=data, headers=headers, **self._no_follow)
+        return self._page(response)
 
     def whoami(self) -> str:
         return self.get("/whoami").text
+
+    def logout_token(self) -> str:
+        """The token of the logout form the app renders for this session."""
+        found = re.search(f'name="{CSRF_FIELD}" value="([^"]+)"', self.get("/logout-form").text)
+        assert found is not None
+        return found.group(1)
+
+    def log_out(self) -> Page:
+        """Press the app's logout button."""
+        return self.post("/sso/logout", {CSRF_FIELD: self.logout_token()})
+
+    @property
+    def cookie(self) -> str | None:
+        """The session cookie the browser holds."""
+        name = "session"
+        if self.framework == "flask":
+            found = self.client.get_cookie(name)
+            return None if found is None else str(found.value)
+        value = self.client.cookies.get(name)
+        return None if value is None else str(value)
+
+    def set_cookie(self, value: str) -> None:
+        """The browser's cookie replaced, as a stolen or saved copy is replayed."""
+        if self.framework == "flask":
+            self.client.set_cookie("session", value)
+        else:
+            self.client.cookies.clear()
+            self.client.cookies.set("session", value, domain="testserver.local")
 
     @property
     def _no_follow(self) -> dict[str, bool]:
@@ -136,24 +169,36 @@ def _service_options(idp: TestIdP) -> dict[str, Any]:
     }
 
 
-def _flask_site(idp: TestIdP) -> Site:
+def _flask_site(idp: TestIdP, *, server_sessions: bool = True) -> Site:
     class Sessions:
         def issue(self, user: UserRecord, context: LoginContext) -> str:
             flask_session["email"] = user.email
             return user.email
 
     options = _service_options(idp)
-    service = LoginService(
-        **options, sessions=Sessions(), session_revoker=flask_adapter.current_session_revoker
-    )
+    store = MemorySessionStore(clock=lambda: NOW) if server_sessions else None
+    revoker = store if store is not None else flask_adapter.current_session_revoker
+    service = LoginService(**options, sessions=Sessions(), session_revoker=revoker)
     app = Flask(__name__)
     app.secret_key = "test"
-    flask_adapter.SamlSso(service).init_app(app)
+    if store is not None:
+        app.session_interface = flask_adapter.ServerSessionInterface(store)
+    sso = flask_adapter.SamlSso(service, app=app)
     app.add_url_rule("/whoami", "whoami", lambda: flask_session.get("email", ""))
-    return Site("flask", app.test_client(), idp, options["users"], options["request_store"])
+    app.add_url_rule("/logout-form", "logout_form", sso.logout_form)
+
+    def touch_while_revoked() -> str:  # the IdP's logout ends the session mid-request
+        assert store is not None
+        store.revoke(account_id="acme", email="ada@acme.test", session_indexes=())
+        flask_session["touched"] = True
+        return ""
+
+    app.add_url_rule("/touch-while-revoked", "touch", touch_while_revoked)
+    client = app.test_client()
+    return Site("flask", client, idp, options["users"], options["request_store"], store)
 
 
-def _starlette_site(idp: TestIdP) -> Site:
+def _starlette_site(idp: TestIdP, *, server_sessions: bool = True) -> Site:
     class Sessions:
         async def issue(self, user: UserRecord, context: LoginContext) -> str:
             request = starlette_adapter.current_request()
@@ -164,28 +209,68 @@ def _starlette_site(idp: TestIdP) -> Site:
     async def whoami(request: Request) -> PlainTextResponse:
         return PlainTextResponse(request.session.get("email", ""))
 
+    async def logout_form(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(sso.logout_form(request))
+
+    async def touch_while_revoked(request: Request) -> PlainTextResponse:
+        assert store is not None
+        store.revoke(account_id="acme", email="ada@acme.test", session_indexes=())
+        request.session["touched"] = True
+        return PlainTextResponse("")
+
     options = _service_options(idp)
     users = options["users"]
     options["users"] = in_thread(users)
-    service = AsyncLoginService(
-        **options, sessions=Sessions(), session_revoker=starlette_adapter.current_session_revoker
+    store = MemorySessionStore(clock=lambda: NOW) if server_sessions else None
+    revoker = store if store is not None else starlette_adapter.current_session_revoker
+    service = AsyncLoginService(**options, sessions=Sessions(), session_revoker=revoker)
+    middleware = (
+        Middleware(starlette_adapter.ServerSessionMiddleware, store=store)
+        if store is not None
+        else Middleware(SessionMiddleware, secret_key="test")
     )
     app = Starlette(
-        routes=[Route("/whoami", whoami)],
-        middleware=[Middleware(SessionMiddleware, secret_key="test")],
+        routes=[
+            Route("/whoami", whoami),
+            Route("/logout-form", logout_form),
+            Route("/touch-while-revoked", touch_while_revoked),
+        ],
+        middleware=[middleware],
     )
-    starlette_adapter.SamlSso(service).install(app)
-    return Site("starlette", TestClient(app), idp, users, options["request_store"])
+    sso = starlette_adapter.SamlSso(service, app=app)
+    return Site("starlette", TestClient(app), idp, users, options["request_store"], store)
 
 
-@pytest.fixture(params=["flask", "starlette"])
-def site(request: pytest.FixtureRequest, test_idp: TestIdP) -> Iterator[Site]:
-    made = _flask_site(test_idp) if request.param == "flask" else _starlette_site(test_idp)
+def _serve(made: Site) -> Iterator[Site]:
     if made.framework == "starlette":
         with made.client:
             yield made
     else:
         yield made
+
+
+@pytest.fixture(params=["flask", "starlette"])
+def site(request: pytest.FixtureRequest, test_idp: TestIdP) -> Iterator[Site]:
+    """An app of each framework with server-side sessions (the documented pattern)."""
+    make = _flask_site if request.param == "flask" else _starlette_site
+    yield from _serve(make(test_idp))
+
+
+@pytest.fixture(params=["flask", "starlette"])
+def cookie_site(request: pytest.FixtureRequest, test_idp: TestIdP) -> Iterator[Site]:
+    """An app of each framework with its default signed-cookie sessions."""
+    make = _flask_site if request.param == "flask" else _starlette_site
+    yield from _serve(make(test_idp, server_sessions=False))
+
+
+@pytest.fixture(params=["server", "cookie"])
+def any_site(request: pytest.FixtureRequest, site: Site, test_idp: TestIdP) -> Iterator[Site]:
+    """Both frameworks, each with server-side and with cookie sessions."""
+    if request.param == "server":
+        yield site
+        return
+    make = _flask_site if site.framework == "flask" else _starlette_site
+    yield from _serve(make(test_idp, server_sessions=False))
 
 
 def _generic_failure(page: Page) -> None:
@@ -295,7 +380,7 @@ def test_the_metadata_endpoint_serves_the_accounts_sp_metadata(site: Site) -> No
 
 def test_the_logout_button_ends_the_session_and_logs_out_at_the_idp(site: Site) -> None:
     site.login()
-    page = site.post("/sso/logout", {})
+    page = site.log_out()
     assert site.whoami() == ""
     assert page.location is not None
     assert page.location.startswith(site.idp.slo_url + "?SAMLRequest=")
@@ -320,7 +405,10 @@ def test_logging_out_without_an_sso_session_just_goes_home(site: Site) -> None:
     assert (page.status, page.location) == (303, "/")
 
 
-def test_the_idps_logout_request_ends_the_current_session_and_is_answered(site: Site) -> None:
+def test_the_idps_logout_request_ends_the_current_session_and_is_answered(
+    any_site: Site,
+) -> None:
+    site = any_site
     site.login()
     _, xml = build_logout_request(
         sp=idp_side(site.idp),
@@ -349,6 +437,137 @@ def test_an_unsigned_logout_request_ends_nothing(site: Site) -> None:
     )
     url = encode_redirect(xml, destination=SP.slo_url or "", parameter="SAMLRequest")
     _generic_failure(site.get("/sso/acme/slo?" + url.partition("?")[2]))
+    assert site.whoami() == "ada@acme.test"
+
+
+def _idp_logout_query(site: Site) -> str:
+    _, xml = build_logout_request(
+        sp=idp_side(site.idp),
+        destination=SP.slo_url or "",
+        name_id=NameID(value="Ada@ACME.test", format=EMAIL),
+        session_index="_session1",
+        now=NOW,
+    )
+    url = encode_redirect(
+        xml, destination=SP.slo_url or "", parameter="SAMLRequest", key=site.idp.key
+    )
+    return url.partition("?")[2]
+
+
+# --- logout CSRF: the logout form's token, or nothing changes -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "form", [{}, {CSRF_FIELD: "forged"}, {CSRF_FIELD: ""}], ids=["no token", "forged", "empty"]
+)
+def test_a_cross_site_logout_post_is_refused_and_changes_nothing(
+    any_site: Site, form: dict[str, str]
+) -> None:
+    any_site.login()
+    cookie = any_site.cookie
+    page = any_site.post("/sso/logout", form, Origin="https://evil.example")
+    assert (page.status, page.location) == (403, None)
+    assert "<h1>Logout refused</h1>" in page.text
+    assert any_site.whoami() == "ada@acme.test"
+    assert any_site.cookie == cookie
+
+
+def test_a_same_site_logout_post_with_the_forms_token_ends_the_session(any_site: Site) -> None:
+    any_site.login()
+    page = any_site.log_out()
+    assert page.status == 303
+    assert page.location is not None
+    assert page.location.startswith(any_site.idp.slo_url + "?SAMLRequest=")
+    assert any_site.whoami() == ""
+
+
+def test_the_logout_form_renders_the_button_with_this_sessions_token(site: Site) -> None:
+    site.login()
+    form = site.get("/logout-form").text
+    assert form.startswith('<form method="post" action="/sso/logout">')
+    assert 'id="logout"' in form
+    assert site.logout_token() == site.logout_token()  # stable within the session
+
+
+def test_a_new_login_gets_a_new_logout_token(site: Site) -> None:
+    site.get("/logout-form")
+    before = site.logout_token()
+    site.login()
+    assert site.logout_token() != before
+
+
+# --- server-side sessions: an opaque cookie, ended for good ------------------------------------
+
+
+def test_the_session_cookie_holds_only_an_opaque_random_id(site: Site) -> None:
+    site.login()
+    cookie = site.cookie
+    assert cookie is not None
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", cookie)
+    assert site.store is not None
+    kept = site.store.load(cookie)
+    assert kept is not None
+    assert (kept["samljit"]["name_id"], kept["samljit"]["session_index"]) == (
+        "Ada@ACME.test",
+        "_session1",
+    )
+
+
+def test_a_cookie_copied_before_logout_signs_nobody_in_afterwards(site: Site) -> None:
+    site.login()
+    copied = site.cookie
+    assert copied is not None
+    site.log_out()
+    site.set_cookie(copied)
+    assert site.whoami() == ""
+    assert site.store is not None
+    assert site.store.count() == 0
+
+
+def test_the_idps_logout_request_ends_the_session_whichever_browser_it_reaches(
+    site: Site,
+) -> None:
+    """The IdP's LogoutRequest may arrive without the user's cookie (another browser, a
+    cross-site POST that SameSite cookies do not accompany): the store still ends it."""
+    site.login()
+    copied = site.cookie
+    assert copied is not None
+    site.set_cookie("")
+    page = site.get("/sso/acme/slo?" + _idp_logout_query(site))
+    assert page.location is not None
+    assert page.location.startswith(site.idp.slo_url + "?SAMLResponse=")
+    site.set_cookie(copied)
+    assert site.whoami() == ""
+
+
+def test_a_session_id_planted_before_the_login_is_not_the_logged_in_one(site: Site) -> None:
+    site.get("/logout-form")  # any visit that starts a session
+    planted = site.cookie
+    assert planted is not None
+    site.login()
+    assert site.cookie not in (None, planted)
+    assert site.whoami() == "ada@acme.test"
+    site.set_cookie(planted)
+    assert site.whoami() == ""
+
+
+def test_a_request_still_holding_an_ended_session_cannot_revive_it(site: Site) -> None:
+    site.login()
+    copied = site.cookie
+    assert copied is not None
+    site.get("/touch-while-revoked")  # changes the session the store ended meanwhile
+    assert site.store is not None
+    assert site.store.count() == 0
+    assert site.cookie in (None, "")
+    site.set_cookie(copied)
+    assert site.whoami() == ""
+
+
+def test_an_unknown_session_id_is_a_new_empty_session(site: Site) -> None:
+    site.set_cookie("not-a-session-the-store-issued")
+    assert site.whoami() == ""
+    site.login()
+    assert site.cookie != "not-a-session-the-store-issued"
     assert site.whoami() == "ada@acme.test"
 
 
@@ -411,3 +630,33 @@ def test_an_examples_samljit_glue_is_at_most_30_lines_of_code(example: str) -> N
         elif inside and line.strip() and not line.strip().startswith("#"):
             code.append(line)
     assert 20 <= len(code) <= 30  # the markers enclose the real glue, and it stays small
+
+
+def test_the_starlette_session_cookie_is_httponly_and_as_configured() -> None:
+    async def write(request: Request) -> PlainTextResponse:
+        request.session["cart"] = 3
+        return PlainTextResponse("")
+
+    middleware = Middleware(
+        starlette_adapter.ServerSessionMiddleware,
+        store=MemorySessionStore(),
+        https_only=True,
+        max_age=3600,
+        same_site="strict",
+    )
+    app = Starlette(routes=[Route("/", write)], middleware=[middleware])
+    with TestClient(app, base_url="https://testserver") as client:
+        cookie = client.get("/").headers["set-cookie"]
+    attributes = {part.strip() for part in cookie.split(";")}
+    assert {"HttpOnly", "Secure", "SameSite=strict", "Max-Age=3600", "Path=/"} <= attributes
+
+
+def test_the_flask_session_cookie_is_httponly_and_samesite_lax() -> None:
+    app = Flask(__name__)
+    app.session_interface = flask_adapter.ServerSessionInterface(MemorySessionStore())
+    app.add_url_rule("/", "token", flask_adapter.logout_token)
+    response = app.test_client().get("/")
+    [cookie] = response.headers.getlist("Set-Cookie")
+    attributes = {part.strip() for part in cookie.split(";")}
+    assert {"HttpOnly", "SameSite=Lax", "Path=/"} <= attributes
+    assert response.get_data(as_text=True) not in cookie  # the token stays on the server

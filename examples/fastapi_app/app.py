@@ -13,7 +13,6 @@ on worker threads through ``in_thread``; verification runs off the event loop to
 
 import html
 import os
-import secrets
 import urllib.request
 from pathlib import Path
 
@@ -21,7 +20,6 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import create_engine
-from starlette.middleware.sessions import SessionMiddleware
 
 # --- samljit glue (imports) ------------------------------------------------------------
 import samljit
@@ -36,9 +34,10 @@ BASE_URL = f"http://127.0.0.1:{PORT}"
 DATABASE = Path(os.environ.get("DATABASE", "fastapi_app.sqlite")).resolve()
 
 app = FastAPI()
-app.add_middleware(
-    SessionMiddleware, secret_key=os.environ.get("SECRET_KEY") or secrets.token_hex(32)
-)
+# The app's own sessions, server-side: the cookie holds a random ID only, and logout (here or
+# at the IdP) or 2 idle hours end the session for good. Any server-side session library does.
+sessions = sso.MemorySessionStore()
+app.add_middleware(sso.ServerSessionMiddleware, store=sessions)
 engine = create_engine(f"sqlite:///{DATABASE}")
 ROLES = [
     "account_administrator",
@@ -54,7 +53,7 @@ MAPPING = {"preset": "generic", "accepted_roles": ROLES, "account_attributes": [
 # --- samljit glue -------------------------------------------------------------------------
 
 
-class Sessions:  # logs the provisioned user in to the app's own (cookie) session
+class Sessions:  # logs the provisioned user in to the app's own session
     def issue(self, user: samljit.UserRecord, context: samljit.LoginContext) -> str:
         sso.current_request().session["email"] = user.email
         return user.email
@@ -70,10 +69,10 @@ service = samljit.AsyncLoginService(
     request_store=samljit.in_thread(SQLiteRequestStore(DATABASE)),
     sp_key=key,
     sp_certificate=cert,
-    session_revoker=sso.current_session_revoker,
+    session_revoker=sessions,  # the IdP's Single Logout ends the user's sessions
     account_for_domain={"acme.test": "acme"}.get,  # the account's verified email domains
 )
-sso.SamlSso(service).install(app)
+saml = sso.SamlSso(service, app=app)
 acme = samljit.AccountConfig(  # in a real app, the account administrator's settings page
     account_id="acme",
     sp=sso.sp_config(BASE_URL, "acme"),
@@ -95,7 +94,7 @@ def home(request: Request) -> str:
         f'<h1>PixelCDN</h1><p>Signed in as <span id="email">{html.escape(user.email)}</span> '
         f'(<span id="full-name">{html.escape(user.full_name or "")}</span>, '
         f'<span id="role">{html.escape(user.role)}</span>)</p>'
-        '<form method="post" action="/sso/logout"><button id="logout">Log out</button></form>'
+        f"{saml.logout_form(request)}"  # the logout button, with this session's logout token
         '<p><a href="/users">Users</a></p>'
     )
 

@@ -12,7 +12,6 @@ Environment: ``PORT`` (127.0.0.1:PORT), ``IDP_METADATA_URL`` (the IdP of account
 
 import html
 import os
-import secrets
 import urllib.request
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from sqlalchemy import create_engine
 
 # --- samljit glue (imports) ------------------------------------------------------------
 import samljit
-from samljit.integrations.flask import SamlSso, current_session_revoker, sp_config
+from samljit.integrations import flask as sso
 from samljit.stores.sqlalchemy import SQLAlchemyUserStore
 from samljit.stores.sqlite import SQLiteAccountStore, SQLiteReplayCache, SQLiteRequestStore
 
@@ -32,7 +31,10 @@ BASE_URL = f"http://127.0.0.1:{PORT}"
 DATABASE = Path(os.environ.get("DATABASE", "flask_app.sqlite")).resolve()
 
 app = Flask(__name__)
-app.secret_key = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+# The app's own sessions, server-side: the cookie holds a random ID only, and logout (here or
+# at the IdP) or 2 idle hours end the session for good. Any server-side session library does.
+sessions = sso.MemorySessionStore()
+app.session_interface = sso.ServerSessionInterface(sessions)
 engine = create_engine(f"sqlite:///{DATABASE}")
 ROLES = [
     "account_administrator",
@@ -48,7 +50,7 @@ MAPPING = {"preset": "generic", "accepted_roles": ROLES, "account_attributes": [
 # --- samljit glue -------------------------------------------------------------------------
 
 
-class Sessions:  # logs the provisioned user in to the app's own (cookie) session
+class Sessions:  # logs the provisioned user in to the app's own session
     def issue(self, user: samljit.UserRecord, context: samljit.LoginContext) -> str:
         session["email"] = user.email
         return user.email
@@ -64,13 +66,13 @@ service = samljit.LoginService(
     request_store=SQLiteRequestStore(DATABASE),
     sp_key=key,
     sp_certificate=cert,
-    session_revoker=current_session_revoker,
+    session_revoker=sessions,  # the IdP's Single Logout ends the user's sessions
     account_for_domain={"acme.test": "acme"}.get,  # the account's verified email domains
 )
-SamlSso(service).init_app(app)
+saml = sso.SamlSso(service, app=app)
 acme = samljit.AccountConfig(  # in a real app, the account administrator's settings page
     account_id="acme",
-    sp=sp_config(BASE_URL, "acme"),
+    sp=sso.sp_config(BASE_URL, "acme"),
     idp_metadata=urllib.request.urlopen(os.environ["IDP_METADATA_URL"]).read(),  # noqa: S310
     mapping=samljit.ClaimMapping.from_dict(MAPPING),
     policy=samljit.ProvisioningPolicy(create_users="always"),  # first logins from the SSO page
@@ -88,7 +90,7 @@ def home() -> str:
         f'<h1>PixelCDN</h1><p>Signed in as <span id="email">{html.escape(user.email)}</span> '
         f'(<span id="full-name">{html.escape(user.full_name or "")}</span>, '
         f'<span id="role">{html.escape(user.role)}</span>)</p>'
-        '<form method="post" action="/sso/logout"><button id="logout">Log out</button></form>'
+        f"{saml.logout_form()}"  # the logout button, with this session's logout token
         '<p><a href="/users">Users</a></p>'
     )
 

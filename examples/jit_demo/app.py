@@ -9,6 +9,12 @@ Standard library only (wsgiref), on top of samljit's LoginService and SQLite sto
 - ``/test-idp`` and ``/test-idp/metadata.xml``: a built-in IdP (``samljit.testing.TestIdP``)
   whose app is set up for account ``acme``: pick a user, name and role, and it signs in.
 - ``/users``: the users of an account, their last SSO login and its outcome.
+- ``/logout``: ends the session (POST, with the session's logout token).
+
+Sessions live on the server (``samljit.integrations.sessions.MemorySessionStore``): the cookie
+holds a random ID only, logout deletes the session, and it expires after 30 idle minutes or 8
+hours. The server answers each connection on a thread of its own and gives up on a client
+that stops sending for ``read_timeout`` seconds, so that no client can hold up another.
 
 ``make demo`` drives it with story.py; ``make demo-serve`` keeps it running for a browser.
 
@@ -27,15 +33,17 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 import samljit
+from samljit.integrations.sessions import SESSION_KEY, MemorySessionStore
 from samljit.stores.sqlite import SQLiteAccountStore, SQLiteReplayCache, SQLiteUserStore
 from samljit.testing import TestIdP
 
@@ -60,6 +68,9 @@ MAPPING: Mapping[str, Any] = {
     "account_attributes": ["imagekit_id"],  # the claim naming the customer account
 }
 SESSION_COOKIE = "pixelcdn_session"
+CSRF_FIELD = "csrf"
+READ_TIMEOUT = 10.0
+"""Seconds the server waits for a client that has stopped sending before it hangs up."""
 MAX_BODY = 8 * 1024 * 1024  # pasted metadata can be large; a SAMLResponse is < 1 MB
 _ACCOUNT = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 _LOCAL_PATH = re.compile(r"/(?![/\\])[^\\\s\x00-\x1f\x7f]*")  # not //host, not /\host
@@ -67,22 +78,30 @@ _LOCAL_PATH = re.compile(r"/(?![/\\])[^\\\s\x00-\x1f\x7f]*")  # not //host, not 
 esc = html.escape  # every value that goes into HTML goes through this
 
 
-class CookieSessions:
-    """The app's own sessions, as a :class:`samljit.SessionIssuer`: random id -> user."""
+class Sessions:
+    """The app's own sessions, as a :class:`samljit.SessionIssuer` and
+    :class:`samljit.SessionRevoker`: the cookie holds the random ID :meth:`issue` returns; the
+    user's email, the login (for Single Logout) and the logout token stay in ``store``."""
 
-    def __init__(self) -> None:
-        self._users: dict[str, samljit.UserRecord] = {}
-        self._lock = threading.Lock()
+    def __init__(self, store: MemorySessionStore) -> None:
+        self.store = store
 
     def issue(self, user: samljit.UserRecord, context: samljit.LoginContext) -> str:
-        session_id = secrets.token_urlsafe(32)
-        with self._lock:
-            self._users[session_id] = user
-        return session_id
+        login = {
+            "account_id": user.account_id,
+            "email": user.email,
+            "session_index": context.assertion.session_index,
+        }
+        return self.store.create({SESSION_KEY: login, CSRF_FIELD: secrets.token_urlsafe(32)})
 
-    def user(self, session_id: str | None) -> samljit.UserRecord | None:
-        with self._lock:
-            return self._users.get(session_id or "")
+    def revoke(self, *, account_id: str, email: str, session_indexes: tuple[str, ...]) -> int:
+        return self.store.revoke(
+            account_id=account_id, email=email, session_indexes=session_indexes
+        )
+
+    def get(self, session_id: str | None) -> dict[str, Any] | None:
+        """The live session's data, or None (no cookie, logged out, expired)."""
+        return self.store.load(session_id) if session_id else None
 
 
 @dataclass(frozen=True)
@@ -119,16 +138,23 @@ Handler = Callable[[Request], Response]
 class JitDemoApp:
     """The WSGI application. ``base_url`` is the public URL (configured, never guessed)."""
 
-    def __init__(self, *, base_url: str, database: Path) -> None:
+    def __init__(
+        self, *, base_url: str, database: Path, sessions: MemorySessionStore | None = None
+    ) -> None:
         self.base_url = base_url
         self.accounts = SQLiteAccountStore(database)
         self.users = SQLiteUserStore(database)
-        self.sessions = CookieSessions()
+        if sessions is None:
+            sessions = MemorySessionStore(
+                idle_timeout=timedelta(minutes=30), lifetime=timedelta(hours=8)
+            )
+        self.sessions = Sessions(sessions)
         self.service = samljit.LoginService(
             accounts=self.accounts,
             users=self.users,
             sessions=self.sessions,
             replay_cache=SQLiteReplayCache(database),
+            session_revoker=self.sessions,
         )
         self.test_idp = TestIdP(entity_id=f"{base_url}/test-idp", sso_url=f"{base_url}/test-idp")
         # For the users page; a real app would keep these in its own tables.
@@ -143,6 +169,7 @@ class JitDemoApp:
             ("POST", re.compile(r"/test-idp"), self.test_idp_sign_in),
             ("GET", re.compile(r"/test-idp/metadata\.xml"), self.test_idp_metadata),
             ("GET", re.compile(r"/users"), self.users_page),
+            ("POST", re.compile(r"/logout"), self.logout),
         ]
 
     def sp_config(self, account: str) -> samljit.SPConfig:
@@ -194,16 +221,51 @@ class JitDemoApp:
 
     # --- pages ----------------------------------------------------------------------------
 
+    def _signed_in(self, request: Request) -> tuple[dict[str, Any], samljit.UserRecord] | None:
+        session = self.sessions.get(request.cookies.get(SESSION_COOKIE))
+        login = session.get(SESSION_KEY) if session else None
+        if session is None or not isinstance(login, dict):
+            return None
+        user = self.users.get_by_email(login["email"])
+        if user is None or user.account_id != login["account_id"]:
+            return None
+        return session, user
+
     def home(self, request: Request) -> Response:
-        user = self.sessions.user(request.cookies.get(SESSION_COOKIE))
+        signed_in = self._signed_in(request)
+        if signed_in is None:
+            who = (
+                '<p id="signed-in">Not signed in. Sign in from the <a href="/test-idp">test '
+                "IdP</a>.</p>"
+            )
+            return Response(_page("PixelCDN", who))
+        session, user = signed_in
         who = (
             f'<p id="signed-in">Signed in as {esc(user.email)} ({esc(user.full_name or "")}, '
             f"{esc(user.role)}) in account {esc(user.account_id)}.</p>"
-            if user
-            else '<p id="signed-in">Not signed in. Sign in from the <a href="/test-idp">test '
-            "IdP</a>.</p>"
+            '<form id="logout" method="post" action="/logout">'
+            f'<input type="hidden" name="{CSRF_FIELD}" value="{esc(session[CSRF_FIELD])}">'
+            "<button>Log out</button></form>"
         )
         return Response(_page("PixelCDN", who))
+
+    def logout(self, request: Request) -> Response:
+        """End the session, only when the POST carries the session's token: a page of
+        another site can make the browser post here, but cannot read the token."""
+        session_id = request.cookies.get(SESSION_COOKIE)
+        session = self.sessions.get(session_id)
+        if session is None or session_id is None:
+            return _redirect("/")  # nothing to end
+        token, sent = session.get(CSRF_FIELD, ""), request.form.get(CSRF_FIELD, "")
+        if not token or not secrets.compare_digest(token.encode(), sent.encode()):
+            return _message(
+                "Logout refused", "The logout form's token is missing.", "403 Forbidden"
+            )
+        self.sessions.store.delete(session_id)
+        expired = f"{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"
+        if self.base_url.startswith("https://"):
+            expired += "; Secure"
+        return _redirect("/", headers=[("Set-Cookie", expired)])
 
     def settings_page(self, request: Request) -> Response:
         return self._settings(request.account)
@@ -414,8 +476,8 @@ def _message(title: str, text: str, status: str) -> Response:
     return Response(_page(title, f"<p>{esc(text)}</p>"), status)
 
 
-def _redirect(location: str) -> Response:
-    return Response("", "303 See Other", [("Location", location)])
+def _redirect(location: str, *, headers: list[tuple[str, str]] | None = None) -> Response:
+    return Response("", "303 See Other", [("Location", location), *(headers or [])])
 
 
 def _describe(outcome: samljit.ProvisioningOutcome) -> str:
@@ -456,7 +518,13 @@ def _read_form(environ: WSGIEnvironment) -> dict[str, str]:
     length = int(environ.get("CONTENT_LENGTH") or 0)
     if not 0 <= length <= MAX_BODY:
         raise ValueError("body too large")
-    return _first_values(environ["wsgi.input"].read(length).decode("utf-8", "replace"))
+    try:
+        body = environ["wsgi.input"].read(length)
+    except OSError as exc:  # TimeoutError: the client stopped sending (read_timeout)
+        raise ValueError("the body did not arrive") from exc
+    if len(body) != length:
+        raise ValueError("the body ended early")
+    return _first_values(body.decode("utf-8", "replace"))
 
 
 def _cookies(environ: WSGIEnvironment) -> dict[str, str]:
@@ -470,25 +538,58 @@ def _cookies(environ: WSGIEnvironment) -> dict[str, str]:
 # --- serving ------------------------------------------------------------------------------
 
 
-class _QuietHandler(WSGIRequestHandler):
+class Server(ThreadingMixIn, WSGIServer):
+    """wsgiref's server with a thread per connection (a slow client holds up only its own)
+    and a read timeout per connection."""
+
+    daemon_threads = True  # a connection still open does not keep the process alive
+    read_timeout = READ_TIMEOUT
+
+
+class _Handler(WSGIRequestHandler):
+    def setup(self) -> None:
+        assert isinstance(self.server, Server)
+        self.timeout = self.server.read_timeout  # StreamRequestHandler applies it to the socket
+        super().setup()
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except TimeoutError:  # the request line or headers never arrived whole: hang up
+            self.close_connection = True
+
+
+class _QuietHandler(_Handler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
 def create_server(
-    database: Path, *, port: int = 0, quiet: bool = False
-) -> tuple[WSGIServer, JitDemoApp]:
-    """Bind 127.0.0.1:``port`` (0: any free port) and build the app for that address."""
-    server = WSGIServer((HOST, port), _QuietHandler if quiet else WSGIRequestHandler)
-    app = JitDemoApp(base_url=f"http://{HOST}:{server.server_port}", database=database)
+    database: Path,
+    *,
+    port: int = 0,
+    quiet: bool = False,
+    read_timeout: float = READ_TIMEOUT,
+    sessions: MemorySessionStore | None = None,
+) -> tuple[Server, JitDemoApp]:
+    """Bind 127.0.0.1:``port`` (0: any free port) and build the app for that address.
+
+    ``read_timeout``: seconds to wait for a client that has stopped sending; ``sessions``:
+    where the sessions live (default: in memory, 30 idle minutes, 8 hours at most).
+    """
+    server = Server((HOST, port), _QuietHandler if quiet else _Handler)
+    server.read_timeout = read_timeout
+    base_url = f"http://{HOST}:{server.server_port}"
+    app = JitDemoApp(base_url=base_url, database=database, sessions=sessions)
     server.set_app(app)
     return server, app
 
 
 @contextmanager
-def running(database: Path, *, port: int = 0) -> Iterator[JitDemoApp]:
-    """The app served from a background thread, stopped on exit."""
-    server, app = create_server(database, port=port, quiet=True)
+def running(database: Path, *, port: int = 0, **options: Any) -> Iterator[JitDemoApp]:
+    """The app served from a background thread, stopped on exit; ``options`` go to
+    :func:`create_server`."""
+    server, app = create_server(database, port=port, quiet=True, **options)
     thread = threading.Thread(target=server.serve_forever, name="jit-demo-server", daemon=True)
     thread.start()
     try:

@@ -243,6 +243,10 @@ def story(browser: Browser, logs: LogCapture) -> None:
     expected = "full_name: Ada Lovelace -> Ada King; role: developer -> finance"
     expect(changes == expected, f"expected the changes {expected!r}, got {changes!r}")
     print(f"   UPDATED {page.text('user-email')}: {changes}")
+    home = browser.submit(browser.get("/"), "logout")
+    signed_in = home.text("signed-in")
+    expect(signed_in.startswith("Not signed in"), f"logout left the session: {signed_in}")
+    print("   Ada logs out: the server ends her session (the cookie was only its random ID).")
 
     print("4. Three logins the app must refuse, writing nothing:")
     before = user_rows(browser)

@@ -248,6 +248,57 @@ def test_the_logout_post_without_a_csrf_token_is_refused(site: Site, strict: Cli
     assert logged_in_user_id(strict) == str(ada().pk)
 
 
+def _csrf_token(client: Client) -> str:
+    page = client.get("/sso/")
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content)
+    assert token is not None
+    return token.group(1).decode()
+
+
+def test_a_cross_site_logout_post_is_refused_even_with_a_token(site: Site, strict: Client) -> None:
+    """Django checks the Origin too: a page of another site cannot post the logout form."""
+    post_response(strict, site.respond().form_value)
+    session_key = strict.session.session_key
+    response = strict.post(
+        "/sso/logout",
+        {"csrfmiddlewaretoken": _csrf_token(strict)},
+        HTTP_ORIGIN="https://evil.example",
+    )
+    assert response.status_code == 403
+    assert "Location" not in response
+    assert logged_in_user_id(strict) == str(ada().pk)
+    assert strict.session.session_key == session_key
+
+
+def test_a_same_site_logout_post_with_the_token_ends_the_session(
+    site: Site, strict: Client
+) -> None:
+    post_response(strict, site.respond(session_index="_s1").form_value)
+    session_key = strict.session.session_key
+    response = strict.post(
+        "/sso/logout",
+        {"csrfmiddlewaretoken": _csrf_token(strict)},
+        HTTP_ORIGIN="http://testserver",
+    )
+    assert response.status_code == 303
+    assert response["Location"].startswith(site.idp.slo_url + "?SAMLRequest=")
+    assert logged_in_user_id(strict) is None
+    strict.cookies["sessionid"] = session_key  # a copy of the cookie taken before logout
+    assert strict.get("/").content == b"home of AnonymousUser"
+
+
+def test_django_keeps_sessions_server_side_with_an_opaque_cookie(
+    site: Site, client: Client
+) -> None:
+    from django.contrib.sessions.models import Session
+
+    post_response(client, site.respond(session_index="_s1").form_value)
+    cookie = client.cookies["sessionid"].value
+    assert re.fullmatch(r"[a-z0-9]{32}", cookie)  # the session key, nothing else
+    kept = Session.objects.get(session_key=cookie).get_decoded()
+    assert (kept["samljit"]["email"], kept["samljit"]["session_index"]) == ("ada@acme.test", "_s1")
+
+
 # --- SP metadata ----------------------------------------------------------------------------
 
 

@@ -14,6 +14,10 @@ path                      verb   what
 ``/sso/{account}/acs``    POST   the Assertion Consumer Service (CSRF-exempt: signed instead)
 ``/sso/{account}/metadata`` GET  the SP metadata to give the IdP; also the SP's entity ID
 ``/sso/{account}/slo``    both   Single Logout (CSRF-exempt: signed instead)
-``/sso/logout``           POST   end the app session, then log out at the IdP
+``/sso/logout``           POST   end the app session, then log out at the IdP (needs the
+                                 session's logout token, see ``SamlSso.logout_form``)
 ========================  =====  =============================================================
+
+:mod:`samljit.integrations.sessions` gives Flask and Starlette apps server-side sessions (the
+cookie holds an opaque ID only) that logout, Single Logout and expiry end for good.
 """

@@ -19,11 +19,15 @@ from ..models import NameID
 from ..service import LoginResult, LogoutResult, OutboundMessage
 
 __all__ = [
+    "CSRF_FIELD",
     "SESSION_KEY",
     "CurrentSessionRevoker",
     "WebResponse",
     "failure",
+    "logout_allowed",
+    "logout_form",
     "logout_target",
+    "logout_token",
     "remember_login",
     "sp_config",
 ]
@@ -35,6 +39,9 @@ SESSION_KEY = "samljit"
 (account, NameID, SessionIndex). The login flow itself never depends on a cookie: the state
 of an SP-initiated request is kept server-side in the RequestStore, because the IdP's POST to
 the ACS is a cross-site request that SameSite cookies do not accompany."""
+
+CSRF_FIELD = "samljit_csrf"
+"""The form field (and session key) of the token that ``POST /sso/logout`` must carry."""
 
 GENERIC_FAILURE = "Single sign-on failed"
 
@@ -130,7 +137,13 @@ def failure(exc: SamlError, *, step: str, account_id: str | None) -> WebResponse
 
 
 def remember_login(session: MutableMapping[str, Any], result: LoginResult) -> None:
-    """Keep in the app's session what SP-initiated logout will need."""
+    """Keep in the app's session what SP-initiated logout will need; a server-side session
+    gets a new ID (no ID planted before the login becomes a logged-in session) and every
+    session a new logout token."""
+    rotate = getattr(session, "rotate", None)  # samljit.integrations.sessions.ServerSession
+    if callable(rotate):
+        rotate()
+    session.pop(CSRF_FIELD, None)
     name_id = result.assertion.name_id
     session[SESSION_KEY] = {
         "account_id": result.account_id,
@@ -157,6 +170,50 @@ def logout_target(session: Mapping[str, Any]) -> tuple[str, NameID, str | None] 
     return facts["account_id"], name_id, facts.get("session_index")
 
 
+def logout_token(session: MutableMapping[str, Any]) -> str:
+    """The session's logout token (made on first use): the app's logout form sends it as
+    the ``samljit_csrf`` field, and ``POST /sso/logout`` refuses a session's logout without
+    it. A cross-site page can make the browser post the form, but cannot read the token."""
+    token = session.get(CSRF_FIELD)
+    if not isinstance(token, str) or not token:
+        token = secrets.token_urlsafe(32)
+        session[CSRF_FIELD] = token
+    return token
+
+
+def logout_form(session: MutableMapping[str, Any], action: str, *, label: str = "Log out") -> str:
+    """The logout button as an HTML form posting to ``action``, with the session's token."""
+    return (
+        f'<form method="post" action="{html.escape(action)}">'
+        f'<input type="hidden" name="{CSRF_FIELD}" value="{html.escape(logout_token(session))}">'
+        f'<button type="submit" id="logout">{html.escape(label)}</button></form>'
+    )
+
+
+def logout_allowed(session: Mapping[str, Any], form: Mapping[str, str]) -> bool:
+    """Whether a ``POST /sso/logout`` may end this session: an empty session has nothing to
+    lose; any other needs the token :func:`logout_token` gave this session (compared in
+    constant time). A forged cross-site POST carries the browser's cookie but not the token.
+    """
+    if not session:
+        return True
+    expected, sent = session.get(CSRF_FIELD), form.get(CSRF_FIELD)
+    if not isinstance(expected, str) or not expected or not isinstance(sent, str):
+        return False
+    return secrets.compare_digest(expected.encode("utf-8"), sent.encode("utf-8"))
+
+
+def logout_refused() -> WebResponse:
+    """The page of a logout POST without the session's token; nothing has changed."""
+    log.warning("sso logout refused: the POST did not carry the session's logout token")
+    return page(
+        "Logout refused",
+        "<p>This logout request did not come from this site's logout button. You are still "
+        'signed in; use the button to log out.</p><p><a href="/">Home</a></p>',
+        status=403,
+    )
+
+
 def after_logout(result: LogoutResult) -> WebResponse:
     if result.reply is not None:
         return outbound(result.reply)
@@ -168,7 +225,7 @@ class CurrentSessionRevoker:
     cookie (Flask's and Starlette's default): the IdP's front-channel LogoutRequest arrives
     with the user's cookies, so the session it can end is the current request's, when that
     session is the login being ended. Apps with server-side sessions should end them all
-    (every device) with their own revoker instead.
+    (every device) instead: :class:`~samljit.integrations.sessions.MemorySessionStore` does.
     """
 
     def __init__(self, current_session: Callable[[], MutableMapping[str, Any] | None]) -> None:

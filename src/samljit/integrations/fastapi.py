@@ -2,34 +2,50 @@
 
 ::
 
-    app.add_middleware(SessionMiddleware, secret_key=...)   # starlette.middleware.sessions
-    sso = SamlSso(service)          # a samljit.AsyncLoginService
+    store = MemorySessionStore()    # samljit.integrations.sessions, or your shared store
+    app.add_middleware(ServerSessionMiddleware, store=store)
+    sso = SamlSso(service)          # a samljit.AsyncLoginService(..., session_revoker=store)
     sso.install(app)                # mounts /sso/... (see samljit.integrations)
 
 Nothing here blocks the event loop: stores are awaited, and verification runs on a worker
 thread (see :class:`~samljit.AsyncLoginService`). The app's own SessionIssuer logs the user
 in; :func:`current_request` gives it the request (for ``request.session``). The adapter
-keeps, under ``request.session["samljit"]``, what SP-initiated logout needs.
+keeps, under ``request.session["samljit"]``, what SP-initiated logout needs: with
+:class:`ServerSessionMiddleware` that stays on the server, where logout and the IdP's Single
+Logout end it (Starlette's own SessionMiddleware keeps it readable in a cookie that stays
+valid after logout). ``POST /sso/logout`` needs the session's logout token: render the button
+with :meth:`SamlSso.logout_form`.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import InputError, SamlError
 from ..service import AsyncLoginService
 from . import _web
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
+from .sessions import MemorySessionStore, ServerSession, SessionStore
 
-__all__ = ["SamlSso", "current_request", "current_session_revoker", "sp_config"]
+__all__ = [
+    "MemorySessionStore",
+    "SamlSso",
+    "ServerSessionMiddleware",
+    "current_request",
+    "current_session_revoker",
+    "sp_config",
+]
 
 log = logging.getLogger("samljit.integrations")
 
@@ -50,14 +66,21 @@ def _current_session() -> MutableMapping[str, Any] | None:
 
 
 current_session_revoker = CurrentSessionRevoker(_current_session)
-"""Ends the current request's session when the IdP's LogoutRequest names its login."""
+"""Ends the current request's session when the IdP's LogoutRequest names its login (for
+cookie sessions; with :class:`ServerSessionMiddleware`, the store is the revoker)."""
 
 
 class SamlSso:
-    """The SSO endpoints of :mod:`samljit.integrations` as Starlette routes under ``prefix``."""
+    """The SSO endpoints of :mod:`samljit.integrations` as Starlette routes under ``prefix``;
+    mounted on ``app`` at once when given (else call :meth:`install`)."""
 
     def __init__(
-        self, service: AsyncLoginService, *, prefix: str = "/sso", home: str = "/"
+        self,
+        service: AsyncLoginService,
+        *,
+        prefix: str = "/sso",
+        home: str = "/",
+        app: Any = None,
     ) -> None:
         self.service = service
         self.prefix = prefix.rstrip("/")
@@ -71,11 +94,17 @@ class SamlSso:
             Route("/{account_id}/metadata", _handler(self.metadata), methods=["GET"]),
             Route("/{account_id}/slo", _handler(self.slo), methods=["GET", "POST"], name="slo"),
         ]
+        if app is not None:
+            self.install(app)
 
     def install(self, app: Any) -> None:
         """Mount the routes on a FastAPI or Starlette ``app`` (or a Router)."""
         router: Router = app if isinstance(app, Router) else app.router
         router.routes.append(Mount(self.prefix, routes=self.routes, name="samljit"))
+
+    def logout_form(self, request: Request, label: str = "Log out") -> str:
+        """The logout button (``button#logout``), an HTML form with the session's token."""
+        return _web.logout_form(request.session, f"{self.prefix}/logout", label=label)
 
     async def sso_page(self, request: Request) -> WebResponse:
         return _web.sso_page(request.url.path, next_url=request.query_params.get("next"))
@@ -130,6 +159,12 @@ class SamlSso:
         return _web.after_logout(result)
 
     async def logout(self, request: Request) -> WebResponse:
+        try:
+            form = await _form(request)
+        except SamlError as exc:
+            return _web.failure(exc, step="logout", account_id=None)
+        if not _web.logout_allowed(request.session, form):
+            return _web.logout_refused()
         target = _web.logout_target(request.session)
         request.session.clear()
         if target is None:
@@ -179,3 +214,86 @@ async def _form(request: Request) -> dict[str, str]:
     for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
         fields.setdefault(name, value)
     return fields
+
+
+class ServerSessionMiddleware:
+    """Server-side ``request.session`` for Starlette and FastAPI, in place of Starlette's
+    SessionMiddleware: the cookie (HttpOnly, SameSite) holds only an opaque random ID, the
+    data lives in ``store``. An emptied session (logout) is deleted from the store; a session
+    the store has ended (expiry, the IdP's Single Logout) is never written back.
+
+    The store is called on the event loop: give it an in-memory store or one whose calls
+    are quick (see :class:`~samljit.integrations.sessions.SessionStore`).
+
+    Args:
+        store: where the sessions live; also the service's ``session_revoker``.
+        cookie_name: the cookie holding the session ID.
+        max_age: the cookie's Max-Age in seconds; None: a browser-session cookie (the
+            store's own expiry applies either way).
+        same_site: the cookie's SameSite attribute.
+        https_only: mark the cookie Secure (do so whenever the app is served over HTTPS).
+        path: the cookie's path.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        store: SessionStore,
+        cookie_name: str = "session",
+        max_age: int | None = None,
+        same_site: Literal["lax", "strict", "none"] = "lax",
+        https_only: bool = False,
+        path: str = "/",
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.cookie_name = cookie_name
+        attributes = f"Path={path}; HttpOnly; SameSite={same_site}"
+        if https_only:
+            attributes += "; Secure"
+        self._attributes = attributes
+        self._max_age = "" if max_age is None else f"; Max-Age={max_age}"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        session_id = HTTPConnection(scope).cookies.get(self.cookie_name) or None
+        data = self.store.load(session_id) if session_id is not None else None
+        if data is None:
+            session_id = None
+        session = ServerSession(data or {})
+        before = copy.deepcopy(data or {})
+        scope["session"] = session
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                cookie = self._commit(session_id, session, before)
+                if cookie is not None:
+                    headers = MutableHeaders(scope=message)
+                    headers.append("Set-Cookie", cookie)
+                    headers.add_vary_header("Cookie")
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+    def _commit(
+        self, session_id: str | None, session: ServerSession, before: dict[str, Any]
+    ) -> str | None:
+        """Write the session back; the Set-Cookie value to send, if any."""
+        expired = f"{self.cookie_name}=; {self._attributes}; Max-Age=0"
+        if not session:
+            if session_id is None:
+                return None
+            self.store.delete(session_id)
+            return expired
+        if session_id is None or session.rotate_requested:
+            if session_id is not None:
+                self.store.delete(session_id)
+            session_id = self.store.create(dict(session))
+        elif session == before:
+            return None
+        elif not self.store.save(session_id, dict(session)):
+            return expired  # ended meanwhile: stays ended
+        return f"{self.cookie_name}={session_id}; {self._attributes}{self._max_age}"

@@ -7,35 +7,70 @@
 
 The app's own :class:`~samljit.SessionIssuer` logs the user in (for example
 ``flask.session["user_id"] = user.user_id``); the adapter also keeps, under
-``session["samljit"]``, what SP-initiated logout needs. Flask-WTF's CSRFProtect, when
-installed, is told to exempt the ACS and SLO endpoints only.
+``session["samljit"]``, what SP-initiated logout needs. Flask's default session is a signed
+cookie that the browser can read and that logout cannot revoke: give the app server-side
+sessions, ``app.session_interface = ServerSessionInterface(store)`` with a
+:class:`~samljit.integrations.sessions.SessionStore`, and pass the same store as the
+service's ``session_revoker``.
+
+``POST /sso/logout`` needs the session's logout token: render the button with
+:meth:`SamlSso.logout_form` (or put :func:`logout_token` in a ``samljit_csrf`` field).
+Flask-WTF's CSRFProtect, when installed, is told to exempt the ACS and SLO endpoints only.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Flask, Response, has_request_context, request, session
+from flask import Blueprint, Flask, Response, has_request_context, request, session, url_for
+from flask.sessions import SessionInterface, SessionMixin
+from flask.wrappers import Request as FlaskRequest
+from flask.wrappers import Response as FlaskResponse
+from werkzeug.datastructures import CallbackDict
 
 from ..errors import SamlError
 from ..service import LoginService
 from . import _web
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
+from .sessions import MemorySessionStore, SessionStore
 
-__all__ = ["SamlSso", "current_session_revoker", "sp_config"]
+__all__ = [
+    "MemorySessionStore",
+    "SamlSso",
+    "ServerSessionInterface",
+    "current_session_revoker",
+    "logout_token",
+    "sp_config",
+]
 
 log = logging.getLogger("samljit.integrations")
 
 current_session_revoker = CurrentSessionRevoker(lambda: session if has_request_context() else None)
-"""Ends the current request's Flask session when the IdP's LogoutRequest names its login."""
+"""Ends the current request's Flask session when the IdP's LogoutRequest names its login
+(for cookie sessions; with server-side sessions, the store is the revoker)."""
+
+
+def logout_token() -> str:
+    """The current session's logout token, for a ``samljit_csrf`` field of the app's own
+    logout form (``POST /sso/logout`` refuses a session's logout without it)."""
+    return _web.logout_token(session)
 
 
 class SamlSso:
     """The SSO endpoints of :mod:`samljit.integrations` as a Flask blueprint named
-    ``samljit``, under ``prefix``."""
+    ``samljit``, under ``prefix``; registered on ``app`` at once when given (else call
+    :meth:`init_app`)."""
 
-    def __init__(self, service: LoginService, *, prefix: str = "/sso", home: str = "/") -> None:
+    def __init__(
+        self,
+        service: LoginService,
+        *,
+        prefix: str = "/sso",
+        home: str = "/",
+        app: Flask | None = None,
+    ) -> None:
         self.service = service
         self.home = home
         self.blueprint = Blueprint("samljit", __name__, url_prefix=prefix)
@@ -47,6 +82,8 @@ class SamlSso:
         add("/<account_id>/acs", "acs", self.acs, methods=["POST"])
         add("/<account_id>/metadata", "metadata", self.metadata, methods=["GET"])
         add("/<account_id>/slo", "slo", self.slo, methods=["GET", "POST"])
+        if app is not None:
+            self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
         app.register_blueprint(self.blueprint)
@@ -54,6 +91,10 @@ class SamlSso:
         if csrf is not None and hasattr(csrf, "exempt"):
             csrf.exempt(self.blueprint.name + ".acs")
             csrf.exempt(self.blueprint.name + ".slo")
+
+    def logout_form(self, label: str = "Log out") -> str:
+        """The logout button (``button#logout``), an HTML form with the session's token."""
+        return _web.logout_form(session, url_for(self.blueprint.name + ".logout"), label=label)
 
     def sso_page(self) -> Response:
         return _respond(_web.sso_page(request.path, next_url=request.args.get("next")))
@@ -100,6 +141,8 @@ class SamlSso:
         return _respond(_web.after_logout(result))
 
     def logout(self) -> Response:
+        if not _web.logout_allowed(session, request.form):
+            return _respond(_web.logout_refused())
         target = _web.logout_target(session)
         session.clear()
         if target is None:
@@ -123,3 +166,85 @@ def _respond(response: WebResponse) -> Response:
     return Response(
         response.body, status=response.status, content_type=response.content_type, headers=headers
     )
+
+
+class _ServerSession(CallbackDict[str, Any], SessionMixin):
+    """``flask.session`` over a SessionStore: the data, the ID it is stored under (None
+    until first saved), and whether it changed or asked for a new ID."""
+
+    def __init__(self, data: Mapping[str, Any], session_id: str | None) -> None:
+        def on_update(self: _ServerSession) -> None:
+            self.modified = True
+            self.accessed = True
+
+        super().__init__(data, on_update)
+        self.session_id = session_id
+        self.modified = False
+        self.rotate_requested = False
+
+    def rotate(self) -> None:
+        """Keep the data under a new ID when the response is sent; the old ID ends."""
+        self.rotate_requested = True
+        self.modified = True
+
+
+class ServerSessionInterface(SessionInterface):
+    """Server-side ``flask.session``: the cookie (``SESSION_COOKIE_NAME``, HttpOnly, with
+    the app's ``SESSION_COOKIE_*`` settings) holds only an opaque random ID; the data lives
+    in ``store``. Clearing the session (logout) deletes it from the store, and a session
+    the store has ended (expiry, the IdP's Single Logout) is never written back::
+
+        store = MemorySessionStore()
+        app.session_interface = ServerSessionInterface(store)
+        service = LoginService(..., session_revoker=store)
+    """
+
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
+
+    def open_session(self, app: Flask, request: FlaskRequest) -> _ServerSession:
+        session_id = request.cookies.get(self.get_cookie_name(app))
+        data = self.store.load(session_id) if session_id else None
+        if data is None:
+            return _ServerSession({}, None)
+        return _ServerSession(data, session_id)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: FlaskResponse) -> None:
+        assert isinstance(session, _ServerSession)
+        if session.accessed:
+            response.vary.add("Cookie")
+        if not session.modified:
+            return
+        if not session:
+            if session.session_id is not None:
+                self.store.delete(session.session_id)
+                self._forget_cookie(app, response)
+            return
+        session_id = session.session_id
+        if session_id is None or session.rotate_requested:
+            if session_id is not None:
+                self.store.delete(session_id)
+            session_id = self.store.create(dict(session))
+        elif not self.store.save(session_id, dict(session)):
+            self._forget_cookie(app, response)  # ended meanwhile: stays ended
+            return
+        response.set_cookie(
+            self.get_cookie_name(app),
+            session_id,
+            expires=self.get_expiration_time(app, session),
+            httponly=True,
+            domain=self.get_cookie_domain(app),
+            path=self.get_cookie_path(app),
+            secure=self.get_cookie_secure(app),
+            samesite=self.get_cookie_samesite(app) or "Lax",
+        )
+
+    def _forget_cookie(self, app: Flask, response: FlaskResponse) -> None:
+        response.delete_cookie(
+            self.get_cookie_name(app),
+            domain=self.get_cookie_domain(app),
+            path=self.get_cookie_path(app),
+            secure=self.get_cookie_secure(app),
+            httponly=True,
+            samesite=self.get_cookie_samesite(app) or "Lax",
+        )
