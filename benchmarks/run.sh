@@ -18,7 +18,7 @@ export MAKEFLAGS="${MAKEFLAGS:--j1}"
 log() { printf '[run.sh] %s\n' "$*" >&2; }
 
 # --- load: uvicorn + Redis + SQLite, in the project's own venv -----------------------------
-# It needs no peers and no xmlsec: the project's .venv (make's, '.[dev]') plus uvloop,
+# It needs no peers and no xmlsec: the project's .venv (make's, '--group dev') plus uvloop,
 # httptools and hiredis (the server's fast paths) and yappi (the profile), and redis-server.
 if [ "${1:-}" = "load" ]; then
     shift
@@ -32,7 +32,7 @@ if [ "${1:-}" = "load" ]; then
     if [ ! -x "$LVENV/bin/python" ]; then
         log "creating venv $LVENV"
         "$PY" -m venv "$LVENV"
-        "$LVENV/bin/python" -m pip install -q --upgrade pip
+        "$LVENV/bin/python" -m pip install -q --upgrade 'pip>=25.1'
     fi
     LPY="$LVENV/bin/python"
     lpip() {
@@ -40,8 +40,8 @@ if [ "${1:-}" = "load" ]; then
             2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
     }
     if ! "$LPY" -c "import samljit, fastapi, uvicorn, redis, sqlalchemy" 2>/dev/null; then
-        log "installing samljit[dev] (editable) from $ROOT"
-        lpip -e "$ROOT[dev]"
+        log "installing samljit and its dev group (editable) from $ROOT"
+        (cd "$ROOT" && lpip -e . --group dev)
     fi
     if ! "$LPY" -c "import uvloop, httptools, hiredis, yappi" 2>/dev/null; then
         log "installing uvloop httptools hiredis yappi"

@@ -20,9 +20,14 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route, Router
+from .._extras import missing_extra
+
+try:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import BaseRoute, Mount, Route, Router
+except ImportError as exc:  # pragma: no cover - tested in a subprocess
+    raise missing_extra(__name__, "fastapi", exc) from exc
 
 from ..errors import InputError, SamlError
 from ..service import AsyncLoginService

@@ -16,7 +16,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, Response, has_request_context, request, session
+from .._extras import missing_extra
+
+try:
+    from flask import Blueprint, Flask, Response, has_request_context, request, session
+except ImportError as exc:  # pragma: no cover - tested in a subprocess
+    raise missing_extra(__name__, "flask", exc) from exc
 
 from ..errors import SamlError
 from ..service import LoginService
