@@ -67,10 +67,17 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
     log "creating venv $VENV"
     "$PY" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install -q --upgrade pip setuptools wheel
 fi
 VPY="$VENV/bin/python"
-PIP=("$VPY" -m pip install -q --disable-pip-version-check)
+# --build-constraint needs pip 25.3.
+if ! "$VPY" -m pip install --help 2>/dev/null | grep -q -- --build-constraint; then
+    "$VPY" -m pip install -q --upgrade 'pip>=25.3' setuptools wheel
+fi
+# What is compiled here is pinned to releases that build on this system with what the package
+# index has (the newest lxml needs a Cython the index may not have): constraints.txt for the
+# packages, build-constraints.txt for their build dependencies (Cython).
+PIP=("$VPY" -m pip install -q --disable-pip-version-check
+     -c "$HERE/constraints.txt" --build-constraint "$HERE/build-constraints.txt")
 # Drop pip's warnings about configured package locations that do not exist on this machine.
 pip_install() {
     "${PIP[@]}" "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
