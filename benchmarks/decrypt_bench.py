@@ -668,7 +668,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", metavar="PATH", help="also write raw results as JSON")
     parser.add_argument("--quick", action="store_true", help="short run: 3 rounds of 20 ms batches")
-    parser.add_argument("--smoke", action="store_true", help="CI smoke run (make bench-smoke): samljit only, one tiny round; exit 1 if it fails")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI smoke run (make bench-smoke): samljit only, one tiny round; exit 1 if it fails",
+    )
     return parser.parse_args(argv)
 
 

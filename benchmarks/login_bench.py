@@ -29,7 +29,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--logins", type=int, default=3000, help="logins timed (default 3000)")
     parser.add_argument("--users", type=int, default=300, help="distinct users (default 300)")
-    parser.add_argument("--smoke", action="store_true", help="CI smoke run (make bench-smoke): samljit only, one tiny round; exit 1 if it fails")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI smoke run (make bench-smoke): samljit only, one tiny round; exit 1 if it fails",
+    )
     args = parser.parse_args()
     if args.smoke:
         args.logins, args.users = 40, 4

@@ -491,6 +491,15 @@ def test_an_unsolicited_refusal_names_the_in_response_to_option(
     assert "--in-response-to" in report["error"]["message"]
 
 
+def test_an_answer_to_a_request_not_given_names_the_in_response_to_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = without(verify_args(ACCEPT, unsolicited=True), "--in-response-to")
+    code, report = run_json(capsys, *args)
+    assert (code, report["error"]["code"]) == (1, "in_response_to_mismatch")
+    assert "--in-response-to" in report["error"]["message"]
+
+
 def test_an_spconfig_refusal_names_the_option(capsys: pytest.CaptureFixture[str]) -> None:
     code, report = run_json(capsys, *replaced(verify_args(ACCEPT), "--acs-url", "/saml/acs"))
     assert (code, report["error"]["code"]) == (2, "usage_error")

@@ -227,3 +227,26 @@ def test_without_accepted_roles_the_role_values_of_the_config_still_map_the_sent
     )
     assert code == 0
     assert report["identity"]["role"] == "admin"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [{"group": "eng", "role": "developer"}, ["eng", "developer"]],
+    ids=["object", "pair"],
+)
+def test_without_accepted_roles_group_roles_and_default_role_of_the_config_apply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rule: Any
+) -> None:
+    config = tmp_path / "mapping.json"
+    settings = {
+        "group_attributes": ["groups"],
+        "group_roles": [rule],
+        "default_role": "viewer",
+        "unaccepted_role": "default",
+    }
+    config.write_text(json.dumps(settings))
+    args = ["--config", str(config), "--name-id", "a@b.test"]
+    code, report = run(capsys, *args, "--attribute", "groups=eng")
+    assert (code, report["identity"]["role"]) == (0, "developer")
+    code, report = run(capsys, *args)
+    assert (code, report["identity"]["role"]) == (0, "viewer")
