@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo demo-serve test lint typecheck bench clean example-flask example-fastapi example-django
+.PHONY: demo demo-serve test lint typecheck bench bench-smoke clean example-flask example-fastapi example-django
 
 $(BIN)/samljit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
+	$(BIN)/python -m pip install --quiet -e . --group dev
 	touch $@
 
 demo: $(BIN)/samljit
@@ -31,10 +31,21 @@ test: $(BIN)/samljit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src
+	$(MAKE) --no-print-directory bench-smoke
 	$(BIN)/python -m pytest --cov=samljit --cov-branch --cov-fail-under=95 --cov-report=term:skip-covered
 
 bench:
 	bash benchmarks/run.sh
+
+# Every benchmarks/*_bench.py once, tiny, on samljit alone in the project's venv (no peers
+# venv, nothing compiled): `--smoke` exits non-zero when samljit fails in it, so the scripts
+# cannot rot unnoticed. About 20 s; load_bench.py needs redis-server.
+bench-smoke: $(BIN)/samljit
+	bash .ci/redis.sh
+	@log=$$(mktemp); for script in benchmarks/*_bench.py; do \
+		echo "bench-smoke: $$script"; \
+		$(BIN)/python "$$script" --smoke > "$$log" 2>&1 || { cat "$$log"; rm -f "$$log"; exit 1; }; \
+	done; rm -f "$$log"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts

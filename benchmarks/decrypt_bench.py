@@ -667,7 +667,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="samljit replay cache: a fresh MemoryReplayCache per call (default) or a no-op",
     )
     parser.add_argument("--json", metavar="PATH", help="also write raw results as JSON")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 3 rounds of 20 ms batches")
+    parser.add_argument("--quick", action="store_true", help="short run: 3 rounds of 20 ms batches")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI smoke run (make bench-smoke): samljit only, one tiny round; exit 1 if it fails",
+    )
     return parser.parse_args(argv)
 
 
@@ -706,6 +711,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.quick:
         args.rounds, args.batch_ms = 3, 20.0
+    if args.smoke:
+        args.rounds, args.batch_ms, args.min_batch, args.peers = 1, 5.0, 1, "samljit"
     warnings.simplefilter("ignore")  # peers' deprecation chatter is not what is measured
     debug = bool(os.environ.get("BENCH_DEBUG"))
     wanted = [p.strip() for p in args.peers.split(",") if p.strip()]
@@ -931,6 +938,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Cells without a number:")
         for (name, key), message in errors.items():
             print(f"  {name} on {key}: {message}")
+
+    if args.smoke and (setup_errors or errors):
+        broken = [*setup_errors.values(), *(f"{n} on {k}: {m}" for (n, k), m in errors.items())]
+        print(f"smoke run failed: {'; '.join(broken)}", file=sys.stderr)
+        workdir.cleanup()
+        return 1
 
     if args.json:
         payload = {

@@ -818,7 +818,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile-logins", type=int, default=2400, help="0: no profile")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "load.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI smoke run (make bench-smoke): 1 s, 4 connections, no comparison or profile, "
+        "asyncio and h11, the report in the temporary folder; exit 1 if a check fails",
+    )
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.duration, args.warmup, args.compare, args.profile_logins = 1.0, 0.3, "", 0
+        args.workers, args.connections, args.max_rate = 2, 4, 300.0
+        args.loop, args.http, args.output = "asyncio", "h11", None
     given = list(argv if argv is not None else sys.argv[1:])
     command = "bash benchmarks/run.sh load" + (" " + shlex.join(given) if given else "")
 
@@ -997,9 +1007,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             profile=profile,
         )
         print(report)
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(report + "\n")
-        log(f"wrote {args.output}")
+        output = args.output or folder / "load.md"  # a smoke run leaves results/ alone
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(report + "\n")
+        log(f"wrote {output}")
         return 1 if problems else 0
     finally:
         stop(redis_process, "redis-server")

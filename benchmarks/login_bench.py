@@ -1,6 +1,6 @@
 """Median time of one whole JIT login: verify + map + provision in SQLite + issue a session.
 
-    .venv/bin/python benchmarks/login_bench.py [--logins N] [--users N]
+    .venv/bin/python benchmarks/login_bench.py [--logins N] [--users N] [--smoke]
 
 Responses are signed beforehand (signing is the IdP's cost, not the SP's); each timed call is
 LoginService.complete_login on a distinct assertion, against SQLite stores in a file on disk
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -24,11 +25,18 @@ from samljit.testing import TestIdP
 ROLES = ["account_administrator", "developer", "media_library_full_access", "finance"]
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--logins", type=int, default=3000)
-    parser.add_argument("--users", type=int, default=300)
+    parser.add_argument("--logins", type=int, default=3000, help="logins timed (default 3000)")
+    parser.add_argument("--users", type=int, default=300, help="distinct users (default 300)")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI smoke run (make bench-smoke): samljit only, one tiny round; exit 1 if it fails",
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.logins, args.users = 40, 4
 
     now = datetime.now(UTC)
     idp = TestIdP(entity_id="https://idp.acme.test/metadata")
@@ -87,7 +95,13 @@ def main() -> None:
     print(
         f"whole login median: {median:,.0f} µs   p99: {p99:,.0f} µs   (target: median ≤ 1,000 µs)"
     )
+    # Every login is of a known user or creates one: anything else means the script rotted.
+    expected = {"created": args.users} if args.logins >= args.users else {"created": args.logins}
+    if args.smoke and outcomes.get("created") != expected["created"]:
+        print(f"smoke run failed: outcomes {outcomes}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

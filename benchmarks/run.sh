@@ -26,7 +26,7 @@ if [ "${1:-}" = "hostile" ]; then
 fi
 
 # --- load: uvicorn + Redis + SQLite, in the project's own venv -----------------------------
-# It needs no peers and no xmlsec: the project's .venv (make's, '.[dev]') plus uvloop,
+# It needs no peers and no xmlsec: the project's .venv (make's, '--group dev') plus uvloop,
 # httptools and hiredis (the server's fast paths) and yappi (the profile), and redis-server.
 if [ "${1:-}" = "load" ]; then
     shift
@@ -40,7 +40,7 @@ if [ "${1:-}" = "load" ]; then
     if [ ! -x "$LVENV/bin/python" ]; then
         log "creating venv $LVENV"
         "$PY" -m venv "$LVENV"
-        "$LVENV/bin/python" -m pip install -q --upgrade pip
+        "$LVENV/bin/python" -m pip install -q --upgrade 'pip>=25.1'
     fi
     LPY="$LVENV/bin/python"
     lpip() {
@@ -48,8 +48,8 @@ if [ "${1:-}" = "load" ]; then
             2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
     }
     if ! "$LPY" -c "import samljit, fastapi, uvicorn, redis, sqlalchemy" 2>/dev/null; then
-        log "installing samljit[dev] (editable) from $ROOT"
-        lpip -e "$ROOT[dev]"
+        log "installing samljit and its dev group (editable) from $ROOT"
+        (cd "$ROOT" && lpip -e . --group dev)
     fi
     if ! "$LPY" -c "import uvloop, httptools, hiredis, yappi" 2>/dev/null; then
         log "installing uvloop httptools hiredis yappi"
@@ -75,10 +75,17 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
     log "creating venv $VENV"
     "$PY" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install -q --upgrade pip setuptools wheel
 fi
 VPY="$VENV/bin/python"
-PIP=("$VPY" -m pip install -q --disable-pip-version-check)
+# --build-constraint needs pip 25.3.
+if ! "$VPY" -m pip install --help 2>/dev/null | grep -q -- --build-constraint; then
+    "$VPY" -m pip install -q --upgrade 'pip>=25.3' setuptools wheel
+fi
+# What is compiled here is pinned to releases that build on this system with what the package
+# index has (the newest lxml needs a Cython the index may not have): constraints.txt for the
+# packages, build-constraints.txt for their build dependencies (Cython).
+PIP=("$VPY" -m pip install -q --disable-pip-version-check
+     -c "$HERE/constraints.txt" --build-constraint "$HERE/build-constraints.txt")
 # Drop pip's warnings about configured package locations that do not exist on this machine.
 pip_install() {
     "${PIP[@]}" "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)

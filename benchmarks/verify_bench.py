@@ -816,7 +816,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "no-op whose add() returns True (default fresh)",
     )
     parser.add_argument("--json", metavar="PATH", help="also write raw results as JSON")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 3 rounds of 20 ms batches")
+    parser.add_argument("--quick", action="store_true", help="short run: 3 rounds of 20 ms batches")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI smoke run (make bench-smoke): samljit only, one tiny round; exit 1 if it fails",
+    )
     return parser.parse_args(argv)
 
 
@@ -824,6 +829,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.quick:
         args.rounds, args.batch_ms = 3, 20.0
+    if args.smoke:
+        args.rounds, args.batch_ms, args.min_batch, args.peers = 1, 5.0, 1, "samljit"
     warnings.simplefilter("ignore")  # peers' deprecation chatter is not what is measured
     wanted = [p.strip() for p in args.peers.split(",") if p.strip()]
     unknown = sorted(set(wanted) - set(PEER_ORDER))
@@ -979,6 +986,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, cell in results[shape.key].items():
             if cell.error:
                 print(f"  ({shape.key}) {name}: unavailable: {cell.error}")
+
+    if args.smoke:
+        broken = [f"{name}: {error}" for name, error in setup_errors.items()] + [
+            f"({key}) {name}: {cell.error or 'no samples'}"
+            for key, cells in results.items()
+            for name, cell in cells.items()
+            if cell.error or not cell.samples_ns
+        ]
+        if broken:
+            print(f"smoke run failed: {'; '.join(broken)}", file=sys.stderr)
+            return 1
 
     if args.json:
         payload = {

@@ -6,12 +6,15 @@ Exit codes are a contract: 0 accepted, 1 rejected (the output says why, with the
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import io
 import json
 import subprocess
 import sys
+import urllib.parse
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,8 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from samljit.cli import main
+from samljit.cli import _build_parser, main
+from samljit.testing import TestIdP
 
 from .conftest import INTEROP
 
@@ -220,7 +224,6 @@ USAGE_ERRORS = [
     pytest.param(lambda a: without(a, "--sp-entity-id"), id="missing-sp-entity-id"),
     pytest.param(lambda a: without(a, "--idp-metadata"), id="missing-idp-metadata"),
     pytest.param(lambda a: without(a, "--acs-url"), id="missing-acs-url"),
-    pytest.param(lambda a: without(a, "--at"), id="missing-at"),
     pytest.param(lambda a: [a[0], *a[2:]], id="missing-response"),
     pytest.param(lambda a: [a[0], "/nonexistent/response.b64", *a[2:]], id="unreadable-response"),
     pytest.param(
@@ -424,3 +427,163 @@ def test_the_console_script_exits_1_on_a_rejected_response() -> None:
     )
     assert completed.returncode == 1
     assert json.loads(completed.stdout)["error"]["code"] == "audience_mismatch"
+
+
+# --- the command line speaks in its own options ---------------------------------------------
+
+
+def _parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+def test_every_option_and_command_has_help_text() -> None:
+    undocumented = [
+        f"{parser.prog} {'/'.join(action.option_strings) or action.dest}"
+        for parser in _parsers(_build_parser())
+        for action in parser._actions
+        if not action.help
+    ]
+    assert not undocumented
+
+
+def test_at_defaults_to_now(capsys: pytest.CaptureFixture[str]) -> None:
+    """A response captured years ago, judged without --at, has expired."""
+    code, report = run_json(capsys, *without(verify_args(ACCEPT), "--at"))
+    assert (code, report["error"]["code"]) == (1, "expired")
+
+
+def test_at_now_is_the_current_instant(capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = run_json(capsys, *replaced(verify_args(ACCEPT), "--at", "now"))
+    assert (code, report["error"]["code"]) == (1, "expired")
+
+
+def test_a_usage_error_prints_the_usage_of_the_command_given(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "metadata", "check")
+    assert (code, out) == (2, "")
+    assert err.startswith("usage: samljit metadata check ")
+    assert "samljit metadata check: error:" in err
+
+
+def test_a_missing_subcommand_names_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "metadata")
+    assert code == 2
+    assert err.startswith("usage: samljit metadata ")
+    assert "inspect, check" in err
+
+
+def test_a_sha1_refusal_names_the_allow_sha1_option(capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = run_json(capsys, *verify_args(SHA1, sha1=False))
+    assert (code, report["error"]["code"]) == (1, "algorithm_forbidden")
+    assert "--allow-sha1" in report["error"]["message"]
+
+
+def test_an_unsolicited_refusal_names_the_in_response_to_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, report = run_json(capsys, *verify_args(UNSOLICITED, unsolicited=False))
+    assert (code, report["error"]["code"]) == (1, "unsolicited_response")
+    assert "--in-response-to" in report["error"]["message"]
+
+
+def test_an_answer_to_a_request_not_given_names_the_in_response_to_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = without(verify_args(ACCEPT, unsolicited=True), "--in-response-to")
+    code, report = run_json(capsys, *args)
+    assert (code, report["error"]["code"]) == (1, "in_response_to_mismatch")
+    assert "--in-response-to" in report["error"]["message"]
+
+
+def test_an_spconfig_refusal_names_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = run_json(capsys, *replaced(verify_args(ACCEPT), "--acs-url", "/saml/acs"))
+    assert (code, report["error"]["code"]) == (2, "usage_error")
+    assert report["error"]["message"].startswith("--acs-url ")
+
+
+def test_an_ambiguous_aggregate_names_the_idp_entity_id_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = METADATA / "two-idp-entities-in-entitiesdescriptor.xml"
+    code, report = run_json(capsys, "metadata", "inspect", str(path), "--at", AT)
+    assert (code, report["error"]["code"]) == (1, "metadata_ambiguous")
+    assert "--idp-entity-id" in report["error"]["message"]
+
+
+def test_a_binding_the_idp_lacks_names_the_other_binding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    idp = TestIdP(entity_id="https://idp.acme.test/metadata")
+    xml = etree.fromstring(idp.metadata_xml)
+    for service in xml.iter("{urn:oasis:names:tc:SAML:2.0:metadata}SingleSignOnService"):
+        if service.get("Binding", "").endswith("HTTP-POST"):
+            service.getparent().remove(service)
+    (tmp_path / "idp.xml").write_bytes(etree.tostring(xml))
+    args = ["login-url", "--idp-metadata", str(tmp_path / "idp.xml"), "--binding", "post"]
+    sp = ["--sp-entity-id", "https://sp.test/", "--acs-url", "https://sp.test/acs"]
+    code, report = run_json(capsys, *args, *sp)
+    assert (code, report["error"]["code"]) == (2, "usage_error")
+    assert "--binding post" in report["error"]["message"]
+    assert "--binding redirect" in report["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("pasted", "says"),
+    [
+        pytest.param(lambda value, xml: xml, "XML", id="raw-xml"),
+        pytest.param(
+            lambda value, xml: urllib.parse.quote(value, safe="").encode(),
+            "URL-encoded",
+            id="url-encoded",
+        ),
+    ],
+)
+def test_invalid_base64_tells_a_raw_xml_paste_from_a_url_encoded_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pasted: Any, says: str
+) -> None:
+    args = verify_args(ACCEPT)
+    value = Path(args[1]).read_text().strip()
+    (tmp_path / "pasted").write_bytes(pasted(value, base64.b64decode(value)))
+    code, report = run_json(capsys, args[0], str(tmp_path / "pasted"), *args[2:])
+    assert (code, report["error"]["code"]) == (1, "invalid_base64")
+    assert says in report["error"]["message"]
+    other = {"XML": "URL-encoded", "URL-encoded": "XML"}[says]
+    assert other not in report["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("command", "chosen"),
+    [
+        (["metadata", "inspect"], lambda report: report["metadata"]["entity_id"]),
+        (["metadata", "check"], lambda report: report["checked"][0]["entity_id"]),
+    ],
+    ids=["inspect", "check"],
+)
+def test_the_idp_entity_id_option_keeps_its_old_spelling(
+    capsys: pytest.CaptureFixture[str], command: list[str], chosen: Any
+) -> None:
+    path = str(METADATA / "two-idp-entities-in-entitiesdescriptor.xml")
+    bar = "https://bar.example.com/access/saml/idp.xml"
+    for flag in ("--idp-entity-id", "--entity-id"):
+        code, report = run_json(capsys, *command, path, "--at", AT, flag, bar)
+        assert code in (0, 1), report
+        assert chosen(report) == bar
+
+
+def test_sp_metadata_takes_sp_entity_id_and_its_old_spelling(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    printed = []
+    for flag in ("--sp-entity-id", "--entity-id"):
+        code, out, _ = run(
+            capsys, "sp-metadata", flag, "https://sp.test/", "--acs-url", "https://sp.test/acs"
+        )
+        assert code == 0
+        printed.append(out)
+    assert printed[0] == printed[1]
+    assert 'entityID="https://sp.test/"' in printed[0]

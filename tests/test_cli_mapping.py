@@ -206,3 +206,47 @@ def test_an_account_is_not_checked_where_the_mapping_has_no_account_claim(
     )  # fmt: skip
     assert code == 0
     assert report["identity"]["account_id"] is None
+
+
+def test_without_accepted_roles_and_no_role_sent_the_role_is_null_not_a_placeholder(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, report = run(capsys, "--name-id", "a@b.test")
+    assert code == 0
+    assert report["identity"]["role"] is None
+    assert not [w for w in report["identity"]["warnings"] if "'-'" in w]
+
+
+def test_without_accepted_roles_the_role_values_of_the_config_still_map_the_sent_role(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "mapping.json"
+    config.write_text(json.dumps({"preset": "generic", "role_values": {"Admins": "admin"}}))
+    code, report = run(
+        capsys, "--config", str(config), "--name-id", "a@b.test", "--attribute", "role=Admins"
+    )
+    assert code == 0
+    assert report["identity"]["role"] == "admin"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [{"group": "eng", "role": "developer"}, ["eng", "developer"]],
+    ids=["object", "pair"],
+)
+def test_without_accepted_roles_group_roles_and_default_role_of_the_config_apply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rule: Any
+) -> None:
+    config = tmp_path / "mapping.json"
+    settings = {
+        "group_attributes": ["groups"],
+        "group_roles": [rule],
+        "default_role": "viewer",
+        "unaccepted_role": "default",
+    }
+    config.write_text(json.dumps(settings))
+    args = ["--config", str(config), "--name-id", "a@b.test"]
+    code, report = run(capsys, *args, "--attribute", "groups=eng")
+    assert (code, report["identity"]["role"]) == (0, "developer")
+    code, report = run(capsys, *args)
+    assert (code, report["identity"]["role"]) == (0, "viewer")

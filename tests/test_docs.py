@@ -27,3 +27,10 @@ def test_python_examples_in_the_docs_run(
         code = compile(block, f"{path.name} block {number}", "exec")
         exec(code, module.__dict__)  # noqa: S102 - our own documentation
     capsys.readouterr()
+
+
+def test_the_index_links_every_page() -> None:
+    index = (ROOT / "docs" / "index.md").read_text()
+    linked = set(re.findall(r"\]\(([^)#]+\.md)(?:#[^)]*)?\)", index))
+    pages = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
+    assert pages - {"index.md"} - linked == set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -292,3 +293,41 @@ def test_metadata_cert_is_enforced_for_a_url_too(
     forged = metadata_server.serve("/forged", sign(healthy.metadata_xml, make_certificate()))
     code, out = run_json(capsys, forged, "--allow-http", "--metadata-cert", pem)
     assert (code, [f["code"] for f in out["findings"]]) == (1, ["metadata_signature_invalid"])
+
+
+def _shape(value: Any) -> Any:
+    """The JSON structure of ``value``: objects by key, lists by their first item."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return "scalar"
+
+
+def _documented_example() -> Any:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    section = text.split("### `metadata check --json`", 1)[1]
+    block = section.split("```text\n", 1)[1].split("```", 1)[0]
+    return json.loads(block)
+
+
+def test_the_json_output_has_the_shape_docs_cli_md_documents(
+    tmp_path: Path, expiring: TestIdP, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out = run_json(capsys, write(tmp_path, "idp.xml", expiring.metadata_xml))
+    assert _shape(out) == _shape(_documented_example())
+
+
+def test_a_failing_source_is_one_line_of_output_and_nothing_on_stderr(tmp_path: Path) -> None:
+    """The library logs a failed refresh too; the command must not print it a second time."""
+    bad = write(tmp_path, "bad.xml", b"<not-metadata/>")
+    done = subprocess.run(
+        [sys.executable, "-m", "samljit", "metadata", "check", bad, *AT],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr == ""
+    assert done.stdout.splitlines() == [done.stdout.strip()]
+    assert done.stdout.startswith(f"ACTION [metadata_invalid] {bad}: ")

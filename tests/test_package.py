@@ -2,65 +2,159 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
+import logging
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 import samljit
 import samljit.errors
 
 ROOT = Path(__file__).resolve().parents[1]
 
-EXPORTED = [
-    "AsyncAccountStore",
-    "AsyncLoginService",
-    "AsyncReplayCache",
-    "AsyncRequestStore",
-    "AsyncSessionIssuer",
-    "AsyncSessionRevoker",
-    "AsyncUserStore",
-    "in_thread",
-    "load_or_create_key_pair",
-    "AccountClaimMissing", "AccountConfig", "AccountMismatch", "AccountNotFound",
-    "AccountStore", "AlgorithmForbidden", "Assertion", "AssertionMissing", "Attribute",
-    "AudienceMismatch", "AuditEvent", "AuthnContextNotAccepted", "AuthnRequest",
-    "AuthnStatementMissing", "BINDING_HTTP_POST", "BINDING_HTTP_REDIRECT", "ClaimError",
-    "ClaimMapping", "Claims", "CompressedPayload", "ConfigError", "DestinationMismatch",
-    "DomainNotOwned", "DuplicateId", "DuplicateUser", "EmailInvalid", "EmailMissing",
-    "EncryptionNotSupported", "Endpoint",
-    "Expired", "GroupRole", "Identity", "IdentityProvider", "InResponseToMismatch",
-    "InputError", "InvalidBase64", "IssuerMismatch", "Limits", "LoginContext", "LoginRequest",
-    "LoginResult", "LoginService", "LogoutMessage", "LogoutResult", "METADATA_LIMITS",
-    "MalformedResponse", "MemoryAccountStore", "MemoryReplayCache", "MemoryRequestStore",
-    "MemorySessionIssuer", "MemoryUserStore", "MetadataAmbiguous", "MetadataBadCertificate",
-    "MetadataEntityNotFound", "MetadataError", "MetadataFetchFailed", "MetadataFetcher",
-    "MetadataFinding", "MetadataInvalid", "MetadataIsSP", "MetadataNoIdP", "MetadataNoSigningKey",
-    "MetadataSignatureInvalid", "MetadataSource", "MetadataWarning", "MultipleAssertions", "NameID",
-    "NewUser", "NotYetValid", "OutboundMessage", "ParsedMetadata", "PendingRequest",
-    "ProvisioningError", "ProvisioningOutcome", "ProvisioningPolicy", "RESPONSE_LIMITS",
-    "RecipientMismatch", "RedirectMessage", "ReferenceMismatch", "RefreshResult", "ReplayCache",
-    "Replayed", "RequestStore", "ResponseTooLarge", "RoleNotAccepted", "SPConfig", "SamlError",
-    "SamlWarning", "SessionIssuer", "SessionRevoker", "SignatureError", "SignatureInvalid",
-    "SignatureMisplaced", "SignatureMissing", "SsoDisabled", "StatusNotSuccess", "StoreUnavailable",
-    "StructureError", "SubjectInvalid", "TransformForbidden", "UnsolicitedResponse",
-    "UntrustedKey", "UserNotProvisioned", "UserRecord", "UserStore", "ValidationError",
-    "XmlForbiddenConstruct", "XmlMalformed", "XmlTooDeep", "XmlTooLarge", "__version__",
-    "build_authn_request", "build_logout_request", "build_logout_response", "build_sp_metadata",
-    "certificate_sha256", "check_metadata", "decode_post_response", "decode_redirect",
-    "encode_redirect", "normalize_email", "parse_idp_metadata", "plan_provisioning", "post_form",
-    "read_logout_message", "safe_redirect", "stale_users", "urllib_fetcher", "verify_response",
-    "verify_response_xml",
-    "QueryInvalid", "StoreFull",
-]  # fmt: skip
+REFERENCE = ROOT / "docs" / "reference.md"
 
 
-def test_the_public_api_is_exactly_what_is_documented() -> None:
-    assert sorted(samljit.__all__) == sorted(EXPORTED)
-    for name in samljit.__all__:
-        assert hasattr(samljit, name), name
+def _isort_key(name: str) -> tuple[int, str]:
+    """How ruff (RUF022) sorts ``__all__``: CONSTANTS, then Classes, then functions."""
+    return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+
+def test_every_public_name_of_the_package_is_exported() -> None:
+    """Derived from the module, as httpx's tests/test_exported_members.py does: whatever
+    ``samljit`` defines or imports without a leading underscore, except submodules."""
+    public = {
+        name
+        for name, value in vars(samljit).items()
+        if not name.startswith("_") and not inspect.ismodule(value)
+    }
+    assert public == set(samljit.__all__) - {"__version__"}
+
+
+def test_every_exported_name_exists_once_and_all_is_sorted() -> None:
+    assert all(hasattr(samljit, name) for name in samljit.__all__)
+    assert len(set(samljit.__all__)) == len(samljit.__all__)
+    assert samljit.__all__ == sorted(samljit.__all__, key=_isort_key)
+
+
+def test_every_error_class_is_exported() -> None:
+    errors = {cls.__name__ for cls in _error_classes()} | {"SamlWarning"}
+    assert errors <= set(samljit.__all__)
+
+
+def _documented_public_names() -> set[str]:
+    """The names in the first column of docs/reference.md's "All public names" table."""
+    text = REFERENCE.read_text().split("## All public names", 1)[1].split("\n## ", 1)[0]
+    names: set[str] = set()
+    for line in text.splitlines():
+        if line.startswith("| ") and not line.startswith("| ---"):
+            first_column = re.findall(r"`([A-Za-z_][A-Za-z0-9_.]*)`", line.split(" | ", 1)[0])
+            # A row of a submodule's names (`samljit.stores.redis.RedisReplayCache`, ...)
+            # documents that module, not the package.
+            if not any("." in name for name in first_column):
+                names.update(first_column)
+    return names
+
+
+def test_the_reference_lists_every_exported_name() -> None:
+    assert set(samljit.__all__) - _documented_public_names() == set()
+
+
+def test_the_reference_lists_no_name_that_is_not_exported() -> None:
+    assert _documented_public_names() - set(samljit.__all__) == set()
+
+
+def test_the_docs_name_no_unexported_samljit_attribute() -> None:
+    """``samljit.X`` in any page is an exported name, a submodule (``samljit.testing``) or a
+    logger (``samljit.audit``); file names and strings such as ``"samljit.sqlite3"`` aside."""
+    loggers = {name for name in logging.Logger.manager.loggerDict if name.startswith("samljit.")}
+    wrong = set()
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        for name in re.findall(r"(?<![\w\"'/.])samljit\.([A-Za-z][A-Za-z0-9_]*)", page.read_text()):
+            if (
+                name not in samljit.__all__
+                and f"samljit.{name}" not in loggers
+                and importlib.util.find_spec(f"samljit.{name}") is None
+            ):
+                wrong.add(f"{page.name}: samljit.{name}")
+    assert not wrong
+
+
+_SIGNATURE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\(", re.M)
+
+
+def _documented_signatures() -> list[tuple[str, str, list[str]]]:
+    """(heading, name, parameter names) of each ``name(...)`` at the start of a line in the
+    ```text blocks of docs/reference.md."""
+    found = []
+    heading = ""
+    for part in re.split(r"^```text\n(.*?)^```", REFERENCE.read_text(), flags=re.S | re.M)[:]:
+        headings = re.findall(r"^### (.*)$", part, re.M)
+        if headings:
+            heading = headings[-1]
+        for match in _SIGNATURE.finditer(part):
+            depth, end = 1, match.end()
+            while depth and end < len(part):
+                depth += {"(": 1, ")": -1}.get(part[end], 0)
+                end += 1
+            inner = part[match.end() : end - 1]
+            found.append((heading, match.group(1), _parameter_names(inner)))
+    return found
+
+
+def _parameter_names(text: str) -> list[str]:
+    names, depth, current = [], 0, ""
+    for char in text + ",":
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        if char == "," and depth == 0:
+            name = re.split(r"[:=]", current.strip(), maxsplit=1)[0].strip()
+            if name and name not in ("*", "/"):
+                names.append(name)
+            current = ""
+        else:
+            current += char
+    return names
+
+
+def _documented_object(heading: str, name: str) -> Any:
+    if hasattr(samljit, name):
+        return getattr(samljit, name)
+    for owner in re.findall(r"`([A-Za-z_][A-Za-z0-9_.]*)`", heading):
+        cls = getattr(samljit, owner.split(".")[0], None)
+        if cls is not None and hasattr(cls, name):
+            return getattr(cls, name)
+    raise AssertionError(f"docs/reference.md ({heading}) documents {name}(), which is not found")
+
+
+def test_the_reference_has_signatures_to_check() -> None:
+    names = {name for _, name, _ in _documented_signatures()}
+    assert {"parse_idp_metadata", "verify_response", "verify_response_xml", "LoginService"} <= names
+
+
+@pytest.mark.parametrize(
+    ("heading", "name", "documented"),
+    _documented_signatures(),
+    ids=[f"{name}-{n}" for n, (_, name, _) in enumerate(_documented_signatures())],
+)
+def test_each_documented_signature_has_the_real_parameters(
+    heading: str, name: str, documented: list[str]
+) -> None:
+    real = [
+        p
+        for p in inspect.signature(_documented_object(heading, name)).parameters
+        if p not in ("self", "cls")
+    ]
+    assert documented == real
 
 
 def test_importing_samljit_loads_no_web_framework_or_database_driver() -> None:

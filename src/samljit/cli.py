@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import logging
 import math
+import re
 import sys
 import tomllib
 from collections.abc import Sequence
@@ -26,7 +28,7 @@ from ._time import require_aware
 from .bindings import encode_redirect, post_form
 from .claims import ClaimMapping, Claims
 from .config import SPConfig
-from .errors import AccountMismatch, ConfigError, SamlError
+from .errors import AccountMismatch, ConfigError, InvalidBase64, SamlError
 from .messages import build_authn_request
 from .metadata import (
     BINDING_HTTP_POST,
@@ -46,55 +48,124 @@ EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
 
 class _Usage(Exception):
-    pass
+    def __init__(self, message: str, parser: argparse.ArgumentParser | None = None) -> None:
+        super().__init__(message)
+        self.parser = parser
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise _Usage(message)
+        raise _Usage(message, self)
+
+
+# Library messages name SPConfig settings; the CLI's user sets them with these options.
+_FLAGS = {
+    "SPConfig.entity_id": "--sp-entity-id",
+    "SPConfig.acs_url": "--acs-url",
+    "SPConfig.slo_url": "--slo-url",
+    "SPConfig.clock_skew": "--clock-skew",
+    "allow_sha1": "--allow-sha1",
+    "allow_legacy_encryption": "--allow-legacy-encryption",
+}
+_SETTING = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, _FLAGS)) + r")\b")
+
+
+def _in_cli_terms(message: str) -> str:
+    return _SETTING.sub(lambda m: _FLAGS[m.group(1)], message)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``samljit`` command line; returns the exit code (0, 1 or 2)."""
+    _quiet_library_logs()
     parser = _build_parser()
     args_list = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in args_list
+    failed: argparse.ArgumentParser = parser
     try:
         args = parser.parse_args(args_list)
+        failed = args.parser
         if not hasattr(args, "run"):
-            raise _Usage(
-                "choose a command: verify, metadata inspect, metadata check, mapping test, "
-                "login-url, sp-metadata"
-            )
+            choices = ", ".join(_commands(failed))
+            raise _Usage(f"choose a command: {choices}")
         code: int = args.run(args)
         return code
     except _Usage as exc:
+        failed = exc.parser or failed
+        message = _in_cli_terms(str(exc))
         if as_json:
-            _print_json({"ok": False, "error": {"code": "usage_error", "message": str(exc)}})
+            _print_json({"ok": False, "error": {"code": "usage_error", "message": message}})
         else:
-            parser.print_usage(sys.stderr)
-            print(f"samljit: error: {exc}", file=sys.stderr)
+            failed.print_usage(sys.stderr)
+            print(f"{failed.prog}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _quiet_library_logs() -> None:
+    # Every failure is in the output already; without a handler anywhere, logging's "last
+    # resort" would print the library's warnings (a failed metadata refresh) to stderr again.
+    library = logging.getLogger("samljit")
+    if not any(isinstance(h, logging.NullHandler) for h in library.handlers):
+        library.addHandler(logging.NullHandler())
+
+
+def _commands(parser: argparse.ArgumentParser) -> list[str]:
+    return [
+        name
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action.choices
+    ]
+
+
+_COMMAND_HELP = "the command; COMMAND --help shows its options"
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="samljit", description="SAML 2.0 SSO tools for administrators")
+    parser.set_defaults(parser=parser)
     parser.add_argument("--version", action="version", version=f"samljit {__version__}")
-    commands = parser.add_subparsers(parser_class=_Parser)
+    commands = parser.add_subparsers(
+        parser_class=_Parser, title="commands", metavar="COMMAND", help=_COMMAND_HELP
+    )
 
-    verify = commands.add_parser(
-        "verify", help="verify a captured SAMLResponse as the ACS would, at a given instant"
+    def command(
+        group: argparse._SubParsersAction[_Parser], name: str, help: str
+    ) -> argparse.ArgumentParser:
+        sub = group.add_parser(name, help=help, description=help)
+        sub.set_defaults(parser=sub)
+        return sub
+
+    def json_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--json", action="store_true", help="print one JSON object (see docs/cli.md)"
+        )
+
+    at_help = "the instant to judge at: ISO 8601 (UTC without an offset) or now (the default)"
+
+    verify = command(
+        commands, "verify", "verify a captured SAMLResponse as the ACS would, at a given instant"
     )
     verify.add_argument("response", help="file holding the POSTed SAMLResponse value, or -")
-    verify.add_argument("--idp-metadata", required=True, metavar="FILE")
+    verify.add_argument(
+        "--idp-metadata", required=True, metavar="FILE", help="the IdP metadata XML, or -"
+    )
     verify.add_argument("--idp-entity-id", metavar="ID", help="pick an IdP from an aggregate")
-    verify.add_argument("--sp-entity-id", required=True, metavar="ID")
-    verify.add_argument("--acs-url", required=True, metavar="URL")
-    verify.add_argument("--at", required=True, metavar="ISO8601", help="the instant to judge at")
-    verify.add_argument("--in-response-to", metavar="ID", help="the AuthnRequest ID sent")
+    verify.add_argument(
+        "--sp-entity-id", required=True, metavar="ID", help="the SP entity ID (the audience)"
+    )
+    verify.add_argument(
+        "--acs-url", required=True, metavar="URL", help="the ACS URL (Destination, Recipient)"
+    )
+    verify.add_argument("--at", metavar="ISO8601", help=at_help)
+    verify.add_argument(
+        "--in-response-to", metavar="ID", help="the ID of the AuthnRequest the SP sent"
+    )
     verify.add_argument(
         "--no-unsolicited", action="store_true", help="refuse IdP-initiated responses"
     )
-    verify.add_argument("--allow-sha1", action="store_true")
+    verify.add_argument(
+        "--allow-sha1", action="store_true", help="accept SHA-1 signatures and digests"
+    )
     verify.add_argument(
         "--sp-key",
         action="append",
@@ -102,22 +173,41 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="PEM private key to decrypt encrypted assertions (repeatable, for rollover)",
     )
-    verify.add_argument("--allow-legacy-encryption", action="store_true")
-    verify.add_argument("--clock-skew", type=float, default=180.0, metavar="SECONDS")
-    verify.add_argument("--json", action="store_true")
+    verify.add_argument(
+        "--allow-legacy-encryption",
+        action="store_true",
+        help="accept RSA 1.5 key transport and 3DES in encrypted assertions",
+    )
+    verify.add_argument(
+        "--clock-skew",
+        type=float,
+        default=180.0,
+        metavar="SECONDS",
+        help="tolerance of every time comparison, 0 to 900 (default 180)",
+    )
+    json_option(verify)
     verify.set_defaults(run=_verify)
 
-    metadata = commands.add_parser("metadata", help="IdP metadata tools")
-    metadata_commands = metadata.add_subparsers(parser_class=_Parser)
-    inspect = metadata_commands.add_parser("inspect", help="show what samljit reads from metadata")
+    metadata = command(commands, "metadata", "IdP metadata tools")
+    metadata_commands = metadata.add_subparsers(
+        parser_class=_Parser, title="commands", metavar="COMMAND", help=_COMMAND_HELP
+    )
+    inspect = command(metadata_commands, "inspect", "show what samljit reads from metadata")
     inspect.add_argument("file", help="the IdP metadata XML, or -")
-    inspect.add_argument("--entity-id", metavar="ID", help="pick an IdP from an aggregate")
-    inspect.add_argument("--at", metavar="ISO8601", help="instant for expiry warnings (now)")
-    inspect.add_argument("--json", action="store_true")
+    inspect.add_argument(
+        "--idp-entity-id",
+        "--entity-id",
+        dest="entity_id",
+        metavar="ID",
+        help="pick an IdP from an aggregate",
+    )
+    inspect.add_argument("--at", metavar="ISO8601", help=at_help)
+    json_option(inspect)
     inspect.set_defaults(run=_inspect)
-    check = metadata_commands.add_parser(
+    check = command(
+        metadata_commands,
         "check",
-        help="report expiring certificates and expired or unreadable metadata (exit 1), for cron",
+        "report expiring certificates and expired or unreadable metadata (exit 1), for cron",
     )
     check.add_argument(
         "sources", nargs="+", metavar="FILE_OR_URL", help="metadata files (or -) and https URLs"
@@ -125,8 +215,14 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--days", type=int, default=30, metavar="N", help="report certificates expiring within N"
     )
-    check.add_argument("--at", metavar="ISO8601", help="the instant to judge at (now)")
-    check.add_argument("--entity-id", metavar="ID", help="pick an IdP from an aggregate")
+    check.add_argument("--at", metavar="ISO8601", help=at_help)
+    check.add_argument(
+        "--idp-entity-id",
+        "--entity-id",
+        dest="entity_id",
+        metavar="ID",
+        help="pick an IdP from an aggregate",
+    )
     check.add_argument(
         "--metadata-cert",
         action="append",
@@ -135,23 +231,37 @@ def _build_parser() -> argparse.ArgumentParser:
         help="PEM certificate that must have signed the metadata (repeatable)",
     )
     check.add_argument("--allow-http", action="store_true", help="also fetch http:// URLs")
-    check.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
-    check.add_argument("--json", action="store_true")
+    check.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="for each URL: connecting, each read, the whole body (default 10)",
+    )
+    json_option(check)
     check.set_defaults(run=_check)
 
-    mapping = commands.add_parser("mapping", help="claim mapping tools")
-    mapping_commands = mapping.add_subparsers(parser_class=_Parser)
-    test = mapping_commands.add_parser(
-        "test", help="map a NameID and attributes to an identity, without any XML"
+    mapping = command(commands, "mapping", "claim mapping tools")
+    mapping_commands = mapping.add_subparsers(
+        parser_class=_Parser, title="commands", metavar="COMMAND", help=_COMMAND_HELP
+    )
+    test = command(
+        mapping_commands, "test", "map a NameID and attributes to an identity, without any XML"
     )
     source = test.add_mutually_exclusive_group()
     source.add_argument("--preset", metavar="NAME", help="a vendor preset, e.g. okta, entra")
     source.add_argument("--config", metavar="FILE", help="a ClaimMapping as JSON or TOML")
-    test.add_argument("--name-id", default="", metavar="VALUE")
-    test.add_argument("--name-id-format", metavar="URI")
-    test.add_argument("--attributes", metavar="FILE.json", help='{"Name": ["value", ...]}')
+    test.add_argument("--name-id", default="", metavar="VALUE", help="the NameID the IdP sends")
+    test.add_argument("--name-id-format", metavar="URI", help="the NameID's Format")
     test.add_argument(
-        "--attribute", action="append", default=[], metavar="NAME=VALUE", help="repeatable"
+        "--attributes", metavar="FILE.json", help='attributes as JSON: {"Name": ["value", ...]}'
+    )
+    test.add_argument(
+        "--attribute",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="one attribute value (repeatable)",
     )
     test.add_argument(
         "--accepted-role",
@@ -161,28 +271,54 @@ def _build_parser() -> argparse.ArgumentParser:
         help="repeatable; without it (and without accepted_roles in --config) any role is shown",
     )
     test.add_argument("--account", metavar="ID", help="the account the login is for")
-    test.add_argument("--json", action="store_true", help="print JSON")
+    json_option(test)
     test.set_defaults(run=_mapping_test)
 
-    login_url = commands.add_parser(
-        "login-url", help="build an SP-initiated login request to test an IdP by hand"
+    login_url = command(
+        commands, "login-url", "build an SP-initiated login request to test an IdP by hand"
     )
-    login_url.add_argument("--idp-metadata", required=True, metavar="FILE")
+    login_url.add_argument(
+        "--idp-metadata", required=True, metavar="FILE", help="the IdP metadata XML, or -"
+    )
     login_url.add_argument("--idp-entity-id", metavar="ID", help="pick an IdP from an aggregate")
-    login_url.add_argument("--sp-entity-id", required=True, metavar="ID")
-    login_url.add_argument("--acs-url", required=True, metavar="URL")
-    login_url.add_argument("--relay-state", metavar="S")
-    login_url.add_argument("--binding", choices=("redirect", "post"), default="redirect")
+    login_url.add_argument(
+        "--sp-entity-id", required=True, metavar="ID", help="the SP entity ID (the Issuer)"
+    )
+    login_url.add_argument(
+        "--acs-url", required=True, metavar="URL", help="where the IdP posts the response"
+    )
+    login_url.add_argument(
+        "--relay-state", metavar="S", help="a RelayState the IdP sends back with the response"
+    )
+    login_url.add_argument(
+        "--binding",
+        choices=("redirect", "post"),
+        default="redirect",
+        help="how the request goes to the IdP (default redirect)",
+    )
     login_url.add_argument("--sp-key", metavar="FILE", help="PEM private key to sign with")
-    login_url.add_argument("--json", action="store_true", help="print JSON")
+    json_option(login_url)
     login_url.set_defaults(run=_login_url)
 
-    sp_metadata = commands.add_parser("sp-metadata", help="print this SP's metadata XML")
-    sp_metadata.add_argument("--entity-id", required=True, metavar="ID")
-    sp_metadata.add_argument("--acs-url", required=True, metavar="URL")
+    sp_metadata = command(commands, "sp-metadata", "print this SP's metadata XML")
+    sp_metadata.add_argument(
+        "--sp-entity-id",
+        "--entity-id",
+        dest="entity_id",
+        required=True,
+        metavar="ID",
+        help="the SP entity ID",
+    )
+    sp_metadata.add_argument(
+        "--acs-url", required=True, metavar="URL", help="the ACS URL (HTTP-POST)"
+    )
     sp_metadata.add_argument("--cert", metavar="FILE", help="PEM signing certificate")
-    sp_metadata.add_argument("--encryption-cert", metavar="FILE", help="PEM certificate")
-    sp_metadata.add_argument("--slo-url", metavar="URL")
+    sp_metadata.add_argument(
+        "--encryption-cert", metavar="FILE", help="PEM certificate IdPs encrypt assertions for"
+    )
+    sp_metadata.add_argument(
+        "--slo-url", metavar="URL", help="the Single Logout URL (HTTP-Redirect and HTTP-POST)"
+    )
     sp_metadata.add_argument(
         "--want-assertions-signed", action="store_true", help="ask the IdP to sign assertions"
     )
@@ -210,14 +346,16 @@ def _rsa_key(path: str) -> rsa.RSAPrivateKey:
 
 
 def _instant(value: str | None) -> datetime:
-    if value is None:
+    if value is None or value.strip().lower() == "now":
         return datetime.now(UTC)
     try:
         moment = datetime.fromisoformat(value)
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         return require_aware(moment, "--at")
     except (ValueError, OverflowError) as exc:
-        raise _Usage(f"--at {value!r} is not an ISO 8601 date-time SAML can express") from exc
+        raise _Usage(
+            f"--at {value!r} is not now or an ISO 8601 date-time SAML can express"
+        ) from exc
     except SamlError as exc:
         raise _Usage(exc.message) from exc
 
@@ -252,7 +390,7 @@ def _verify(args: argparse.Namespace) -> int:
             decryption_keys=keys,
         )
     except SamlError as exc:
-        return _rejected(exc, args.json)
+        return _rejected(_explained(exc, args, response.strip()), args.json)
     warnings = [{"code": w.code, "message": w.message} for w in parsed.warnings]
     if args.json:
         _print_json({"ok": True, "assertion": assertion_json(assertion), "warnings": warnings})
@@ -262,6 +400,36 @@ def _verify(args: argparse.Namespace) -> int:
         for warning in warnings:
             print(f"warning: {warning['code']}: {warning['message']}")
     return EXIT_OK
+
+
+_URL_ENCODED = re.compile(rb"%(2B|2F|3D|0A|0D)", re.IGNORECASE)
+
+
+def _explained(exc: SamlError, args: argparse.Namespace, pasted: bytes = b"") -> SamlError:
+    """The error, with what to do about it in terms of this command's options."""
+    hint = ""
+    if isinstance(exc, InvalidBase64) and pasted:
+        if pasted[:1] == b"<":
+            hint = (
+                "this is XML: give the SAMLResponse form value as POSTed (the base64 of the "
+                "XML), e.g. from the browser's network panel"
+            )
+        elif _URL_ENCODED.search(pasted):
+            hint = (
+                "this is URL-encoded (it holds %2B, %2F or %3D): URL-decode it first, or copy "
+                "the form value from the parsed form data rather than the raw request body"
+            )
+    elif exc.code == "unsolicited_response" and getattr(args, "no_unsolicited", False):
+        hint = "give the AuthnRequest ID with --in-response-to, or drop --no-unsolicited"
+    elif exc.code == "in_response_to_mismatch" and getattr(args, "in_response_to", "") is None:
+        hint = "give the ID of the AuthnRequest it answers with --in-response-to"
+    elif exc.code in ("metadata_ambiguous", "metadata_entity_not_found"):
+        hint = "choose the IdP with --idp-entity-id"
+    message = _in_cli_terms(exc.message) + (f"; {hint}" if hint else "")
+    if message == exc.message:
+        return exc
+    explained = type(exc)(message, expected=exc.expected, found=exc.found)
+    return explained
 
 
 def _mapping_test(args: argparse.Namespace) -> int:
@@ -283,12 +451,12 @@ def _mapping_test(args: argparse.Namespace) -> int:
     notes: list[str] = []
     if args.accepted_role:
         settings["accepted_roles"] = args.accepted_role
+    any_role = not settings.get("accepted_roles")
     try:
-        if not settings.get("accepted_roles"):
-            # Nothing to check roles against: show the role the IdP sent as if accepted.
-            probe = ClaimMapping.from_dict({**settings, "accepted_roles": ["-"]})
-            sent = [v.strip() for v in claims.values(probe.role_attributes)]
-            settings["accepted_roles"] = sent or ["-"]
+        if any_role:
+            # Nothing to check roles against: accept whatever the IdP sent, and the roles the
+            # mapping itself names, so that the role is shown as the mapping would make it.
+            settings = _accepting_any_role(settings, claims)
             notes.append("no accepted roles configured: the role is shown as the IdP sent it")
         mapping = ClaimMapping.from_dict(settings)
     except ConfigError as exc:
@@ -303,13 +471,22 @@ def _mapping_test(args: argparse.Namespace) -> int:
             )
     except SamlError as exc:
         return _rejected(exc, args.json)
+    role: str | None = identity.role
+    warnings = [*identity.warnings, *notes]
+    if any_role and role == _NO_ROLE:
+        role = None
+        warnings = [w for w in warnings if _NO_ROLE not in w]
+        warnings.append(
+            f"the IdP sent no role (attribute {' or '.join(mapping.role_attributes)}): a login "
+            "would be refused with role_not_accepted unless the mapping has a default_role"
+        )
     report: dict[str, Any] = {
         "email": identity.email,
         "full_name": identity.full_name,
-        "role": identity.role,
+        "role": role,
         "account_id": identity.account_id,
         "extra": {key: list(values) for key, values in identity.extra.items()},
-        "warnings": [*identity.warnings, *notes],
+        "warnings": warnings,
     }
     if args.json:
         _print_json({"ok": True, "identity": report})
@@ -322,6 +499,41 @@ def _mapping_test(args: argparse.Namespace) -> int:
         for warning in report["warnings"]:
             print(f"warning: {warning}")
     return EXIT_OK
+
+
+_NO_ROLE = "(no role sent)"
+
+
+def _accepting_any_role(settings: dict[str, Any], claims: Claims) -> dict[str, Any]:
+    """``settings`` with accepted roles made of the roles sent and the roles the mapping names;
+    a claim without any role maps to the placeholder :data:`_NO_ROLE`, never shown."""
+    probe = ClaimMapping.from_dict(
+        {
+            **{k: v for k, v in settings.items() if k not in _ROLE_SETTINGS},
+            "accepted_roles": [_NO_ROLE],
+        }
+    )
+    named: list[str] = [value.strip() for value in claims.values(probe.role_attributes)]
+    role_values = settings.get("role_values")
+    if isinstance(role_values, dict):
+        named += [str(role) for role in role_values.values()]
+    for rule in settings.get("group_roles") or ():
+        if isinstance(rule, dict) and "role" in rule:
+            named.append(str(rule["role"]))
+        elif isinstance(rule, list | tuple) and len(rule) == 2:
+            named.append(str(rule[1]))
+    if isinstance(settings.get("default_role"), str):
+        named.append(settings["default_role"])
+    accepted = list(dict.fromkeys(role for role in named if role))
+    out = {**settings, "accepted_roles": [*accepted, _NO_ROLE]}
+    if "default_role" not in settings:
+        out |= {"unaccepted_role": "default", "default_role": _NO_ROLE}
+    return out
+
+
+_ROLE_SETTINGS = frozenset(
+    {"accepted_roles", "role_values", "group_roles", "default_role", "unaccepted_role"}
+)
 
 
 def _mapping_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -358,11 +570,15 @@ def _login_url(args: argparse.Namespace) -> int:
     try:
         idp = parse_idp_metadata(metadata_xml, entity_id=args.idp_entity_id).idp
     except SamlError as exc:
-        return _rejected(exc, args.json)
+        return _rejected(_explained(exc, args), args.json)
     wanted = BINDING_HTTP_POST if args.binding == "post" else BINDING_HTTP_REDIRECT
     endpoint = idp.sso_service(wanted)
     if endpoint is None:
-        raise _Usage(f"the IdP metadata has no {args.binding} SingleSignOnService")
+        other = "redirect" if args.binding == "post" else "post"
+        raise _Usage(
+            f"the IdP metadata has no SingleSignOnService for --binding {args.binding}; "
+            f"try --binding {other}"
+        )
     post = args.binding == "post"
     request = build_authn_request(
         sp=sp,
@@ -425,7 +641,7 @@ def _inspect(args: argparse.Namespace) -> int:
     try:
         parsed = parse_idp_metadata(data, entity_id=args.entity_id, now=_instant(args.at))
     except SamlError as exc:
-        return _rejected(exc, args.json)
+        return _rejected(_explained(exc, args), args.json)
     report = metadata_json(parsed)
     if args.json:
         _print_json({"ok": True, "metadata": report})

@@ -26,11 +26,16 @@ from contextvars import ContextVar
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import MutableHeaders
-from starlette.requests import HTTPConnection, Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route, Router
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from .._extras import missing_extra
+
+try:
+    from starlette.datastructures import MutableHeaders
+    from starlette.requests import HTTPConnection, Request
+    from starlette.responses import Response
+    from starlette.routing import BaseRoute, Mount, Route, Router
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+except ImportError as exc:  # pragma: no cover - tested in a subprocess
+    raise missing_extra(__name__, "fastapi", exc) from exc
 
 from ..errors import InputError, SamlError
 from ..service import AsyncLoginService

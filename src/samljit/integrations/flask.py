@@ -24,11 +24,16 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Flask, Response, has_request_context, request, session, url_for
-from flask.sessions import SessionInterface, SessionMixin
-from flask.wrappers import Request as FlaskRequest
-from flask.wrappers import Response as FlaskResponse
-from werkzeug.datastructures import CallbackDict
+from .._extras import missing_extra
+
+try:
+    from flask import Blueprint, Flask, Response, has_request_context, request, session, url_for
+    from flask.sessions import SessionInterface, SessionMixin
+    from flask.wrappers import Request as FlaskRequest
+    from flask.wrappers import Response as FlaskResponse
+    from werkzeug.datastructures import CallbackDict
+except ImportError as exc:  # pragma: no cover - tested in a subprocess
+    raise missing_extra(__name__, "flask", exc) from exc
 
 from ..errors import SamlError
 from ..service import LoginService

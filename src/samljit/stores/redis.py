@@ -28,11 +28,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
-import redis
-import redis.asyncio
-import redis.asyncio.retry
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from .._extras import missing_extra
+
+try:
+    import redis
+    import redis.asyncio
+    import redis.asyncio.retry
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+except ImportError as exc:  # pragma: no cover - tested in a subprocess
+    raise missing_extra(__name__, "redis", exc) from exc
 
 from ..accounts import AccountConfig
 from ..errors import StoreUnavailable

@@ -12,20 +12,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Engine,
-    Integer,
-    MetaData,
-    Row,
-    String,
-    Table,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.exc import IntegrityError
+from .._extras import missing_extra
+
+try:
+    from sqlalchemy import (
+        Column,
+        DateTime,
+        Engine,
+        Integer,
+        MetaData,
+        Row,
+        String,
+        Table,
+        insert,
+        select,
+        update,
+    )
+    from sqlalchemy.exc import IntegrityError
+except ImportError as exc:  # pragma: no cover - tested in a subprocess
+    raise missing_extra(__name__, "sqlalchemy", exc) from exc
 
 from ..protocols import DuplicateUser, NewUser, UserRecord
 

@@ -23,7 +23,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ..._extras import missing_extra
 from .._web import sp_config
+
+try:
+    import django  # noqa: F401 - every module of this package needs it
+except ImportError as exc:  # pragma: no cover - tested in a subprocess
+    raise missing_extra(__name__, "django", exc) from exc
 
 if TYPE_CHECKING:
     from .service import login_service
