@@ -207,7 +207,7 @@ def verify_enveloped(
     # algorithm's type can have made it.
     wants_ec = "ecdsa" in method
     for certificate in _ordered(certificates, offered):
-        if _is_ec(certificate) != wants_ec:
+        if _is_ec(certificate) is not wants_ec:
             continue
         try:
             result = _PinnedVerifier().verify(
@@ -409,8 +409,14 @@ def _check_c14n_parameters(
         )
 
 
-def _is_ec(certificate: x509.Certificate) -> bool:
-    return isinstance(certificate.public_key(), ec.EllipticCurvePublicKey)
+def _is_ec(certificate: x509.Certificate) -> bool | None:
+    """Whether the key is an EC key; None when cryptography cannot read it (a certificate
+    built by the host app rather than read from metadata), which then verifies nothing."""
+    try:
+        key = certificate.public_key()
+    except Exception:  # UnsupportedAlgorithm, ValueError: an unusable key, not an error here
+        return None
+    return isinstance(key, ec.EllipticCurvePublicKey)
 
 
 def _require_allowed(
