@@ -593,7 +593,6 @@ def test_after_a_failure_the_source_waits_the_retry_interval(keys: Keys) -> None
     assert len(fetcher.calls) == 2
 
 
-
 def _fail_in_a_row(source: samljit.MetadataSource, times: int, start: datetime) -> list[timedelta]:
     """Let ``source`` fail ``times`` refreshes in a row, each when due; the waits it chose."""
     waits, now = [], start
@@ -663,7 +662,8 @@ def test_any_exception_while_reading_a_document_keeps_the_good_copy(
     monkeypatch.setattr(samljit.metadata_source, "parse_idp_metadata", broken)
     result = source.refresh(now=NOW + timedelta(hours=7))
     assert (result.ok, result.code, result.serving) == (False, "metadata_invalid", True)
-    assert result.error is not None and result.error.__cause__ is exception
+    assert result.error is not None
+    assert result.error.__cause__ is exception
     assert source.current(now=NOW + timedelta(hours=7, minutes=4)) is source.idp
     assert len(fetcher.calls) == 2  # no fetch on the login after the failure
     assert_kept(source, keys)
@@ -680,6 +680,7 @@ def test_a_document_with_an_unreadable_certificate_keeps_the_good_copy(
     result = source.refresh(now=NOW)
     assert (result.ok, result.code, result.serving) == (False, "metadata_bad_certificate", True)
     assert_kept(source, keys)
+
 
 def test_time_must_be_timezone_aware(keys: Keys) -> None:
     source, _ = stub_source(keys.idp_a.metadata_xml)

@@ -82,7 +82,9 @@ def test_an_unreadable_metadata_certificate_is_a_bad_certificate(
     test_idp: TestIdP, variant: str, wrapping: str
 ) -> None:
     der = odd(test_idp, variant)
-    document = with_certificate(test_idp.metadata_xml, der if wrapping == "der" else pem_wrapped(der))
+    document = with_certificate(
+        test_idp.metadata_xml, der if wrapping == "der" else pem_wrapped(der)
+    )
     with pytest.raises(samljit.MetadataError) as caught:
         samljit.parse_idp_metadata(document, now=NOW)
     assert caught.value.code == "metadata_bad_certificate"

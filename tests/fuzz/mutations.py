@@ -328,13 +328,18 @@ HEADERS = (
     b'<!DOCTYPE r SYSTEM "http://127.0.0.1:1/x.dtd">',
     b'<!DOCTYPE r [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]>',
     b"<!-- c -->",
-    b'<?pi x?>',
+    b"<?pi x?>",
 )
-NAMESPACE_DECLARATIONS = tuple(
-    f' xmlns:{prefix}="{uri}"'.encode()
-    for prefix in ("saml", "samlp", "ds", "md", "xenc", "xsi")
-    for uri in (NS["other"], NS["saml"], NS["ds"])
-) + (b' xmlns="urn:example:other"', b' xmlns=""', b' xmlns:saml=""')
+NAMESPACE_DECLARATIONS = (
+    *(
+        f' xmlns:{prefix}="{uri}"'.encode()
+        for prefix in ("saml", "samlp", "ds", "md", "xenc", "xsi")
+        for uri in (NS["other"], NS["saml"], NS["ds"])
+    ),
+    b' xmlns="urn:example:other"',
+    b' xmlns=""',
+    b' xmlns:saml=""',
+)
 
 
 def _replace_header(data: st.DataObject, raw: bytes) -> bytes:

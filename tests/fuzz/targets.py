@@ -66,9 +66,7 @@ def world() -> World:
     idp_key, idp_certificate = _pair("idp")
     _, next_certificate = _pair("idp-next")
     sp_key, sp_certificate = _pair("sp")
-    idp = TestIdP(
-        IDP_ENTITY_ID, key=idp_key, certificate=idp_certificate, slo_url=IDP_SLO_URL
-    )
+    idp = TestIdP(IDP_ENTITY_ID, key=idp_key, certificate=idp_certificate, slo_url=IDP_SLO_URL)
     metadata = idp.metadata(extra_certificates=[next_certificate])
     provider = samljit.parse_idp_metadata(metadata, now=NOW).idp
     sp = samljit.SPConfig(entity_id=SP_ENTITY_ID, acs_url=ACS_URL, slo_url=SLO_URL)

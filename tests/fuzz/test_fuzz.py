@@ -34,7 +34,6 @@ import samljit
 from .mutations import VALUES, mutate_bytes, mutate_document, mutate_tree
 from .targets import (
     CRASHERS,
-    NOW,
     RESPONSE_KINDS,
     TARGETS,
     interop_metadata_files,
@@ -243,7 +242,9 @@ def test_a_logout_message_by_redirect_gives_only_saml_errors(
     if before_signing:  # the query signature is made over the mutated message
         root = _parse(xml)
         mutate_tree(data, root, at_most=3)
-        query = redirect_query(etree.tostring(root, xml_declaration=True, encoding="UTF-8"), parameter)
+        query = redirect_query(
+            etree.tostring(root, xml_declaration=True, encoding="UTF-8"), parameter
+        )
     else:
         query = _mutate_query(data, redirect_query(xml, parameter))
     check("logout_redirect", query.encode("utf-8", "surrogateescape"))
@@ -301,4 +302,3 @@ def test_a_kept_crasher_is_refused_with_its_code(path: Path) -> None:
     with pytest.raises(samljit.SamlError) as caught:
         TARGETS[path.parent.name](path.read_bytes())
     assert caught.value.code == code
-
