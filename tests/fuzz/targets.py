@@ -254,7 +254,65 @@ def run_metadata_source(data: bytes) -> None:
         raise result.error or samljit.MetadataInvalid(result.message)
 
 
+class _Revoker:
+    def revoke(self, *, account_id: str, email: str, session_indexes: tuple[str, ...]) -> int:
+        return 1
+
+
+class _Sessions:
+    def issue(self, user: samljit.UserRecord, context: samljit.LoginContext) -> str:
+        return "session"
+
+
+def service() -> samljit.LoginService:
+    """A login service for account ``acme`` of the fixed IdP, with fresh in-memory stores, so
+    that each input is judged on its own (no replay from the previous one)."""
+    w = world()
+    config = samljit.AccountConfig(
+        account_id="acme",
+        idp_metadata=w.metadata,
+        sp=w.sp,
+        mapping=samljit.ClaimMapping.from_dict({"accepted_roles": ["developer", "admin"]}),
+    )
+    return samljit.LoginService(
+        accounts=samljit.MemoryAccountStore([config]),
+        users=samljit.MemoryUserStore(),
+        sessions=_Sessions(),
+        replay_cache=samljit.MemoryReplayCache(),
+        clock=lambda: NOW,
+        request_store=samljit.MemoryRequestStore(),
+        session_revoker=_Revoker(),
+        sp_key=w.sp_key,
+        sp_certificate=w.sp_certificate,
+        decryption_keys=[(w.sp_key, w.sp_certificate)],
+    )
+
+
+def run_login(data: bytes) -> None:
+    """A response (XML) POSTed to the ACS: ``complete_login``, claims and provisioning."""
+    service().complete_login(
+        {"SAMLResponse": base64.b64encode(data).decode("ascii"), "RelayState": "/home"},
+        account_id="acme",
+    )
+
+
+def run_slo_post(data: bytes) -> None:
+    """A logout message (XML) POSTed to the SLO endpoint: ``handle_logout``."""
+    form = {"SAMLRequest": base64.b64encode(data).decode("ascii"), "RelayState": "/home"}
+    if b"LogoutResponse" in data:
+        form["SAMLResponse"] = form.pop("SAMLRequest")
+    service().handle_logout("acme", form=form)
+
+
+def run_slo_redirect(data: bytes) -> None:
+    """A query string sent to the SLO endpoint: ``handle_logout``."""
+    service().handle_logout("acme", query=data.decode("utf-8", "surrogateescape"))
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
+    "login": run_login,
+    "slo_post": run_slo_post,
+    "slo_redirect": run_slo_redirect,
     "response": run_response,
     "response_form": run_response_form,
     "logout_post": run_logout_post,

@@ -131,6 +131,7 @@ def test_the_interop_metadata_is_there() -> None:
 def test_every_response_seed_verifies_unmutated(kind: str) -> None:
     """The fuzzer starts from accepted inputs, so mutations reach past the first check."""
     TARGETS["response"](response_seed(kind))
+    TARGETS["login"](response_seed(kind))
 
 
 @pytest.mark.parametrize("kind", ["request", "response"])
@@ -139,6 +140,9 @@ def test_every_logout_seed_is_read_unmutated(kind: str) -> None:
     TARGETS["logout_post"](logout_xml(kind, signed=True))
     query = redirect_query(logout_xml(kind, signed=False), parameter)
     TARGETS["logout_redirect"](query.encode())
+    if kind == "request":  # a LogoutResponse answers no pending logout of the fresh service
+        TARGETS["slo_post"](logout_xml(kind, signed=True))
+        TARGETS["slo_redirect"](query.encode())
 
 
 def test_the_signed_metadata_seed_verifies_unmutated() -> None:
@@ -176,6 +180,26 @@ def test_a_response_mutated_before_signing_gives_only_saml_errors(
 
 
 @FUZZ
+@given(data=st.data(), kind=st.sampled_from(RESPONSE_KINDS), before_signing=st.booleans())
+def test_a_login_with_a_mutated_response_gives_only_saml_errors(
+    data: st.DataObject, kind: str, before_signing: bool
+) -> None:
+    """Through ``complete_login``: claims, provisioning and the audit events too."""
+    if not before_signing:
+        check("login", mutate_document(data, response_seed(kind)))
+        return
+
+    def edit(element: etree._Element) -> None:
+        mutate_tree(data, element, at_most=3)
+
+    try:
+        xml = issue_response(kind, edit_assertion=edit)
+    except Exception:  # the test IdP cannot sign what the edit left
+        reject()
+    check("login", xml)
+
+
+@FUZZ
 @given(data=st.data(), kind=st.sampled_from(RESPONSE_KINDS))
 def test_a_mutated_form_value_gives_only_saml_errors(data: st.DataObject, kind: str) -> None:
     value = base64.b64encode(response_seed(kind))
@@ -204,6 +228,7 @@ def test_a_logout_message_by_post_gives_only_saml_errors(
     else:
         xml = mutate_document(data, logout_xml(kind, signed=True))
     check("logout_post", xml)
+    check("slo_post", xml)
 
 
 def _mutate_query(data: st.DataObject, query: str) -> str:
@@ -248,6 +273,7 @@ def test_a_logout_message_by_redirect_gives_only_saml_errors(
     else:
         query = _mutate_query(data, redirect_query(xml, parameter))
     check("logout_redirect", query.encode("utf-8", "surrogateescape"))
+    check("slo_redirect", query.encode("utf-8", "surrogateescape"))
 
 
 @FUZZ
