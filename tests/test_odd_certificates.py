@@ -214,3 +214,29 @@ def test_metadata_signed_with_an_unreadable_keyinfo_hint_still_verifies(
     pinned = (test_idp.certificate, second[1])
     parsed = samljit.parse_idp_metadata(document, now=NOW, signing_certificates=pinned)
     assert parsed.idp.entity_id == test_idp.entity_id
+
+
+# --- metadata given as text ----------------------------------------------------------------
+
+
+def test_metadata_text_with_a_lone_surrogate_is_metadata_invalid() -> None:
+    """Text no document can contain (a lone surrogate) is refused, not a UnicodeEncodeError."""
+    with pytest.raises(samljit.MetadataError) as caught:
+        samljit.parse_idp_metadata("<md:EntityDescriptor>\ud800</md:EntityDescriptor>", now=NOW)
+    assert caught.value.code == "metadata_invalid"
+
+
+def test_metadata_text_decoded_with_surrogateescape_reads_as_its_bytes(test_idp: TestIdP) -> None:
+    """A Latin-1 document read as UTF-8 with surrogateescape (as ``AccountConfig.to_dict``
+    stores metadata) parses as the bytes it came from."""
+    latin1 = test_idp.metadata_xml.replace(b"encoding='UTF-8'", b"encoding='ISO-8859-1'")
+    latin1 = latin1.replace(b"</md:EntityDescriptor>", b"<!-- caf\xe9 --></md:EntityDescriptor>")
+    text = latin1.decode("utf-8", "surrogateescape")
+    assert samljit.parse_idp_metadata(text, now=NOW).idp.entity_id == test_idp.entity_id
+
+
+def test_a_pasted_lone_surrogate_does_not_replace_the_copy_in_use(test_idp: TestIdP) -> None:
+    source = samljit.MetadataSource.from_xml(test_idp.metadata_xml, now=NOW)
+    result = source.load("<md:EntityDescriptor>\udfff</md:EntityDescriptor>", now=NOW)
+    assert (result.ok, result.code, result.serving) == (False, "metadata_invalid", True)
+    assert source.idp is not None

@@ -27,7 +27,13 @@ from ._certificates import fingerprint
 from ._time import LATEST, require_aware
 from .config import METADATA_LIMITS, Limits
 from .errors import ConfigError, MetadataFetchFailed, MetadataInvalid, SamlError
-from .metadata import IdentityProvider, MetadataWarning, ParsedMetadata, parse_idp_metadata
+from .metadata import (
+    IdentityProvider,
+    MetadataWarning,
+    ParsedMetadata,
+    metadata_bytes,
+    parse_idp_metadata,
+)
 
 if TYPE_CHECKING:
     import ssl
@@ -521,7 +527,11 @@ class MetadataSource:
         """Use a document obtained another way (a stored copy, a new paste), with the same
         rules as :meth:`refresh`: a bad document does not replace a good one."""
         moment = require_aware(now)
-        return self._accept(xml.encode("utf-8") if isinstance(xml, str) else xml, moment)
+        try:
+            body = metadata_bytes(xml)
+        except SamlError as exc:
+            return self._fail(exc, moment)
+        return self._accept(body, moment)
 
     def _accept(self, body: bytes, now: datetime) -> RefreshResult:
         state = self._state
