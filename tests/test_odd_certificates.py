@@ -9,6 +9,7 @@ to try first, it is ignored, and the message is judged by its signature alone.
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from lxml import etree
 
 import samljit
 from samljit.bindings import PrivateKey
+from samljit.cli import main
 from samljit.messages import serialize_signed
 from samljit.stores.memory import MemoryRequestStore
 from samljit.testing import TestIdP, make_certificate
@@ -240,3 +242,42 @@ def test_a_pasted_lone_surrogate_does_not_replace_the_copy_in_use(test_idp: Test
     result = source.load("<md:EntityDescriptor>\udfff</md:EntityDescriptor>", now=NOW)
     assert (result.ok, result.code, result.serving) == (False, "metadata_invalid", True)
     assert source.idp is not None
+
+
+# --- certificate files: the SP's key pair, the CLI ------------------------------------------
+
+
+def pem_file(path: Path, der: bytes) -> Path:
+    path.write_bytes(pem_wrapped(der))
+    return path
+
+
+@pytest.mark.parametrize("variant", ODD_VARIANTS)
+def test_an_unreadable_sp_certificate_file_is_a_config_error(
+    tmp_path: Path, test_idp: TestIdP, variant: str
+) -> None:
+    key_file, certificate_file = tmp_path / "sp.key", tmp_path / "sp.crt"
+    samljit.load_or_create_key_pair(key_file, certificate_file, common_name="sp")
+    pem_file(certificate_file, odd(test_idp, variant))
+    with pytest.raises(samljit.ConfigError) as caught:
+        samljit.load_or_create_key_pair(key_file, certificate_file, common_name="sp")
+    assert caught.value.code == "configuration_invalid"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["metadata", "check", "idp.xml", "--metadata-cert", "{pem}"],
+        ["sp-metadata", "--entity-id", SP_ENTITY_ID, "--acs-url", ACS_URL, "--cert", "{pem}"],
+    ],
+    ids=["metadata-check", "sp-metadata"],
+)
+@pytest.mark.parametrize("variant", ["invalid_version", "unknown_key_algorithm"])
+def test_the_cli_reports_an_unreadable_certificate_file_as_a_usage_error(
+    tmp_path: Path,
+    test_idp: TestIdP,
+    argv: list[str],
+    variant: str,
+) -> None:
+    pem = pem_file(tmp_path / "odd.pem", odd(test_idp, variant))
+    assert main([a.replace("{pem}", str(pem)) for a in argv]) == 2  # usage, not a traceback
