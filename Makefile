@@ -35,7 +35,7 @@ test: $(BIN)/samljit
 	$(BIN)/python -m pytest --cov=samljit --cov-branch --cov-fail-under=95 --cov-report=term:skip-covered
 
 # The mutation fuzzer of tests/fuzz at length: SAMLJIT_FUZZ_EXAMPLES examples per target (the
-# normal suite runs 100) from a random seed, printed to reproduce a run. Every distinct input
+# normal suite runs 200) from a random seed, printed to reproduce a run. Every distinct input
 # that raises anything but a SamlError is saved under artifacts/fuzz-crashers/, and the run
 # fails listing them: fix each, then keep it under tests/fuzz/crashers/ (see docs/testing.md).
 fuzz: $(BIN)/samljit

@@ -49,7 +49,7 @@ LONG_RUN = int(os.environ.get("SAMLJIT_FUZZ_EXAMPLES", "0"))
 SAVE = os.environ.get("SAMLJIT_FUZZ_SAVE")
 
 FUZZ = settings(
-    max_examples=LONG_RUN or 100,
+    max_examples=LONG_RUN or 200,
     deadline=None,
     derandomize=not LONG_RUN,
     database=None,
