@@ -296,6 +296,13 @@ def run_login(data: bytes) -> None:
     )
 
 
+def run_login_shared(data: bytes) -> None:
+    """The same at a shared ACS (``account_id=None``): the account is found by the Issuer."""
+    service().complete_login(
+        {"SAMLResponse": base64.b64encode(data).decode("ascii")}, account_id=None
+    )
+
+
 def run_slo_post(data: bytes) -> None:
     """A logout message (XML) POSTed to the SLO endpoint: ``handle_logout``."""
     form = {"SAMLRequest": base64.b64encode(data).decode("ascii"), "RelayState": "/home"}
@@ -311,6 +318,7 @@ def run_slo_redirect(data: bytes) -> None:
 
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "login": run_login,
+    "login_shared": run_login_shared,
     "slo_post": run_slo_post,
     "slo_redirect": run_slo_redirect,
     "response": run_response,

@@ -132,6 +132,7 @@ def test_every_response_seed_verifies_unmutated(kind: str) -> None:
     """The fuzzer starts from accepted inputs, so mutations reach past the first check."""
     TARGETS["response"](response_seed(kind))
     TARGETS["login"](response_seed(kind))
+    TARGETS["login_shared"](response_seed(kind))
 
 
 @pytest.mark.parametrize("kind", ["request", "response"])
@@ -186,7 +187,9 @@ def test_a_login_with_a_mutated_response_gives_only_saml_errors(
 ) -> None:
     """Through ``complete_login``: claims, provisioning and the audit events too."""
     if not before_signing:
-        check("login", mutate_document(data, response_seed(kind)))
+        xml = mutate_document(data, response_seed(kind))
+        check("login", xml)
+        check("login_shared", xml)
         return
 
     def edit(element: etree._Element) -> None:
@@ -197,6 +200,7 @@ def test_a_login_with_a_mutated_response_gives_only_saml_errors(
     except Exception:  # the test IdP cannot sign what the edit left
         reject()
     check("login", xml)
+    check("login_shared", xml)
 
 
 @FUZZ
