@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo demo-serve test lint typecheck bench bench-smoke clean example-flask example-fastapi example-django
+.PHONY: demo demo-serve test fuzz lint typecheck bench bench-smoke clean example-flask example-fastapi example-django
 
 $(BIN)/samljit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,17 @@ test: $(BIN)/samljit
 	$(BIN)/mypy --strict src
 	$(MAKE) --no-print-directory bench-smoke
 	$(BIN)/python -m pytest --cov=samljit --cov-branch --cov-fail-under=95 --cov-report=term:skip-covered
+
+# The mutation fuzzer of tests/fuzz at length: SAMLJIT_FUZZ_EXAMPLES examples per target (the
+# normal suite runs 200) from a random seed, printed to reproduce a run. Every distinct input
+# that raises anything but a SamlError is saved under artifacts/fuzz-crashers/, and the run
+# fails listing them: fix each, then keep it under tests/fuzz/crashers/ (see docs/testing.md).
+fuzz: $(BIN)/samljit
+	@seed=$$($(BIN)/python -c 'import secrets; print(secrets.randbits(32))'); \
+	echo "fuzz seed $$seed"; \
+	SAMLJIT_FUZZ_EXAMPLES=$${SAMLJIT_FUZZ_EXAMPLES:-20000} SAMLJIT_FUZZ_SAVE=artifacts/fuzz-crashers \
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz/test_fuzz.py -k "only_saml_errors or keeps_the_good_copy" \
+		--hypothesis-seed=$$seed --hypothesis-show-statistics
 
 bench:
 	bash benchmarks/run.sh

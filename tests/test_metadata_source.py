@@ -35,6 +35,7 @@ from samljit._certificates import load_certificate
 from samljit.metadata_source import _parse_duration
 from samljit.testing import TestIdP, make_certificate
 from tests.conftest import ACS_URL, INTEROP, NOW, SP_ENTITY_ID
+from tests.fuzz.certificates import ODD_VARIANTS, odd_certificates, with_certificate
 
 ENTITY_ID = "https://idp.lifecycle.test/metadata"
 NS_MD = "urn:oasis:names:tc:SAML:2.0:metadata"
@@ -590,6 +591,95 @@ def test_after_a_failure_the_source_waits_the_retry_interval(keys: Keys) -> None
     assert result.next_refresh == NOW + timedelta(hours=7, minutes=5)
     source.current(now=NOW + timedelta(hours=7, minutes=4))
     assert len(fetcher.calls) == 2
+
+
+def _fail_in_a_row(source: samljit.MetadataSource, times: int, start: datetime) -> list[timedelta]:
+    """Let ``source`` fail ``times`` refreshes in a row, each when due; the waits it chose."""
+    waits, now = [], start
+    for _ in range(times):
+        result = source.refresh(now=now)
+        assert result.next_refresh is not None
+        waits.append(result.next_refresh - now)
+        now = result.next_refresh
+    return waits
+
+
+def test_each_failure_in_a_row_doubles_the_wait_up_to_the_maximum(keys: Keys) -> None:
+    source, fetcher = stub_source(
+        keys.idp_a.metadata_xml,
+        retry_interval=timedelta(minutes=5),
+        max_retry_interval=timedelta(minutes=30),
+    )
+    source.refresh(now=NOW)
+    fetcher.error = samljit.MetadataFetchFailed("down", found="unreachable")
+    assert _fail_in_a_row(source, 5, NOW + timedelta(hours=7)) == [
+        timedelta(minutes=m) for m in (5, 10, 20, 30, 30)
+    ]
+
+
+def test_a_good_refresh_starts_the_back_off_over(keys: Keys) -> None:
+    source, fetcher = stub_source(keys.idp_a.metadata_xml, retry_interval=timedelta(minutes=5))
+    fetcher.error = samljit.MetadataFetchFailed("down", found="unreachable")
+    _fail_in_a_row(source, 3, NOW)
+    fetcher.error = None
+    assert source.refresh(now=NOW + timedelta(hours=1)).ok
+    fetcher.error = samljit.MetadataFetchFailed("down", found="unreachable")
+    assert _fail_in_a_row(source, 1, NOW + timedelta(hours=8)) == [timedelta(minutes=5)]
+
+
+def test_a_source_that_never_loaded_backs_off_too(keys: Keys) -> None:
+    """Without a copy every login raises, but only a due source fetches again."""
+    source, fetcher = stub_source(b"<html>maintenance</html>", retry_interval=timedelta(minutes=5))
+    for minute in range(0, 15):
+        with pytest.raises(samljit.MetadataInvalid):
+            source.current(now=NOW + timedelta(minutes=minute))
+    assert len(fetcher.calls) == 2  # at 0, then at 5; the next is due at 15
+
+
+def test_the_longest_wait_cannot_be_shorter_than_the_first() -> None:
+    with pytest.raises(samljit.ConfigError) as caught:
+        samljit.MetadataSource(
+            URL, retry_interval=timedelta(hours=2), max_retry_interval=timedelta(hours=1)
+        )
+    assert caught.value.code == "configuration_invalid"
+
+
+@pytest.mark.parametrize(
+    "exception",
+    [RuntimeError("a bug"), RecursionError(), KeyError("x"), ValueError("x")],
+    ids=["runtime", "recursion", "key", "value"],
+)
+def test_any_exception_while_reading_a_document_keeps_the_good_copy(
+    keys: Keys, monkeypatch: pytest.MonkeyPatch, exception: Exception
+) -> None:
+    """Whatever a document makes the parser raise, refresh() reports it and does not raise."""
+    source, fetcher = stub_source(keys.idp_a.metadata_xml)
+    source.refresh(now=NOW)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise exception
+
+    monkeypatch.setattr(samljit.metadata_source, "parse_idp_metadata", broken)
+    result = source.refresh(now=NOW + timedelta(hours=7))
+    assert (result.ok, result.code, result.serving) == (False, "metadata_invalid", True)
+    assert result.error is not None
+    assert result.error.__cause__ is exception
+    assert source.current(now=NOW + timedelta(hours=7, minutes=4)) is source.idp
+    assert len(fetcher.calls) == 2  # no fetch on the login after the failure
+    assert_kept(source, keys)
+
+
+@pytest.mark.parametrize("variant", ODD_VARIANTS)
+def test_a_document_with_an_unreadable_certificate_keeps_the_good_copy(
+    keys: Keys, variant: str
+) -> None:
+    source, fetcher = stub_source(keys.idp_a.metadata_xml)
+    source.refresh(now=NOW)
+    odd = odd_certificates(keys.idp_a.certificate)[variant]
+    fetcher.body = with_certificate(keys.idp_a.metadata_xml, odd)
+    result = source.refresh(now=NOW)
+    assert (result.ok, result.code, result.serving) == (False, "metadata_bad_certificate", True)
+    assert_kept(source, keys)
 
 
 def test_time_must_be_timezone_aware(keys: Keys) -> None:

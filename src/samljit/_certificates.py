@@ -12,14 +12,30 @@ from cryptography.utils import CryptographyDeprecationWarning
 def load_certificate(data: bytes) -> x509.Certificate:
     """A certificate from DER, or from a PEM file that a tool base64-encoded once more.
 
-    Raises ValueError when neither. Certificates that break RFC 5280 in harmless ways (a zero
-    serial number) make cryptography warn; a pinned key is not path-validated, so they load.
+    Raises ValueError when neither, and when cryptography cannot read a part samljit uses
+    later: the public key, the validity dates, the signature algorithm. cryptography reports
+    those oddities (an invalid X.509 version, an unknown key or signature algorithm OID) with
+    ``InvalidVersion``, ``UnsupportedAlgorithm`` or ``ValueError``, some only when the part
+    is first read; reading them all here turns each into one ValueError, once, where the
+    certificate enters. Certificates that break RFC 5280 in harmless ways (a zero serial
+    number) make cryptography warn; a pinned key is not path-validated, so they load.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        if data.lstrip().startswith(b"-----BEGIN"):
-            return x509.load_pem_x509_certificate(data)
-        return x509.load_der_x509_certificate(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            if data.lstrip().startswith(b"-----BEGIN"):
+                certificate = x509.load_pem_x509_certificate(data)
+            else:
+                certificate = x509.load_der_x509_certificate(data)
+            certificate.public_key()
+            certificate.not_valid_before_utc  # noqa: B018 - read to fail here, not later
+            certificate.not_valid_after_utc  # noqa: B018
+            certificate.signature_hash_algorithm  # noqa: B018
+    except ValueError:
+        raise
+    except Exception as exc:  # InvalidVersion, UnsupportedAlgorithm, or what else it may add
+        raise ValueError(f"the certificate cannot be read: {type(exc).__name__}: {exc}") from exc
+    return certificate
 
 
 def fingerprint(certificate: x509.Certificate) -> str:

@@ -207,7 +207,7 @@ def verify_enveloped(
     # algorithm's type can have made it.
     wants_ec = "ecdsa" in method
     for certificate in _ordered(certificates, offered):
-        if _is_ec(certificate) != wants_ec:
+        if _is_ec(certificate) is not wants_ec:
             continue
         try:
             result = _PinnedVerifier().verify(
@@ -368,8 +368,11 @@ def _check_shape(signature: etree._Element, what: str) -> None:
         if local in ("CanonicalizationMethod", "Transform"):
             _check_c14n_parameters(element, children, what)
             continue
+        # Clark notation for the rest, so that a SignedInfo in no namespace ("{}SignedInfo")
+        # cannot pass for ds:SignedInfo.
         names = tuple(
-            child.tag[len(_DS) :] if child.tag.startswith(_DS) else child.tag for child in children
+            child.tag[len(_DS) :] if child.tag.startswith(_DS) else _clark(child)
+            for child in children
         )
         assert local is not None  # only ds elements are queued
         if names not in _SHAPES[local]:
@@ -380,6 +383,11 @@ def _check_shape(signature: etree._Element, what: str) -> None:
                 found=list(names[:16]),
             )
         pending.extend(child for child in children if child.tag != _KEY_INFO)
+
+
+def _clark(element: etree._Element) -> str:
+    name = etree.QName(element)
+    return f"{{{name.namespace or ''}}}{name.localname}"
 
 
 def _check_c14n_parameters(
@@ -409,8 +417,14 @@ def _check_c14n_parameters(
         )
 
 
-def _is_ec(certificate: x509.Certificate) -> bool:
-    return isinstance(certificate.public_key(), ec.EllipticCurvePublicKey)
+def _is_ec(certificate: x509.Certificate) -> bool | None:
+    """Whether the key is an EC key; None when cryptography cannot read it (a certificate
+    built by the host app rather than read from metadata), which then verifies nothing."""
+    try:
+        key = certificate.public_key()
+    except Exception:  # UnsupportedAlgorithm, ValueError: an unusable key, not an error here
+        return None
+    return isinstance(key, ec.EllipticCurvePublicKey)
 
 
 def _require_allowed(

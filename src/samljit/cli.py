@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from . import __version__
-from ._certificates import fingerprint
+from ._certificates import fingerprint, load_certificate
 from ._time import require_aware
 from .bindings import encode_redirect, post_form
 from .claims import ClaimMapping, Claims
@@ -616,7 +616,7 @@ def _sp_metadata(args: argparse.Namespace) -> int:
         if path is None:
             return None
         try:
-            return x509.load_pem_x509_certificate(_read(path))
+            return load_certificate(_read(path))
         except ValueError as exc:
             raise _Usage(f"{path} is not a PEM certificate: {exc}") from exc
 
@@ -675,7 +675,7 @@ def _check(args: argparse.Namespace) -> int:
     pinned = []
     for path in args.metadata_cert:
         try:
-            pinned.append(x509.load_pem_x509_certificate(_read(path)))
+            pinned.append(load_certificate(_read(path)))
         except ValueError as exc:
             raise _Usage(f"{path} is not a PEM certificate: {exc}") from exc
     findings: list[MetadataFinding] = []

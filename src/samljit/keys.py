@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from ._certificates import load_certificate
 from .errors import ConfigError
 
 __all__ = ["load_or_create_key_pair"]
@@ -60,7 +61,7 @@ def load_or_create_key_pair(
         return key, certificate
     try:
         loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-        certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        certificate = load_certificate(cert_path.read_bytes())
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigError(f"cannot load the SP key pair {key_path}, {cert_path}: {exc}") from exc
     if not isinstance(loaded, rsa.RSAPrivateKey) or (

@@ -178,7 +178,7 @@ def parse_idp_metadata(
             were given and the metadata is unsigned or its signature does not verify.
     """
     moment = datetime.now(UTC) if now is None else require_aware(now)
-    raw = _without_leading_space(data.encode("utf-8") if isinstance(data, str) else data)
+    raw = _without_leading_space(metadata_bytes(data))
     try:
         root = parse_xml(raw, limits, what="IdP metadata")
     except InputError as exc:
@@ -207,6 +207,26 @@ def parse_idp_metadata(
         cache_duration=entity.get("cacheDuration") or root.get("cacheDuration"),
     )
     return ParsedMetadata(idp=idp, warnings=_warnings(idp, moment))
+
+
+def metadata_bytes(data: bytes | str) -> bytes:
+    """``data`` as the bytes to parse: text is encoded as UTF-8, and what a surrogateescape
+    decoding made of undecodable bytes becomes those bytes again.
+
+    Raises:
+        MetadataInvalid: ``metadata_invalid``, text holding other lone surrogates, which no
+            document can contain.
+    """
+    if isinstance(data, bytes):
+        return data
+    try:
+        return data.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError as exc:
+        raise MetadataInvalid(
+            "this is not usable IdP metadata: the text holds a lone surrogate, which is not a "
+            f"character (at position {exc.start})",
+            found=exc.start,
+        ) from exc
 
 
 def _verify_signature(

@@ -26,8 +26,14 @@ from cryptography import x509
 from ._certificates import fingerprint
 from ._time import LATEST, require_aware
 from .config import METADATA_LIMITS, Limits
-from .errors import ConfigError, MetadataFetchFailed, SamlError
-from .metadata import IdentityProvider, MetadataWarning, ParsedMetadata, parse_idp_metadata
+from .errors import ConfigError, MetadataFetchFailed, MetadataInvalid, SamlError
+from .metadata import (
+    IdentityProvider,
+    MetadataWarning,
+    ParsedMetadata,
+    metadata_bytes,
+    parse_idp_metadata,
+)
 
 if TYPE_CHECKING:
     import ssl
@@ -279,6 +285,8 @@ class _State:
     fetched_at: datetime | None = None
     next_refresh: datetime | None = None
     last: RefreshResult | None = None
+    failures: int = 0
+    """Refreshes failed in a row since the last good one (capped), for the back-off."""
 
 
 class MetadataSource:
@@ -299,7 +307,10 @@ class MetadataSource:
         refresh_interval: how long a copy is used when the metadata has no ``cacheDuration``.
         min_refresh_interval, max_refresh_interval: bounds on the time between refreshes,
             whatever ``cacheDuration`` and ``validUntil`` say.
-        retry_interval: how long after a failed refresh the source is due again.
+        retry_interval: how long after a failed refresh the source is due again. Each
+            further failure in a row doubles the wait, up to ``max_retry_interval``; a good
+            document starts over.
+        max_retry_interval: the longest wait after failures in a row.
         name: how findings and messages name the source; the URL without its query by default.
 
     Raises:
@@ -325,6 +336,7 @@ class MetadataSource:
         min_refresh_interval: timedelta = timedelta(minutes=5),
         max_refresh_interval: timedelta = timedelta(days=1),
         retry_interval: timedelta = timedelta(minutes=5),
+        max_retry_interval: timedelta = timedelta(hours=1),
         name: str | None = None,
     ) -> None:
         if url is not None and not _scheme_allowed(url, allow_http):
@@ -347,6 +359,10 @@ class MetadataSource:
         ):
             if not timedelta(0) < interval <= timedelta(days=366):
                 raise ConfigError(f"{label} must be positive and at most 366 days")
+        if not retry_interval <= max_retry_interval <= timedelta(days=366):
+            raise ConfigError(
+                "max_retry_interval must be at least retry_interval and at most 366 days"
+            )
         self._url = url
         if fetcher is None and url is not None:
             fetcher = urllib_fetcher(allow_http=allow_http)
@@ -359,6 +375,7 @@ class MetadataSource:
         self._min_interval = min_refresh_interval
         self._max_interval = max_refresh_interval
         self._retry_interval = retry_interval
+        self._max_retry_interval = max_retry_interval
         self._name = name
         self._state = _State()
 
@@ -472,8 +489,10 @@ class MetadataSource:
     def refresh(self, *, now: datetime) -> RefreshResult:
         """Fetch the URL now, and use the document if it is good.
 
-        Never raises for a failed fetch or a bad document: the result says what happened, and
-        the copy in use stays.
+        Never raises for a failed fetch or a bad document, whatever is wrong with it: the
+        result says what happened, the copy in use stays, and the source is due again after
+        ``retry_interval``, doubled for each further failure in a row up to
+        ``max_retry_interval``.
 
         Raises:
             ConfigError: ``configuration_invalid``, the source has no URL (pasted metadata).
@@ -508,7 +527,11 @@ class MetadataSource:
         """Use a document obtained another way (a stored copy, a new paste), with the same
         rules as :meth:`refresh`: a bad document does not replace a good one."""
         moment = require_aware(now)
-        return self._accept(xml.encode("utf-8") if isinstance(xml, str) else xml, moment)
+        try:
+            body = metadata_bytes(xml)
+        except SamlError as exc:
+            return self._fail(exc, moment)
+        return self._accept(body, moment)
 
     def _accept(self, body: bytes, now: datetime) -> RefreshResult:
         state = self._state
@@ -526,6 +549,13 @@ class MetadataSource:
             )
         except SamlError as exc:
             return self._fail(exc, now)
+        except Exception as exc:  # a parser bug must not cost the copy in use, nor the back-off
+            error = MetadataInvalid(
+                f"this is not usable IdP metadata: reading it failed ({type(exc).__name__})",
+                found=type(exc).__name__,
+            )
+            error.__cause__ = exc
+            return self._fail(error, now)
         idp = parsed.idp
         if (
             idp.valid_until is not None
@@ -578,7 +608,8 @@ class MetadataSource:
         if state.parsed is not None:
             fetched = state.fetched_at
             message += f" (still using the copy accepted at {_iso(fetched) if fetched else '?'})"
-        next_refresh = _add(now, self._retry_interval) if self._url is not None else None
+        failures = min(state.failures + 1, 64)
+        next_refresh = _add(now, self._retry_delay(failures)) if self._url is not None else None
         result = RefreshResult(
             ok=False,
             code=code,
@@ -595,9 +626,18 @@ class MetadataSource:
             fetched_at=state.fetched_at,
             next_refresh=next_refresh,
             last=result,
+            failures=failures,
         )
         log.warning("metadata refresh of %s failed [%s]: %s", self.name, code, message)
         return result
+
+    def _retry_delay(self, failures: int) -> timedelta:
+        """``retry_interval`` doubled for each failure in a row after the first, capped: a
+        broken IdP is not fetched on every login, nor hammered while it recovers."""
+        delay = self._retry_interval
+        for _ in range(failures - 1):
+            delay = min(delay * 2, self._max_retry_interval)
+        return delay
 
     def _interval(
         self, idp: IdentityProvider, now: datetime
