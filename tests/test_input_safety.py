@@ -555,6 +555,12 @@ def test_a_doctype_that_got_past_the_pre_parse_scan_is_still_refused(
         pytest.param(b'<?xml-stylesheet type="text/xsl" href="x.xsl"?>' + response(), id="before"),
         pytest.param(response() + b"<?evil?>", id="after"),
         pytest.param(response("<saml:Issuer>x<?evil?></saml:Issuer>"), id="in-text"),
+        pytest.param(b'<?xml version="1.0"?><?evil?>' + response(), id="after-the-xml-declaration"),
+        pytest.param(
+            '<?xml version="1.0" encoding="UTF-16"?><?evil?>'.encode("utf-16")
+            + response().decode().encode("utf-16")[2:],
+            id="in-utf-16",
+        ),
     ],
 )
 def test_a_processing_instruction_is_refused(verify: Verify, xml: bytes) -> None:

@@ -35,6 +35,7 @@ def peek(xml: bytes) -> str | None:
         (b'<Response InResponseTo="req-6', None),
         (b'<Response InResponseTo="\xc3\xa9"/>', None),
         (b"<Response " * 1000, None),
+        (b'<Response ID="InResponseTo">' * 8 + b'<Response InResponseTo="late"/>', None),
     ],
 )
 def test_the_request_id_a_response_claims_to_answer(xml: bytes, expected: str | None) -> None:

@@ -99,8 +99,10 @@ _MISPLACED = etree.XPath(
             "saml:AuthnStatement/saml:AuthnContext/*[self::saml:AuthnContextClassRef"
             " or self::saml:AuthnContextDeclRef or self::saml:AuthenticatingAuthority]/*",
             "saml:AttributeStatement[not(*)]",
-            "saml:AttributeStatement/*[not(self::saml:Attribute or self::saml:EncryptedAttribute)]",
-            "saml:AttributeStatement/saml:Attribute/*[not(self::saml:AttributeValue)]",
+            # One pass over the attributes: an Attribute holding anything but values is itself
+            # reported (the message then names its AttributeStatement).
+            "saml:AttributeStatement/*[not(self::saml:EncryptedAttribute)"
+            " and not(self::saml:Attribute and not(*[not(self::saml:AttributeValue)]))]",
         ]
     ),
     namespaces={"saml": NS_SAML},

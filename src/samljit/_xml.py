@@ -139,7 +139,7 @@ def _check_prologue(data: bytes, what: str) -> int:
         if start.lstrip()[:1] != b"<":
             raise XmlMalformed(f"the {what} does not start with XML markup")
         head = start[:_DECLARATION_MAX].decode("latin-1")  # each ASCII byte maps to itself
-        declares_dtd = b"<!DOCTYPE" in data or b"<!ENTITY" in data
+        declares_dtd = b"<!" in data and (b"<!DOCTYPE" in data or b"<!ENTITY" in data)
         xmlns = data.count(b"xmlns")
     # Whitespace may pad the declaration's pseudo-attributes (XML 1.0 production 23), so the
     # whole declaration is read; one longer than _DECLARATION_MAX is not accepted at all.
@@ -157,6 +157,7 @@ def _check_prologue(data: bytes, what: str) -> int:
 
 
 _DECLARATION_MAX = 4096
+_XML_DECLARATION = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[ \t\r\n]")
 
 
 class _RefuseExternal(etree.Resolver):
@@ -210,7 +211,12 @@ def parse_xml(data: bytes, limits: XmlLimits, *, what: str = "document") -> etre
     docinfo: Any = root.getroottree().docinfo  # lxml-stubs lacks DocInfo.doctype
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise XmlForbiddenConstruct(f"the {what} has a DOCTYPE; DTDs are never accepted")
-    _check_shape(root, len(data), limits, what)
+    # A processing instruction needs "<?" in the bytes (in an ASCII-compatible encoding), so
+    # only a document with more of them than its XML declaration needs the tree searched.
+    ascii_compatible = not any(data.startswith(prefix) for prefix, _ in _WIDE_ENCODINGS)
+    declaration = int(_XML_DECLARATION.match(data) is not None)
+    maybe_pi = not ascii_compatible or data.count(b"<?") > declaration
+    _check_shape(root, len(data), limits, what, maybe_pi=maybe_pi)
     return root
 
 
@@ -242,7 +248,9 @@ def _deeper_than(depth: int) -> etree.XPath:
     return etree.XPath("boolean(" + "/*" * (depth + 1) + ")")
 
 
-def _check_shape(root: etree._Element, size: int, limits: XmlLimits, what: str) -> None:
+def _check_shape(
+    root: etree._Element, size: int, limits: XmlLimits, what: str, *, maybe_pi: bool = True
+) -> None:
     if _deeper_than(limits.max_depth)(root):
         raise XmlTooDeep(
             f"the {what} nests elements deeper than the limit of {limits.max_depth}",
@@ -261,7 +269,7 @@ def _check_shape(root: etree._Element, size: int, limits: XmlLimits, what: str) 
             )
     # Without a DTD no entity can be declared, so entity references cannot survive parsing;
     # processing instructions can, and no SAML message has a use for one.
-    if _HAS_PI(root):
+    if maybe_pi and _HAS_PI(root):
         raise XmlForbiddenConstruct(f"the {what} contains a processing instruction")
 
 

@@ -6,6 +6,7 @@ import binascii
 import functools
 import logging
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from types import MappingProxyType
@@ -248,15 +249,13 @@ _ID_VALUES = etree.XPath("//@ID", smart_strings=False)
 
 
 def _duplicate_id(element: etree._Element) -> str | None:
-    """The first ID value that appears twice under ``element``; one pass."""
+    """The first ID value that appears twice under ``element``; counted in C, one pass."""
     ids = _ID_VALUES(element)
     assert isinstance(ids, list)
-    seen: set[str] = set()
-    for value in ids:
-        if value in seen:
-            return str(value)
-        seen.add(str(value))
-    return None
+    counts = Counter(ids)
+    if len(counts) == len(ids):
+        return None
+    return str(next(value for value in ids if counts[value] > 1))
 
 
 def _check_structure(document: etree._Element) -> None:

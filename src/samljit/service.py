@@ -1168,23 +1168,35 @@ _CARRIER = re.compile(rb"<(?:[\w.-]+:)?(?:Response|SubjectConfirmationData)[\s/>
 _IN_RESPONSE_TO = re.compile(rb"""\sInResponseTo\s*=\s*(["'])""")
 
 
+_PEEKS = 8
+
+
 def _decode_and_peek(saml_response: str, max_bytes: int) -> tuple[bytes, str | None]:
     """The decoded response, and the request ID it claims to answer (unverified: it only
     selects which pending request to check it against). Linear in the size of the response,
-    whatever its bytes: each byte is looked at a bounded number of times."""
+    whatever its bytes: each byte is looked at a bounded number of times, and only the first
+    few occurrences of the text ``InResponseTo`` are looked at more closely (a real response
+    has it on the Response and the SubjectConfirmationData, before any attribute)."""
     xml = decode_post_response(saml_response, max_bytes=max_bytes)
     position = 0
-    while (tag := _CARRIER.search(xml, position)) is not None:
-        end = xml.find(b">", tag.end() - 1)
-        if end < 0:
+    for _ in range(_PEEKS):
+        found = xml.find(b"InResponseTo", position)
+        if found < 0:
             break
-        attribute = _IN_RESPONSE_TO.search(xml, tag.end() - 1, end)
-        close = -1 if attribute is None else xml.find(attribute.group(1), attribute.end(), end)
+        # The start tag holding it: the last "<" since the previous occurrence, with no ">"
+        # in between. Each search covers only the bytes since the previous occurrence.
+        start = xml.rfind(b"<", position, found)
+        position = found + len(b"InResponseTo")
+        if start < 0 or xml.find(b">", start, found) >= 0 or not _CARRIER.match(xml, start):
+            continue
+        attribute = _IN_RESPONSE_TO.match(xml, found - 1)
+        if attribute is None:
+            continue
+        close = xml.find(attribute.group(1), attribute.end(), attribute.end() + 257)
+        value = xml[attribute.end() : close] if close >= 0 else b""
         # InResponseTo="" (some IdPs send it on IdP-initiated responses) answers no request.
-        if attribute is not None and 0 < close - attribute.end() <= 256:
-            value = xml[attribute.end() : close]
-            return xml, value.decode("ascii") if value.isascii() else None
-        position = end
+        if value and value.isascii() and b"<" not in value and b">" not in value:
+            return xml, value.decode("ascii")
     return xml, None
 
 
