@@ -216,7 +216,13 @@ def parse_xml(data: bytes, limits: XmlLimits, *, what: str = "document") -> etre
     ascii_compatible = not any(data.startswith(prefix) for prefix, _ in _WIDE_ENCODINGS)
     declaration = int(_XML_DECLARATION.match(data) is not None)
     maybe_pi = not ascii_compatible or data.count(b"<?") > declaration
-    _check_shape(root, len(data), limits, what, maybe_pi=maybe_pi)
+    # Every element or attribute takes at least four bytes ("<a/>", ' a=""'); and, in an
+    # ASCII-compatible encoding, every element a "<" and every attribute an "=". Only a
+    # document whose bounds exceed the limit needs its nodes counted.
+    most_nodes = len(data) // 4
+    if most_nodes > limits.max_nodes and ascii_compatible:
+        most_nodes = min(most_nodes, data.count(b"<") + data.count(b"="))
+    _check_shape(root, most_nodes, limits, what, maybe_pi=maybe_pi)
     return root
 
 
@@ -249,16 +255,14 @@ def _deeper_than(depth: int) -> etree.XPath:
 
 
 def _check_shape(
-    root: etree._Element, size: int, limits: XmlLimits, what: str, *, maybe_pi: bool = True
+    root: etree._Element, most_nodes: int, limits: XmlLimits, what: str, *, maybe_pi: bool
 ) -> None:
     if _deeper_than(limits.max_depth)(root):
         raise XmlTooDeep(
             f"the {what} nests elements deeper than the limit of {limits.max_depth}",
             expected=limits.max_depth,
         )
-    # Every element or attribute takes at least four bytes ("<a/>", ' a=""'), so a document
-    # that small cannot exceed the limit and need not be counted.
-    if size // 4 > limits.max_nodes:
+    if most_nodes > limits.max_nodes:
         nodes = int(_COUNT_NODES(root))  # type: ignore[arg-type]
         if nodes > limits.max_nodes:
             raise XmlTooLarge(
