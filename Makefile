@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo demo-serve test fuzz lint typecheck bench bench-smoke clean example-flask example-fastapi example-django
+.PHONY: demo demo-serve test docs docs-build fuzz lint typecheck bench bench-smoke clean example-flask example-fastapi example-django
 
 $(BIN)/samljit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,19 @@ test: $(BIN)/samljit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src
+	$(MAKE) --no-print-directory docs-build
 	$(MAKE) --no-print-directory bench-smoke
 	$(BIN)/python -m pytest --cov=samljit --cov-branch --cov-fail-under=95 --cov-report=term:skip-covered
+
+# The documentation site with the API reference generated from the docstrings (mkdocs.yml):
+# `make docs` serves it on http://127.0.0.1:8000 and rebuilds on change; `make docs-build`
+# builds it into artifacts/site with every warning an error (a broken link or anchor, a
+# docstring that names a parameter the code does not have), as `make test` and CI do.
+docs: $(BIN)/samljit
+	$(BIN)/mkdocs serve --strict
+
+docs-build: $(BIN)/samljit
+	$(BIN)/mkdocs build --strict --quiet
 
 # The mutation fuzzer of tests/fuzz at length: SAMLJIT_FUZZ_EXAMPLES examples per target (the
 # normal suite runs 200) from a random seed, printed to reproduce a run. Every distinct input

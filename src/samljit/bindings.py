@@ -105,10 +105,15 @@ def decode_redirect(
     exactly as the sender URL-encoded them.
 
     Raises:
-        QueryInvalid (``query_invalid``: a character outside ASCII, or a SAML parameter whose
-        percent-escapes are not UTF-8), InvalidBase64, ResponseTooLarge (the inflated message
-        is over ``max_bytes``: no decompression bomb), SignatureMissing, SignatureInvalid,
-        AlgorithmForbidden.
+        QueryInvalid: ``query_invalid``, a character outside ASCII, or a SAML parameter whose
+            percent-escapes are not UTF-8.
+        InvalidBase64: ``invalid_base64``, no message, not base64, or not DEFLATE.
+        ResponseTooLarge: ``response_too_large``, the inflated message is over ``max_bytes``
+            (no decompression bomb).
+        SignatureMissing: ``signature_missing``, unsigned while a signature is required.
+        SignatureInvalid: ``signature_invalid``, the signature does not verify, a SAML
+            parameter is repeated or its name encoded, or there are no certificates.
+        AlgorithmForbidden: ``algorithm_forbidden``, a ``SigAlg`` not on the allow-list.
     """
     # A query string on the wire is ASCII (RFC 3986 3.4: anything else is percent-encoded),
     # and the signature covers its exact bytes. A character outside ASCII can only come from

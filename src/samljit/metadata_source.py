@@ -305,8 +305,10 @@ class MetadataSource:
         timeout: seconds the fetcher may wait (see :func:`urllib_fetcher`).
         limits: size bounds; ``limits.max_bytes`` also bounds the download.
         refresh_interval: how long a copy is used when the metadata has no ``cacheDuration``.
-        min_refresh_interval, max_refresh_interval: bounds on the time between refreshes,
-            whatever ``cacheDuration`` and ``validUntil`` say.
+        min_refresh_interval: the shortest time between refreshes, whatever
+            ``cacheDuration`` and ``validUntil`` say.
+        max_refresh_interval: the longest time between refreshes, whatever ``cacheDuration``
+            and ``validUntil`` say.
         retry_interval: how long after a failed refresh the source is due again. Each
             further failure in a row doubles the wait, up to ``max_retry_interval``; a good
             document starts over.

@@ -987,7 +987,8 @@ class LoginService(_LoginFlows):
         its session (and the other SPs'). The request is signed, as the SAML profile requires.
 
         Raises:
-            SsoDisabled, ConfigError (no request store, no SP key, no IdP SLO endpoint).
+            SsoDisabled: the account has no SSO configuration.
+            ConfigError: no request store, no SP key, or no IdP SLO endpoint.
         """
         return self._run(
             self._begin_logout(account_id, name_id, session_index, relay_state, binding, form_nonce)

@@ -140,8 +140,10 @@ class TestIdP:
     Args:
         entity_id: the IdP's entity ID.
         key_type: ``"rsa"`` (2048-bit) or ``"ec"`` (P-256).
-        key, certificate: bring your own instead of generating them.
-        sso_url, slo_url: endpoints written into the metadata.
+        key: bring your own private key instead of generating one.
+        certificate: the certificate of ``key``, when you bring one.
+        sso_url: the SSO endpoint written into the metadata.
+        slo_url: the SLO endpoint written into the metadata.
     """
 
     __test__ = False  # not a pytest test class, despite the name
