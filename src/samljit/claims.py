@@ -168,6 +168,7 @@ class Claims:
 
     @classmethod
     def from_assertion(cls, assertion: Assertion) -> Claims:
+        """The claims of a verified assertion: its NameID and attributes."""
         return cls(
             name_id=assertion.name_id.value,
             name_id_format=assertion.name_id.format,
@@ -189,6 +190,7 @@ class Claims:
         return ()
 
     def first(self, names: Iterable[str]) -> str | None:
+        """The first of :meth:`values`, or ``None``."""
         found = self.values(names)
         return found[0] if found else None
 
@@ -329,6 +331,7 @@ class ClaimMapping:
         return out
 
     def with_changes(self, **changes: Any) -> ClaimMapping:
+        """A copy with ``changes`` applied, each value validated as :meth:`from_dict` does."""
         return replace(self, **{name: _coerce(name, value) for name, value in changes.items()})
 
     # --- mapping --------------------------------------------------------------------------
@@ -363,6 +366,7 @@ class ClaimMapping:
         )
 
     def map_assertion(self, assertion: Assertion) -> Identity:
+        """Map a verified assertion: ``map(Claims.from_assertion(assertion))``."""
         return self.map(Claims.from_assertion(assertion))
 
     def _email(self, claims: Claims) -> str:

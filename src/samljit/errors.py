@@ -179,6 +179,8 @@ class SamlError(Exception):
 
 
 class ConfigError(SamlError):
+    """Invalid `SPConfig`, or a naive `now`."""
+
     code = "configuration_invalid"
 
 
@@ -186,34 +188,50 @@ class ConfigError(SamlError):
 
 
 class InputError(SamlError):
+    """Group: the posted value or XML cannot be used at all."""
+
     code = "input_invalid"
 
 
 class ResponseTooLarge(InputError):
+    """The `SAMLResponse` is over `limits.max_bytes`."""
+
     code = "response_too_large"
 
 
 class InvalidBase64(InputError):
+    """The `SAMLResponse` is empty or not strict base64."""
+
     code = "invalid_base64"
 
 
 class CompressedPayload(InputError):
+    """The `SAMLResponse` is compressed, which HTTP-POST never is."""
+
     code = "compressed_payload"
 
 
 class XmlMalformed(InputError):
+    """Not well-formed XML."""
+
     code = "xml_malformed"
 
 
 class XmlForbiddenConstruct(InputError):
+    """A DTD, entity or processing instruction."""
+
     code = "xml_forbidden_construct"
 
 
 class XmlTooDeep(InputError):
+    """Elements nested deeper than `limits.max_depth`."""
+
     code = "xml_too_deep"
 
 
 class XmlTooLarge(InputError):
+    """Over `limits.max_bytes` or `limits.max_nodes`."""
+
     code = "xml_too_large"
 
 
@@ -229,34 +247,50 @@ class QueryInvalid(InputError):
 
 
 class MetadataError(SamlError):
+    """Group: the IdP metadata cannot be used."""
+
     code = "metadata_error"
 
 
 class MetadataInvalid(MetadataError):
+    """Not XML, or not SAML metadata."""
+
     code = "metadata_invalid"
 
 
 class MetadataIsSP(MetadataError):
+    """SP metadata where the IdP's was expected."""
+
     code = "metadata_is_sp"
 
 
 class MetadataNoIdP(MetadataError):
+    """No SAML 2.0 `IDPSSODescriptor`."""
+
     code = "metadata_no_idp"
 
 
 class MetadataAmbiguous(MetadataError):
+    """Several IdPs, none chosen."""
+
     code = "metadata_ambiguous"
 
 
 class MetadataEntityNotFound(MetadataError):
+    """The chosen entity ID is not there."""
+
     code = "metadata_entity_not_found"
 
 
 class MetadataNoSigningKey(MetadataError):
+    """No signing certificate."""
+
     code = "metadata_no_signing_key"
 
 
 class MetadataBadCertificate(MetadataError):
+    """A certificate cannot be read."""
+
     code = "metadata_bad_certificate"
 
 
@@ -278,38 +312,56 @@ class MetadataFetchFailed(MetadataError):
 
 
 class StructureError(SamlError):
+    """Group: the Response is not shaped as SAML requires."""
+
     code = "structure_invalid"
 
 
 class MalformedResponse(StructureError):
+    """Not a SAML 2.0 Response, or a required part is malformed."""
+
     code = "malformed_response"
 
 
 class AssertionMissing(StructureError):
+    """No assertion."""
+
     code = "assertion_missing"
 
 
 class MultipleAssertions(StructureError):
+    """More than one assertion, or one out of place."""
+
     code = "multiple_assertions"
 
 
 class DuplicateId(StructureError):
+    """An `ID` value appears twice."""
+
     code = "duplicate_id"
 
 
 class EncryptionNotSupported(StructureError):
+    """An encrypted assertion or NameID."""
+
     code = "encryption_not_supported"
 
 
 class DecryptionFailed(StructureError):
+    """An encrypted assertion no SP key opens (one message for every cause)."""
+
     code = "decryption_failed"
 
 
 class EncryptionRequired(StructureError):
+    """The account requires encrypted assertions."""
+
     code = "encryption_required"
 
 
 class SignatureMisplaced(StructureError):
+    """A signature where SAML allows none, or two on one element."""
+
     code = "signature_misplaced"
 
 
@@ -317,30 +369,44 @@ class SignatureMisplaced(StructureError):
 
 
 class SignatureError(SamlError):
+    """Group: XML signature failures."""
+
     code = "signature_error"
 
 
 class SignatureMissing(SignatureError):
+    """Neither the Response nor the Assertion is signed."""
+
     code = "signature_missing"
 
 
 class SignatureInvalid(SignatureError):
+    """The signature does not verify, or is malformed."""
+
     code = "signature_invalid"
 
 
 class UntrustedKey(SignatureError):
+    """Signed with a certificate the metadata does not list."""
+
     code = "untrusted_key"
 
 
 class AlgorithmForbidden(SignatureError):
+    """A signature or digest algorithm not on the allow-list."""
+
     code = "algorithm_forbidden"
 
 
 class TransformForbidden(SignatureError):
+    """A transform or canonicalization not on the allow-list."""
+
     code = "transform_forbidden"
 
 
 class ReferenceMismatch(SignatureError):
+    """The signature does not reference exactly its own element."""
+
     code = "reference_mismatch"
 
 
@@ -348,54 +414,80 @@ class ReferenceMismatch(SignatureError):
 
 
 class ValidationError(SamlError):
+    """Group: SAML protocol rules."""
+
     code = "validation_failed"
 
 
 class StatusNotSuccess(ValidationError):
+    """The IdP did not answer Success."""
+
     code = "status_not_success"
 
 
 class DestinationMismatch(ValidationError):
+    """`Destination` is not the ACS URL."""
+
     code = "destination_mismatch"
 
 
 class IssuerMismatch(ValidationError):
+    """`Issuer` is not the IdP's entity ID."""
+
     code = "issuer_mismatch"
 
 
 class AudienceMismatch(ValidationError):
+    """The assertion is not meant for this SP."""
+
     code = "audience_mismatch"
 
 
 class NotYetValid(ValidationError):
+    """Before `NotBefore`."""
+
     code = "not_yet_valid"
 
 
 class Expired(ValidationError):
+    """At or after `NotOnOrAfter` or `SessionNotOnOrAfter`."""
+
     code = "expired"
 
 
 class SubjectInvalid(ValidationError):
+    """No usable NameID or bearer confirmation."""
+
     code = "subject_invalid"
 
 
 class RecipientMismatch(ValidationError):
+    """`Recipient` is not the ACS URL."""
+
     code = "recipient_mismatch"
 
 
 class AuthnStatementMissing(ValidationError):
+    """No `AuthnStatement`."""
+
     code = "authn_statement_missing"
 
 
 class InResponseToMismatch(ValidationError):
+    """The response does not answer the pending request."""
+
     code = "in_response_to_mismatch"
 
 
 class UnsolicitedResponse(ValidationError):
+    """IdP-initiated, and not allowed."""
+
     code = "unsolicited_response"
 
 
 class Replayed(SamlError):
+    """This assertion was already accepted."""
+
     code = "replayed"
 
 
@@ -419,10 +511,14 @@ class StoreFull(SamlError):
 
 
 class ClaimError(SamlError):
+    """Group: the signed claims cannot make an identity."""
+
     code = "claim_error"
 
 
 class EmailMissing(ClaimError):
+    """No email address in the NameID or the email attributes."""
+
     code = "email_missing"
 
 
@@ -434,26 +530,38 @@ class EmailInvalid(ClaimError):
 
 
 class RoleNotAccepted(ClaimError):
+    """No accepted role, and no default."""
+
     code = "role_not_accepted"
 
 
 class AccountClaimMissing(ClaimError):
+    """The configured account claim is absent."""
+
     code = "account_missing"
 
 
 class ProvisioningError(SamlError):
+    """Group: the identity may not log in here."""
+
     code = "provisioning_error"
 
 
 class SsoDisabled(ProvisioningError):
+    """The account has no SSO configuration."""
+
     code = "sso_disabled"
 
 
 class AccountNotFound(ProvisioningError):
+    """Home-realm discovery found no account for the typed email."""
+
     code = "account_not_found"
 
 
 class AccountMismatch(ProvisioningError):
+    """Another account's claim (or several), or a user of another account."""
+
     code = "account_mismatch"
 
 
@@ -464,8 +572,12 @@ class DomainNotOwned(ProvisioningError):
 
 
 class UserNotProvisioned(ProvisioningError):
+    """Unknown user, and the policy creates none on this login."""
+
     code = "user_not_provisioned"
 
 
 class AuthnContextNotAccepted(ProvisioningError):
+    """The IdP's authentication is not one the account requires."""
+
     code = "authn_context_not_accepted"

@@ -54,6 +54,8 @@ def serialize_signed(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuthnRequest:
+    """What :func:`~samljit.build_authn_request` returns: request ID, XML and issue instant."""
+
     request_id: str
     xml: bytes
     issue_instant: datetime

@@ -85,6 +85,8 @@ class MetadataWarning(SamlWarning):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Endpoint:
+    """One SSO or SLO service of the IdP: binding, location, response location."""
+
     binding: str
     location: str
     response_location: str | None = None
@@ -115,6 +117,8 @@ class IdentityProvider:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ParsedMetadata:
+    """What :func:`~samljit.parse_idp_metadata` returns: the IdP and the warnings to show."""
+
     idp: IdentityProvider
     warnings: tuple[MetadataWarning, ...] = ()
 

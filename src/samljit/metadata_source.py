@@ -76,7 +76,8 @@ class MetadataFetcher(Protocol):
                 return bytes(body)
     """
 
-    def __call__(self, url: str, *, timeout: float, max_bytes: int) -> bytes: ...
+    def __call__(self, url: str, *, timeout: float, max_bytes: int) -> bytes:
+        """Fetch ``url``: at most ``max_bytes`` bytes, within ``timeout`` seconds."""
 
 
 def urllib_fetcher(
@@ -414,6 +415,7 @@ class MetadataSource:
 
     @property
     def url(self) -> str | None:
+        """The metadata URL, or ``None`` for a source built from pasted XML."""
         return self._url
 
     @property

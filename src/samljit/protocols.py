@@ -73,6 +73,8 @@ class UserRecord:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewUser:
+    """A user to create: what the IdP asserted, before the store gives it an ID."""
+
     email: str
     account_id: str
     full_name: str | None
@@ -104,7 +106,8 @@ class UserStore(Protocol):
             def users_of(self, account_id): ...
     """
 
-    def get_by_email(self, email: str) -> UserRecord | None: ...
+    def get_by_email(self, email: str) -> UserRecord | None:
+        """The user whose email is ``email`` (already normalized), or ``None``."""
 
     def create(self, user: NewUser, *, now: datetime) -> UserRecord:
         """Insert ``user`` with ``last_sso_login=now``; raise DuplicateUser if the email exists."""
@@ -139,7 +142,8 @@ class SessionIssuer(Protocol):
     to SSO logins. ``context.assertion.authn_context_class`` says how the IdP authenticated.
     """
 
-    def issue(self, user: UserRecord, context: LoginContext) -> object: ...
+    def issue(self, user: UserRecord, context: LoginContext) -> object:
+        """Start the app's session for ``user``; return what the app needs (a cookie, a token)."""
 
 
 @runtime_checkable
@@ -158,15 +162,18 @@ class AccountStore(Protocol):
     """Each account's SSO configuration. Deleting an account's configuration disables SSO for
     it: :meth:`get` then returns None and every login to that account is refused."""
 
-    def get(self, account_id: str) -> AccountConfig | None: ...
+    def get(self, account_id: str) -> AccountConfig | None:
+        """The account's SSO configuration, or ``None`` when it has none."""
 
     def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
         """The accounts whose IdP has this entity ID (for one shared ACS URL)."""
         ...
 
-    def save(self, config: AccountConfig) -> None: ...
+    def save(self, config: AccountConfig) -> None:
+        """Insert or replace the account's SSO configuration."""
 
-    def delete(self, account_id: str) -> None: ...
+    def delete(self, account_id: str) -> None:
+        """Remove the account's SSO configuration: its logins are refused with ``sso_disabled``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,7 +200,8 @@ class RequestStore(Protocol):
     expires_at > ?`` and check the row count).
     """
 
-    def save(self, request: PendingRequest) -> None: ...
+    def save(self, request: PendingRequest) -> None:
+        """Keep ``request`` until it is consumed or expires."""
 
     def get(self, request_id: str) -> PendingRequest | None:
         """The request if it is outstanding (it may have expired: callers check)."""
@@ -211,62 +219,74 @@ class RequestStore(Protocol):
 class AsyncReplayCache(Protocol):
     """:class:`ReplayCache` for asyncio apps."""
 
-    async def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool: ...
+    async def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:
+        """As :meth:`ReplayCache.add`, awaited."""
 
 
 @runtime_checkable
 class AsyncUserStore(Protocol):
     """:class:`UserStore` for asyncio apps (same transaction rules)."""
 
-    async def get_by_email(self, email: str) -> UserRecord | None: ...
+    async def get_by_email(self, email: str) -> UserRecord | None:
+        """As :meth:`UserStore.get_by_email`, awaited."""
 
-    async def create(self, user: NewUser, *, now: datetime) -> UserRecord: ...
+    async def create(self, user: NewUser, *, now: datetime) -> UserRecord:
+        """As :meth:`UserStore.create`, awaited."""
 
     async def update(
         self, user_id: str, *, changes: Mapping[str, str | None], last_sso_login: datetime
-    ) -> UserRecord: ...
+    ) -> UserRecord:
+        """As :meth:`UserStore.update`, awaited."""
 
-    async def users_of(self, account_id: str) -> Iterable[UserRecord]: ...
+    async def users_of(self, account_id: str) -> Iterable[UserRecord]:
+        """As :meth:`UserStore.users_of`, awaited."""
 
 
 @runtime_checkable
 class AsyncSessionIssuer(Protocol):
     """:class:`SessionIssuer` for asyncio apps."""
 
-    async def issue(self, user: UserRecord, context: LoginContext) -> object: ...
+    async def issue(self, user: UserRecord, context: LoginContext) -> object:
+        """As :meth:`SessionIssuer.issue`, awaited."""
 
 
 @runtime_checkable
 class AsyncSessionRevoker(Protocol):
     """:class:`SessionRevoker` for asyncio apps."""
 
-    async def revoke(
-        self, *, account_id: str, email: str, session_indexes: tuple[str, ...]
-    ) -> int: ...
+    async def revoke(self, *, account_id: str, email: str, session_indexes: tuple[str, ...]) -> int:
+        """As :meth:`SessionRevoker.revoke`, awaited."""
 
 
 @runtime_checkable
 class AsyncAccountStore(Protocol):
     """:class:`AccountStore` for asyncio apps."""
 
-    async def get(self, account_id: str) -> AccountConfig | None: ...
+    async def get(self, account_id: str) -> AccountConfig | None:
+        """As :meth:`AccountStore.get`, awaited."""
 
-    async def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]: ...
+    async def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
+        """As :meth:`AccountStore.find_by_idp_entity_id`, awaited."""
 
-    async def save(self, config: AccountConfig) -> None: ...
+    async def save(self, config: AccountConfig) -> None:
+        """As :meth:`AccountStore.save`, awaited."""
 
-    async def delete(self, account_id: str) -> None: ...
+    async def delete(self, account_id: str) -> None:
+        """As :meth:`AccountStore.delete`, awaited."""
 
 
 @runtime_checkable
 class AsyncRequestStore(Protocol):
     """:class:`RequestStore` for asyncio apps (``consume`` just as atomic)."""
 
-    async def save(self, request: PendingRequest) -> None: ...
+    async def save(self, request: PendingRequest) -> None:
+        """As :meth:`RequestStore.save`, awaited."""
 
-    async def get(self, request_id: str) -> PendingRequest | None: ...
+    async def get(self, request_id: str) -> PendingRequest | None:
+        """As :meth:`RequestStore.get`, awaited."""
 
-    async def consume(self, request_id: str, *, now: datetime) -> bool: ...
+    async def consume(self, request_id: str, *, now: datetime) -> bool:
+        """As :meth:`RequestStore.consume`, awaited."""
 
 
 class _InThread:

@@ -31,6 +31,9 @@ class ProvisioningOutcome:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProvisioningPlan:
+    """What :func:`~samljit.plan_provisioning` decided: the outcome, the user found, the user to
+    create."""
+
     outcome: ProvisioningOutcome
     existing: UserRecord | None
     new_user: NewUser | None

@@ -125,6 +125,7 @@ class OutboundMessage:
 
     @property
     def request_id(self) -> str:
+        """The same as :attr:`message_id`."""
         return self.message_id
 
 

@@ -112,9 +112,11 @@ class SamlSso:
         return _web.logout_form(request.session, f"{self.prefix}/logout", label=label)
 
     async def sso_page(self, request: Request) -> WebResponse:
+        """The SSO page: a form asking for the work email (``GET /sso/``)."""
         return _web.sso_page(request.url.path, next_url=request.query_params.get("next"))
 
     async def discover(self, request: Request) -> WebResponse:
+        """Home-realm discovery: send the browser to the email's IdP (``POST /sso/``)."""
         try:
             form = await _form(request)
             message = await self.service.begin_login_for_email(
@@ -125,6 +127,7 @@ class SamlSso:
         return _web.outbound(message)
 
     async def login(self, request: Request) -> WebResponse:
+        """SP-initiated login at the account's IdP (``GET /sso/{account}/login?next=``)."""
         account_id = request.path_params["account_id"]
         try:
             message = await self.service.begin_login(
@@ -135,6 +138,8 @@ class SamlSso:
         return _web.outbound(message)
 
     async def acs(self, request: Request) -> WebResponse:
+        """The Assertion Consumer Service (``POST /sso/{account}/acs``); CSRF-exempt, signed
+        instead."""
         account_id = request.path_params["account_id"]
         try:
             form = await _form(request)
@@ -145,6 +150,7 @@ class SamlSso:
         return _web.redirect(result.redirect_to)
 
     async def metadata(self, request: Request) -> WebResponse:
+        """The account's SP metadata, for the IdP (``GET /sso/{account}/metadata``)."""
         account_id = request.path_params["account_id"]
         try:
             return _web.metadata(await self.service.sp_metadata(account_id))
@@ -152,6 +158,8 @@ class SamlSso:
             return _web.failure(exc, step="metadata", account_id=account_id)
 
     async def slo(self, request: Request) -> WebResponse:
+        """Single Logout, both bindings (``GET``/``POST /sso/{account}/slo``); CSRF-exempt, signed
+        instead."""
         account_id = request.path_params["account_id"]
         try:
             if request.method == "GET":
@@ -164,6 +172,8 @@ class SamlSso:
         return _web.after_logout(result)
 
     async def logout(self, request: Request) -> WebResponse:
+        """End the app session, then log out at the IdP (``POST /sso/logout``, with the logout
+        token)."""
         try:
             form = await _form(request)
         except SamlError as exc:
@@ -261,6 +271,8 @@ class ServerSessionMiddleware:
         self._max_age = "" if max_age is None else f"; Max-Age={max_age}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry point: load the request's server-side session, save it after the
+        response."""
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return

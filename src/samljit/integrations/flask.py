@@ -91,6 +91,8 @@ class SamlSso:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
+        """Mount the endpoints on ``app``; when Flask-WTF's CSRFProtect is installed, exempt only
+        the ACS and SLO."""
         app.register_blueprint(self.blueprint)
         csrf: Any = app.extensions.get("csrf")
         if csrf is not None and hasattr(csrf, "exempt"):
@@ -102,9 +104,11 @@ class SamlSso:
         return _web.logout_form(session, url_for(self.blueprint.name + ".logout"), label=label)
 
     def sso_page(self) -> Response:
+        """The SSO page: a form asking for the work email (``GET /sso/``)."""
         return _respond(_web.sso_page(request.path, next_url=request.args.get("next")))
 
     def discover(self) -> Response:
+        """Home-realm discovery: send the browser to the email's IdP (``POST /sso/``)."""
         try:
             message = self.service.begin_login_for_email(
                 request.form.get("email", ""), relay_state=request.form.get("next")
@@ -114,6 +118,7 @@ class SamlSso:
         return _respond(_web.outbound(message))
 
     def login(self, account_id: str) -> Response:
+        """SP-initiated login at the account's IdP (``GET /sso/{account}/login?next=``)."""
         try:
             message = self.service.begin_login(account_id, relay_state=request.args.get("next"))
         except SamlError as exc:
@@ -121,6 +126,8 @@ class SamlSso:
         return _respond(_web.outbound(message))
 
     def acs(self, account_id: str) -> Response:
+        """The Assertion Consumer Service (``POST /sso/{account}/acs``); CSRF-exempt, signed
+        instead."""
         try:
             result = self.service.complete_login(request.form.to_dict(), account_id=account_id)
         except SamlError as exc:
@@ -129,12 +136,15 @@ class SamlSso:
         return _respond(_web.redirect(result.redirect_to))
 
     def metadata(self, account_id: str) -> Response:
+        """The account's SP metadata, for the IdP (``GET /sso/{account}/metadata``)."""
         try:
             return _respond(_web.metadata(self.service.sp_metadata(account_id)))
         except SamlError as exc:
             return _respond(_web.failure(exc, step="metadata", account_id=account_id))
 
     def slo(self, account_id: str) -> Response:
+        """Single Logout, both bindings (``GET``/``POST /sso/{account}/slo``); CSRF-exempt, signed
+        instead."""
         try:
             if request.method == "GET":
                 query = request.query_string.decode("latin-1")
@@ -146,6 +156,8 @@ class SamlSso:
         return _respond(_web.after_logout(result))
 
     def logout(self) -> Response:
+        """End the app session, then log out at the IdP (``POST /sso/logout``, with the logout
+        token)."""
         if not _web.logout_allowed(session, request.form):
             return _respond(_web.logout_refused())
         target = _web.logout_target(session)
@@ -208,6 +220,8 @@ class ServerSessionInterface(SessionInterface):
         self.store = store
 
     def open_session(self, app: Flask, request: FlaskRequest) -> _ServerSession:
+        """Load the server-side session the cookie names (a new, empty one when unknown or
+        ended)."""
         session_id = request.cookies.get(self.get_cookie_name(app))
         data = self.store.load(session_id) if session_id else None
         if data is None:
@@ -215,6 +229,7 @@ class ServerSessionInterface(SessionInterface):
         return _ServerSession(data, session_id)
 
     def save_session(self, app: Flask, session: SessionMixin, response: FlaskResponse) -> None:
+        """Write the session to its store, and set or forget its cookie."""
         assert isinstance(session, _ServerSession)
         if session.accessed:
             response.vary.add("Cookie")

@@ -122,6 +122,7 @@ class MemorySessionStore:
         return len(self._sessions)
 
     def create(self, data: Mapping[str, Any]) -> str:
+        """Store a new session and return its new random ID."""
         session_id = secrets.token_urlsafe(32)
         now = self._clock()
         with self._lock:
@@ -133,6 +134,8 @@ class MemorySessionStore:
         return session_id
 
     def load(self, session_id: str) -> dict[str, Any] | None:
+        """The session's data, or ``None`` when it is unknown, idle too long or past its
+        lifetime."""
         now = self._clock()
         with self._lock:
             entry = self._live(session_id, now)
@@ -142,6 +145,7 @@ class MemorySessionStore:
             return copy.deepcopy(entry.data)
 
     def save(self, session_id: str, data: Mapping[str, Any]) -> bool:
+        """Write the session back; ``False`` when it has ended meanwhile (it is not revived)."""
         now = self._clock()
         with self._lock:
             entry = self._live(session_id, now)
@@ -151,10 +155,13 @@ class MemorySessionStore:
             return True
 
     def delete(self, session_id: str) -> None:
+        """End the session for good."""
         with self._lock:
             self._sessions.pop(session_id, None)
 
     def revoke(self, *, account_id: str, email: str, session_indexes: tuple[str, ...]) -> int:
+        """End the sessions of this login (see :class:`~samljit.SessionRevoker`); return how many
+        ended."""
         with self._lock:
             ended = [
                 session_id

@@ -56,6 +56,8 @@ class MemoryReplayCache:
         self._lock = threading.Lock()
 
     def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:
+        """Record ``key`` until ``expires_at``; ``True`` if it was new (see
+        :class:`~samljit.ReplayCache`)."""
         with self._lock:
             while self._queue and self._queue[0][0] <= now:
                 _, old = heapq.heappop(self._queue)
@@ -81,9 +83,12 @@ class MemoryUserStore:
         self._lock = threading.Lock()
 
     def get_by_email(self, email: str) -> UserRecord | None:
+        """The user with this (normalized) email, or ``None`` (see :class:`~samljit.UserStore`)."""
         return self._users.get(email)
 
     def create(self, user: NewUser, *, now: datetime) -> UserRecord:
+        """Insert the new user; :class:`~samljit.DuplicateUser` if the email exists (see
+        :class:`~samljit.UserStore`)."""
         with self._lock:
             if user.email in self._users:
                 raise DuplicateUser(user.email)
@@ -101,6 +106,7 @@ class MemoryUserStore:
     def update(
         self, user_id: str, *, changes: Mapping[str, str | None], last_sso_login: datetime
     ) -> UserRecord:
+        """Apply ``changes`` and record the SSO login (see :class:`~samljit.UserStore`)."""
         with self._lock:
             current = next(u for u in self._users.values() if u.user_id == user_id)
             fields: dict[str, Any] = {**changes, "last_sso_login": last_sso_login}
@@ -109,6 +115,7 @@ class MemoryUserStore:
             return record
 
     def users_of(self, account_id: str) -> list[UserRecord]:
+        """Every user of the account, for the stale-user report."""
         return [u for u in self._users.values() if u.account_id == account_id]
 
     def delete(self, email: str) -> None:
@@ -126,9 +133,11 @@ class MemoryAccountStore:
             self.save(config)
 
     def get(self, account_id: str) -> AccountConfig | None:
+        """The account's SSO configuration, or ``None``."""
         return self._configs.get(account_id)
 
     def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
+        """The accounts whose IdP has this entity ID."""
         return [self._configs[a] for a, e in self._entity_ids.items() if e == entity_id]
 
     def save(self, config: AccountConfig) -> None:
@@ -138,6 +147,7 @@ class MemoryAccountStore:
         self._entity_ids[config.account_id] = idp.entity_id
 
     def delete(self, account_id: str) -> None:
+        """Remove the account's configuration: SSO is disabled for it."""
         self._configs.pop(account_id, None)
         self._entity_ids.pop(account_id, None)
 
@@ -150,6 +160,8 @@ class MemorySessionIssuer:
         self.sessions: dict[str, UserRecord] = {}
 
     def issue(self, user: UserRecord, context: LoginContext) -> str:
+        """Issue the app's session for the user who logged in (see
+        :class:`~samljit.SessionIssuer`)."""
         session_id = secrets.token_urlsafe(32)
         self.sessions[session_id] = user
         return session_id
@@ -183,6 +195,7 @@ class MemoryRequestStore:
         self._lock = threading.Lock()
 
     def save(self, request: PendingRequest) -> None:
+        """Keep a pending request until it is consumed or expires."""
         with self._lock:
             if request.request_id not in self._requests:
                 if len(self._requests) >= self.max_pending:
@@ -198,9 +211,12 @@ class MemoryRequestStore:
             heapq.heappush(self._expiry, (request.expires_at, request.request_id))
 
     def get(self, request_id: str) -> PendingRequest | None:
+        """The pending request with this ID, even when expired, or ``None``."""
         return self._requests.get(request_id)
 
     def consume(self, request_id: str, *, now: datetime) -> bool:
+        """Remove the request: ``True`` only if it was stored and unexpired, atomically (see
+        :class:`~samljit.RequestStore`)."""
         with self._lock:
             self._purge(now)
             return self._requests.pop(request_id, None) is not None

@@ -177,6 +177,8 @@ class RedisReplayCache(_OnRedis):
     """
 
     def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:
+        """Record ``key`` until ``expires_at``; ``True`` if it was new (see
+        :class:`~samljit.ReplayCache`)."""
         with _unavailable("record the assertion as used"):
             added = self.client.set(
                 self._replay_key(key), b"1", nx=True, px=_lifetime_ms(expires_at, now)
@@ -193,6 +195,7 @@ class RedisRequestStore(_OnRedis):
     """
 
     def save(self, request: PendingRequest) -> None:
+        """Keep a pending request until it is consumed or expires."""
         with _unavailable("remember the request"):
             self.client.set(
                 self._request_key(request.request_id),
@@ -201,11 +204,14 @@ class RedisRequestStore(_OnRedis):
             )
 
     def get(self, request_id: str) -> PendingRequest | None:
+        """The pending request with this ID, even when expired, or ``None``."""
         with _unavailable("look up the request"):
             value = self.client.get(self._request_key(request_id))
         return _decode(value)
 
     def consume(self, request_id: str, *, now: datetime) -> bool:
+        """Remove the request: ``True`` only if it was stored and unexpired, atomically (see
+        :class:`~samljit.RequestStore`)."""
         with _unavailable("use up the request"):
             value = self.client.getdel(self._request_key(request_id))
         return _unexpired(_decode(value), now)
@@ -215,6 +221,8 @@ class AsyncRedisReplayCache(_OnAsyncRedis):
     """:class:`RedisReplayCache` on ``redis.asyncio``, for :class:`~samljit.AsyncLoginService`."""
 
     async def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:
+        """Record ``key`` until ``expires_at``; ``True`` if it was new (see
+        :class:`~samljit.ReplayCache`)."""
         with _unavailable("record the assertion as used"):
             added = await self.client.set(
                 self._replay_key(key), b"1", nx=True, px=_lifetime_ms(expires_at, now)
@@ -226,6 +234,7 @@ class AsyncRedisRequestStore(_OnAsyncRedis):
     """:class:`RedisRequestStore` on ``redis.asyncio``."""
 
     async def save(self, request: PendingRequest) -> None:
+        """Keep a pending request until it is consumed or expires."""
         with _unavailable("remember the request"):
             await self.client.set(
                 self._request_key(request.request_id),
@@ -234,11 +243,14 @@ class AsyncRedisRequestStore(_OnAsyncRedis):
             )
 
     async def get(self, request_id: str) -> PendingRequest | None:
+        """The pending request with this ID, even when expired, or ``None``."""
         with _unavailable("look up the request"):
             value = await self.client.get(self._request_key(request_id))
         return _decode(value)
 
     async def consume(self, request_id: str, *, now: datetime) -> bool:
+        """Remove the request: ``True`` only if it was stored and unexpired, atomically (see
+        :class:`~samljit.RequestStore`)."""
         with _unavailable("use up the request"):
             value = await self.client.getdel(self._request_key(request_id))
         return _unexpired(_decode(value), now)
@@ -303,6 +315,7 @@ class CachedAccountStore:
         self._cache = _AccountCache(prefix, max_age)
 
     def get(self, account_id: str) -> AccountConfig | None:
+        """The account's SSO configuration, or ``None``."""
         try:
             version = self.client.get(self._cache.key(account_id))
         except redis.RedisError:
@@ -315,13 +328,16 @@ class CachedAccountStore:
         return config
 
     def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
+        """The accounts whose IdP has this entity ID."""
         return self.accounts.find_by_idp_entity_id(entity_id)
 
     def save(self, config: AccountConfig) -> None:
+        """Insert or replace the account's configuration."""
         self.accounts.save(config)
         self._changed(config.account_id)
 
     def delete(self, account_id: str) -> None:
+        """Remove the account's configuration: SSO is disabled for it."""
         self.accounts.delete(account_id)
         self._changed(account_id)
 
@@ -348,6 +364,7 @@ class AsyncCachedAccountStore:
         self._cache = _AccountCache(prefix, max_age)
 
     async def get(self, account_id: str) -> AccountConfig | None:
+        """The account's SSO configuration, or ``None``."""
         try:
             version = await self.client.get(self._cache.key(account_id))
         except redis.RedisError:
@@ -360,13 +377,16 @@ class AsyncCachedAccountStore:
         return config
 
     async def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
+        """The accounts whose IdP has this entity ID."""
         return await self.accounts.find_by_idp_entity_id(entity_id)
 
     async def save(self, config: AccountConfig) -> None:
+        """Insert or replace the account's configuration."""
         await self.accounts.save(config)
         await self._changed(config.account_id)
 
     async def delete(self, account_id: str) -> None:
+        """Remove the account's configuration: SSO is disabled for it."""
         await self.accounts.delete(account_id)
         await self._changed(account_id)
 

@@ -75,11 +75,14 @@ class SQLAlchemyUserStore:
             self.table.create(engine, checkfirst=True)
 
     def get_by_email(self, email: str) -> UserRecord | None:
+        """The user with this (normalized) email, or ``None`` (see :class:`~samljit.UserStore`)."""
         with self.engine.connect() as connection:
             row = connection.execute(select(self.table).where(self.table.c.email == email)).first()
         return _user(row) if row is not None else None
 
     def create(self, user: NewUser, *, now: datetime) -> UserRecord:
+        """Insert the new user; :class:`~samljit.DuplicateUser` if the email exists (see
+        :class:`~samljit.UserStore`)."""
         values = {
             "email": user.email,
             "account_id": user.account_id,
@@ -106,6 +109,7 @@ class SQLAlchemyUserStore:
     def update(
         self, user_id: str, *, changes: Mapping[str, str | None], last_sso_login: datetime
     ) -> UserRecord:
+        """Apply ``changes`` and record the SSO login (see :class:`~samljit.UserStore`)."""
         unknown = set(changes) - _CHANGEABLE
         if unknown:
             raise ValueError(f"cannot change {sorted(unknown)}")
@@ -118,6 +122,7 @@ class SQLAlchemyUserStore:
         return _user(row)
 
     def users_of(self, account_id: str) -> list[UserRecord]:
+        """Every user of the account, for the stale-user report."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(self.table)

@@ -118,9 +118,11 @@ class SQLiteUserStore:
         self.db = _Database(path)
 
     def close(self) -> None:
+        """Close the database connection."""
         self.db.close()
 
     def get_by_email(self, email: str) -> UserRecord | None:
+        """The user with this (normalized) email, or ``None`` (see :class:`~samljit.UserStore`)."""
         row = (
             self.db.connection()
             .execute("SELECT * FROM samljit_users WHERE email = ?", (email,))
@@ -129,6 +131,8 @@ class SQLiteUserStore:
         return None if row is None else _user(row)
 
     def create(self, user: NewUser, *, now: datetime) -> UserRecord:
+        """Insert the new user; :class:`~samljit.DuplicateUser` if the email exists (see
+        :class:`~samljit.UserStore`)."""
         try:
             with self.db.transaction() as connection:
                 cursor = connection.execute(
@@ -151,6 +155,7 @@ class SQLiteUserStore:
     def update(
         self, user_id: str, *, changes: Mapping[str, str | None], last_sso_login: datetime
     ) -> UserRecord:
+        """Apply ``changes`` and record the SSO login (see :class:`~samljit.UserStore`)."""
         unknown = set(changes) - self._FIELDS
         if unknown:
             raise ValueError(f"cannot change {sorted(unknown)}")
@@ -168,6 +173,7 @@ class SQLiteUserStore:
         return _user(row)
 
     def users_of(self, account_id: str) -> list[UserRecord]:
+        """Every user of the account, for the stale-user report."""
         rows = self.db.connection().execute(
             "SELECT * FROM samljit_users WHERE account_id = ? ORDER BY user_id", (account_id,)
         )
@@ -186,9 +192,11 @@ class SQLiteAccountStore:
         self.db = _Database(path)
 
     def close(self) -> None:
+        """Close the database connection."""
         self.db.close()
 
     def get(self, account_id: str) -> AccountConfig | None:
+        """The account's SSO configuration, or ``None``."""
         row = (
             self.db.connection()
             .execute("SELECT config FROM samljit_accounts WHERE account_id = ?", (account_id,))
@@ -197,6 +205,7 @@ class SQLiteAccountStore:
         return None if row is None else AccountConfig.from_dict(json.loads(row["config"]))
 
     def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
+        """The accounts whose IdP has this entity ID."""
         rows = self.db.connection().execute(
             "SELECT config FROM samljit_accounts WHERE idp_entity_id = ?", (entity_id,)
         )
@@ -216,6 +225,7 @@ class SQLiteAccountStore:
             )  # fmt: skip
 
     def delete(self, account_id: str) -> None:
+        """Remove the account's configuration: SSO is disabled for it."""
         with self.db.transaction() as connection:
             connection.execute("DELETE FROM samljit_accounts WHERE account_id = ?", (account_id,))
 
@@ -231,9 +241,12 @@ class SQLiteReplayCache:
         self._adds = 0
 
     def close(self) -> None:
+        """Close the database connection."""
         self.db.close()
 
     def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:
+        """Record ``key`` until ``expires_at``; ``True`` if it was new (see
+        :class:`~samljit.ReplayCache`)."""
         with self.db.transaction() as connection:
             cursor = connection.execute(
                 "INSERT INTO samljit_replay (key, expires_at) VALUES (?, ?)"
@@ -272,9 +285,11 @@ class SQLiteRequestStore:
         self.db = _Database(path)
 
     def close(self) -> None:
+        """Close the database connection."""
         self.db.close()
 
     def save(self, request: PendingRequest) -> None:
+        """Keep a pending request until it is consumed or expires."""
         with self.db.transaction() as connection:
             self._make_room(connection, request.request_id)
             connection.execute(
@@ -307,6 +322,7 @@ class SQLiteRequestStore:
             )
 
     def get(self, request_id: str) -> PendingRequest | None:
+        """The pending request with this ID, even when expired, or ``None``."""
         row = (
             self.db.connection()
             .execute("SELECT * FROM samljit_requests WHERE request_id = ?", (request_id,))
@@ -323,6 +339,8 @@ class SQLiteRequestStore:
         )
 
     def consume(self, request_id: str, *, now: datetime) -> bool:
+        """Remove the request: ``True`` only if it was stored and unexpired, atomically (see
+        :class:`~samljit.RequestStore`)."""
         with self.db.transaction() as connection:
             cursor = connection.execute(
                 "DELETE FROM samljit_requests WHERE request_id = ? AND expires_at > ?",

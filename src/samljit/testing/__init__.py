@@ -170,6 +170,7 @@ class TestIdP:
 
     @property
     def certificate_pem(self) -> str:
+        """The IdP's certificate, PEM-encoded, as an administrator would paste it."""
         return self.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
     @property

@@ -6,6 +6,8 @@ from django.apps import AppConfig
 
 
 class SamljitConfig(AppConfig):
+    """The Django app of :mod:`samljit.integrations.django`."""
+
     name = "samljit.integrations.django"
     label = "samljit"
     verbose_name = "SAML single sign-on"

@@ -31,6 +31,8 @@ class SsoProfile(models.Model):
     last_sso_login = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        """Django model options."""
+
         verbose_name = "SSO profile"
 
     def __str__(self) -> str:
@@ -51,6 +53,8 @@ class SsoAccount(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        """Django model options."""
+
         verbose_name = "SSO account"
 
     def __str__(self) -> str:

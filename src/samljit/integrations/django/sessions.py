@@ -51,6 +51,8 @@ class DjangoSessionIssuer:
         self.backend = backend
 
     def issue(self, user: UserRecord, context: LoginContext) -> object:
+        """Issue the app's session for the user who logged in (see
+        :class:`~samljit.SessionIssuer`)."""
         request = current_request()
         if request is None:
             raise ConfigError(

@@ -69,9 +69,11 @@ class DjangoUserStore:
         self.using = using
 
     def group_name(self, role: str) -> str:
+        """The name of the Django group that stands for ``role``."""
         return f"{self.group_prefix}{role}"
 
     def get_by_email(self, email: str) -> UserRecord | None:
+        """The user with this (normalized) email, or ``None`` (see :class:`~samljit.UserStore`)."""
         profile = (
             SsoProfile.objects.using(self.using)
             .select_related("user")
@@ -93,6 +95,8 @@ class DjangoUserStore:
         )
 
     def create(self, user: NewUser, *, now: datetime) -> UserRecord:
+        """Insert the new user; :class:`~samljit.DuplicateUser` if the email exists (see
+        :class:`~samljit.UserStore`)."""
         model = get_user_model()
         try:
             with transaction.atomic(using=self.using):
@@ -130,6 +134,7 @@ class DjangoUserStore:
     def update(
         self, user_id: str, *, changes: Mapping[str, str | None], last_sso_login: datetime
     ) -> UserRecord:
+        """Apply ``changes`` and record the SSO login (see :class:`~samljit.UserStore`)."""
         unknown = set(changes) - _CHANGEABLE
         if unknown:
             raise ValueError(f"cannot change {sorted(unknown)}")
@@ -160,6 +165,7 @@ class DjangoUserStore:
         return _record(profile)
 
     def users_of(self, account_id: str) -> list[UserRecord]:
+        """Every user of the account, for the stale-user report."""
         profiles = (
             SsoProfile.objects.using(self.using)
             .select_related("user")
@@ -192,10 +198,12 @@ class DjangoAccountStore:
         self.using = using
 
     def get(self, account_id: str) -> AccountConfig | None:
+        """The account's SSO configuration, or ``None``."""
         row = SsoAccount.objects.using(self.using).filter(account_id=account_id).first()
         return None if row is None else _config(row)
 
     def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
+        """The accounts whose IdP has this entity ID."""
         rows = (
             SsoAccount.objects.using(self.using)
             .filter(idp_entity_id=entity_id)
@@ -216,6 +224,7 @@ class DjangoAccountStore:
         )
 
     def delete(self, account_id: str) -> None:
+        """Remove the account's configuration: SSO is disabled for it."""
         SsoAccount.objects.using(self.using).filter(account_id=account_id).delete()
 
 
