@@ -3,6 +3,7 @@ in order), so the documentation cannot drift from the code."""
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 import types
@@ -34,3 +35,25 @@ def test_the_index_links_every_page() -> None:
     linked = set(re.findall(r"\]\(([^)#]+\.md)(?:#[^)]*)?\)", index))
     pages = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
     assert pages - {"index.md"} - linked == set()
+
+
+def test_every_test_that_security_md_names_exists() -> None:
+    """docs/security.md links each property to the tests that enforce it: each
+    ``tests/<file>.py::<test>`` it names is a test function of that file."""
+    named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", (ROOT / "docs" / "security.md").read_text())
+    assert len(named) >= 10
+    missing = []
+    for file, test in named:
+        path = ROOT / file
+        functions = (
+            {
+                node.name
+                for node in ast.walk(ast.parse(path.read_text()))
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            }
+            if path.is_file()
+            else set()
+        )
+        if test not in functions:
+            missing.append(f"{file}::{test}")
+    assert missing == []
