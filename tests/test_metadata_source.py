@@ -1168,6 +1168,25 @@ def test_an_expiring_certificate_is_reported_even_with_a_successor(keys: Keys) -
     assert [f.code for f in findings] == ["certificate_expiring"]
 
 
+@pytest.mark.parametrize(
+    "not_after",
+    [
+        pytest.param(NOW + timedelta(days=30), id="at-the-30-day-horizon"),
+        pytest.param(NOW, id="expiring-now"),
+        pytest.param(NOW - timedelta(days=1), id="expired"),
+    ],
+)
+def test_check_and_parse_warnings_apply_the_same_expiry_rule(not_after: datetime) -> None:
+    """One rule: check_metadata(days=30) reports exactly the expiry warnings parsing gives."""
+    xml = expiring_idp(not_after).metadata(valid_until=NOW - timedelta(seconds=1))
+    warnings = samljit.parse_idp_metadata(xml, now=NOW).warnings
+    findings = samljit.check_metadata([_loaded(xml)], now=NOW, days=30)
+    assert [(f.code, f.message) for f in findings] == [
+        (w.code, w.message) for w in warnings if "expir" in w.code
+    ]
+    assert len(findings) == 2
+
+
 def test_metadata_past_valid_until_is_reported(keys: Keys) -> None:
     source = _loaded(keys.idp_a.metadata(valid_until=NOW - timedelta(hours=1)))
     [finding] = samljit.check_metadata([source], now=NOW)

@@ -6,7 +6,7 @@ import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from ._certificates import fingerprint, load_certificate
+from ._expiry import EXPIRY_WARNING, expiry_notices, horizon
 from ._signature import signature_child, verify_enveloped
 from ._time import parse_datetime, require_aware
 from ._xml import NS_DS, NS_MD, NSMAP, XmlLimits, parse_xml, qname, text_of
@@ -48,8 +49,6 @@ __all__ = [
 BINDING_HTTP_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
 BINDING_HTTP_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 PROTOCOL_SAML2 = "urn:oasis:names:tc:SAML:2.0:protocol"
-
-EXPIRY_WARNING = timedelta(days=30)
 
 _ENTITY = qname(NS_MD, "EntityDescriptor")
 _ENTITIES = qname(NS_MD, "EntitiesDescriptor")
@@ -390,33 +389,14 @@ def _read_time(element: etree._Element, attribute: str) -> datetime | None:
 
 
 def _warnings(idp: IdentityProvider, now: datetime) -> tuple[MetadataWarning, ...]:
-    out: list[MetadataWarning] = []
-    if idp.valid_until is not None and idp.valid_until <= now:
-        out.append(
-            MetadataWarning(
-                "metadata_expired",
-                f"the metadata was valid until {idp.valid_until.isoformat()}: fetch a fresh copy "
-                "from the IdP",
-            )
-        )
+    notices = expiry_notices(idp, now=now, until=horizon(now, EXPIRY_WARNING))
+    by_certificate = {n.certificate_sha256: n for n in notices}
+    out = [MetadataWarning(n.code, n.message) for n in notices if n.certificate_sha256 is None]
     for cert in idp.signing_certificates:
         name = f"signing certificate {certificate_sha256(cert)[:16]}…"
-        if cert.not_valid_after_utc <= now:
-            out.append(
-                MetadataWarning(
-                    "certificate_expired",
-                    f"{name} expired on {cert.not_valid_after_utc.date()}; signatures still "
-                    "verify with it, but the IdP should rotate it",
-                )
-            )
-        elif cert.not_valid_after_utc - now <= EXPIRY_WARNING:
-            out.append(
-                MetadataWarning(
-                    "certificate_expiring",
-                    f"{name} expires on {cert.not_valid_after_utc.date()}: ask the IdP admin to "
-                    "publish its successor in the metadata",
-                )
-            )
+        notice = by_certificate.get(certificate_sha256(cert))
+        if notice is not None:
+            out.append(MetadataWarning(notice.code, notice.message))
         algorithm = cert.signature_hash_algorithm
         if algorithm is not None and algorithm.name in ("sha1", "md5"):
             out.append(

@@ -17,14 +17,15 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from ._certificates import fingerprint
-from ._time import LATEST, require_aware
+from ._expiry import expiry_notices, horizon
+from ._expiry import iso as _iso
+from ._time import require_aware
 from .config import METADATA_LIMITS, Limits
 from .errors import ConfigError, MetadataFetchFailed, MetadataInvalid, SamlError
 from .metadata import (
@@ -668,10 +669,7 @@ class MetadataSource:
 
 
 def _add(moment: datetime, interval: timedelta) -> datetime:
-    try:
-        return min(moment + interval, LATEST)
-    except OverflowError:
-        return LATEST
+    return horizon(moment, interval)
 
 
 # --- expiry monitoring -------------------------------------------------------------------
@@ -756,51 +754,16 @@ def check_metadata(
 
 
 def _idp_findings(
-    name: str, idp: IdentityProvider, now: datetime, horizon: datetime
+    name: str, idp: IdentityProvider, now: datetime, until: datetime
 ) -> list[MetadataFinding]:
-    findings: list[MetadataFinding] = []
-    if idp.valid_until is not None and idp.valid_until <= now:
-        findings.append(
-            MetadataFinding(
-                source=name,
-                code="metadata_expired",
-                message=f"the metadata of {idp.entity_id} was valid until "
-                f"{_iso(idp.valid_until)}: fetch a fresh copy from the IdP",
-                expires=idp.valid_until,
-                entity_id=idp.entity_id,
-            )
+    return [
+        MetadataFinding(
+            source=name,
+            code=notice.code,
+            message=notice.message,
+            expires=notice.expires,
+            entity_id=idp.entity_id,
+            certificate_sha256=notice.certificate_sha256,
         )
-    lasting = max(c.not_valid_after_utc for c in idp.signing_certificates)
-    for cert in idp.signing_certificates:
-        expires = cert.not_valid_after_utc
-        if expires > horizon:
-            continue
-        sha256 = fingerprint(cert)
-        expired = expires <= now
-        message = (
-            f"signing certificate {sha256[:16]}… of {idp.entity_id} "
-            + ("expired on " if expired else "expires on ")
-            + f"{_iso(expires)}"
-        )
-        if lasting > horizon:
-            message += (
-                f"; the metadata also lists a certificate valid until {_iso(lasting)}, so "
-                "logins keep working when the IdP switches to it"
-            )
-        else:
-            message += ": ask the IdP administrator to publish its successor in the metadata"
-        findings.append(
-            MetadataFinding(
-                source=name,
-                code="certificate_expired" if expired else "certificate_expiring",
-                message=message,
-                expires=expires,
-                entity_id=idp.entity_id,
-                certificate_sha256=sha256,
-            )
-        )
-    return findings
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        for notice in expiry_notices(idp, now=now, until=until)
+    ]
