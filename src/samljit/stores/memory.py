@@ -15,6 +15,7 @@ from ..accounts import AccountConfig
 from ..errors import ConfigError, StoreFull
 from ..metadata import parse_idp_metadata
 from ..protocols import DuplicateUser, LoginContext, NewUser, PendingRequest, UserRecord
+from ._records import created_record
 
 __all__ = [
     "DEFAULT_MAX_PENDING",
@@ -92,14 +93,7 @@ class MemoryUserStore:
         with self._lock:
             if user.email in self._users:
                 raise DuplicateUser(user.email)
-            record = UserRecord(
-                user_id=str(next(self._ids)),
-                email=user.email,
-                account_id=user.account_id,
-                full_name=user.full_name,
-                role=user.role,
-                last_sso_login=now,
-            )
+            record = created_record(user, next(self._ids), now=now)
             self._users[user.email] = record
             return record
 

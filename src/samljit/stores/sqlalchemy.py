@@ -33,10 +33,9 @@ except ImportError as exc:  # pragma: no cover - tested in a subprocess
     raise missing_extra(__name__, "sqlalchemy", exc) from exc
 
 from ..protocols import DuplicateUser, NewUser, UserRecord
+from ._records import checked_changes, created_record
 
 __all__ = ["SQLAlchemyUserStore", "users_table"]
-
-_CHANGEABLE = frozenset({"full_name", "role"})
 
 
 def users_table(metadata: MetaData, name: str = "samljit_users") -> Table:
@@ -97,22 +96,13 @@ class SQLAlchemyUserStore:
                 user_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
         except IntegrityError as exc:
             raise DuplicateUser(user.email) from exc
-        return UserRecord(
-            user_id=str(user_id),
-            email=user.email,
-            account_id=user.account_id,
-            full_name=user.full_name,
-            role=user.role,
-            last_sso_login=now,
-        )
+        return created_record(user, user_id, now=now)
 
     def update(
         self, user_id: str, *, changes: Mapping[str, str | None], last_sso_login: datetime
     ) -> UserRecord:
         """Apply ``changes`` and record the SSO login (see :class:`~samljit.UserStore`)."""
-        unknown = set(changes) - _CHANGEABLE
-        if unknown:
-            raise ValueError(f"cannot change {sorted(unknown)}")
+        changes = checked_changes(changes)
         key = self.table.c.user_id == int(user_id)
         with self.engine.begin() as connection:
             connection.execute(

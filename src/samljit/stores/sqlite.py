@@ -19,6 +19,7 @@ from ..accounts import AccountConfig
 from ..errors import StoreFull
 from ..metadata import parse_idp_metadata
 from ..protocols import DuplicateUser, NewUser, PendingRequest, UserRecord
+from ._records import checked_changes, created_record
 from .memory import DEFAULT_MAX_PENDING, _checked_max_pending, _wall_clock
 
 __all__ = ["SQLiteAccountStore", "SQLiteReplayCache", "SQLiteRequestStore", "SQLiteUserStore"]
@@ -112,8 +113,6 @@ def _user(row: sqlite3.Row) -> UserRecord:
 class SQLiteUserStore:
     """A :class:`~samljit.protocols.UserStore` in table ``samljit_users``."""
 
-    _FIELDS = frozenset({"full_name", "role"})
-
     def __init__(self, path: str | Path) -> None:
         self.db = _Database(path)
 
@@ -143,27 +142,18 @@ class SQLiteUserStore:
                 )  # fmt: skip
         except sqlite3.IntegrityError as exc:
             raise DuplicateUser(user.email) from exc
-        return UserRecord(
-            user_id=str(cursor.lastrowid),
-            email=user.email,
-            account_id=user.account_id,
-            full_name=user.full_name,
-            role=user.role,
-            last_sso_login=now,
-        )
+        return created_record(user, cursor.lastrowid, now=now)
 
     def update(
         self, user_id: str, *, changes: Mapping[str, str | None], last_sso_login: datetime
     ) -> UserRecord:
         """Apply ``changes`` and record the SSO login (see :class:`~samljit.UserStore`)."""
-        unknown = set(changes) - self._FIELDS
-        if unknown:
-            raise ValueError(f"cannot change {sorted(unknown)}")
+        changes = checked_changes(changes)
         assignments = ", ".join(f"{name} = ?" for name in sorted(changes))
         values = [changes[name] for name in sorted(changes)]
         with self.db.transaction() as connection:
             connection.execute(
-                f"UPDATE samljit_users SET {assignments + ', ' if assignments else ''}"  # noqa: S608 - names from _FIELDS
+                f"UPDATE samljit_users SET {assignments + ', ' if assignments else ''}"  # noqa: S608 - names checked against CHANGEABLE
                 "last_sso_login = ? WHERE user_id = ?",
                 (*values, last_sso_login.isoformat(), int(user_id)),
             )

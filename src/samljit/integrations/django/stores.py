@@ -23,11 +23,10 @@ from ...accounts import AccountConfig
 from ...claims import ascii_lower
 from ...metadata import parse_idp_metadata
 from ...protocols import DuplicateUser, NewUser, UserRecord
+from ...stores._records import checked_changes
 from .models import SsoAccount, SsoProfile
 
 __all__ = ["DjangoAccountStore", "DjangoUserStore", "split_full_name"]
-
-_CHANGEABLE = frozenset({"full_name", "role"})
 
 
 def split_full_name(full_name: str | None) -> tuple[str, str]:
@@ -135,9 +134,7 @@ class DjangoUserStore:
         self, user_id: str, *, changes: Mapping[str, str | None], last_sso_login: datetime
     ) -> UserRecord:
         """Apply ``changes`` and record the SSO login (see :class:`~samljit.UserStore`)."""
-        unknown = set(changes) - _CHANGEABLE
-        if unknown:
-            raise ValueError(f"cannot change {sorted(unknown)}")
+        changes = checked_changes(changes)
         with transaction.atomic(using=self.using):
             profile = (
                 SsoProfile.objects.using(self.using)
