@@ -1,4 +1,4 @@
-"""xs:dateTime as SAML uses it, and clock-skew comparisons."""
+"""xs:dateTime and xs:duration as SAML uses them, and clock-skew comparisons."""
 
 from __future__ import annotations
 
@@ -65,3 +65,29 @@ def require_aware(moment: datetime, name: str = "now") -> datetime:
     if not EARLIEST <= moment <= LATEST:
         raise ConfigError(f"{name} is outside the supported range of dates: {moment}")
     return moment
+
+
+# xs:duration (XML Schema 2, 3.2.6); no sign: a negative cache duration means nothing.
+_DURATION = re.compile(
+    r"P(?:([0-9]+)Y)?(?:([0-9]+)M)?(?:([0-9]+)D)?"
+    r"(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+(?:\.[0-9]+)?)S)?)?"
+)
+_MAX_SECONDS = timedelta.max.total_seconds()
+
+
+def parse_duration(value: str) -> timedelta | None:
+    """An ``xs:duration`` such as ``PT6H`` or ``P1D`` as a timedelta, or None when invalid.
+
+    A year counts 365 days and a month 30, which is close enough for a cache lifetime.
+    Durations beyond what timedelta holds are capped at ``timedelta.max``.
+    """
+    text = value.strip()
+    match = _DURATION.fullmatch(text)
+    if match is None or text == "P" or text.endswith("T"):
+        return None
+    years, months, days, hours, minutes, seconds = (g or "0" for g in match.groups())
+    whole_days = int(years) * 365 + int(months) * 30 + int(days)
+    total = whole_days * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    if total >= _MAX_SECONDS:
+        return timedelta.max
+    return timedelta(seconds=total)

@@ -7,24 +7,26 @@ timeout, garbage, a document signed by the wrong key) never replaces the copy in
 reported in a :class:`RefreshResult`, and logins go on with the last good copy.
 :func:`check_metadata` reports what an operator must act on: expiring certificates and
 metadata past its ``validUntil``.
+
+This module holds the refresh state machine; the HTTP fetcher is in ``_fetch`` and the
+monitoring in ``_monitoring``. Every name in ``__all__`` is importable from here.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import re
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from ._expiry import expiry_notices, horizon
+from ._expiry import horizon
 from ._expiry import iso as _iso
+from ._fetch import MetadataFetcher, _display, _scheme_allowed, _too_large, urllib_fetcher
+from ._monitoring import MetadataFinding, check_metadata
+from ._time import parse_duration as _parse_duration
 from ._time import require_aware
 from .config import METADATA_LIMITS, Limits
 from .errors import ConfigError, MetadataFetchFailed, MetadataInvalid, SamlError
@@ -36,9 +38,6 @@ from .metadata import (
     parse_idp_metadata,
 )
 
-if TYPE_CHECKING:
-    import ssl
-
 __all__ = [
     "MetadataFetcher",
     "MetadataFinding",
@@ -49,206 +48,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("samljit.metadata")
-
-_CHUNK = 64 * 1024
-# The metadata media type (metadata 4.1.1), then what web servers label XML files with.
-_ACCEPT = "application/samlmetadata+xml, application/xml, text/xml;q=0.9, */*;q=0.1"
-
-
-class MetadataFetcher(Protocol):
-    """Gets the bytes at ``url``: one GET, no caching. Plug in your own HTTP client.
-
-    Return the body. Raise :class:`~samljit.MetadataFetchFailed` (or any exception: it is
-    reported as ``metadata_fetch_failed``) when the document cannot be had. Honour
-    ``timeout`` (seconds) and stop reading past ``max_bytes``; :class:`MetadataSource` refuses a
-    larger body anyway. Refuse redirects that leave ``https``.
-
-    A sample implementation over httpx::
-
-        def httpx_fetcher(url: str, *, timeout: float, max_bytes: int) -> bytes:
-            with httpx.stream("GET", url, timeout=timeout, follow_redirects=False) as r:
-                if r.status_code != 200:
-                    raise MetadataFetchFailed(f"HTTP {r.status_code}", found=r.status_code)
-                body = bytearray()
-                for chunk in r.iter_bytes():
-                    body += chunk
-                    if len(body) > max_bytes:
-                        raise MetadataFetchFailed("too large", found="too_large")
-                return bytes(body)
-    """
-
-    def __call__(self, url: str, *, timeout: float, max_bytes: int) -> bytes:
-        """Fetch ``url``: at most ``max_bytes`` bytes, within ``timeout`` seconds."""
-
-
-def urllib_fetcher(
-    *, allow_http: bool = False, ssl_context: ssl.SSLContext | None = None
-) -> MetadataFetcher:
-    """The default :class:`MetadataFetcher`, over the standard library's ``urllib``.
-
-    Args:
-        allow_http: also fetch ``http://`` URLs and follow redirects to them. Without it only
-            ``https`` is fetched, and a redirect to anything else is refused.
-        ssl_context: the TLS settings; the system's trusted CAs with hostname checks when
-            omitted.
-
-    Returns:
-        A fetcher that sends one GET and follows at most 5 redirects. Connecting and each
-        read wait at most ``timeout``, and reading the body stops once ``timeout`` has passed
-        since the request started, so a server that trickles a byte at a time cannot hold
-        it. The body is read in chunks and refused as soon as it passes ``max_bytes``.
-
-    The fetcher raises :class:`~samljit.MetadataFetchFailed` whose ``found`` is ``"timeout"``,
-    ``"too_large"``, ``"insecure_url"``, ``"insecure_redirect"``, ``"unreachable"`` or the HTTP
-    status code (an ``int``).
-    """
-    # urllib.request pulls in http.client, email and ssl: loaded on first use, not on import.
-    import http.client
-    import urllib.error
-    import urllib.request
-
-    class _Redirects(urllib.request.HTTPRedirectHandler):
-        max_redirections = 5
-
-        def redirect_request(
-            self,
-            req: urllib.request.Request,
-            fp: Any,
-            code: int,
-            msg: str,
-            headers: Any,
-            newurl: str,
-        ) -> urllib.request.Request | None:
-            if not _scheme_allowed(newurl, allow_http):
-                fp.close()
-                raise MetadataFetchFailed(
-                    f"{_display(req.full_url)} redirects to {_display(newurl)}, which is not "
-                    "https: refused, as the metadata could be changed on the way",
-                    expected="https",
-                    found="insecure_redirect",
-                )
-            return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-    handlers: list[urllib.request.BaseHandler] = [_Redirects()]
-    if ssl_context is not None:
-        handlers.append(urllib.request.HTTPSHandler(context=ssl_context))
-    opener = urllib.request.build_opener(*handlers)
-
-    def fetch(url: str, *, timeout: float, max_bytes: int) -> bytes:
-        where = _display(url)
-        if not _scheme_allowed(url, allow_http):
-            raise MetadataFetchFailed(
-                f"{where} is not an https URL (allow_http permits http)",
-                expected="https",
-                found="insecure_url",
-            )
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked just above
-            url,
-            headers={
-                "User-Agent": "samljit",
-                "Accept": _ACCEPT,
-            },
-        )
-        deadline = time.monotonic() + timeout
-        try:
-            with opener.open(request, timeout=timeout) as response:
-                return _read_limited(response, where, max_bytes, deadline, timeout)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            raise MetadataFetchFailed(
-                f"{where} answered HTTP {exc.code}", expected=200, found=exc.code
-            ) from None
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            reason = getattr(exc, "reason", None) or exc  # URLError wraps the socket's error
-            if isinstance(reason, TimeoutError):
-                raise _timed_out(where, timeout) from exc
-            raise MetadataFetchFailed(
-                f"cannot fetch {where}: {reason}", found="unreachable"
-            ) from exc
-
-    return fetch
-
-
-def _read_limited(
-    response: Any, where: str, max_bytes: int, deadline: float, timeout: float
-) -> bytes:
-    length = response.headers.get("Content-Length", "").strip()
-    if length.isdigit() and int(length) > max_bytes:
-        raise _too_large(where, max_bytes)
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        # read1 returns after one receive, so a server sending a byte at a time cannot stretch
-        # the download past the deadline by more than one socket timeout.
-        chunk: bytes = response.read1(_CHUNK)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > max_bytes:
-            raise _too_large(where, max_bytes)
-        chunks.append(chunk)
-        if time.monotonic() > deadline:
-            raise _timed_out(where, timeout)
-
-
-def _too_large(where: str, max_bytes: int) -> MetadataFetchFailed:
-    return MetadataFetchFailed(
-        f"{where} sent more than the metadata limit of {max_bytes} bytes",
-        expected=max_bytes,
-        found="too_large",
-    )
-
-
-def _timed_out(where: str, timeout: float) -> MetadataFetchFailed:
-    return MetadataFetchFailed(
-        f"{where} did not deliver the metadata within {timeout:g} s", found="timeout"
-    )
-
-
-def _scheme_allowed(url: str, allow_http: bool) -> bool:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
-    except ValueError:
-        return False
-    scheme = parts.scheme.lower()
-    return bool(parts.hostname) and (scheme == "https" or (allow_http and scheme == "http"))
-
-
-def _display(url: str) -> str:
-    """The URL without credentials, query or fragment, which may hold secrets."""
-    try:
-        parts = urlsplit(url)
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "the metadata URL"
-    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
-
-
-# xs:duration (XML Schema 2, 3.2.6); no sign: a negative cache duration means nothing.
-_DURATION = re.compile(
-    r"P(?:([0-9]+)Y)?(?:([0-9]+)M)?(?:([0-9]+)D)?"
-    r"(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+(?:\.[0-9]+)?)S)?)?"
-)
-_MAX_SECONDS = timedelta.max.total_seconds()
-
-
-def _parse_duration(value: str) -> timedelta | None:
-    """An ``xs:duration`` such as ``PT6H`` or ``P1D`` as a timedelta, or None when invalid.
-
-    A year counts 365 days and a month 30, which is close enough for a cache lifetime.
-    Durations beyond what timedelta holds are capped at ``timedelta.max``.
-    """
-    text = value.strip()
-    match = _DURATION.fullmatch(text)
-    if match is None or text == "P" or text.endswith("T"):
-        return None
-    years, months, days, hours, minutes, seconds = (g or "0" for g in match.groups())
-    whole_days = int(years) * 365 + int(months) * 30 + int(days)
-    total = whole_days * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-    if total >= _MAX_SECONDS:
-        return timedelta.max
-    return timedelta(seconds=total)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -670,100 +469,3 @@ class MetadataSource:
 
 def _add(moment: datetime, interval: timedelta) -> datetime:
     return horizon(moment, interval)
-
-
-# --- expiry monitoring -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MetadataFinding:
-    """One thing about a metadata source that needs an operator's action.
-
-    ``code`` is ``certificate_expiring``, ``certificate_expired``, ``metadata_expired``,
-    ``metadata_not_loaded``, or the code of the source's failed last refresh
-    (``metadata_fetch_failed``, ``metadata_signature_invalid``, ...).
-    """
-
-    source: str
-    code: str
-    message: str
-    expires: datetime | None = None
-    """When the certificate or the metadata expires (expired)."""
-    entity_id: str | None = None
-    certificate_sha256: str | None = None
-
-    def to_dict(self) -> dict[str, str]:
-        """The JSON-ready form printed by ``samljit metadata check --json``."""
-        out = {"source": self.source, "code": self.code, "message": self.message}
-        if self.expires is not None:
-            out["expires"] = _iso(self.expires)
-        if self.entity_id is not None:
-            out["entity_id"] = self.entity_id
-        if self.certificate_sha256 is not None:
-            out["certificate_sha256"] = self.certificate_sha256
-        return out
-
-
-def check_metadata(
-    sources: Iterable[MetadataSource | IdentityProvider], *, now: datetime, days: int = 30
-) -> list[MetadataFinding]:
-    """What needs action across ``sources``, for an operator's alert or a cron job.
-
-    Reports every signing certificate that has expired or expires within ``days`` of ``now``,
-    metadata past its ``validUntil``, and for a :class:`MetadataSource` a failed last refresh
-    (logins still use the last good copy, but it is getting old) or the absence of any copy.
-    It reads what each source holds and fetches nothing: refresh the sources first.
-
-    Args:
-        sources: metadata sources, or parsed IdPs (named by their entity ID).
-        now: the instant to judge at.
-        days: how far ahead an expiring certificate is reported.
-
-    Returns:
-        The findings, in the order of ``sources``; empty when nothing needs action.
-
-    Raises:
-        ConfigError: ``configuration_invalid``, a negative ``days`` or a naive ``now``.
-    """
-    moment = require_aware(now)
-    if days < 0:
-        raise ConfigError("days must not be negative", found=days)
-    horizon = _add(moment, timedelta(days=days))
-    findings: list[MetadataFinding] = []
-    for source in sources:
-        if isinstance(source, IdentityProvider):
-            findings += _idp_findings(source.entity_id, source, moment, horizon)
-            continue
-        idp, last = source.idp, source.last_result
-        if idp is None:
-            code = last.code if last is not None else "metadata_not_loaded"
-            message = last.message if last is not None else "the metadata was never loaded"
-            findings.append(MetadataFinding(source=source.name, code=code, message=message))
-            continue
-        if last is not None and not last.ok:
-            findings.append(
-                MetadataFinding(
-                    source=source.name,
-                    code=last.code,
-                    message=f"the last refresh, at {_iso(last.at)}, failed: {last.message}",
-                    entity_id=idp.entity_id,
-                )
-            )
-        findings += _idp_findings(source.name, idp, moment, horizon)
-    return findings
-
-
-def _idp_findings(
-    name: str, idp: IdentityProvider, now: datetime, until: datetime
-) -> list[MetadataFinding]:
-    return [
-        MetadataFinding(
-            source=name,
-            code=notice.code,
-            message=notice.message,
-            expires=notice.expires,
-            entity_id=idp.entity_id,
-            certificate_sha256=notice.certificate_sha256,
-        )
-        for notice in expiry_notices(idp, now=now, until=until)
-    ]
