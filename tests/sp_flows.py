@@ -25,7 +25,6 @@ from lxml import etree
 from samljit import (
     AccountConfig,
     ClaimMapping,
-    LoginContext,
     LoginService,
     SPConfig,
     UserRecord,
@@ -33,6 +32,7 @@ from samljit import (
 )
 from samljit._xml import NS_MD
 from samljit.stores.memory import MemoryAccountStore, MemoryReplayCache, MemoryUserStore
+from samljit.testing import FixedClock, RecordingSessionIssuer
 
 from .conftest import ACS_URL, NOW, SP_ENTITY_ID
 
@@ -47,27 +47,6 @@ NS = {
 }
 SIGALG_RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 SIGALG_ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class RecordingIssuer:
-    """A SessionIssuer that remembers what it was asked to do."""
-
-    def __init__(self) -> None:
-        self.issued: list[tuple[UserRecord, LoginContext]] = []
-
-    def issue(self, user: UserRecord, context: LoginContext) -> str:
-        self.issued.append((user, context))
-        return f"session-{len(self.issued)}"
 
 
 class RecordingRevoker:
@@ -109,9 +88,9 @@ class App:
     accounts: MemoryAccountStore
     users: MemoryUserStore = field(default_factory=lambda: MemoryUserStore([ada()]))
     replay_cache: MemoryReplayCache = field(default_factory=MemoryReplayCache)
-    sessions: RecordingIssuer = field(default_factory=RecordingIssuer)
+    sessions: RecordingSessionIssuer = field(default_factory=RecordingSessionIssuer)
     revoker: RecordingRevoker = field(default_factory=RecordingRevoker)
-    clock: Clock = field(default_factory=Clock)
+    clock: FixedClock = field(default_factory=lambda: FixedClock(NOW))
     options: dict[str, Any] = field(default_factory=dict)
     login_service: Callable[..., LoginService] = LoginService
     """The service under test (the ``login_service`` fixture): sync or async."""

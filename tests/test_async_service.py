@@ -30,7 +30,6 @@ from samljit import (
     AsyncLoginService,
     ClaimMapping,
     DuplicateUser,
-    LoginContext,
     LoginResult,
     LoginService,
     NewUser,
@@ -46,7 +45,7 @@ from samljit.stores.memory import (
     MemoryUserStore,
 )
 from samljit.stores.sqlite import SQLiteAccountStore, SQLiteReplayCache, SQLiteUserStore
-from samljit.testing import TestIdP
+from samljit.testing import RecordingSessionIssuer, TestIdP
 
 from .conftest import ACS_URL, NOW, SP_ENTITY_ID
 from .services import Awaiting, awaiting
@@ -57,17 +56,6 @@ N = 8
 """Logins run at once in the concurrency tests."""
 
 
-class RecordingIssuer:
-    """A sync SessionIssuer that remembers whom it issued a session to."""
-
-    def __init__(self) -> None:
-        self.issued: list[UserRecord] = []
-
-    def issue(self, user: UserRecord, context: LoginContext) -> str:
-        self.issued.append(user)
-        return f"session-{len(self.issued)}"
-
-
 @dataclass
 class Stores:
     """A host app's stores, kept synchronous here so that a test can look into them; each
@@ -76,13 +64,13 @@ class Stores:
     accounts: MemoryAccountStore
     users: MemoryUserStore = field(default_factory=MemoryUserStore)
     replay_cache: MemoryReplayCache = field(default_factory=MemoryReplayCache)
-    sessions: RecordingIssuer = field(default_factory=RecordingIssuer)
+    sessions: RecordingSessionIssuer = field(default_factory=RecordingSessionIssuer)
 
     def written(self) -> tuple[object, ...]:
         users = sorted(
             [*self.users.users_of("acme"), *self.users.users_of("globex")], key=lambda u: u.email
         )
-        return users, len(self.replay_cache), list(self.sessions.issued)
+        return users, len(self.replay_cache), self.sessions.users
 
     def sync_service(self, **options: Any) -> LoginService:
         return LoginService(
@@ -237,7 +225,7 @@ def test_a_login_with_async_stores_awaits_each_and_creates_the_user(
     assert result.user.last_sso_login == NOW
     assert len(stores.replay_cache) == 1
     assert result.session == "session-1"
-    assert stores.sessions.issued == [result.user]
+    assert stores.sessions.users == [result.user]
 
 
 class AsyncLosingTheRace:
@@ -361,7 +349,7 @@ def test_blocking_sqlite_stores_in_thread_log_a_user_in(tmp_path: Path, test_idp
     blocking = [SQLiteAccountStore(db), SQLiteUserStore(db), SQLiteReplayCache(db)]
     accounts, users, replay_cache = blocking
     accounts.save(_account(test_idp))
-    sessions = RecordingIssuer()
+    sessions = RecordingSessionIssuer()
 
     async def login() -> LoginResult:
         # One worker thread, so that closing each store's connection on it closes them all.
@@ -382,7 +370,7 @@ def test_blocking_sqlite_stores_in_thread_log_a_user_in(tmp_path: Path, test_idp
     result = asyncio.run(login())
     assert result.outcome.action == "created"
     assert users.get_by_email("ada@acme.test") == result.user
-    assert sessions.issued == [result.user]
+    assert sessions.users == [result.user]
     for store in blocking:
         store.close()
 
@@ -622,7 +610,7 @@ def test_concurrent_logins_with_one_assertion_log_in_exactly_once(
     [logged_in] = [o for o in outcomes if isinstance(o, LoginResult)]
     assert [o.code for o in outcomes if isinstance(o, SamlError)] == ["replayed"] * (N - 1)
     assert stores.users.users_of("acme") == [logged_in.user]
-    assert stores.sessions.issued == [logged_in.user]
+    assert stores.sessions.users == [logged_in.user]
     assert len(stores.replay_cache) == 1
 
 

@@ -15,17 +15,17 @@ import pytest
 from samljit import ConfigError, PendingRequest, SamlError
 from samljit.stores.memory import DEFAULT_MAX_PENDING, MemoryAccountStore, MemoryRequestStore
 from samljit.stores.sqlite import SQLiteRequestStore
-from samljit.testing import TestIdP
+from samljit.testing import FixedClock, TestIdP
 
 from .conftest import NOW
-from .sp_flows import App, Clock, account
+from .sp_flows import App, account
 
 LIFETIME = timedelta(minutes=10)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FixedClock:
+    return FixedClock(NOW)
 
 
 StoreFactory = Callable[..., Any]
@@ -33,7 +33,7 @@ StoreFactory = Callable[..., Any]
 
 @pytest.fixture(params=["memory", "sqlite"])
 def make_store(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock
 ) -> Iterator[StoreFactory]:
     made: list[Any] = []
 
@@ -96,7 +96,7 @@ def test_a_full_store_keeps_every_request_users_are_completing(make_store: Store
 
 
 def test_expired_requests_are_dropped_to_make_room_before_refusing(
-    make_store: StoreFactory, clock: Clock
+    make_store: StoreFactory, clock: FixedClock
 ) -> None:
     store = make_store(max_pending=3)
     old = fill(store, 2, expires_at=NOW + timedelta(minutes=1))
@@ -157,7 +157,7 @@ def test_the_memory_store_stays_small_under_many_answered_logins() -> None:
 
 
 def test_the_sqlite_store_bound_is_shared_by_every_instance_on_the_file(
-    tmp_path: Path, clock: Clock
+    tmp_path: Path, clock: FixedClock
 ) -> None:
     """Every worker process opens its own instance: the bound counts the rows of the file."""
     path = tmp_path / "requests.sqlite3"
@@ -177,7 +177,7 @@ def test_the_sqlite_store_bound_is_shared_by_every_instance_on_the_file(
 
 
 @pytest.fixture
-def full_app(test_idp: TestIdP, login_service: Callable[..., Any], clock: Clock) -> App:
+def full_app(test_idp: TestIdP, login_service: Callable[..., Any], clock: FixedClock) -> App:
     return App(
         login_service=login_service,
         request_store=MemoryRequestStore(max_pending=2, clock=clock),
@@ -198,7 +198,9 @@ def test_begin_login_on_a_full_store_is_store_full_and_keeps_the_pending_logins(
     assert full_app.request_store.get(second.request_id) is not None
 
 
-def test_begin_login_makes_room_once_the_pending_logins_expire(full_app: App, clock: Clock) -> None:
+def test_begin_login_makes_room_once_the_pending_logins_expire(
+    full_app: App, clock: FixedClock
+) -> None:
     full_app.service.begin_login("acme")
     full_app.service.begin_login("acme")
     clock.now = NOW + full_app.service.request_lifetime

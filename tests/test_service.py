@@ -32,7 +32,6 @@ from samljit import (
     AccountConfig,
     AuditEvent,
     ClaimMapping,
-    LoginContext,
     LoginResult,
     LoginService,
     NewUser,
@@ -43,7 +42,13 @@ from samljit import (
 from samljit._xml import NS_DS, NS_MD, NS_SAML
 from samljit.stores.memory import MemoryAccountStore, MemoryReplayCache, MemoryUserStore
 from samljit.stores.sqlite import SQLiteAccountStore, SQLiteReplayCache, SQLiteUserStore
-from samljit.testing import IssuedResponse, TestIdP, make_certificate
+from samljit.testing import (
+    FixedClock,
+    IssuedResponse,
+    RecordingSessionIssuer,
+    TestIdP,
+    make_certificate,
+)
 
 from .conftest import ACS_URL, NOW, SP_ENTITY_ID
 
@@ -67,25 +72,6 @@ PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 PAIRWISE_ID = "a3f9c2d1-7b6e-4f0a-9c8d-2e1f0b3a4c5d"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class RecordingIssuer:
-    """A SessionIssuer that remembers what it was asked to do."""
-
-    def __init__(self) -> None:
-        self.issued: list[tuple[UserRecord, LoginContext]] = []
-
-    def issue(self, user: UserRecord, context: LoginContext) -> str:
-        self.issued.append((user, context))
-        return f"session-{len(self.issued)}"
-
-
 @dataclass
 class App:
     """A host app: its stores, a session issuer, an audit hook and the login service."""
@@ -97,8 +83,8 @@ class App:
     acme_idp: TestIdP
     globex_idp: TestIdP
     db: Path | None = None
-    clock: Clock = field(default_factory=Clock)
-    sessions: RecordingIssuer = field(default_factory=RecordingIssuer)
+    clock: FixedClock = field(default_factory=lambda: FixedClock(NOW))
+    sessions: RecordingSessionIssuer = field(default_factory=RecordingSessionIssuer)
     events: list[AuditEvent] = field(default_factory=list)
     login_service: Callable[..., LoginService] = LoginService
     """The service under test (the ``login_service`` fixture): sync or async."""
@@ -994,7 +980,7 @@ def test_a_thousand_accounts_parse_each_metadata_once(
     service = login_service(
         accounts=accounts,
         users=MemoryUserStore(),
-        sessions=RecordingIssuer(),
+        sessions=RecordingSessionIssuer(),
         replay_cache=MemoryReplayCache(),
         clock=lambda: NOW,
     )
@@ -1075,7 +1061,7 @@ def _small_cache_service_and_accounts() -> tuple[LoginService, dict[str, Account
     service = LoginService(
         accounts=MemoryAccountStore(),
         users=MemoryUserStore(),
-        sessions=RecordingIssuer(),
+        sessions=RecordingSessionIssuer(),
         replay_cache=MemoryReplayCache(),
         clock=lambda: NOW,
         metadata_cache_size=2,

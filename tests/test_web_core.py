@@ -20,6 +20,7 @@ from samljit.integrations._web import (
     sp_config,
 )
 from samljit.integrations.sessions import MemorySessionStore, ServerSession, SessionStore
+from samljit.testing import FixedClock
 
 FACTS = {
     "account_id": "acme",
@@ -145,15 +146,7 @@ def test_the_logout_form_escapes_its_action_and_label() -> None:
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def _store(clock: Clock, **options: Any) -> MemorySessionStore:
+def _store(clock: FixedClock, **options: Any) -> MemorySessionStore:
     return MemorySessionStore(clock=clock, **options)
 
 
@@ -179,7 +172,7 @@ def test_a_session_is_kept_under_a_new_random_id_and_read_back_as_a_copy() -> No
 
 
 def test_a_session_unused_for_the_idle_timeout_has_ended() -> None:
-    clock = Clock()
+    clock = FixedClock(START)
     store = _store(clock, idle_timeout=timedelta(minutes=30))
     session_id = store.create({"email": "ada@acme.test"})
     clock.now += timedelta(minutes=29)
@@ -193,7 +186,7 @@ def test_a_session_unused_for_the_idle_timeout_has_ended() -> None:
 
 
 def test_a_busy_session_still_ends_after_its_lifetime() -> None:
-    clock = Clock()
+    clock = FixedClock(START)
     store = _store(clock, idle_timeout=timedelta(hours=1), lifetime=timedelta(hours=8))
     session_id = store.create({"email": "ada@acme.test"})
     for _ in range(15):
@@ -204,7 +197,7 @@ def test_a_busy_session_still_ends_after_its_lifetime() -> None:
 
 
 def test_a_full_store_drops_expired_sessions_then_the_oldest() -> None:
-    clock = Clock()
+    clock = FixedClock(START)
     store = _store(clock, max_sessions=3, idle_timeout=timedelta(minutes=10))
     expired = store.create({"n": 1})
     clock.now += timedelta(minutes=5)

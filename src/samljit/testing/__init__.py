@@ -34,20 +34,20 @@ import functools
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal
+from datetime import datetime, timedelta
+from typing import Final, Literal
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
-from signxml.algorithms import CanonicalizationMethod
-from signxml.signer import XMLSigner
 
 from .._time import format_datetime, require_aware
 from .._xml import NS_DS, NS_MD, NS_SAML, NS_SAMLP, qname
 from ..metadata import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from ._fakes import FixedClock, RecordingSessionIssuer
+from ._keys import PrivateKey, default_algorithm, make_certificate
+from ._keys import sign as _sign
+from ._knobs import Encryption, Signing
 from ._xmlenc import (
     DataEncryption,
     EncryptedKeyPlacement,
@@ -61,9 +61,13 @@ __all__ = [
     "OMIT",
     "DataEncryption",
     "EncryptedKeyPlacement",
+    "Encryption",
+    "FixedClock",
     "IssuedResponse",
     "KeyTransport",
     "OaepDigest",
+    "RecordingSessionIssuer",
+    "Signing",
     "TestIdP",
     "encrypt_assertion",
     "make_certificate",
@@ -75,8 +79,6 @@ _SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 _BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 _BASIC = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-
 
 class _Omit:
     def __repr__(self) -> str:
@@ -85,36 +87,6 @@ class _Omit:
 
 OMIT: Final = _Omit()
 """Pass as a knob's value to leave that attribute or element out of the response."""
-
-
-def make_certificate(
-    *,
-    key_type: Literal["rsa", "ec"] = "rsa",
-    common_name: str = "samljit test IdP",
-    not_before: datetime | None = None,
-    not_after: datetime | None = None,
-    rsa_bits: int = 2048,
-) -> tuple[PrivateKey, x509.Certificate]:
-    """A fresh private key and a self-signed certificate for it (SHA-256)."""
-    key: PrivateKey = (
-        rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
-        if key_type == "rsa"
-        else ec.generate_private_key(ec.SECP256R1())
-    )
-    start = not_before or datetime(2020, 1, 1, tzinfo=UTC)
-    end = not_after or datetime(2045, 1, 1, tzinfo=UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .sign(key, hashes.SHA256())
-    )
-    return key, certificate
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +98,6 @@ class IssuedResponse:
     """The ``SAMLResponse`` form field: base64 of :attr:`xml`."""
     response_id: str
     assertion_id: str
-
-
-class _Signer(XMLSigner):
-    # The test IdP may sign with SHA-1 so that apps can test their allow_sha1 policy.
-    def check_deprecated_methods(self) -> None:
-        return None
 
 
 class TestIdP:
@@ -250,6 +216,8 @@ class TestIdP:
         mgf: OaepDigest = "sha1",
         encrypted_key_placement: EncryptedKeyPlacement = "inline",
         include_key_hint: bool = True,
+        signing: Signing | None = None,
+        encryption: Encryption | None = None,
     ) -> IssuedResponse:
         """A signed SAML 2.0 Response; every field can be changed to test a rule.
 
@@ -266,8 +234,50 @@ class TestIdP:
         ``data_encryption``, ``key_transport``, ``oaep_digest``, ``mgf``,
         ``encrypted_key_placement`` and ``include_key_hint`` are passed to
         :func:`encrypt_assertion`.
+
+        ``signing`` (a :class:`Signing`) and ``encryption`` (an :class:`Encryption`) group
+        those knobs; each replaces its flat keywords (``sign_response``, ``sign_assertion``,
+        ``signature_algorithm``, ``digest_algorithm``, ``signing_key``,
+        ``signing_certificate``; ``encrypt_for`` and the encryption ones), which stay as
+        shorthands. Passing a group with one of its flat keywords raises :class:`TypeError`.
         """
         now = require_aware(now)
+        flat_signing = Signing(
+            key=signing_key,
+            certificate=signing_certificate,
+            algorithm=signature_algorithm,
+            digest=digest_algorithm,
+            response=sign_response,
+            assertion=sign_assertion,
+        )
+        if signing is None:
+            signing = flat_signing
+        elif flat_signing != Signing():
+            raise TypeError("pass signing= or the flat signing keywords, not both")
+        flat_encryption = (
+            None
+            if encrypt_for is None
+            else Encryption(
+                certificate=encrypt_for,
+                data=data_encryption,
+                key_transport=key_transport,
+                oaep_digest=oaep_digest,
+                mgf=mgf,
+                key_placement=encrypted_key_placement,
+                key_hint=include_key_hint,
+            )
+        )
+        if encryption is None:
+            encryption = flat_encryption
+        elif flat_encryption is not None or (
+            data_encryption,
+            key_transport,
+            oaep_digest,
+            mgf,
+            encrypted_key_placement,
+            include_key_hint,
+        ) != ("aes256-gcm", "rsa-oaep-mgf1p", "sha1", "sha1", "inline", True):
+            raise TypeError("pass encryption= or the flat encryption keywords, not both")
         response_id = response_id or _new_id()
         assertion_id = assertion_id or _new_id()
         end = not_on_or_after or now + lifetime
@@ -290,7 +300,7 @@ class TestIdP:
         etree.SubElement(assertion, _a("Issuer")).text = (
             assertion_issuer or issuer or self.entity_id
         )
-        if sign_assertion:
+        if signing.assertion:
             etree.SubElement(
                 assertion, qname(NS_DS, "Signature"), Id="placeholder", nsmap={"ds": NS_DS}
             )
@@ -331,33 +341,32 @@ class TestIdP:
 
         if edit_assertion is not None:
             edit_assertion(assertion)
-        key = signing_key or self.key
-        certificate = signing_certificate or self.certificate
+        key = signing.key or self.key
         sign = functools.partial(
             _sign,
             key=key,
-            cert=[certificate],
-            alg=signature_algorithm or _default_algorithm(key),
-            digest=digest_algorithm,
+            cert=[signing.certificate or self.certificate],
+            alg=signing.algorithm or default_algorithm(key),
+            digest=signing.digest,
         )
-        if sign_assertion:
+        if signing.assertion:
             assertion = sign(assertion, assertion_id)
-        if encrypt_for is not None:
+        if encryption is not None:
             assertion = encrypt_assertion(
                 assertion,
-                certificate=encrypt_for,
-                data_encryption=data_encryption,
-                key_transport=key_transport,
-                oaep_digest=oaep_digest,
-                mgf=mgf,
-                encrypted_key_placement=encrypted_key_placement,
-                include_key_hint=include_key_hint,
+                certificate=encryption.certificate,
+                data_encryption=encryption.data,
+                key_transport=encryption.key_transport,
+                oaep_digest=encryption.oaep_digest,
+                mgf=encryption.mgf,
+                encrypted_key_placement=encryption.key_placement,
+                include_key_hint=encryption.key_hint,
                 recipient=sp_entity_id,
             )
         response.insert(2, assertion)
         if edit_response is not None:
             edit_response(response)
-        if sign_response:
+        if signing.response:
             response.insert(
                 1, etree.Element(qname(NS_DS, "Signature"), Id="placeholder", nsmap={"ds": NS_DS})
             )
@@ -369,29 +378,6 @@ class TestIdP:
             response_id=response_id,
             assertion_id=assertion_id,
         )
-
-
-def _sign(
-    element: etree._Element,
-    reference_id: str,
-    *,
-    key: PrivateKey,
-    cert: list[x509.Certificate],
-    alg: str,
-    digest: str,
-) -> etree._Element:
-    signer = _Signer(
-        signature_algorithm=alg,
-        digest_algorithm=digest,
-        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
-    )
-    signed: Any = signer.sign(element, key=key, cert=cert, reference_uri=reference_id)
-    assert isinstance(signed, etree._Element)
-    return signed
-
-
-def _default_algorithm(key: PrivateKey) -> str:
-    return "ecdsa-sha256" if isinstance(key, ec.EllipticCurvePrivateKey) else "rsa-sha256"
 
 
 def _md(local: str) -> str:
