@@ -1,5 +1,6 @@
 """``python -m samljit.cli``: the ``samljit`` console script."""
 
-from . import main
+if __name__ == "__main__":  # pragma: no cover - run as a subprocess by the tests
+    from . import main
 
-raise SystemExit(main())  # pragma: no cover - run as a subprocess by the tests
+    raise SystemExit(main())
