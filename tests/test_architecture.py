@@ -17,6 +17,7 @@ LAYERS: dict[str, set[str]] = {
     "foundation": {
         "samljit.errors",
         "samljit._extras",
+        "samljit._fetch",
         "samljit._certificates",
         "samljit.models",
         "samljit.presets",
@@ -34,6 +35,7 @@ LAYERS: dict[str, set[str]] = {
     },
     "SAML documents and ports": {
         "samljit.metadata",
+        "samljit._expiry",
         "samljit.accounts",
         "samljit.messages",
         "samljit.protocols",
@@ -42,6 +44,7 @@ LAYERS: dict[str, set[str]] = {
         "samljit.response",
         "samljit.logout",
         "samljit.metadata_source",
+        "samljit._monitoring",
         "samljit.provisioning",
     },
     "service": {"samljit.service"},

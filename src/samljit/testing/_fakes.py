@@ -24,6 +24,7 @@ class FixedClock:
         """The instant every call returns; set it to move the clock."""
 
     def __call__(self) -> datetime:
+        """The current (fixed) instant."""
         return self.now
 
     def advance(self, by: timedelta) -> datetime:
@@ -48,5 +49,6 @@ class RecordingSessionIssuer:
         return [user for user, _ in self.issued]
 
     def issue(self, user: UserRecord, context: LoginContext) -> str:
+        """Record the call; return the next session name."""
         self.issued.append((user, context))
         return f"session-{len(self.issued)}"
