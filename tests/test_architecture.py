@@ -32,6 +32,7 @@ LAYERS: dict[str, set[str]] = {
         "samljit.keys",
         "samljit.bindings",
         "samljit.claims",
+        "samljit._email",
     },
     "SAML documents and ports": {
         "samljit.metadata",
