@@ -651,7 +651,7 @@ def test_the_response_is_decoded_and_peeked_at_on_a_worker_thread(
     """Decoding the POSTed value and finding the request it answers cost CPU in proportion to
     its size, before anything is authenticated: not on the event loop."""
     peeked_on: list[int] = []
-    recording_threads(monkeypatch, "_decode_and_peek", peeked_on)
+    recording_threads(monkeypatch, "peek_response", peeked_on)
 
     async def login() -> int:
         await stores.async_service().complete_login(form(test_idp), account_id="acme")

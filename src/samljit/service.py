@@ -7,7 +7,6 @@ import base64
 import hashlib
 import inspect
 import logging
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Generator, Mapping, Sequence
@@ -18,11 +17,11 @@ from typing import Any, Literal, TypeVar
 
 from cryptography import x509
 
-from ._xml import NS_SAML, parse_xml, text_of
+from ._peek import PeekedResponse, peek_response
 from .accounts import AccountConfig
 from .bindings import PrivateKey, encode_redirect, post_form
 from .claims import ADDRESS_NAME_ID_FORMATS, Identity, normalize_email, parse_email
-from .config import RESPONSE_LIMITS
+from .config import RESPONSE_LIMITS, Limits
 from .errors import (
     AccountMismatch,
     AccountNotFound,
@@ -72,7 +71,7 @@ from .protocols import (
 )
 from .provisioning import ProvisioningOutcome, plan_provisioning, stale_users
 from .relay_state import DEFAULT_MAX_RELAY_STATE, safe_redirect
-from .response import DecryptionKey, decode_post_response, verify_response_xml
+from .response import DecryptionKey, VerifiedResponse, replayed, verify_response_xml
 
 __all__ = [
     "AsyncLoginService",
@@ -162,18 +161,6 @@ class AuditEvent:
     changes: Mapping[str, tuple[str | None, str | None]] = field(
         default_factory=lambda: MappingProxyType({})
     )
-
-
-class _Deferred:
-    """Collects the replay key so that it is written only after every other check passed."""
-
-    def __init__(self) -> None:
-        self.key: str | None = None
-        self.expires_at: datetime | None = None
-
-    def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:
-        self.key, self.expires_at = key, expires_at
-        return True
 
 
 class _IdPCache:
@@ -630,19 +617,27 @@ class _LoginFlows:
         if not saml_response:
             raise MalformedResponse("the POST carries no SAMLResponse field")
         relay_state = form.get("RelayState")
-        config = yield from self._account(account_id, saml_response)
+        peeked: PeekedResponse | None = None
+        if account_id is None:
+            # One shared ACS: the Issuer the response claims selects the account; a value
+            # that does not decode or parse is refused with its own code.
+            peeked = yield _Compute(_peek, (saml_response, RESPONSE_LIMITS))
+            peeked.raise_for_parse_error()
+        config = yield from self._account(account_id, peeked)
         seen["account_id"] = config.account_id
-        xml, hint = yield _Compute(_decode_and_peek, (saml_response, config.sp.limits.max_bytes))
+        if peeked is None or peeked.limits != config.sp.limits:
+            peeked = yield _Compute(_peek, (saml_response, config.sp.limits))
         pending = None
+        hint = peeked.in_response_to
         if in_response_to is None and self.request_store is not None and hint is not None:
             pending = yield from self._pending_request(hint, config, now)
             in_response_to = pending.request_id
-        deferred = _Deferred()
         idp = yield from self._identity_provider(config)
-        assertion: Assertion = yield _Compute(
+        verified: VerifiedResponse = yield _Compute(
             _verify,
-            (xml, idp, config, now, deferred, in_response_to, self.decryption_keys),
+            (peeked, idp, config, now, in_response_to, self.decryption_keys),
         )
+        assertion = verified.assertion
         # Before mapping, the audit names the NameID only when it may be an address: a
         # persistent ID shaped like one is not this user's email.
         email = (
@@ -695,17 +690,16 @@ class _LoginFlows:
                 f"request {pending.request_id} was already answered or has expired",
                 found=pending.request_id,
             )
-        assert deferred.key is not None
-        assert deferred.expires_at is not None
         if not (
             yield _call(
-                "replay_cache", "add", deferred.key, expires_at=deferred.expires_at, now=now
+                "replay_cache",
+                "add",
+                verified.replay_key,
+                expires_at=verified.replay_expires_at,
+                now=now,
             )
         ):
-            raise Replayed(
-                f"assertion {assertion.assertion_id} was already used to log in",
-                found=assertion.assertion_id,
-            )
+            raise replayed(assertion)
         outcome = plan.outcome
         if plan.new_user is not None:
             try:
@@ -771,7 +765,9 @@ class _LoginFlows:
         changes = {name: new for name, (_, new) in outcome.changes.items()}
         return _call("users", "update", user.user_id, changes=changes, last_sso_login=now)
 
-    def _account(self, account_id: str | None, saml_response: str | None) -> Flow[AccountConfig]:
+    def _account(
+        self, account_id: str | None, peeked: PeekedResponse | None
+    ) -> Flow[AccountConfig]:
         if account_id is not None:
             config = yield _call("accounts", "get", account_id)
             if config is None:
@@ -781,7 +777,7 @@ class _LoginFlows:
                     found=account_id,
                 )
             return config  # type: ignore[no-any-return]
-        issuer = _issuer_hint(saml_response) if saml_response else None
+        issuer = peeked.issuer if peeked is not None else None
         configs = (yield _call("accounts", "find_by_idp_entity_id", issuer)) if issuer else []
         if len(configs) != 1:
             raise SsoDisabled(
@@ -824,21 +820,23 @@ class _LoginFlows:
             self.audit(event)
 
 
+def _peek(saml_response: str, limits: Limits) -> PeekedResponse:
+    return peek_response(saml_response, limits=limits)
+
+
 def _verify(
-    xml: bytes,
+    peeked: PeekedResponse,
     idp: IdentityProvider,
     config: AccountConfig,
     now: datetime,
-    replay_cache: _Deferred,
     in_response_to: str | None,
     decryption_keys: Sequence[DecryptionKey],
-) -> Assertion:
+) -> VerifiedResponse:
     return verify_response_xml(
-        xml,
+        peeked,
         idp=idp,
         sp=config.sp,
         now=now,
-        replay_cache=replay_cache,
         in_response_to=in_response_to,
         allow_unsolicited=config.policy.allow_idp_initiated,
         decryption_keys=decryption_keys,
@@ -1163,43 +1161,6 @@ def _close(awaitable: object) -> None:
         close()
 
 
-# Only the start tags that may carry it: the Response's, else SubjectConfirmationData's.
-_CARRIER = re.compile(rb"<(?:[\w.-]+:)?(?:Response|SubjectConfirmationData)[\s/>]")
-_IN_RESPONSE_TO = re.compile(rb"""\sInResponseTo\s*=\s*(["'])""")
-
-
-_PEEKS = 8
-
-
-def _decode_and_peek(saml_response: str, max_bytes: int) -> tuple[bytes, str | None]:
-    """The decoded response, and the request ID it claims to answer (unverified: it only
-    selects which pending request to check it against). Linear in the size of the response,
-    whatever its bytes: each byte is looked at a bounded number of times, and only the first
-    few occurrences of the text ``InResponseTo`` are looked at more closely (a real response
-    has it on the Response and the SubjectConfirmationData, before any attribute)."""
-    xml = decode_post_response(saml_response, max_bytes=max_bytes)
-    position = 0
-    for _ in range(_PEEKS):
-        found = xml.find(b"InResponseTo", position)
-        if found < 0:
-            break
-        # The start tag holding it: the last "<" since the previous occurrence, with no ">"
-        # in between. Each search covers only the bytes since the previous occurrence.
-        start = xml.rfind(b"<", position, found)
-        position = found + len(b"InResponseTo")
-        if start < 0 or xml.find(b">", start, found) >= 0 or not _CARRIER.match(xml, start):
-            continue
-        attribute = _IN_RESPONSE_TO.match(xml, found - 1)
-        if attribute is None:
-            continue
-        close = xml.find(attribute.group(1), attribute.end(), attribute.end() + 257)
-        value = xml[attribute.end() : close] if close >= 0 else b""
-        # InResponseTo="" (some IdPs send it on IdP-initiated responses) answers no request.
-        if value and value.isascii() and b"<" not in value and b">" not in value:
-            return xml, value.decode("ascii")
-    return xml, None
-
-
 def _awaited(pending: PendingRequest | None, *, kind: str, account_id: str, now: datetime) -> bool:
     """Whether ``pending`` is an unexpired request of this kind, sent for this account."""
     return (
@@ -1208,21 +1169,3 @@ def _awaited(pending: PendingRequest | None, *, kind: str, account_id: str, now:
         and pending.account_id == account_id
         and pending.expires_at > now
     )
-
-
-def _issuer_hint(saml_response: str) -> str | None:
-    """The Issuer the response claims, to choose which account's keys verify it. Unsigned at
-    this point, so it only selects; verification against that account's IdP decides.
-
-    A value that does not decode or parse is refused here with its own code
-    (``invalid_base64``, ``xml_malformed``, ...), not reported as naming no account."""
-    document = parse_xml(
-        decode_post_response(saml_response, max_bytes=RESPONSE_LIMITS.max_bytes),
-        limits=RESPONSE_LIMITS,
-        what="SAML response",
-    )
-    issuer = document.find(f"{{{NS_SAML}}}Issuer")
-    if issuer is None:
-        issuer = document.find(f"{{{NS_SAML}}}Assertion/{{{NS_SAML}}}Issuer")
-    value = text_of(issuer)
-    return value.strip() if value else None
