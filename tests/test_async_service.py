@@ -194,6 +194,24 @@ def test_idp_metadata_is_parsed_on_a_worker_thread_not_the_event_loops(
     assert parsed_on[0] != loop_thread
 
 
+def test_identity_provider_is_a_coroutine_that_parses_on_a_worker_thread(
+    stores: Stores, test_idp: TestIdP, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed_on: list[int] = []
+    recording_threads(monkeypatch, samljit._idp_cache, "parse_idp_metadata", parsed_on)
+    service = stores.async_service()
+    config = _account(test_idp)
+
+    async def twice() -> tuple[int, bool]:
+        first = await service.identity_provider(config)
+        return threading.get_ident(), first is await service.identity_provider(config)
+
+    loop_thread, cached = asyncio.run(twice())
+    assert cached
+    assert len(parsed_on) == 1
+    assert parsed_on[0] != loop_thread
+
+
 def test_the_event_loop_serves_other_requests_while_a_login_verifies(
     stores: Stores, test_idp: TestIdP, monkeypatch: pytest.MonkeyPatch
 ) -> None:

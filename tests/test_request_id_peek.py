@@ -10,6 +10,7 @@ it must never invent a request ID.
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 
 import pytest
 
@@ -80,3 +81,13 @@ def test_the_issuer_is_the_responses_else_its_assertions() -> None:
     assertion = response(body=f"<saml:Assertion>{issuer}</saml:Assertion>")
     inner = peek_response(base64.b64encode(assertion), limits=RESPONSE_LIMITS)
     assert own.issuer == inner.issuer == "https://idp.test"
+
+
+def test_the_document_is_parsed_again_under_other_limits() -> None:
+    xml = response(body="<x/>" * 10)
+    peeked = peek_response(base64.b64encode(xml), limits=RESPONSE_LIMITS)
+    assert peeked.document(RESPONSE_LIMITS) is peeked.document(RESPONSE_LIMITS)
+    small = replace(RESPONSE_LIMITS, max_nodes=5)
+    with pytest.raises(SamlError) as caught:
+        peeked.document(small)
+    assert caught.value.code == "xml_too_large"
