@@ -416,7 +416,7 @@ class Profile:
 
 # Parts of a login: (label, module path part, function name), timed by cumulative CPU.
 BUCKETS: list[tuple[str, str, str]] = [
-    ("SAML verification (service._verify)", "samljit/service.py", "_verify"),
+    ("SAML verification (_acs._verify)", "samljit/_acs.py", "_verify"),
     ("  of which XML parse (samljit._xml.parse_xml)", "samljit/_xml.py", "parse_xml"),
     ("  of which signxml XMLVerifier.verify", "signxml/verifier.py", "verify"),
     ("account config: SQLiteAccountStore.get", "stores/sqlite.py", "SQLiteAccountStore.get"),

@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 from cryptography import x509
 
 from . import _acs, _slo, _sp_initiated
-from ._context import Context, identity_provider
+from ._context import Clock, Context, identity_provider
 from ._flow import check_plugged, run_async, run_sync
 from ._idp_cache import IdPCache
 from ._results import AuditEvent, LoginRequest, LoginResult, LogoutResult, OutboundMessage
@@ -49,8 +49,6 @@ __all__ = [
     "LogoutResult",
     "OutboundMessage",
 ]
-
-Clock = Callable[[], datetime]
 
 
 class _Service(Context):
