@@ -60,11 +60,17 @@ def verify(idp: samljit.IdentityProvider, sp: samljit.SPConfig) -> Callable[...,
         options.setdefault("idp", idp)
         options.setdefault("sp", sp)
         options.setdefault("now", NOW)
-        options.setdefault("replay_cache", samljit.MemoryReplayCache())
+        cache = options.pop("replay_cache", None)
+        if cache is None:
+            cache = samljit.MemoryReplayCache()
         if "in_response_to" not in options:
             options.setdefault("allow_unsolicited", True)
         if isinstance(message, bytes):
-            return samljit.verify_response_xml(message, **options)
+            # verify_response_xml is pure: the replay write is the caller's.
+            verified = samljit.verify_response_xml(message, **options)
+            samljit.response.record_replay(cache, verified, now=options["now"])
+            return verified.assertion
+        options["replay_cache"] = cache
         return samljit.verify_response(message, **options)
 
     return _verify

@@ -17,12 +17,14 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from samljit import AsyncLoginService
+from samljit._flow import ports
 
 T = TypeVar("T")
 
-STORES = ("accounts", "users", "sessions", "replay_cache", "request_store", "session_revoker")
+PORTS = ports(AsyncLoginService.__init__)
+STORES = tuple(name for name, methods in PORTS.items() if methods)
 """The constructor arguments whose methods the service calls (and may await)."""
-HOOKS = ("account_for_domain",)
+HOOKS = tuple(name for name, methods in PORTS.items() if not methods)
 """The constructor arguments that are themselves called (and may be awaited)."""
 
 
@@ -64,7 +66,7 @@ class SyncFacade:
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self.service, name)
         if not inspect.iscoroutinefunction(attribute):
-            return attribute  # identity_provider(), configuration
+            return attribute  # configuration
 
         @functools.wraps(attribute)
         def run(*args: Any, **kwargs: Any) -> Any:

@@ -40,14 +40,21 @@ LAYERS: dict[str, set[str]] = {
         "samljit.accounts",
         "samljit.messages",
         "samljit.protocols",
+        "samljit._flow",
+        "samljit._peek",
     },
     "verification and decisions": {
+        "samljit._web_sso",
+        "samljit._ports",
+        "samljit._idp_cache",
         "samljit.response",
         "samljit.logout",
         "samljit.metadata_source",
         "samljit._monitoring",
         "samljit.provisioning",
     },
+    "flows": {"samljit._results", "samljit._context"},
+    "feature flows": {"samljit._acs", "samljit._sp_initiated", "samljit._slo"},
     "service": {"samljit.service"},
     "edges": {"samljit", "samljit.__main__", "samljit.cli"},
 }
@@ -101,7 +108,9 @@ def _imports(module: str) -> set[str]:
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            names.add(target)
+            submodules = {f"{target}.{alias.name}" for alias in node.names} & MODULES.keys()
+            if node.module or len(submodules) < len(node.names):
+                names.add(target)
             names.update(
                 f"{target}.{alias.name}"
                 for alias in node.names

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -122,15 +123,17 @@ def ada() -> UserRecord:
     )
 
 
-def recording_threads(monkeypatch: pytest.MonkeyPatch, name: str, calls: list[int]) -> None:
-    """Replace ``samljit.service.<name>`` by a wrapper that records the thread it runs on."""
-    original = getattr(samljit.service, name)
+def recording_threads(
+    monkeypatch: pytest.MonkeyPatch, module: ModuleType, name: str, calls: list[int]
+) -> None:
+    """Replace ``module.<name>`` by a wrapper that records the thread it runs on."""
+    original = getattr(module, name)
 
     def recorded(*args: Any, **kwargs: Any) -> Any:
         calls.append(threading.get_ident())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(samljit.service, name, recorded)
+    monkeypatch.setattr(module, name, recorded)
 
 
 # --- one API, each method a coroutine ---------------------------------------------------------
@@ -141,7 +144,7 @@ def test_async_login_service_offers_login_services_methods_each_as_a_coroutine()
         return {name for name in dir(cls) if not name.startswith("_")}
 
     assert public(AsyncLoginService) == public(LoginService)
-    for name in public(LoginService) - {"identity_provider"}:
+    for name in public(LoginService):
         assert inspect.iscoroutinefunction(getattr(AsyncLoginService, name)), name
     assert inspect.signature(AsyncLoginService) == inspect.signature(LoginService)
 
@@ -153,7 +156,7 @@ def test_signature_verification_runs_on_a_worker_thread_not_the_event_loops(
     stores: Stores, test_idp: TestIdP, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     verified_on: list[int] = []
-    recording_threads(monkeypatch, "verify_response_xml", verified_on)
+    recording_threads(monkeypatch, samljit._acs, "verify_response_xml", verified_on)
 
     async def login() -> int:
         await stores.async_service().complete_login(form(test_idp), account_id="acme")
@@ -168,7 +171,7 @@ def test_idp_metadata_is_parsed_on_a_worker_thread_not_the_event_loops(
     stores: Stores, test_idp: TestIdP, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     parsed_on: list[int] = []
-    recording_threads(monkeypatch, "parse_idp_metadata", parsed_on)
+    recording_threads(monkeypatch, samljit._idp_cache, "parse_idp_metadata", parsed_on)
 
     async def login() -> int:
         await stores.async_service().complete_login(form(test_idp), account_id="acme")
@@ -179,12 +182,30 @@ def test_idp_metadata_is_parsed_on_a_worker_thread_not_the_event_loops(
     assert parsed_on[0] != loop_thread
 
 
+def test_identity_provider_is_a_coroutine_that_parses_on_a_worker_thread(
+    stores: Stores, test_idp: TestIdP, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed_on: list[int] = []
+    recording_threads(monkeypatch, samljit._idp_cache, "parse_idp_metadata", parsed_on)
+    service = stores.async_service()
+    config = _account(test_idp)
+
+    async def twice() -> tuple[int, bool]:
+        first = await service.identity_provider(config)
+        return threading.get_ident(), first is await service.identity_provider(config)
+
+    loop_thread, cached = asyncio.run(twice())
+    assert cached
+    assert len(parsed_on) == 1
+    assert parsed_on[0] != loop_thread
+
+
 def test_the_event_loop_serves_other_requests_while_a_login_verifies(
     stores: Stores, test_idp: TestIdP, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Verification does not return until another task on the loop has run meanwhile: were
     it run on the loop's thread, that task could not run and verification would give up."""
-    verify = samljit.service.verify_response_xml
+    verify = samljit._acs.verify_response_xml
     served_meanwhile = threading.Event()
     outcome: list[bool] = []
 
@@ -197,7 +218,7 @@ def test_the_event_loop_serves_other_requests_while_a_login_verifies(
             outcome.append(served_meanwhile.wait(timeout=2))
             return verify(*args, **kwargs)
 
-        monkeypatch.setattr(samljit.service, "verify_response_xml", slow_verify)
+        monkeypatch.setattr(samljit._acs, "verify_response_xml", slow_verify)
 
         async def another_request() -> None:
             await verifying.wait()
@@ -639,7 +660,7 @@ def test_the_response_is_decoded_and_peeked_at_on_a_worker_thread(
     """Decoding the POSTed value and finding the request it answers cost CPU in proportion to
     its size, before anything is authenticated: not on the event loop."""
     peeked_on: list[int] = []
-    recording_threads(monkeypatch, "_decode_and_peek", peeked_on)
+    recording_threads(monkeypatch, samljit._acs, "peek_response", peeked_on)
 
     async def login() -> int:
         await stores.async_service().complete_login(form(test_idp), account_id="acme")

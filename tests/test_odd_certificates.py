@@ -70,9 +70,8 @@ def verify(xml: bytes, idp: samljit.IdentityProvider) -> samljit.Assertion:
         idp=idp,
         sp=SP,
         now=NOW,
-        replay_cache=samljit.MemoryReplayCache(),
         allow_unsolicited=True,
-    )
+    ).assertion
 
 
 # --- in metadata ---------------------------------------------------------------------------

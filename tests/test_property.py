@@ -45,9 +45,8 @@ def judge(
                 idp=idp,
                 sp=sp,
                 now=NOW,
-                replay_cache=samljit.MemoryReplayCache(),
                 allow_unsolicited=True,
-            )
+            ).assertion
         return samljit.verify_response(
             message,
             idp=idp,

@@ -1,42 +1,93 @@
-"""Which pending request a response claims to answer, read before it is parsed or verified.
+"""Which IdP a response claims to come from and which pending request it claims to answer,
+read before it is verified (``peek_response``).
 
-The peek only selects; verification then requires the signed SubjectConfirmationData to name
-the same request. It reads unauthenticated bytes, so it must be linear in their size whatever
-they are (benchmarks/hostile_bench.py measures it) and must never invent a request ID.
+The peek only selects; verification then requires the signed Issuer and SubjectConfirmationData
+to say the same. It reads unauthenticated input, so it costs one parse by the hardened parser
+(linear in the size of the input, whatever it is: benchmarks/hostile_bench.py measures it), and
+it must never invent a request ID.
 """
 
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 
 import pytest
 
-from samljit.service import _decode_and_peek
+from samljit import RESPONSE_LIMITS, SamlError
+from samljit._peek import peek_response
+
+P = 'xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"'
+A = 'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"'
+
+
+def response(attributes: str = "", body: str = "") -> bytes:
+    return f'<samlp:Response {P} {A} ID="r" {attributes}>{body}</samlp:Response>'.encode()
+
+
+def confirmation(attributes: str) -> str:
+    return (
+        "<saml:Assertion><saml:Subject><saml:SubjectConfirmation>"
+        f"<saml:SubjectConfirmationData {attributes}/>"
+        "</saml:SubjectConfirmation></saml:Subject></saml:Assertion>"
+    )
 
 
 def peek(xml: bytes) -> str | None:
-    decoded, request_id = _decode_and_peek(base64.b64encode(xml).decode(), 512 * 1024)
-    assert decoded == xml
-    return request_id
+    peeked = peek_response(base64.b64encode(xml).decode(), limits=RESPONSE_LIMITS)
+    assert peeked.xml == xml
+    return peeked.in_response_to
 
 
 @pytest.mark.parametrize(
     ("xml", "expected"),
     [
-        (b'<samlp:Response ID="r" InResponseTo="req-1"><x/></samlp:Response>', "req-1"),
-        (b"<Response InResponseTo='req-2'/>", "req-2"),
-        (b'<Response\nID="r"\n  InResponseTo = "req-3" >', "req-3"),
-        (b'<R><saml:SubjectConfirmationData InResponseTo="req-4"/></R>', "req-4"),
-        (b'<Response InResponseTo=""><SubjectConfirmationData InResponseTo="req-5"/>', "req-5"),
-        (b'<Response ID="r"><Assertion InResponseTo="no"/></Response>', None),
-        (b'<Response ID="r" Other="InResponseTo=&quot;x&quot;"/>', None),
-        (b'<ResponseX InResponseTo="no"/>', None),
-        (b'<Response InResponseTo="' + b"a" * 257 + b'"/>', None),
-        (b'<Response InResponseTo="req-6', None),
-        (b'<Response InResponseTo="\xc3\xa9"/>', None),
-        (b"<Response " * 1000, None),
-        (b'<Response ID="InResponseTo">' * 8 + b'<Response InResponseTo="late"/>', None),
+        (response('InResponseTo="req-1"', "<x/>"), "req-1"),
+        (response("InResponseTo='req-2'"), "req-2"),
+        (response('\n  InResponseTo = "req-3" '), "req-3"),
+        (response(body=confirmation('InResponseTo="req-4"')), "req-4"),
+        (response('InResponseTo=""', confirmation('InResponseTo="req-5"')), "req-5"),
+        (response(body='<saml:Assertion InResponseTo="no"/>'), None),
+        (response('Other="InResponseTo=&quot;x&quot;"'), None),
+        (f'<samlp:ResponseX {P} InResponseTo="no"/>'.encode(), None),
+        (response('InResponseTo="' + "a" * 257 + '"'), None),
+        (response('InResponseTo="\u00e9"'), None),
+        (response(body="<x>" + confirmation("InResponseTo='deeper'") + "</x>"), None),
     ],
 )
 def test_the_request_id_a_response_claims_to_answer(xml: bytes, expected: str | None) -> None:
     assert peek(xml) == expected
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [b'<Response InResponseTo="req-6', b"<Response " * 1000, b"not xml at all"],
+)
+def test_a_response_that_does_not_parse_claims_nothing_and_keeps_its_parser_error(
+    xml: bytes,
+) -> None:
+    """Its error is raised where the response is parsed for verification, so that the checks
+    made before (the account, the solicitation rule) keep their order."""
+    peeked = peek_response(base64.b64encode(xml).decode(), limits=RESPONSE_LIMITS)
+    assert (peeked.issuer, peeked.in_response_to) == (None, None)
+    with pytest.raises(SamlError) as caught:
+        peeked.document(RESPONSE_LIMITS)
+    assert caught.value.code == "xml_malformed"
+
+
+def test_the_issuer_is_the_responses_else_its_assertions() -> None:
+    issuer = "<saml:Issuer> https://idp.test </saml:Issuer>"
+    own = peek_response(base64.b64encode(response(body=issuer)), limits=RESPONSE_LIMITS)
+    assertion = response(body=f"<saml:Assertion>{issuer}</saml:Assertion>")
+    inner = peek_response(base64.b64encode(assertion), limits=RESPONSE_LIMITS)
+    assert own.issuer == inner.issuer == "https://idp.test"
+
+
+def test_the_document_is_parsed_again_under_other_limits() -> None:
+    xml = response(body="<x/>" * 10)
+    peeked = peek_response(base64.b64encode(xml), limits=RESPONSE_LIMITS)
+    assert peeked.document(RESPONSE_LIMITS) is peeked.document(RESPONSE_LIMITS)
+    small = replace(RESPONSE_LIMITS, max_nodes=5)
+    with pytest.raises(SamlError) as caught:
+        peeked.document(small)
+    assert caught.value.code == "xml_too_large"

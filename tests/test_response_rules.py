@@ -567,6 +567,24 @@ def test_the_replay_key_is_scoped_to_the_issuer(issue: Issue, verify: Verify) ->
     assert seen == [f"https://idp.example.test/metadata {issued.assertion_id}"]
 
 
+def test_verifying_xml_records_nothing_and_says_what_to_record(
+    issue: Issue, idp: samljit.IdentityProvider, sp: samljit.SPConfig
+) -> None:
+    """verify_response_xml is pure: verifying the same response twice gives the same result,
+    with the replay key and its expiry (the assertion's end plus the skew) for the caller."""
+    issued = issue()
+
+    def verified() -> samljit.VerifiedResponse:
+        return samljit.verify_response_xml(
+            issued.xml, idp=idp, sp=sp, now=NOW, allow_unsolicited=True
+        )
+
+    first, second = verified(), verified()
+    assert first == second
+    assert first.replay_key == f"https://idp.example.test/metadata {issued.assertion_id}"
+    assert first.replay_expires_at == first.assertion.not_on_or_after + sp.clock_skew
+
+
 def test_the_replay_cache_is_a_protocol() -> None:
     assert isinstance(samljit.MemoryReplayCache(), samljit.ReplayCache)
 

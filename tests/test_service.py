@@ -959,13 +959,13 @@ def test_a_thousand_accounts_parse_each_metadata_once(
     monkeypatch: pytest.MonkeyPatch, login_service: Callable[..., LoginService]
 ) -> None:
     parsed: list[bytes] = []
-    parse = samljit.service.parse_idp_metadata
+    parse = samljit._idp_cache.parse_idp_metadata
 
     def counting_parse(xml: bytes, **options: Any) -> samljit.ParsedMetadata:
         parsed.append(xml)
         return parse(xml, **options)
 
-    monkeypatch.setattr(samljit.service, "parse_idp_metadata", counting_parse)
+    monkeypatch.setattr(samljit._idp_cache, "parse_idp_metadata", counting_parse)
     key, certificate = make_certificate(key_type="ec")
     idps = [
         TestIdP(entity_id=f"https://idp{i}.test/metadata", key=key, certificate=certificate)
@@ -1035,13 +1035,13 @@ def test_accounts_sharing_one_aggregate_each_trust_the_idp_they_picked_from_it(a
 
 def _counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     parsed: list[bytes] = []
-    parse = samljit.service.parse_idp_metadata
+    parse = samljit._idp_cache.parse_idp_metadata
 
     def counting_parse(xml: bytes, **options: Any) -> samljit.ParsedMetadata:
         parsed.append(xml)
         return parse(xml, **options)
 
-    monkeypatch.setattr(samljit.service, "parse_idp_metadata", counting_parse)
+    monkeypatch.setattr(samljit._idp_cache, "parse_idp_metadata", counting_parse)
     return parsed
 
 

@@ -449,9 +449,8 @@ def test_the_reported_signing_certificate_is_the_one_that_signed_the_assertion(
         idp=idp,
         sp=sp,
         now=NOW,
-        replay_cache=samljit.MemoryReplayCache(),
         allow_unsolicited=True,
-    )
+    ).assertion
     assert assertion.signed_parts == ("response", "assertion")
     assert assertion.signing_certificate_sha256 == samljit.certificate_sha256(next_certificate)
 

@@ -3,7 +3,13 @@
 import logging
 
 from .accounts import AccountConfig, ProvisioningPolicy
-from .bindings import RedirectMessage, decode_redirect, encode_redirect, post_form
+from .bindings import (
+    RedirectMessage,
+    decode_post_response,
+    decode_redirect,
+    encode_redirect,
+    post_form,
+)
 from .claims import ClaimMapping, Claims, GroupRole, Identity, normalize_email
 from .config import METADATA_LIMITS, RESPONSE_LIMITS, Limits, SPConfig
 from .errors import (
@@ -123,7 +129,7 @@ from .protocols import (
 )
 from .provisioning import ProvisioningOutcome, plan_provisioning, stale_users
 from .relay_state import safe_redirect
-from .response import decode_post_response, verify_response, verify_response_xml
+from .response import VerifiedResponse, verify_response, verify_response_xml
 from .service import (
     AsyncLoginService,
     AuditEvent,
@@ -266,6 +272,7 @@ __all__ = [
     "UserRecord",
     "UserStore",
     "ValidationError",
+    "VerifiedResponse",
     "XmlForbiddenConstruct",
     "XmlMalformed",
     "XmlTooDeep",

@@ -11,7 +11,7 @@ from lxml import etree
 from ._signature import signature_child, verify_enveloped
 from ._time import format_datetime, parse_datetime
 from ._xml import NS_DS, NS_SAML, NS_SAMLP, parse_xml, qname, text_of
-from .bindings import PrivateKey, decode_redirect
+from .bindings import PrivateKey, decode_post_response, decode_redirect
 from .config import SPConfig
 from .errors import (
     DestinationMismatch,
@@ -27,7 +27,6 @@ from .errors import (
 from .messages import new_request_id, serialize_signed
 from .metadata import IdentityProvider
 from .models import NameID
-from .response import decode_post_response
 
 __all__ = [
     "LOGOUT_REQUEST_LIFETIME",

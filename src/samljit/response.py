@@ -1,69 +1,62 @@
-"""verify_response(): decode, parse, verify and validate one SAML Response (HTTP-POST binding)."""
+"""verify_response(): decode, parse, verify and validate one SAML Response (HTTP-POST binding).
+
+Verification is pure: :func:`verify_response_xml` returns what it verified with the replay key
+and its expiry, and its caller (the one-shot :func:`verify_response`, or the login service once
+every other check has passed) records that key in its replay cache.
+"""
 
 from __future__ import annotations
 
-import binascii
 import functools
 import logging
-import zlib
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
-from ._certificates import fingerprint
 from ._encryption import FAILED as DECRYPTION_FAILED
 from ._encryption import decrypt_element
+from ._peek import PeekedResponse
 from ._schema import check_assertion_schema, check_response_schema
 from ._signature import Verified, signature_child, verify_enveloped
-from ._time import LATEST, parse_datetime, require_aware
+from ._time import LATEST, require_aware
+from ._web_sso import Checker
 from ._xml import NS_DS, NS_SAML, NS_SAMLP, parse_xml, qname, text_of
+from .bindings import decode_post_response
 from .config import SPConfig
 from .errors import (
     AssertionMissing,
-    AudienceMismatch,
-    AuthnStatementMissing,
-    CompressedPayload,
     DecryptionFailed,
-    DestinationMismatch,
     DuplicateId,
-    EncryptionNotSupported,
     EncryptionRequired,
-    Expired,
-    InResponseToMismatch,
-    InvalidBase64,
-    IssuerMismatch,
     MalformedResponse,
     MultipleAssertions,
-    NotYetValid,
-    RecipientMismatch,
     Replayed,
-    ResponseTooLarge,
     SamlError,
     SignatureMisplaced,
     SignatureMissing,
     StatusNotSuccess,
-    SubjectInvalid,
     UnsolicitedResponse,
 )
 from .metadata import IdentityProvider
-from .models import Assertion, Attribute, NameID
-from .protocols import ReplayCache
+from .models import Assertion
 
-__all__ = ["decode_post_response", "verify_response", "verify_response_xml"]
+if TYPE_CHECKING:
+    from .protocols import ReplayCache
+
+__all__ = ["VerifiedResponse", "decode_post_response", "verify_response", "verify_response_xml"]
 
 DecryptionKey = rsa.RSAPrivateKey | tuple[rsa.RSAPrivateKey, x509.Certificate]
 
 decryption_log = logging.getLogger("samljit.decryption")
 
 STATUS_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
-BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 
-_A = f"{{{NS_SAML}}}"
 _P = f"{{{NS_SAMLP}}}"
 _RESPONSE = qname(NS_SAMLP, "Response")
 _ASSERTION = qname(NS_SAML, "Assertion")
@@ -71,77 +64,17 @@ _ENCRYPTED_ASSERTION = qname(NS_SAML, "EncryptedAssertion")
 _SIGNATURE = qname(NS_DS, "Signature")
 
 
-def decode_post_response(value: str | bytes, *, max_bytes: int) -> bytes:
-    """Decode the ``SAMLResponse`` form value of the HTTP-POST binding into XML bytes.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifiedResponse:
+    """What :func:`verify_response_xml` verified, and what its caller must record so that
+    the assertion is accepted once (signxml's ``VerifyResult``: the caller keeps the state)."""
 
-    The value is strict base64: line breaks are tolerated (some IdPs wrap at 76 columns),
-    nothing else. The POST binding never deflates (SAML bindings 3.5.4), so a compressed
-    payload is refused rather than inflated.
-
-    Raises:
-        ResponseTooLarge: ``response_too_large``.
-        InvalidBase64: ``invalid_base64``.
-        CompressedPayload: ``compressed_payload``.
-    """
-    encoded_limit = -(-max_bytes // 3) * 4  # base64 of max_bytes, without line breaks
-    # Line breaks are free, but not unbounded: even CRLF after every character stays under 3x.
-    # Measured before anything is copied or encoded.
-    if len(value) > 3 * encoded_limit + 4:
-        raise ResponseTooLarge(
-            f"the SAMLResponse value is {len(value)} characters, too large for the limit of "
-            f"{max_bytes} decoded bytes",
-            expected=max_bytes,
-            found=len(value),
-        )
-    if isinstance(value, str):
-        if not value.isascii():
-            raise InvalidBase64("the SAMLResponse value is not base64 (it holds non-ASCII text)")
-        raw = value.encode("ascii")
-    else:
-        raw = bytes(value)
-    compact = raw.replace(b"\r", b"").replace(b"\n", b"")
-    if len(compact) > encoded_limit:
-        raise ResponseTooLarge(
-            f"the SAMLResponse value decodes to more than the limit of {max_bytes} bytes",
-            expected=max_bytes,
-            found=len(compact) * 3 // 4 - compact[-2:].count(b"="),
-        )
-    if not compact:
-        raise InvalidBase64("the SAMLResponse value is empty")
-    try:
-        # strict_mode refuses characters outside the alphabet, bad padding and data after it.
-        data = binascii.a2b_base64(compact, strict_mode=True)
-    except binascii.Error as exc:
-        raise InvalidBase64(
-            "the SAMLResponse value is not base64 (it holds other characters, or was truncated)"
-        ) from exc
-    if len(data) > max_bytes:
-        raise ResponseTooLarge(
-            f"the decoded SAMLResponse is {len(data)} bytes, over the limit of {max_bytes}",
-            expected=max_bytes,
-            found=len(data),
-        )
-    if _looks_compressed(data):
-        raise CompressedPayload(
-            "the SAMLResponse is compressed; the HTTP-POST binding sends plain base64 XML"
-        )
-    return data
-
-
-def _looks_compressed(data: bytes) -> bool:
-    head = data.lstrip()[:1]
-    if head in (b"<", b"\xef", b"\xfe", b"\xff"):  # XML, or a byte-order mark
-        return False
-    if data[:2] == b"\x1f\x8b":
-        return True
-    for wbits in (-zlib.MAX_WBITS, zlib.MAX_WBITS):
-        try:
-            out = zlib.decompressobj(wbits).decompress(data[:256], 64)
-        except zlib.error:
-            continue
-        if out.lstrip()[:1] == b"<":
-            return True
-    return False
+    assertion: Assertion
+    """The assertion, built only from signed content."""
+    replay_key: str
+    """The key to add to the replay cache: the issuer and the assertion ID."""
+    replay_expires_at: datetime
+    """Until when the key must be remembered: the assertion's end, plus the clock skew."""
 
 
 def verify_response(
@@ -177,42 +110,75 @@ def verify_response(
 
     Raises:
         SamlError: one subclass per rule, each with a stable ``code``; see ``docs/errors.md``.
+            ``replayed`` when ``replay_cache`` already holds the assertion.
     """
     _check_solicitation(in_response_to or None, allow_unsolicited)
     xml = decode_post_response(saml_response, max_bytes=sp.limits.max_bytes)
-    return verify_response_xml(
+    verified = verify_response_xml(
         xml,
         idp=idp,
         sp=sp,
         now=now,
-        replay_cache=replay_cache,
         in_response_to=in_response_to,
         allow_unsolicited=allow_unsolicited,
         decryption_keys=decryption_keys,
     )
+    record_replay(replay_cache, verified, now=now)
+    return verified.assertion
+
+
+def record_replay(replay_cache: ReplayCache, verified: VerifiedResponse, *, now: datetime) -> None:
+    """Use up the assertion in ``replay_cache``; refuse it if it was used before.
+
+    Raises:
+        Replayed: ``replayed``.
+    """
+    if not replay_cache.add(verified.replay_key, expires_at=verified.replay_expires_at, now=now):
+        raise replayed(verified.assertion)
+
+
+def replayed(assertion: Assertion) -> Replayed:
+    """The error for an assertion that the replay cache already holds."""
+    return Replayed(
+        f"assertion {assertion.assertion_id} was already used to log in; each assertion is "
+        "accepted once",
+        found=assertion.assertion_id,
+    )
 
 
 def verify_response_xml(
-    xml: bytes,
+    xml: bytes | PeekedResponse,
     *,
     idp: IdentityProvider,
     sp: SPConfig,
     now: datetime,
-    replay_cache: ReplayCache,
     in_response_to: str | None = None,
     allow_unsolicited: bool = False,
     decryption_keys: Sequence[DecryptionKey] = (),
-) -> Assertion:
-    """:func:`verify_response` for a Response already decoded to XML bytes."""
+) -> VerifiedResponse:
+    """Verify a Response already decoded to XML bytes (or peeked at with
+    :func:`~samljit.response.peek_response`, so that it is parsed once), as
+    :func:`verify_response` does, without recording it: pure, it writes nothing.
+
+    Returns:
+        A :class:`VerifiedResponse`: the assertion, and the replay key and its expiry that the
+        caller must add to its replay cache (only once every other check of its own passed).
+
+    Raises:
+        SamlError: as :func:`verify_response`, except ``replayed`` and the decoding errors.
+    """
     now = require_aware(now)
     in_response_to = in_response_to or None
     _check_solicitation(in_response_to, allow_unsolicited)
-    document = parse_xml(xml, sp.limits, what="SAML response")
+    if isinstance(xml, PeekedResponse):
+        document = xml.document(sp.limits)
+    else:
+        document = parse_xml(xml, sp.limits, what="SAML response")
     _check_structure(document)
     _check_status(document)
     keys = [k if isinstance(k, tuple) else (k, None) for k in decryption_keys]
     response, assertion, verified = _verify_signatures(document, idp, sp, keys)
-    checker = _Checker(sp=sp, idp=idp, now=now)
+    checker = Checker(sp=sp, idp=idp, now=now)
     checker.response(response, signed="response" in verified, in_response_to=in_response_to)
     result = checker.assertion(
         assertion,
@@ -221,15 +187,11 @@ def verify_response_xml(
         verified=verified,
     )
     # An assertion ID is an xs:ID (no spaces), so the last space splits the key unambiguously.
-    key = f"{result.issuer} {result.assertion_id}"
-    expires_at = min(result.not_on_or_after, LATEST - sp.clock_skew) + sp.clock_skew
-    if not replay_cache.add(key, expires_at=expires_at, now=now):
-        raise Replayed(
-            f"assertion {result.assertion_id} was already used to log in; each assertion is "
-            "accepted once",
-            found=result.assertion_id,
-        )
-    return result
+    return VerifiedResponse(
+        assertion=result,
+        replay_key=f"{result.issuer} {result.assertion_id}",
+        replay_expires_at=min(result.not_on_or_after, LATEST - sp.clock_skew) + sp.clock_skew,
+    )
 
 
 def _check_solicitation(in_response_to: str | None, allow_unsolicited: bool) -> None:
@@ -413,304 +375,6 @@ def _verify_signatures(
     return response, assertion, verified
 
 
-# --- protocol rules, on signed content ---------------------------------------------------
-
-
-class _Checker:
-    def __init__(self, *, sp: SPConfig, idp: IdentityProvider, now: datetime) -> None:
-        self.sp = sp
-        self.idp = idp
-        self.now = now
-        self.skew = sp.clock_skew
-
-    def response(
-        self, response: etree._Element, *, signed: bool, in_response_to: str | None
-    ) -> None:
-        destination = response.get("Destination")
-        if destination is None and signed:
-            # SAML bindings 3.5.5.2: a signed message sent by POST must say where it goes.
-            raise DestinationMismatch(
-                "the signed Response has no Destination", expected=self.sp.acs_url, found=None
-            )
-        if destination is not None and destination != self.sp.acs_url:
-            raise DestinationMismatch(
-                f"the Response was sent to {destination!r}, but this SP's ACS URL is "
-                f"{self.sp.acs_url!r} (behind a proxy, configure the public URL)",
-                expected=self.sp.acs_url,
-                found=destination,
-            )
-        issuer = response.find(f"{_A}Issuer")
-        if issuer is not None:
-            self._issuer(issuer, "Response")
-        # The Response's InResponseTo is optional; the bearer confirmation's decides.
-        found = response.get("InResponseTo")
-        if _answered(found) not in (None, in_response_to):
-            raise InResponseToMismatch(
-                _in_response_to_message(in_response_to, found, "Response"),
-                expected=in_response_to,
-                found=found,
-            )
-
-    def _issuer(self, issuer: etree._Element | None, where: str) -> str:
-        value = (text_of(issuer) or "").strip()
-        if value != self.idp.entity_id:
-            raise IssuerMismatch(
-                f"the {where} was issued by {value or 'nobody'!r}, not by this account's IdP "
-                f"{self.idp.entity_id!r}",
-                expected=self.idp.entity_id,
-                found=value or None,
-            )
-        return value
-
-    def _time(self, element: etree._Element, attribute: str) -> datetime | None:
-        value = element.get(attribute)
-        if value is None:
-            return None
-        moment = parse_datetime(value)
-        if moment is None:
-            raise MalformedResponse(f"{attribute}={value!r} is not an xs:dateTime", found=value)
-        return moment
-
-    def _window(
-        self, element: etree._Element, where: str, *, required_end: bool = False
-    ) -> datetime | None:
-        not_before = self._time(element, "NotBefore")
-        if not_before is not None and self.now + self.skew < not_before:
-            raise NotYetValid(
-                f"the {where} is not valid before {not_before.isoformat()} (now "
-                f"{self.now.isoformat()}, skew {self.skew}): check the clocks",
-                expected=not_before.isoformat(),
-                found=self.now.isoformat(),
-            )
-        not_on_or_after = self._time(element, "NotOnOrAfter")
-        if not_on_or_after is None:
-            if required_end:
-                raise SubjectInvalid(f"the {where} has no NotOnOrAfter")
-            return None
-        if self.now - self.skew >= not_on_or_after:
-            raise Expired(
-                f"the {where} expired at {not_on_or_after.isoformat()} (now "
-                f"{self.now.isoformat()}, skew {self.skew})",
-                expected=not_on_or_after.isoformat(),
-                found=self.now.isoformat(),
-            )
-        return not_on_or_after
-
-    def assertion(
-        self,
-        assertion: etree._Element,
-        *,
-        in_response_to: str | None,
-        response_id: str,
-        verified: dict[str, Verified],
-    ) -> Assertion:
-        if assertion.get("Version") != "2.0" or not assertion.get("ID"):
-            raise MalformedResponse("the assertion is not a SAML 2.0 assertion with an ID")
-        issuer = self._issuer(assertion.find(f"{_A}Issuer"), "Assertion")
-        ends: list[datetime] = []
-
-        conditions = assertion.find(f"{_A}Conditions")
-        if conditions is None:
-            raise AudienceMismatch(
-                "the assertion has no Conditions, so no AudienceRestriction",
-                expected=self.sp.entity_id,
-            )
-        end = self._window(conditions, "assertion (Conditions)")
-        if end is not None:
-            ends.append(end)
-        audiences = self._audiences(conditions)
-
-        subject = assertion.find(f"{_A}Subject")
-        if subject is None:
-            raise SubjectInvalid("the assertion has no Subject")
-        name_id = _name_id(subject)
-        ends.append(self._bearer(subject, in_response_to))
-
-        statements = assertion.findall(f"{_A}AuthnStatement")
-        if not statements:
-            raise AuthnStatementMissing("the assertion has no AuthnStatement")
-        statement = statements[0]
-        session_end = self._time(statement, "SessionNotOnOrAfter")
-        if session_end is not None and self.now - self.skew >= session_end:
-            raise Expired(
-                f"the IdP session ended at {session_end.isoformat()}",
-                expected=session_end.isoformat(),
-                found=self.now.isoformat(),
-            )
-
-        details = _attributes(assertion)
-        certificate = next(iter(verified.values())).certificate
-        if "assertion" in verified:
-            certificate = verified["assertion"].certificate
-        return Assertion(
-            issuer=issuer,
-            assertion_id=assertion.get("ID", ""),
-            name_id=name_id,
-            attributes=MappingProxyType({a.name: a.values for a in details}),
-            attribute_details=details,
-            session_index=statement.get("SessionIndex"),
-            authn_instant=self._time(statement, "AuthnInstant"),
-            authn_context_class=_strip(
-                text_of(statement.find(f"{_A}AuthnContext/{_A}AuthnContextClassRef"))
-            ),
-            not_on_or_after=min(ends),
-            in_response_to=in_response_to,
-            response_id=response_id,
-            audiences=audiences,
-            signed_parts=tuple(verified),
-            signing_certificate_sha256=fingerprint(certificate),
-        )
-
-    def _audiences(self, conditions: etree._Element) -> tuple[str, ...]:
-        restrictions = [
-            [(text_of(a) or "").strip() for a in restriction.iterfind(f"{_A}Audience")]
-            for restriction in conditions.iterchildren(f"{_A}AudienceRestriction")
-        ]
-        everything = tuple(audience for audiences in restrictions for audience in audiences)
-        # SAML core 2.5.1.4: every AudienceRestriction must admit us, not just one.
-        if restrictions and all(self.sp.entity_id in audiences for audiences in restrictions):
-            return everything
-        raise AudienceMismatch(
-            f"the assertion is meant for {list(everything) or 'no audience'}, not for this SP "
-            f"{self.sp.entity_id!r}",
-            expected=self.sp.entity_id,
-            found=list(everything),
-        )
-
-    def _bearer(self, subject: etree._Element, in_response_to: str | None) -> datetime:
-        """Check the bearer SubjectConfirmation (SAML profiles 4.1.4.2); return its end."""
-        problem: Exception | None = None
-        for confirmation in subject.iterfind(f"{_A}SubjectConfirmation"):
-            if confirmation.get("Method") != BEARER:
-                continue
-            data = confirmation.find(f"{_A}SubjectConfirmationData")
-            try:
-                if data is None:
-                    raise SubjectInvalid("the bearer SubjectConfirmation has no data")
-                return self._confirmation(data, in_response_to)
-            except (
-                SubjectInvalid,
-                RecipientMismatch,
-                Expired,
-                NotYetValid,
-                InResponseToMismatch,
-            ) as exc:
-                problem = problem or exc
-        if problem is not None:
-            raise problem
-        raise SubjectInvalid("the assertion has no bearer SubjectConfirmation")
-
-    def _confirmation(self, data: etree._Element, in_response_to: str | None) -> datetime:
-        recipient = data.get("Recipient")
-        if recipient != self.sp.acs_url:
-            raise RecipientMismatch(
-                f"the assertion is addressed to {recipient!r}, not to this SP's ACS URL "
-                f"{self.sp.acs_url!r}",
-                expected=self.sp.acs_url,
-                found=recipient,
-            )
-        found = data.get("InResponseTo")
-        if _answered(found) != in_response_to:
-            raise InResponseToMismatch(
-                _in_response_to_message(in_response_to, found, "assertion"),
-                expected=in_response_to,
-                found=found,
-            )
-        end = self._window(data, "assertion (SubjectConfirmationData)", required_end=True)
-        assert end is not None
-        return end
-
-
-def _answered(in_response_to: str | None) -> str | None:
-    """The request an ``InResponseTo`` value names: none when it is absent or empty.
-
-    Some IdPs send ``InResponseTo=""`` on IdP-initiated responses. An empty value is not an
-    ``xs:NCName`` and names no request, so it is read as absent: never as a request ``''``
-    that could match an empty ``in_response_to``.
-    """
-    return in_response_to or None
-
-
-def _in_response_to_message(expected: str | None, found: str | None, where: str) -> str:
-    if found == "":
-        return (
-            f"the {where} has an empty InResponseTo, so it answers no request; expected "
-            f"{expected!r}"
-        )
-    if expected is None:
-        return (
-            f"the {where} answers request {found!r}, but no request from this SP is pending "
-            "(it was started elsewhere, or its state was lost)"
-        )
-    if found is None:
-        return f"the {where} does not say which request it answers; expected {expected!r}"
-    return f"the {where} answers request {found!r}, not the pending request {expected!r}"
-
-
-def _name_id(subject: etree._Element) -> NameID:
-    element = subject.find(f"{_A}NameID")
-    if element is None:
-        if subject.find(f"{_A}EncryptedID") is not None:
-            raise EncryptionNotSupported("the NameID is encrypted (EncryptedID)")
-        raise SubjectInvalid("the Subject has no NameID")
-    # XML whitespace only (XML 1.0 S): str.strip() would also remove U+3000, U+00A0 or
-    # U+0085 and turn another NameID into an existing user's (docs/security.md).
-    value = (text_of(element) or "").strip(" \t\r\n")
-    if not value:
-        raise SubjectInvalid("the NameID is empty")
-    return NameID(
-        value=value,
-        format=element.get("Format"),
-        name_qualifier=element.get("NameQualifier"),
-        sp_name_qualifier=element.get("SPNameQualifier"),
-        sp_provided_id=element.get("SPProvidedID"),
-    )
-
-
-_ATTRIBUTE_STATEMENT = qname(NS_SAML, "AttributeStatement")
-_ATTRIBUTE = qname(NS_SAML, "Attribute")
-_ATTRIBUTE_VALUE = qname(NS_SAML, "AttributeValue")
-
-
-def _attributes(assertion: etree._Element) -> tuple[Attribute, ...]:
-    """Every Attribute, repeated ones (Keycloak sends one per value) merged by Name."""
-    merged: dict[str, tuple[list[str], str | None, str | None]] = {}
-    for statement in assertion.iterchildren(_ATTRIBUTE_STATEMENT):
-        for element in statement.iterchildren(_ATTRIBUTE):
-            name = element.get("Name")
-            if not name:
-                raise MalformedResponse("an Attribute has no Name")
-            values = [
-                (v.text or "") if len(v) == 0 else _attribute_value(v)
-                for v in element.iterchildren(_ATTRIBUTE_VALUE)
-            ]
-            previous = merged.get(name)
-            if previous is None:
-                merged[name] = (values, element.get("FriendlyName"), element.get("NameFormat"))
-            else:
-                previous[0].extend(values)
-                merged[name] = (
-                    previous[0],
-                    previous[1] or element.get("FriendlyName"),
-                    previous[2] or element.get("NameFormat"),
-                )
-    return tuple(
-        Attribute(name=name, values=tuple(v), friendly_name=f, name_format=n)
-        for name, (v, f, n) in merged.items()
-    )
-
-
-def _attribute_value(value: etree._Element) -> str:
-    children = [child for child in value if isinstance(child.tag, str)]
-    if children:
-        return "".join(text_of(child) or "" for child in children)
-    return text_of(value) or ""
-
-
 def _printable(value: str) -> str:
     """Unsigned text from the IdP, made safe for one log line."""
     return "".join(c if c.isprintable() else " " for c in value).strip()
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if value is not None else None

@@ -1,57 +1,27 @@
-"""LoginService: one ACS request in, a provisioned user and the app's session out."""
+"""LoginService and AsyncLoginService: the host app's entry points to each flow.
+
+Each operation is written once, as a flow (``_acs``: the ACS; ``_sp_initiated``: SP-initiated
+login, discovery and SP metadata; ``_slo``: Single Logout), and run by ``_flow.run_sync`` in
+:class:`LoginService` or ``_flow.run_async`` in :class:`AsyncLoginService`.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import hashlib
-import inspect
-import logging
-import re
-import threading
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Collection, Generator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from types import MappingProxyType
-from typing import Any, Literal, TypeVar
+from typing import ClassVar, Literal
 
 from cryptography import x509
 
-from ._xml import NS_SAML, parse_xml, text_of
+from . import _acs, _slo, _sp_initiated
+from ._context import Clock, Context, identity_provider
+from ._flow import check_plugged, run_async, run_sync
+from ._idp_cache import IdPCache
+from ._results import AuditEvent, LoginRequest, LoginResult, LogoutResult, OutboundMessage
 from .accounts import AccountConfig
-from .bindings import PrivateKey, encode_redirect, post_form
-from .claims import ADDRESS_NAME_ID_FORMATS, Identity, normalize_email, parse_email
-from .config import RESPONSE_LIMITS
-from .errors import (
-    AccountMismatch,
-    AccountNotFound,
-    AuthnContextNotAccepted,
-    ConfigError,
-    DomainNotOwned,
-    InResponseToMismatch,
-    MalformedResponse,
-    Replayed,
-    SamlError,
-    SsoDisabled,
-)
-from .logout import (
-    LogoutMessage,
-    build_logout_request,
-    build_logout_response,
-    check_logout_response,
-    read_logout_message,
-)
-from .messages import build_authn_request, new_request_id
-from .metadata import (
-    BINDING_HTTP_POST,
-    BINDING_HTTP_REDIRECT,
-    Endpoint,
-    IdentityProvider,
-    build_sp_metadata,
-    parse_idp_metadata,
-)
-from .models import Assertion, NameID
+from .bindings import PrivateKey
+from .metadata import IdentityProvider
+from .models import NameID
 from .protocols import (
     AccountStore,
     AsyncAccountStore,
@@ -60,9 +30,6 @@ from .protocols import (
     AsyncSessionIssuer,
     AsyncSessionRevoker,
     AsyncUserStore,
-    DuplicateUser,
-    LoginContext,
-    PendingRequest,
     ReplayCache,
     RequestStore,
     SessionIssuer,
@@ -70,9 +37,8 @@ from .protocols import (
     UserRecord,
     UserStore,
 )
-from .provisioning import ProvisioningOutcome, plan_provisioning, stale_users
-from .relay_state import DEFAULT_MAX_RELAY_STATE, safe_redirect
-from .response import DecryptionKey, decode_post_response, verify_response_xml
+from .relay_state import DEFAULT_MAX_RELAY_STATE
+from .response import DecryptionKey
 
 __all__ = [
     "AsyncLoginService",
@@ -84,185 +50,12 @@ __all__ = [
     "OutboundMessage",
 ]
 
-audit_log = logging.getLogger("samljit.audit")
 
-Clock = Callable[[], datetime]
+class _Service(Context):
+    """What both services share: their constructor."""
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LoginResult:
-    """A completed login: who, what changed, and the session the app issued."""
-
-    user: UserRecord
-    outcome: ProvisioningOutcome
-    session: object
-    identity: Identity
-    assertion: Assertion
-    account_id: str
-    relay_state: str | None
-    """The RelayState as posted (untrusted; never redirect to it as such)."""
-    redirect_to: str
-    """Where to send the browser now: the target saved with the SP-initiated request, or a
-    posted RelayState that :func:`~samljit.safe_redirect` accepts, else ``/``."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OutboundMessage:
-    """A SAML message ready to send the browser to the IdP with.
-
-    For the Redirect binding, send a 302 to :attr:`url`. For the POST binding, serve
-    :attr:`form_html` (or build your own page from :attr:`destination` and
-    :attr:`form_fields`).
-    """
-
-    message_id: str
-    account_id: str
-    binding: Literal["redirect", "post"]
-    destination: str
-    url: str | None = None
-    form_fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    form_html: str | None = None
-
-    @property
-    def request_id(self) -> str:
-        """The same as :attr:`message_id`."""
-        return self.message_id
-
-
-LoginRequest = OutboundMessage
-"""What :meth:`LoginService.begin_login` returns."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LogoutResult:
-    """What :meth:`LoginService.handle_logout` did.
-
-    For an IdP's LogoutRequest: the sessions it ended and the signed ``reply`` to send the
-    browser back to the IdP with. For the answer to the SP's own LogoutRequest: where to send
-    the browser now.
-    """
-
-    message: LogoutMessage
-    revoked: int = 0
-    reply: OutboundMessage | None = None
-    redirect_to: str = "/"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditEvent:
-    """One structured audit record. ``name`` is ``login_succeeded``, ``login_rejected``,
-    ``user_created`` or ``user_updated``. On a rejection, ``email`` is set once the response
-    was verified (it is then the IdP's signed word), never from unverified input."""
-
-    name: str
-    at: datetime
-    account_id: str | None
-    email: str | None = None
-    code: str | None = None
-    message: str | None = None
-    changes: Mapping[str, tuple[str | None, str | None]] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
-
-
-class _Deferred:
-    """Collects the replay key so that it is written only after every other check passed."""
-
-    def __init__(self) -> None:
-        self.key: str | None = None
-        self.expires_at: datetime | None = None
-
-    def add(self, key: str, *, expires_at: datetime, now: datetime) -> bool:
-        self.key, self.expires_at = key, expires_at
-        return True
-
-
-class _IdPCache:
-    """Parsed metadata by content hash: each distinct document is parsed once per process."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[bytes, str | None], IdentityProvider] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _key(config: AccountConfig) -> tuple[bytes, str | None]:
-        return hashlib.sha256(config.idp_metadata).digest(), config.idp_entity_id
-
-    def cached(self, config: AccountConfig) -> IdentityProvider | None:
-        key = self._key(config)
-        with self._lock:
-            idp = self._items.get(key)
-            if idp is not None:
-                self._items.move_to_end(key)
-            return idp
-
-    def get(self, config: AccountConfig, now: datetime) -> IdentityProvider:
-        idp = self.cached(config)
-        if idp is not None:
-            return idp
-        idp = parse_idp_metadata(config.idp_metadata, entity_id=config.idp_entity_id, now=now).idp
-        with self._lock:
-            self._items[self._key(config)] = idp
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return idp
-
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class _Call:
-    """A call to something the host app plugged in (a store, the session issuer, a hook):
-    awaited when it is a coroutine, so one flow serves sync and async stores alike."""
-
-    target: str
-    method: str | None
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-    def start(self, service: _LoginFlows) -> Any:
-        target = getattr(service, self.target)
-        function = target if self.method is None else getattr(target, self.method)
-        return function(*self.args, **self.kwargs)
-
-
-@dataclass(frozen=True, slots=True)
-class _Compute:
-    """CPU-bound work (verification, metadata parsing): inline in :class:`LoginService`, on
-    a worker thread in :class:`AsyncLoginService` so the event loop keeps serving."""
-
-    function: Callable[..., Any]
-    args: tuple[Any, ...]
-
-
-_Step = _Call | _Compute
-Flow = Generator[_Step, Any, T]
-"""The one implementation of each operation: it yields the I/O and CPU steps it needs and
-receives their results; LoginService and AsyncLoginService only differ in how they run steps."""
-
-
-def _call(target: str, method: str | None, *args: Any, **kwargs: Any) -> _Call:
-    return _Call(target, method, args, kwargs)
-
-
-_CALLED: Mapping[str, tuple[str | None, ...]] = MappingProxyType(
-    {
-        "accounts": ("get", "find_by_idp_entity_id"),
-        "users": ("get_by_email", "create", "update", "users_of"),
-        "sessions": ("issue",),
-        "replay_cache": ("add",),
-        "request_store": ("save", "get", "consume"),
-        "session_revoker": ("revoke",),
-        "account_for_domain": (None,),
-    }
-)
-"""What the flows call of each plugged-in store (None: the hook itself)."""
-
-
-class _LoginFlows:
-    """What LoginService and AsyncLoginService share: configuration and every rule."""
+    _calls_inline: ClassVar[bool]
+    """True when every store and hook is called inline (sync): async ones are refused."""
 
     def __init__(
         self,
@@ -285,599 +78,64 @@ class _LoginFlows:
         decryption_keys: Sequence[DecryptionKey] = (),
         domain_owner_covers_subdomains: bool = True,
     ) -> None:
-        self.accounts = accounts
-        self.users = users
-        self.sessions = sessions
-        self.replay_cache = replay_cache
-        self.clock: Clock = clock or (lambda: datetime.now(UTC))
-        self.audit = audit
-        self._idps = _IdPCache(metadata_cache_size)
-        self.request_store = request_store
-        self.sp_key = sp_key
-        self.sp_certificate = sp_certificate
-        self.allowed_redirect_origins = tuple(allowed_redirect_origins)
-        self.account_for_domain = account_for_domain
-        self.request_lifetime = request_lifetime
-        self.session_revoker = session_revoker
-        self.max_relay_state = max_relay_state
-        self.decryption_keys = tuple(decryption_keys)
-        self.domain_owner_covers_subdomains = domain_owner_covers_subdomains
-        self._check_plugged()
+        """Configure the service with the host app's stores and hooks.
 
-    def _check_plugged(self) -> None:
-        """Refuse stores and hooks the driver cannot call (LoginService: async ones)."""
+        Args:
+            accounts: where each account's SSO configuration lives.
+            users: the app's users.
+            sessions: turns a user into the app's session.
+            replay_cache: shared by every process that serves the ACS.
+            clock: the current time; ``datetime.now(UTC)`` unless given (tests pass a fixed one).
+            audit: called with every :class:`AuditEvent`; events also go to the
+                ``samljit.audit`` logger.
+            metadata_cache_size: parsed IdP metadata kept per process.
+            request_store: outstanding AuthnRequests, shared by every worker; needed for
+                SP-initiated logins.
+            sp_key, sp_certificate: the SP's signing key pair, to sign AuthnRequests (required
+                when the IdP's metadata says WantAuthnRequestsSigned).
+            allowed_redirect_origins: origins (``https://host``) a posted RelayState may send the
+                browser to, besides paths on this site.
+            account_for_domain: who owns an email domain: the account that has verified it, or
+                None. Only the owner's IdP may log in addresses at an owned domain (others get
+                ``domain_not_owned``), and discovery sends such addresses to the owner.
+            request_lifetime: how long an SP-initiated login may take at the IdP.
+            session_revoker: ends the app's sessions on an IdP-initiated Single Logout.
+            max_relay_state: the longest RelayState turned into a redirect (bindings 3.4.3 says
+                80 bytes; IdP-initiated "default RelayState" URLs are often longer).
+            decryption_keys: the SP's RSA keys for encrypted assertions (or ``(key,
+                certificate)`` pairs), tried in order: keep the old one during a rollover.
+            domain_owner_covers_subdomains: True: the owner of ``acme.test`` also owns
+                ``eu.acme.test`` (``account_for_domain`` is asked for each parent domain; the
+                nearest owner wins). False: only the exact domain asked is owned.
 
-    def identity_provider(self, config: AccountConfig) -> IdentityProvider:
-        """The parsed IdP of ``config`` (cached by metadata content)."""
-        return self._idps.get(config, self.clock())
-
-    def _identity_provider(self, config: AccountConfig) -> Flow[IdentityProvider]:
-        idp = self._idps.cached(config)
-        if idp is None:
-            idp = yield _Compute(self._idps.get, (config, self.clock()))
-        return idp
-
-    # --- SP-initiated login -------------------------------------------------------------
-
-    def _begin_login(
-        self,
-        account_id: str,
-        relay_state: str | None,
-        binding: Literal["redirect", "post"],
-        force_authn: bool,
-        form_nonce: str | None,
-    ) -> Flow[LoginRequest]:
-        if self.request_store is None:
-            raise ConfigError("SP-initiated login needs a request_store on the LoginService")
-        config = yield from self._account(account_id, None)
-        idp = yield from self._identity_provider(config)
-        if idp.want_authn_requests_signed and self.sp_key is None:
-            raise ConfigError(
-                f"the IdP of account {account_id!r} wants signed AuthnRequests: give the "
-                "LoginService an sp_key"
-            )
-        wanted = BINDING_HTTP_REDIRECT if binding == "redirect" else BINDING_HTTP_POST
-        endpoint = idp.sso_service(wanted) or idp.sso_service(
-            BINDING_HTTP_POST if binding == "redirect" else BINDING_HTTP_REDIRECT
-        )
-        if endpoint is None:
-            raise SsoDisabled(
-                f"the IdP metadata of account {account_id!r} has no HTTP-Redirect or HTTP-POST "
-                "SingleSignOnService",
-                found=account_id,
-            )
-        now = self.clock()
-        use_post = endpoint.binding == BINDING_HTTP_POST
-        request = build_authn_request(
-            sp=config.sp,
-            destination=endpoint.location,
-            now=now,
-            force_authn=force_authn,
-            name_id_format=config.name_id_format,
-            requested_authn_contexts=config.policy.required_authn_contexts,
-            signing_key=self.sp_key if use_post else None,
-            signing_certificate=self.sp_certificate,
-        )
-        yield self._remember(request.request_id, config.account_id, relay_state, now, "login")
-        return self._outbound(request.request_id, config.account_id, endpoint.location,
-                              request.xml, use_post, self.sp_key, "SAMLRequest",
-                              nonce=form_nonce)  # fmt: skip
-
-    def _begin_login_for_email(
-        self,
-        email: str,
-        relay_state: str | None,
-        binding: Literal["redirect", "post"],
-        form_nonce: str | None,
-    ) -> Flow[LoginRequest]:
-        normalized = parse_email(email, source="the email address typed")
-        account_id = None
-        if normalized is not None:
-            # The owner of the domain first: a user another account's IdP created at that
-            # domain (before it was owned) must not send its real person to that IdP.
-            account_id = yield from self._domain_owner(normalized)
-            if account_id is None:
-                user = yield _call("users", "get_by_email", normalized)
-                if user is not None:
-                    account_id = user.account_id
-        if account_id is None:
-            raise AccountNotFound(
-                "no account is known for this email address, and its domain is not verified by "
-                "any account",
-                found=normalized,
-            )
-        return (yield from self._begin_login(account_id, relay_state, binding, False, form_nonce))
-
-    def _domain_owner(self, email: str) -> Flow[str | None]:
-        """The account that owns the domain of ``email`` (a normalized address), or None:
-        ``account_for_domain`` asked for the domain, then (when owners cover subdomains) for
-        each parent domain of two or more labels; the nearest owner wins."""
-        if self.account_for_domain is None:
-            return None
-        labels = email.rpartition("@")[2].split(".")
-        last = len(labels) - 1 if self.domain_owner_covers_subdomains else 1
-        for start in range(last):
-            owner = yield _call("account_for_domain", None, ".".join(labels[start:]))
-            if owner is not None:
-                return owner  # type: ignore[no-any-return]
-        return None
-
-    # --- Single Logout ----------------------------------------------------------------------
-
-    def _begin_logout(
-        self,
-        account_id: str,
-        name_id: NameID,
-        session_index: str | None,
-        relay_state: str | None,
-        binding: Literal["redirect", "post"],
-        form_nonce: str | None,
-    ) -> Flow[OutboundMessage]:
-        key = self._slo_key()
-        config = yield from self._account(account_id, None)
-        endpoint = yield from self._slo_endpoint(config, binding)
-        now = self.clock()
-        post = endpoint.binding == BINDING_HTTP_POST
-        request_id, xml = build_logout_request(
-            sp=config.sp,
-            destination=endpoint.location,
-            name_id=name_id,
-            session_index=session_index,
-            now=now,
-            signing_key=key if post else None,
-            signing_certificate=self.sp_certificate,
-        )
-        yield self._remember(request_id, config.account_id, relay_state, now, "logout")
-        return self._outbound(request_id, config.account_id, endpoint.location, xml, post, key,
-                              "SAMLRequest", nonce=form_nonce)  # fmt: skip
-
-    def _handle_logout(
-        self,
-        account_id: str,
-        query: str | None,
-        form: Mapping[str, str] | None,
-        form_nonce: str | None,
-    ) -> Flow[LogoutResult]:
-        key = self._slo_key()
-        config = yield from self._account(account_id, None)
-        if config.sp.slo_url is None:
-            raise ConfigError(f"account {account_id!r} has no SPConfig.slo_url")
-        now = self.clock()
-        fields = form or {}
-        idp = yield from self._identity_provider(config)
-        message = read_logout_message(
-            idp=idp,
-            sp=config.sp,
-            now=now,
-            query=query,
-            form_value=fields.get("SAMLRequest") or fields.get("SAMLResponse"),
-            relay_state=fields.get("RelayState"),
-            request_lifetime=self.request_lifetime,
-        )
-        if message.kind == "response":
-            pending = yield _call("request_store", "get", message.in_response_to or "")
-            if not _awaited(pending, kind="logout", account_id=config.account_id, now=now):
-                raise InResponseToMismatch(
-                    "the logout response answers no pending logout of this SP (expired, already "
-                    "answered, or never started)",
-                    found=message.in_response_to,
-                )
-            check_logout_response(message, request_id=pending.request_id)
-            if not (yield _call("request_store", "consume", pending.request_id, now=now)):
-                raise InResponseToMismatch(
-                    f"logout {pending.request_id} was already answered", found=pending.request_id
-                )
-            return LogoutResult(message=message, redirect_to=pending.relay_state or "/")
-        assert message.name_id is not None
-        if self.session_revoker is None:
-            # Answering Success without ending anything would tell the IdP a lie.
-            raise ConfigError("IdP-initiated logout needs a session_revoker on the LoginService")
-        # Like an assertion, a LogoutRequest is acted on once (until it expires).
-        assert message.issue_instant is not None
-        expires_at = message.not_on_or_after or message.issue_instant + self.request_lifetime
-        replay_key = f"{message.issuer} logout {message.message_id}"
-        expires_at += config.sp.clock_skew
-        if not (yield _call("replay_cache", "add", replay_key, expires_at=expires_at, now=now)):
-            raise Replayed(
-                f"logout request {message.message_id} was already handled",
-                found=message.message_id,
-            )
-        revoked = yield _call(
-            "session_revoker",
-            "revoke",
-            account_id=config.account_id,
-            email=normalize_email(message.name_id.value) or message.name_id.value,
-            session_indexes=message.session_indexes,
-        )
-        binding: Literal["redirect", "post"] = "redirect" if query is not None else "post"
-        endpoint = yield from self._slo_endpoint(config, binding)
-        post = endpoint.binding == BINDING_HTTP_POST
-        destination = endpoint.response_location or endpoint.location
-        response_id = new_request_id()
-        xml = build_logout_response(
-            response_id=response_id,
-            sp=config.sp,
-            destination=destination,
-            in_response_to=message.message_id,
-            now=now,
-            signing_key=key if post else None,
-            signing_certificate=self.sp_certificate,
-        )
-        reply = self._outbound(response_id, config.account_id, destination, xml, post,
-                               key, "SAMLResponse", message.relay_state,
-                               nonce=form_nonce)  # fmt: skip
-        return LogoutResult(message=message, revoked=revoked, reply=reply)
-
-    def _remember(
-        self, request_id: str, account_id: str, relay_state: str | None, now: datetime, kind: str
-    ) -> _Call:
-        """Keep an outgoing request server-side, with the checked target to return to."""
-        return _call(
-            "request_store",
-            "save",
-            PendingRequest(
-                request_id=request_id,
-                account_id=account_id,
-                relay_state=safe_redirect(
-                    relay_state,
-                    allowed_origins=self.allowed_redirect_origins,
-                    max_length=self.max_relay_state,
-                ),
-                expires_at=now + self.request_lifetime,
-                kind=kind,
-            ),
-        )
-
-    def _slo_key(self) -> PrivateKey:
-        if self.request_store is None or self.sp_key is None:
-            raise ConfigError("Single Logout needs a request_store and an sp_key")
-        return self.sp_key
-
-    def _slo_endpoint(self, config: AccountConfig, binding: str) -> Flow[Endpoint]:
-        idp = yield from self._identity_provider(config)
-        wanted = BINDING_HTTP_POST if binding == "post" else BINDING_HTTP_REDIRECT
-        other = BINDING_HTTP_REDIRECT if binding == "post" else BINDING_HTTP_POST
-        endpoint = idp.slo_service(wanted) or idp.slo_service(other)
-        if endpoint is None:
-            raise ConfigError(f"the IdP of account {config.account_id!r} has no SLO endpoint")
-        return endpoint
-
-    def _outbound(
-        self,
-        message_id: str,
-        account_id: str,
-        destination: str,
-        xml: bytes,
-        post: bool,
-        key: PrivateKey | None,
-        parameter: str,
-        relay_state: str | None = None,
-        *,
-        nonce: str | None = None,
-    ) -> OutboundMessage:
-        if post:
-            fields = {parameter: base64.b64encode(xml).decode("ascii")}
-            if relay_state is not None:
-                fields["RelayState"] = relay_state
-            return OutboundMessage(
-                message_id=message_id,
-                account_id=account_id,
-                binding="post",
-                destination=destination,
-                form_fields=MappingProxyType(fields),
-                form_html=post_form(destination, fields, nonce=nonce),
-            )
-        return OutboundMessage(
-            message_id=message_id,
-            account_id=account_id,
-            binding="redirect",
-            destination=destination,
-            url=encode_redirect(
-                xml, destination=destination, parameter=parameter, relay_state=relay_state, key=key
-            ),
-        )
-
-    # --- The ACS ----------------------------------------------------------------------------
-
-    def _complete_login(
-        self, form: Mapping[str, str], account_id: str | None, in_response_to: str | None
-    ) -> Flow[LoginResult]:
-        now = self.clock()
-        seen: dict[str, str] = {}
-        try:
-            result = yield from self._complete(form, account_id, in_response_to, now, seen)
-        except SamlError as exc:
-            self._emit(
-                AuditEvent(
-                    name="login_rejected",
-                    at=now,
-                    account_id=seen.get("account_id", account_id),
-                    email=seen.get("email"),
-                    code=exc.code,
-                    message=exc.message,
-                )
-            )
-            raise
-        if result.outcome.action != "unchanged":
-            self._emit(
-                AuditEvent(
-                    name=f"user_{result.outcome.action}",
-                    at=now,
-                    account_id=result.account_id,
-                    email=result.user.email,
-                    changes=result.outcome.changes,
-                )
-            )
-        self._emit(
-            AuditEvent(
-                name="login_succeeded",
-                at=now,
-                account_id=result.account_id,
-                email=result.user.email,
-            )
-        )
-        return result
-
-    def _complete(
-        self,
-        form: Mapping[str, str],
-        account_id: str | None,
-        in_response_to: str | None,
-        now: datetime,
-        seen: dict[str, str],
-    ) -> Flow[LoginResult]:
-        """The login itself; ``seen`` collects what is known (verified only) for the audit."""
-        saml_response = form.get("SAMLResponse")
-        if not saml_response:
-            raise MalformedResponse("the POST carries no SAMLResponse field")
-        relay_state = form.get("RelayState")
-        config = yield from self._account(account_id, saml_response)
-        seen["account_id"] = config.account_id
-        xml, hint = yield _Compute(_decode_and_peek, (saml_response, config.sp.limits.max_bytes))
-        pending = None
-        if in_response_to is None and self.request_store is not None and hint is not None:
-            pending = yield from self._pending_request(hint, config, now)
-            in_response_to = pending.request_id
-        deferred = _Deferred()
-        idp = yield from self._identity_provider(config)
-        assertion: Assertion = yield _Compute(
-            _verify,
-            (xml, idp, config, now, deferred, in_response_to, self.decryption_keys),
-        )
-        # Before mapping, the audit names the NameID only when it may be an address: a
-        # persistent ID shaped like one is not this user's email.
-        email = (
-            normalize_email(assertion.name_id.value)
-            if assertion.name_id.format in ADDRESS_NAME_ID_FORMATS
-            else None
-        )
-        if email is not None:
-            seen["email"] = email
-        identity = config.mapping.map_assertion(assertion)
-        seen["email"] = identity.email
-        if identity.account_id is not None and identity.account_id != config.account_id:
-            raise AccountMismatch(
-                f"the response says the user belongs to account {identity.account_id!r}, but "
-                f"it was signed by the IdP of account {config.account_id!r}",
-                expected=config.account_id,
-                found=identity.account_id,
-            )
-        owner = yield from self._domain_owner(identity.email)
-        if owner is not None and owner != config.account_id:
-            raise DomainNotOwned(
-                f"{identity.email} is at a domain owned by account {owner!r}: only that "
-                f"account's IdP may log it in, not the IdP of account {config.account_id!r}",
-                expected=owner,
-                found=config.account_id,
-            )
-        required = config.policy.required_authn_contexts
-        if required and assertion.authn_context_class not in required:
-            raise AuthnContextNotAccepted(
-                f"the IdP authenticated the user with {assertion.authn_context_class!r}; this "
-                f"account requires one of {list(required)}",
-                expected=list(required),
-                found=assertion.authn_context_class,
-            )
-        idp_initiated = in_response_to is None
-        existing = yield _call("users", "get_by_email", identity.email)
-        plan = plan_provisioning(
-            existing,
-            identity,
-            account_id=config.account_id,
-            policy=config.policy,
-            idp_initiated=idp_initiated,
-        )
-        # Every check has passed: use up the request and the assertion, atomically, and only
-        # then write.
-        if pending is not None and not (
-            yield _call("request_store", "consume", pending.request_id, now=now)
-        ):
-            raise InResponseToMismatch(
-                f"request {pending.request_id} was already answered or has expired",
-                found=pending.request_id,
-            )
-        assert deferred.key is not None
-        assert deferred.expires_at is not None
-        if not (
-            yield _call(
-                "replay_cache", "add", deferred.key, expires_at=deferred.expires_at, now=now
-            )
-        ):
-            raise Replayed(
-                f"assertion {assertion.assertion_id} was already used to log in",
-                found=assertion.assertion_id,
-            )
-        outcome = plan.outcome
-        if plan.new_user is not None:
-            try:
-                user = yield _call("users", "create", plan.new_user, now=now)
-            except DuplicateUser:
-                # A concurrent login created the same email first: this one updates it.
-                existing = yield _call("users", "get_by_email", identity.email)
-                plan = plan_provisioning(
-                    existing,
-                    identity,
-                    account_id=config.account_id,
-                    policy=config.policy,
-                    idp_initiated=idp_initiated,
-                )
-                assert plan.existing is not None
-                outcome = plan.outcome
-                user = yield self._update(plan.existing, outcome, now)
-        else:
-            assert plan.existing is not None
-            user = yield self._update(plan.existing, outcome, now)
-        context = LoginContext(
-            account_id=config.account_id,
-            assertion=assertion,
-            identity=identity,
-            idp_initiated=idp_initiated,
-        )
-        session = yield _call("sessions", "issue", user, context)
-        return LoginResult(
-            user=user,
-            outcome=outcome,
-            session=session,
-            identity=identity,
-            assertion=assertion,
-            account_id=config.account_id,
-            relay_state=relay_state,
-            redirect_to=(pending.relay_state or "/")
-            if pending is not None
-            else safe_redirect(
-                relay_state,
-                allowed_origins=self.allowed_redirect_origins,
-                max_length=self.max_relay_state,
-            ),
-        )
-
-    def _pending_request(
-        self, request_id: str, config: AccountConfig, now: datetime
-    ) -> Flow[PendingRequest]:
-        """The outstanding request the response says it answers.
-
-        The InResponseTo read here is not yet verified: it only selects the request, and the
-        verification then requires the signed SubjectConfirmationData to name that request.
+        Raises:
+            ConfigError: ``configuration_invalid``, :class:`LoginService` was given a store
+                or hook whose methods are ``async def``.
         """
-        pending = yield _call("request_store", "get", request_id)
-        if not _awaited(pending, kind="login", account_id=config.account_id, now=now):
-            raise InResponseToMismatch(
-                f"the response answers request {request_id!r}, which this SP is not waiting for "
-                "(expired, already answered, or sent for another account)",
-                found=request_id,
-            )
-        return pending  # type: ignore[no-any-return]
-
-    def _update(self, user: UserRecord, outcome: ProvisioningOutcome, now: datetime) -> _Call:
-        changes = {name: new for name, (_, new) in outcome.changes.items()}
-        return _call("users", "update", user.user_id, changes=changes, last_sso_login=now)
-
-    def _account(self, account_id: str | None, saml_response: str | None) -> Flow[AccountConfig]:
-        if account_id is not None:
-            config = yield _call("accounts", "get", account_id)
-            if config is None:
-                raise SsoDisabled(
-                    f"single sign-on is not configured for account {account_id!r} (no IdP "
-                    "metadata): an administrator must add it in the SSO settings",
-                    found=account_id,
-                )
-            return config  # type: ignore[no-any-return]
-        issuer = _issuer_hint(saml_response) if saml_response else None
-        configs = (yield _call("accounts", "find_by_idp_entity_id", issuer)) if issuer else []
-        if len(configs) != 1:
-            raise SsoDisabled(
-                f"no single account has SSO configured for the IdP {issuer!r}"
-                + (" (several share it: give each its own ACS URL)" if configs else ""),
-                found=issuer,
-            )
-        return configs[0]  # type: ignore[no-any-return]
-
-    def _sp_metadata(self, account_id: str) -> Flow[bytes]:
-        config = yield from self._account(account_id, None)
-        encryption = next((key[1] for key in self.decryption_keys if isinstance(key, tuple)), None)
-        return build_sp_metadata(
-            entity_id=config.sp.entity_id,
-            acs_url=config.sp.acs_url,
-            slo_url=config.sp.slo_url if self.sp_key is not None else None,
-            signing_certificate=self.sp_certificate,
-            encryption_certificate=encryption,
-            name_id_format=config.name_id_format,
+        super().__init__(
+            accounts=accounts,
+            users=users,
+            sessions=sessions,
+            replay_cache=replay_cache,
+            clock=clock or (lambda: datetime.now(UTC)),
+            audit=audit,
+            _idps=IdPCache(metadata_cache_size),
+            request_store=request_store,
+            sp_key=sp_key,
+            sp_certificate=sp_certificate,
+            allowed_redirect_origins=tuple(allowed_redirect_origins),
+            account_for_domain=account_for_domain,
+            request_lifetime=request_lifetime,
+            session_revoker=session_revoker,
+            max_relay_state=max_relay_state,
+            decryption_keys=tuple(decryption_keys),
+            domain_owner_covers_subdomains=domain_owner_covers_subdomains,
         )
-
-    def _stale_users(self, account_id: str, days: int) -> Flow[list[UserRecord]]:
-        users = yield _call("users", "users_of", account_id)
-        return stale_users(users, now=self.clock(), days=days)
-
-    def _emit(self, event: AuditEvent) -> None:
-        level = logging.WARNING if event.name == "login_rejected" else logging.INFO
-        audit_log.log(
-            level,
-            "%s account=%s email=%s code=%s changes=%s message=%s",
-            event.name,
-            event.account_id,
-            event.email,
-            event.code,
-            dict(event.changes) or None,
-            event.message,
-            extra={"samljit_event": event},
-        )
-        if self.audit is not None:
-            self.audit(event)
+        if self._calls_inline:
+            check_plugged(_Service.__init__, vars(self))
 
 
-def _verify(
-    xml: bytes,
-    idp: IdentityProvider,
-    config: AccountConfig,
-    now: datetime,
-    replay_cache: _Deferred,
-    in_response_to: str | None,
-    decryption_keys: Sequence[DecryptionKey],
-) -> Assertion:
-    return verify_response_xml(
-        xml,
-        idp=idp,
-        sp=config.sp,
-        now=now,
-        replay_cache=replay_cache,
-        in_response_to=in_response_to,
-        allow_unsolicited=config.policy.allow_idp_initiated,
-        decryption_keys=decryption_keys,
-    )
-
-
-_SERVICE_DOC = """
-    Args:
-        accounts: where each account's SSO configuration lives.
-        users: the app's users.
-        sessions: turns a user into the app's session.
-        replay_cache: shared by every process that serves the ACS.
-        clock: the current time; ``datetime.now(UTC)`` unless given (tests pass a fixed one).
-        audit: called with every :class:`AuditEvent`; events also go to the
-            ``samljit.audit`` logger.
-        metadata_cache_size: parsed IdP metadata kept per process.
-        request_store: outstanding AuthnRequests, shared by every worker; needed for
-            SP-initiated logins.
-        sp_key, sp_certificate: the SP's signing key pair, to sign AuthnRequests (required
-            when the IdP's metadata says WantAuthnRequestsSigned).
-        allowed_redirect_origins: origins (``https://host``) a posted RelayState may send the
-            browser to, besides paths on this site.
-        account_for_domain: who owns an email domain: the account that has verified it, or
-            None. Only the owner's IdP may log in addresses at an owned domain (others get
-            ``domain_not_owned``), and discovery sends such addresses to the owner.
-        request_lifetime: how long an SP-initiated login may take at the IdP.
-        session_revoker: ends the app's sessions on an IdP-initiated Single Logout.
-        max_relay_state: the longest RelayState turned into a redirect (bindings 3.4.3 says
-            80 bytes; IdP-initiated "default RelayState" URLs are often longer).
-        decryption_keys: the SP's RSA keys for encrypted assertions (or ``(key,
-            certificate)`` pairs), tried in order: keep the old one during a rollover.
-        domain_owner_covers_subdomains: True: the owner of ``acme.test`` also owns
-            ``eu.acme.test`` (``account_for_domain`` is asked for each parent domain; the
-            nearest owner wins). False: only the exact domain asked is owned.
-"""
-
-
-class LoginService(_LoginFlows):
+class LoginService(_Service):
     """Completes SAML logins with Just-In-Time provisioning.
 
     Every store and hook is called synchronously (one whose methods are ``async def`` is
@@ -885,43 +143,15 @@ class LoginService(_LoginFlows):
     is built); for asyncio apps see :class:`AsyncLoginService`, which runs the same rules.
     """
 
-    __doc__ = (__doc__ or "") + _SERVICE_DOC
+    _calls_inline = True
 
-    def _check_plugged(self) -> None:
-        # Found only when first called, an async store could fail a login after it wrote
-        # (a user created, then an async session issuer): refuse it before any login.
-        for target, methods in _CALLED.items():
-            plugged = getattr(self, target)
-            for method in methods:
-                function = plugged if method is None else getattr(plugged, method, None)
-                if inspect.iscoroutinefunction(function):
-                    raise ConfigError(
-                        f"{target}.{method or '__call__'} is async: use AsyncLoginService "
-                        "with async stores"
-                    )
+    def identity_provider(self, config: AccountConfig) -> IdentityProvider:
+        """The parsed IdP of ``config`` (cached by metadata content).
 
-    def _run(self, flow: Flow[T]) -> T:
-        value: Any = None
-        error: Exception | None = None
-        while True:
-            try:
-                step = flow.send(value) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            value, error = None, None
-            try:
-                if isinstance(step, _Compute):
-                    value = step.function(*step.args)
-                else:
-                    value = step.start(self)
-                    if inspect.isawaitable(value):
-                        _close(value)
-                        raise ConfigError(
-                            f"{step.target}.{step.method or '__call__'} is async: use "
-                            "AsyncLoginService with async stores"
-                        )
-            except Exception as exc:
-                error = exc  # the flow decides: DuplicateUser is handled, the rest propagates
+        Raises:
+            SamlError: the metadata is not usable (see :func:`~samljit.parse_idp_metadata`).
+        """
+        return run_sync(identity_provider(self, config))
 
     def begin_login(
         self,
@@ -944,8 +174,10 @@ class LoginService(_LoginFlows):
             ConfigError: ``configuration_invalid``, no request store, or the IdP wants
                 signed requests and the service has no SP key.
         """
-        return self._run(
-            self._begin_login(account_id, relay_state, binding, force_authn, form_nonce)
+        return run_sync(
+            _sp_initiated.begin_login(
+                self, account_id, relay_state, binding, force_authn, form_nonce
+            )
         )
 
     def begin_login_for_email(
@@ -969,7 +201,9 @@ class LoginService(_LoginFlows):
             AccountNotFound: ``account_not_found``, no domain owner and no user.
             SsoDisabled: ``sso_disabled``, the account has no SSO configuration.
         """
-        return self._run(self._begin_login_for_email(email, relay_state, binding, form_nonce))
+        return run_sync(
+            _sp_initiated.begin_login_for_email(self, email, relay_state, binding, form_nonce)
+        )
 
     def begin_logout(
         self,
@@ -988,11 +222,12 @@ class LoginService(_LoginFlows):
         its session (and the other SPs'). The request is signed, as the SAML profile requires.
 
         Raises:
-            SsoDisabled: the account has no SSO configuration.
-            ConfigError: no request store, no SP key, or no IdP SLO endpoint.
+            SsoDisabled, ConfigError (no request store, no SP key, no IdP SLO endpoint).
         """
-        return self._run(
-            self._begin_logout(account_id, name_id, session_index, relay_state, binding, form_nonce)
+        return run_sync(
+            _slo.begin_logout(
+                self, account_id, name_id, session_index, relay_state, binding, form_nonce
+            )
         )
 
     def handle_logout(
@@ -1012,7 +247,7 @@ class LoginService(_LoginFlows):
             SamlError: the message is unsigned, not from the account's IdP, not for this SP,
                 expired, or answers no pending logout.
         """
-        return self._run(self._handle_logout(account_id, query, form, form_nonce))
+        return run_sync(_slo.handle_logout(self, account_id, query, form, form_nonce))
 
     def complete_login(
         self,
@@ -1039,7 +274,7 @@ class LoginService(_LoginFlows):
                 (one exception: when a concurrent login created the same email in another
                 account first, the refused assertion stays used up in the replay cache).
         """
-        return self._run(self._complete_login(form, account_id, in_response_to))
+        return run_sync(_acs.complete_login(self, form, account_id, in_response_to))
 
     def sp_metadata(self, account_id: str) -> bytes:
         """The SP metadata of ``account_id``, for its IdP administrator: entity ID, ACS and
@@ -1049,15 +284,15 @@ class LoginService(_LoginFlows):
         Raises:
             SsoDisabled: ``sso_disabled``, the account has no SSO configuration.
         """
-        return self._run(self._sp_metadata(account_id))
+        return run_sync(_sp_initiated.sp_metadata(self, account_id))
 
     def stale_users(self, account_id: str, *, days: int) -> list[UserRecord]:
         """Users of ``account_id`` without an SSO login in ``days`` days (see
         :func:`samljit.provisioning.stale_users`)."""
-        return self._run(self._stale_users(account_id, days))
+        return run_sync(_acs.stale_users_of(self, account_id, days))
 
 
-class AsyncLoginService(_LoginFlows):
+class AsyncLoginService(_Service):
     """:class:`LoginService` for asyncio apps (FastAPI, Starlette): the same rules, run by
     the same code, with each method a coroutine.
 
@@ -1067,26 +302,12 @@ class AsyncLoginService(_LoginFlows):
     keeps serving other requests meanwhile.
     """
 
-    __doc__ = (__doc__ or "") + _SERVICE_DOC
+    _calls_inline = False
 
-    async def _run(self, flow: Flow[T]) -> T:
-        value: Any = None
-        error: Exception | None = None
-        while True:
-            try:
-                step = flow.send(value) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            value, error = None, None
-            try:
-                if isinstance(step, _Compute):
-                    value = await asyncio.to_thread(step.function, *step.args)
-                else:
-                    value = step.start(self)
-                    if inspect.isawaitable(value):
-                        value = await value
-            except Exception as exc:
-                error = exc
+    async def identity_provider(self, config: AccountConfig) -> IdentityProvider:
+        """See :meth:`LoginService.identity_provider`; the metadata is parsed on a worker
+        thread."""
+        return await run_async(identity_provider(self, config))
 
     async def begin_login(
         self,
@@ -1098,8 +319,10 @@ class AsyncLoginService(_LoginFlows):
         form_nonce: str | None = None,
     ) -> LoginRequest:
         """See :meth:`LoginService.begin_login`."""
-        return await self._run(
-            self._begin_login(account_id, relay_state, binding, force_authn, form_nonce)
+        return await run_async(
+            _sp_initiated.begin_login(
+                self, account_id, relay_state, binding, force_authn, form_nonce
+            )
         )
 
     async def begin_login_for_email(
@@ -1111,7 +334,9 @@ class AsyncLoginService(_LoginFlows):
         form_nonce: str | None = None,
     ) -> LoginRequest:
         """See :meth:`LoginService.begin_login_for_email`."""
-        return await self._run(self._begin_login_for_email(email, relay_state, binding, form_nonce))
+        return await run_async(
+            _sp_initiated.begin_login_for_email(self, email, relay_state, binding, form_nonce)
+        )
 
     async def begin_logout(
         self,
@@ -1124,8 +349,10 @@ class AsyncLoginService(_LoginFlows):
         form_nonce: str | None = None,
     ) -> OutboundMessage:
         """See :meth:`LoginService.begin_logout`."""
-        return await self._run(
-            self._begin_logout(account_id, name_id, session_index, relay_state, binding, form_nonce)
+        return await run_async(
+            _slo.begin_logout(
+                self, account_id, name_id, session_index, relay_state, binding, form_nonce
+            )
         )
 
     async def handle_logout(
@@ -1137,7 +364,7 @@ class AsyncLoginService(_LoginFlows):
         form_nonce: str | None = None,
     ) -> LogoutResult:
         """See :meth:`LoginService.handle_logout`."""
-        return await self._run(self._handle_logout(account_id, query, form, form_nonce))
+        return await run_async(_slo.handle_logout(self, account_id, query, form, form_nonce))
 
     async def complete_login(
         self,
@@ -1147,84 +374,12 @@ class AsyncLoginService(_LoginFlows):
         in_response_to: str | None = None,
     ) -> LoginResult:
         """See :meth:`LoginService.complete_login`."""
-        return await self._run(self._complete_login(form, account_id, in_response_to))
+        return await run_async(_acs.complete_login(self, form, account_id, in_response_to))
 
     async def sp_metadata(self, account_id: str) -> bytes:
         """See :meth:`LoginService.sp_metadata`."""
-        return await self._run(self._sp_metadata(account_id))
+        return await run_async(_sp_initiated.sp_metadata(self, account_id))
 
     async def stale_users(self, account_id: str, *, days: int) -> list[UserRecord]:
         """See :meth:`LoginService.stale_users`."""
-        return await self._run(self._stale_users(account_id, days))
-
-
-def _close(awaitable: object) -> None:
-    """Close a coroutine that will not be awaited (no 'never awaited' warning)."""
-    close = getattr(awaitable, "close", None)
-    if callable(close):
-        close()
-
-
-# Only the start tags that may carry it: the Response's, else SubjectConfirmationData's.
-_CARRIER = re.compile(rb"<(?:[\w.-]+:)?(?:Response|SubjectConfirmationData)[\s/>]")
-_IN_RESPONSE_TO = re.compile(rb"""\sInResponseTo\s*=\s*(["'])""")
-
-
-_PEEKS = 8
-
-
-def _decode_and_peek(saml_response: str, max_bytes: int) -> tuple[bytes, str | None]:
-    """The decoded response, and the request ID it claims to answer (unverified: it only
-    selects which pending request to check it against). Linear in the size of the response,
-    whatever its bytes: each byte is looked at a bounded number of times, and only the first
-    few occurrences of the text ``InResponseTo`` are looked at more closely (a real response
-    has it on the Response and the SubjectConfirmationData, before any attribute)."""
-    xml = decode_post_response(saml_response, max_bytes=max_bytes)
-    position = 0
-    for _ in range(_PEEKS):
-        found = xml.find(b"InResponseTo", position)
-        if found < 0:
-            break
-        # The start tag holding it: the last "<" since the previous occurrence, with no ">"
-        # in between. Each search covers only the bytes since the previous occurrence.
-        start = xml.rfind(b"<", position, found)
-        position = found + len(b"InResponseTo")
-        if start < 0 or xml.find(b">", start, found) >= 0 or not _CARRIER.match(xml, start):
-            continue
-        attribute = _IN_RESPONSE_TO.match(xml, found - 1)
-        if attribute is None:
-            continue
-        close = xml.find(attribute.group(1), attribute.end(), attribute.end() + 257)
-        value = xml[attribute.end() : close] if close >= 0 else b""
-        # InResponseTo="" (some IdPs send it on IdP-initiated responses) answers no request.
-        if value and value.isascii() and b"<" not in value and b">" not in value:
-            return xml, value.decode("ascii")
-    return xml, None
-
-
-def _awaited(pending: PendingRequest | None, *, kind: str, account_id: str, now: datetime) -> bool:
-    """Whether ``pending`` is an unexpired request of this kind, sent for this account."""
-    return (
-        pending is not None
-        and pending.kind == kind
-        and pending.account_id == account_id
-        and pending.expires_at > now
-    )
-
-
-def _issuer_hint(saml_response: str) -> str | None:
-    """The Issuer the response claims, to choose which account's keys verify it. Unsigned at
-    this point, so it only selects; verification against that account's IdP decides.
-
-    A value that does not decode or parse is refused here with its own code
-    (``invalid_base64``, ``xml_malformed``, ...), not reported as naming no account."""
-    document = parse_xml(
-        decode_post_response(saml_response, max_bytes=RESPONSE_LIMITS.max_bytes),
-        limits=RESPONSE_LIMITS,
-        what="SAML response",
-    )
-    issuer = document.find(f"{{{NS_SAML}}}Issuer")
-    if issuer is None:
-        issuer = document.find(f"{{{NS_SAML}}}Assertion/{{{NS_SAML}}}Issuer")
-    value = text_of(issuer)
-    return value.strip() if value else None
+        return await run_async(_acs.stale_users_of(self, account_id, days))

@@ -183,7 +183,6 @@ def run_response(data: bytes) -> None:
         idp=w.provider,
         sp=w.sp,
         now=NOW,
-        replay_cache=samljit.MemoryReplayCache(),
         allow_unsolicited=True,
         decryption_keys=[(w.sp_key, w.sp_certificate)],
     )

@@ -1,0 +1,304 @@
+"""The ACS: one POSTed response in, a provisioned user and the app's session out
+(``complete_login``), each attempt audited; and the stale-user report.
+
+Nothing is written before every check has passed: the response is verified (pure), mapped,
+bound to its account and provisioned on paper first; then the request and the assertion are
+used up (atomically, in the shared stores), and only then is the user written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from ._context import (
+    Context,
+    account,
+    awaited,
+    domain_owner,
+    identity_provider,
+    redirect_target,
+)
+from ._flow import Flow, compute
+from ._peek import PeekedResponse, peek_response
+from ._ports import (
+    Requests,
+    add_replay_key,
+    consume_request,
+    create_user,
+    get_request,
+    get_user,
+    issue_session,
+    update_user,
+    users_of,
+)
+from ._results import AuditEvent, LoginResult
+from .accounts import AccountConfig
+from .claims import ADDRESS_NAME_ID_FORMATS, normalize_email
+from .config import RESPONSE_LIMITS, Limits
+from .errors import (
+    AccountMismatch,
+    AuthnContextNotAccepted,
+    DomainNotOwned,
+    InResponseToMismatch,
+    MalformedResponse,
+    SamlError,
+)
+from .metadata import IdentityProvider
+from .protocols import DuplicateUser, LoginContext, PendingRequest, UserRecord
+from .provisioning import ProvisioningOutcome, plan_provisioning, stale_users
+from .response import DecryptionKey, VerifiedResponse, replayed, verify_response_xml
+
+__all__ = ["complete_login", "stale_users_of"]
+
+audit_log = logging.getLogger("samljit.audit")
+
+
+def complete_login(
+    ctx: Context, form: Mapping[str, str], account_id: str | None, in_response_to: str | None
+) -> Flow[LoginResult]:
+    """The login, with its audit events: ``login_rejected`` (with the code), else
+    ``user_created``/``user_updated`` when the user changed, and ``login_succeeded``."""
+    now = ctx.clock()
+    seen: dict[str, str] = {}
+    try:
+        result = yield from _complete(ctx, form, account_id, in_response_to, now, seen)
+    except SamlError as exc:
+        _emit(
+            ctx,
+            AuditEvent(
+                name="login_rejected",
+                at=now,
+                account_id=seen.get("account_id", account_id),
+                email=seen.get("email"),
+                code=exc.code,
+                message=exc.message,
+            ),
+        )
+        raise
+    if result.outcome.action != "unchanged":
+        _emit(
+            ctx,
+            AuditEvent(
+                name=f"user_{result.outcome.action}",
+                at=now,
+                account_id=result.account_id,
+                email=result.user.email,
+                changes=result.outcome.changes,
+            ),
+        )
+    _emit(
+        ctx,
+        AuditEvent(
+            name="login_succeeded", at=now, account_id=result.account_id, email=result.user.email
+        ),
+    )
+    return result
+
+
+def _complete(
+    ctx: Context,
+    form: Mapping[str, str],
+    account_id: str | None,
+    in_response_to: str | None,
+    now: datetime,
+    seen: dict[str, str],
+) -> Flow[LoginResult]:
+    """The login itself; ``seen`` collects what is known (verified only) for the audit."""
+    saml_response = form.get("SAMLResponse")
+    if not saml_response:
+        raise MalformedResponse("the POST carries no SAMLResponse field")
+    relay_state = form.get("RelayState")
+    peeked: PeekedResponse | None = None
+    if account_id is None:
+        # One shared ACS: the Issuer the response claims selects the account (verification
+        # with that account's IdP decides); a value that does not decode or parse is refused
+        # with its own code, not reported as naming no account.
+        peeked = yield from compute(_peek, saml_response, RESPONSE_LIMITS)
+        peeked.raise_for_parse_error()
+    config = yield from account(ctx, account_id, peeked.issuer if peeked else None)
+    seen["account_id"] = config.account_id
+    if peeked is None or peeked.limits != config.sp.limits:
+        peeked = yield from compute(_peek, saml_response, config.sp.limits)
+    pending = None
+    hint = peeked.in_response_to
+    if in_response_to is None and ctx.request_store is not None and hint is not None:
+        pending = yield from _pending_request(ctx.request_store, hint, config, now)
+        in_response_to = pending.request_id
+    idp = yield from identity_provider(ctx, config)
+    verified = yield from compute(
+        _verify, peeked, idp, config, now, in_response_to, ctx.decryption_keys
+    )
+    assertion = verified.assertion
+    # Before mapping, the audit names the NameID only when it may be an address: a
+    # persistent ID shaped like one is not this user's email.
+    email = (
+        normalize_email(assertion.name_id.value)
+        if assertion.name_id.format in ADDRESS_NAME_ID_FORMATS
+        else None
+    )
+    if email is not None:
+        seen["email"] = email
+    identity = config.mapping.map_assertion(assertion)
+    seen["email"] = identity.email
+    if identity.account_id is not None and identity.account_id != config.account_id:
+        raise AccountMismatch(
+            f"the response says the user belongs to account {identity.account_id!r}, but "
+            f"it was signed by the IdP of account {config.account_id!r}",
+            expected=config.account_id,
+            found=identity.account_id,
+        )
+    owner = yield from domain_owner(ctx, identity.email)
+    if owner is not None and owner != config.account_id:
+        raise DomainNotOwned(
+            f"{identity.email} is at a domain owned by account {owner!r}: only that "
+            f"account's IdP may log it in, not the IdP of account {config.account_id!r}",
+            expected=owner,
+            found=config.account_id,
+        )
+    required = config.policy.required_authn_contexts
+    if required and assertion.authn_context_class not in required:
+        raise AuthnContextNotAccepted(
+            f"the IdP authenticated the user with {assertion.authn_context_class!r}; this "
+            f"account requires one of {list(required)}",
+            expected=list(required),
+            found=assertion.authn_context_class,
+        )
+    idp_initiated = in_response_to is None
+    existing = yield from get_user(ctx.users, identity.email)
+    plan = plan_provisioning(
+        existing,
+        identity,
+        account_id=config.account_id,
+        policy=config.policy,
+        idp_initiated=idp_initiated,
+    )
+    # Every check has passed: use up the request and the assertion, atomically, and only
+    # then write.
+    if pending is not None:
+        assert ctx.request_store is not None
+        if not (yield from consume_request(ctx.request_store, pending.request_id, now=now)):
+            raise InResponseToMismatch(
+                f"request {pending.request_id} was already answered or has expired",
+                found=pending.request_id,
+            )
+    replay_key, expires_at = verified.replay_key, verified.replay_expires_at
+    if not (
+        yield from add_replay_key(ctx.replay_cache, replay_key, expires_at=expires_at, now=now)
+    ):
+        raise replayed(assertion)
+    outcome = plan.outcome
+    if plan.new_user is not None:
+        try:
+            user = yield from create_user(ctx.users, plan.new_user, now=now)
+        except DuplicateUser:
+            # A concurrent login created the same email first: this one updates it.
+            existing = yield from get_user(ctx.users, identity.email)
+            plan = plan_provisioning(
+                existing,
+                identity,
+                account_id=config.account_id,
+                policy=config.policy,
+                idp_initiated=idp_initiated,
+            )
+            assert plan.existing is not None
+            outcome = plan.outcome
+            user = yield from _update(ctx, plan.existing, outcome, now)
+    else:
+        assert plan.existing is not None
+        user = yield from _update(ctx, plan.existing, outcome, now)
+    context = LoginContext(
+        account_id=config.account_id,
+        assertion=assertion,
+        identity=identity,
+        idp_initiated=idp_initiated,
+    )
+    session = yield from issue_session(ctx.sessions, user, context)
+    return LoginResult(
+        user=user,
+        outcome=outcome,
+        session=session,
+        identity=identity,
+        assertion=assertion,
+        account_id=config.account_id,
+        relay_state=relay_state,
+        redirect_to=(pending.relay_state or "/")
+        if pending is not None
+        else redirect_target(ctx, relay_state),
+    )
+
+
+def _pending_request(
+    requests: Requests, request_id: str, config: AccountConfig, now: datetime
+) -> Flow[PendingRequest]:
+    """The outstanding request the response says it answers.
+
+    The InResponseTo read here is not yet verified: it only selects the request, and the
+    verification then requires the signed SubjectConfirmationData to name that request.
+    """
+    pending = yield from get_request(requests, request_id)
+    if pending is None or not awaited(pending, kind="login", account_id=config.account_id, now=now):
+        raise InResponseToMismatch(
+            f"the response answers request {request_id!r}, which this SP is not waiting for "
+            "(expired, already answered, or sent for another account)",
+            found=request_id,
+        )
+    return pending
+
+
+def _update(
+    ctx: Context, user: UserRecord, outcome: ProvisioningOutcome, now: datetime
+) -> Flow[UserRecord]:
+    changes = {name: new for name, (_, new) in outcome.changes.items()}
+    return (yield from update_user(ctx.users, user.user_id, changes=changes, last_sso_login=now))
+
+
+def stale_users_of(ctx: Context, account_id: str, days: int) -> Flow[list[UserRecord]]:
+    """Users of ``account_id`` without an SSO login in ``days`` days."""
+    users = yield from users_of(ctx.users, account_id)
+    return stale_users(users, now=ctx.clock(), days=days)
+
+
+def _emit(ctx: Context, event: AuditEvent) -> None:
+    level = logging.WARNING if event.name == "login_rejected" else logging.INFO
+    audit_log.log(
+        level,
+        "%s account=%s email=%s code=%s changes=%s message=%s",
+        event.name,
+        event.account_id,
+        event.email,
+        event.code,
+        dict(event.changes) or None,
+        event.message,
+        extra={"samljit_event": event},
+    )
+    if ctx.audit is not None:
+        ctx.audit(event)
+
+
+# The CPU-bound steps, run through these module-level names (so that a test can watch on
+# which thread they run).
+
+
+def _peek(saml_response: str, limits: Limits) -> PeekedResponse:
+    return peek_response(saml_response, limits=limits)
+
+
+def _verify(
+    peeked: PeekedResponse,
+    idp: IdentityProvider,
+    config: AccountConfig,
+    now: datetime,
+    in_response_to: str | None,
+    decryption_keys: Sequence[DecryptionKey],
+) -> VerifiedResponse:
+    return verify_response_xml(
+        peeked,
+        idp=idp,
+        sp=config.sp,
+        now=now,
+        in_response_to=in_response_to,
+        allow_unsolicited=config.policy.allow_idp_initiated,
+        decryption_keys=decryption_keys,
+    )
