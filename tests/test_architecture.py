@@ -27,6 +27,7 @@ LAYERS: dict[str, set[str]] = {
     "building blocks": {
         "samljit.config",
         "samljit._schema",
+        "samljit._signed_info",
         "samljit._signature",
         "samljit._encryption",
         "samljit.keys",

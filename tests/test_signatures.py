@@ -790,7 +790,7 @@ def test_a_response_without_an_id_is_refused_before_its_signature_is_read(
     assert caught.value.code == "malformed_response"
 
 
-# --- the pinned verifier on its own (internal: _check_signed_info refuses these first) -------
+# --- the pinned verifier on its own (check_signed_info refuses these first) ---------------------
 
 
 def _verify_pinned(assertion: etree._Element, test_idp: TestIdP) -> object:
