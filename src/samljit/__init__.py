@@ -86,7 +86,7 @@ from .logout import (
     build_logout_response,
     read_logout_message,
 )
-from .messages import AuthnRequest, build_authn_request
+from .messages import AuthnRequest, build_authn_request, build_sp_metadata
 from .metadata import (
     BINDING_HTTP_POST,
     BINDING_HTTP_REDIRECT,
@@ -94,7 +94,6 @@ from .metadata import (
     IdentityProvider,
     MetadataWarning,
     ParsedMetadata,
-    build_sp_metadata,
     certificate_sha256,
     parse_idp_metadata,
 )

@@ -11,8 +11,8 @@ from ._ports import get_user
 from ._results import OutboundMessage
 from .claims import parse_email
 from .errors import AccountNotFound, ConfigError, SsoDisabled
-from .messages import build_authn_request
-from .metadata import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, build_sp_metadata
+from .messages import build_authn_request, build_sp_metadata
+from .metadata import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 
 __all__ = ["begin_login", "begin_login_for_email", "sp_metadata"]
 

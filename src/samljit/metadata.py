@@ -17,7 +17,7 @@ from ._certificates import fingerprint, load_certificate
 from ._expiry import EXPIRY_WARNING, expiry_notices, horizon
 from ._signature import signature_child, verify_enveloped
 from ._time import parse_datetime, require_aware
-from ._xml import NS_DS, NS_MD, NSMAP, XmlLimits, parse_xml, qname, text_of
+from ._xml import NS_MD, NSMAP, XmlLimits, parse_xml, qname, text_of
 from .config import METADATA_LIMITS
 from .errors import (
     InputError,
@@ -42,7 +42,6 @@ __all__ = [
     "IdentityProvider",
     "MetadataWarning",
     "ParsedMetadata",
-    "build_sp_metadata",
     "parse_idp_metadata",
 ]
 
@@ -410,61 +409,3 @@ def _warnings(idp: IdentityProvider, now: datetime) -> tuple[MetadataWarning, ..
                 MetadataWarning("certificate_weak_key", f"{name} has a {key.key_size}-bit RSA key")
             )
     return tuple(out)
-
-
-def build_sp_metadata(
-    *,
-    entity_id: str,
-    acs_url: str,
-    slo_url: str | None = None,
-    signing_certificate: x509.Certificate | None = None,
-    encryption_certificate: x509.Certificate | None = None,
-    name_id_format: str | None = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
-    want_assertions_signed: bool = True,
-    authn_requests_signed: bool | None = None,
-) -> bytes:
-    """This SP's metadata (an EntityDescriptor with one SPSSODescriptor), for an IdP admin.
-
-    The ACS is the HTTP-POST endpoint with index 0 (the default); ``slo_url`` adds
-    SingleLogoutService endpoints for both the Redirect and POST bindings.
-    ``authn_requests_signed`` defaults to whether a signing certificate is given.
-    """
-    md = f"{{{NS_MD}}}"
-    root = etree.Element(f"{md}EntityDescriptor", nsmap={"md": NS_MD, "ds": NS_DS})
-    root.set("entityID", entity_id)
-    descriptor = etree.SubElement(root, f"{md}SPSSODescriptor")
-    signed = (
-        signing_certificate is not None if authn_requests_signed is None else authn_requests_signed
-    )
-    descriptor.set("AuthnRequestsSigned", "true" if signed else "false")
-    descriptor.set("WantAssertionsSigned", "true" if want_assertions_signed else "false")
-    descriptor.set("protocolSupportEnumeration", PROTOCOL_SAML2)
-    for use, certificate in (
-        ("signing", signing_certificate),
-        ("encryption", encryption_certificate),
-    ):
-        if certificate is None:
-            continue
-        key = etree.SubElement(descriptor, f"{md}KeyDescriptor", use=use)
-        data = etree.SubElement(
-            etree.SubElement(key, f"{{{NS_DS}}}KeyInfo"), f"{{{NS_DS}}}X509Data"
-        )
-        etree.SubElement(data, f"{{{NS_DS}}}X509Certificate").text = base64.b64encode(
-            certificate.public_bytes(serialization.Encoding.DER)
-        ).decode("ascii")
-    if slo_url is not None:
-        for binding in (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST):
-            etree.SubElement(
-                descriptor, f"{md}SingleLogoutService", Binding=binding, Location=slo_url
-            )
-    if name_id_format is not None:
-        etree.SubElement(descriptor, f"{md}NameIDFormat").text = name_id_format
-    etree.SubElement(
-        descriptor,
-        f"{md}AssertionConsumerService",
-        Binding=BINDING_HTTP_POST,
-        Location=acs_url,
-        index="0",
-        isDefault="true",
-    )
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -16,11 +16,10 @@ from .._certificates import load_certificate
 from ..bindings import encode_redirect, post_form
 from ..config import SPConfig
 from ..errors import SamlError
-from ..messages import build_authn_request
+from ..messages import build_authn_request, build_sp_metadata
 from ..metadata import (
     BINDING_HTTP_POST,
     BINDING_HTTP_REDIRECT,
-    build_sp_metadata,
     parse_idp_metadata,
 )
 from ._common import (
