@@ -683,14 +683,14 @@ def test_a_logout_response_cannot_answer_a_login_request(app: App, test_idp: Tes
     xml = logout_response_xml(
         sp=idp_side(test_idp),
         destination=SLO_URL,
-        in_response_to=login.request_id,
+        in_response_to=login.message_id,
         now=NOW,
         signing_key=test_idp.key,
         signing_certificate=test_idp.certificate,
     )
     form = {"SAMLResponse": base64.b64encode(xml).decode("ascii")}
     assert refused(app, form=form).code == "in_response_to_mismatch"
-    assert app.request_store.get(login.request_id) is not None
+    assert app.request_store.get(login.message_id) is not None
 
 
 @BINDINGS

@@ -244,21 +244,21 @@ def test_an_sp_initiated_login_redirects_to_the_target_saved_at_begin_login(
     app: App, test_idp: TestIdP, posted: str | None
 ) -> None:
     request = app.service.begin_login("acme", relay_state="/reports?range=7d")
-    redirect_to = _complete(app, test_idp, relay_state=posted, in_response_to=request.request_id)
+    redirect_to = _complete(app, test_idp, relay_state=posted, in_response_to=request.message_id)
     assert redirect_to == "/reports?range=7d"
 
 
 def test_the_saved_target_is_checked_when_the_login_begins(app: App, test_idp: TestIdP) -> None:
     request = app.service.begin_login("acme", relay_state="https://evil.example/")
-    saved = app.request_store.get(request.request_id)
+    saved = app.request_store.get(request.message_id)
     assert saved is not None
     assert saved.relay_state == "/"
-    assert _complete(app, test_idp, relay_state=None, in_response_to=request.request_id) == "/"
+    assert _complete(app, test_idp, relay_state=None, in_response_to=request.message_id) == "/"
 
 
 def test_an_over_long_target_is_not_saved(app: App) -> None:
     request = app.service.begin_login("acme", relay_state="/" + "a" * 5000)
-    saved = app.request_store.get(request.request_id)
+    saved = app.request_store.get(request.message_id)
     assert saved is not None
     assert saved.relay_state == "/"
 

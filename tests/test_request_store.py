@@ -194,8 +194,8 @@ def test_begin_login_on_a_full_store_is_store_full_and_keeps_the_pending_logins(
     with pytest.raises(SamlError) as caught:
         full_app.service.begin_login("acme")
     assert caught.value.code == "store_full"
-    assert full_app.request_store.get(first.request_id) is not None
-    assert full_app.request_store.get(second.request_id) is not None
+    assert full_app.request_store.get(first.message_id) is not None
+    assert full_app.request_store.get(second.message_id) is not None
 
 
 def test_begin_login_makes_room_once_the_pending_logins_expire(
@@ -204,5 +204,5 @@ def test_begin_login_makes_room_once_the_pending_logins_expire(
     full_app.service.begin_login("acme")
     full_app.service.begin_login("acme")
     clock.now = NOW + full_app.service.request_lifetime
-    assert full_app.service.begin_login("acme").request_id
+    assert full_app.service.begin_login("acme").message_id
     assert len(full_app.request_store) == 1

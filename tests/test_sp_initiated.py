@@ -143,7 +143,7 @@ def test_begin_login_redirects_the_browser_to_the_idp_with_an_authn_request(
     assert request.form_html is None
     authn = redirect_message(request.url)
     assert authn.tag == f"{{{NS['samlp']}}}AuthnRequest"
-    assert authn.get("ID") == request.request_id == request.message_id
+    assert authn.get("ID") == request.message_id
     assert authn.get("Destination") == test_idp.sso_url
     assert authn.get("AssertionConsumerServiceURL") == ACS_URL
     assert authn.get("ProtocolBinding") == BINDING_HTTP_POST
@@ -154,8 +154,8 @@ def test_begin_login_redirects_the_browser_to_the_idp_with_an_authn_request(
 
 def test_begin_login_remembers_the_request_server_side_until_it_expires(app: App) -> None:
     request = app.service.begin_login("acme", relay_state="/reports")
-    assert app.request_store.get(request.request_id) == PendingRequest(
-        request_id=request.request_id,
+    assert app.request_store.get(request.message_id) == PendingRequest(
+        request_id=request.message_id,
         account_id="acme",
         relay_state="/reports",
         expires_at=NOW + timedelta(minutes=10),
@@ -165,7 +165,7 @@ def test_begin_login_remembers_the_request_server_side_until_it_expires(app: App
 def test_the_request_lifetime_is_configurable(app: App) -> None:
     app.rebuild(request_lifetime=timedelta(minutes=2))
     request = app.service.begin_login("acme")
-    saved = app.request_store.get(request.request_id)
+    saved = app.request_store.get(request.message_id)
     assert saved is not None
     assert saved.expires_at == NOW + timedelta(minutes=2)
 
@@ -178,7 +178,7 @@ def test_begin_login_by_post_gives_an_auto_submitting_form_with_the_nonce(
     assert request.url is None
     assert set(request.form_fields) == {"SAMLRequest"}
     authn = form_message(request.form_fields)
-    assert authn.get("ID") == request.request_id
+    assert authn.get("ID") == request.message_id
     assert authn.get("Destination") == test_idp.sso_url
     assert request.form_html is not None
     assert f'action="{test_idp.sso_url}"' in request.form_html
@@ -243,7 +243,7 @@ def test_the_binding_falls_back_to_the_only_one_the_idp_offers(
     configure(app, "acme", idp_metadata=metadata)
     request = app.service.begin_login("acme", binding=asked)
     assert request.binding == used
-    assert app.request_store.get(request.request_id) is not None
+    assert app.request_store.get(request.message_id) is not None
 
 
 def test_begin_login_at_an_idp_that_offers_neither_binding_is_sso_disabled(
@@ -317,7 +317,7 @@ def test_with_an_sp_key_the_posted_request_carries_an_xml_signature(
     verified = verify_enveloped(
         authn, signature, certificates=(sp_pair[1],), allow_sha1=False, what="AuthnRequest"
     )
-    assert verified.element.get("ID") == request.request_id
+    assert verified.element.get("ID") == request.message_id
 
 
 def test_an_sp_key_signs_requests_even_when_the_idp_does_not_ask(
@@ -336,32 +336,32 @@ def test_the_idps_answer_completes_the_login_and_uses_up_the_request(
     app: App, test_idp: TestIdP
 ) -> None:
     request = app.service.begin_login("acme", relay_state="/reports")
-    result = complete(app, respond(app, test_idp, in_response_to=request.request_id))
+    result = complete(app, respond(app, test_idp, in_response_to=request.message_id))
     assert result.user.email == "ada@acme.test"
-    assert result.assertion.in_response_to == request.request_id
+    assert result.assertion.in_response_to == request.message_id
     assert result.redirect_to == "/reports"
     [(_, context)] = app.sessions.issued
     assert context.idp_initiated is False
-    assert app.request_store.get(request.request_id) is None
+    assert app.request_store.get(request.message_id) is None
 
 
 def test_a_login_completes_just_before_the_request_expires(app: App, test_idp: TestIdP) -> None:
     request = app.service.begin_login("acme")
     app.clock.now = NOW + timedelta(minutes=10) - timedelta(seconds=1)
-    result = complete(app, respond(app, test_idp, in_response_to=request.request_id))
-    assert result.assertion.in_response_to == request.request_id
+    result = complete(app, respond(app, test_idp, in_response_to=request.message_id))
+    assert result.assertion.in_response_to == request.message_id
 
 
 def test_a_request_answered_twice_is_in_response_to_mismatch(app: App, test_idp: TestIdP) -> None:
     request = app.service.begin_login("acme")
-    complete(app, respond(app, test_idp, in_response_to=request.request_id))
-    second = respond(app, test_idp, in_response_to=request.request_id)
+    complete(app, respond(app, test_idp, in_response_to=request.message_id))
+    second = respond(app, test_idp, in_response_to=request.message_id)
     assert refused(app, second).code == "in_response_to_mismatch"
 
 
 def test_the_same_response_posted_twice_is_refused(app: App, test_idp: TestIdP) -> None:
     request = app.service.begin_login("acme")
-    issued = respond(app, test_idp, in_response_to=request.request_id)
+    issued = respond(app, test_idp, in_response_to=request.message_id)
     complete(app, issued)
     assert refused(app, issued).code == "in_response_to_mismatch"
 
@@ -372,7 +372,7 @@ def test_concurrent_answers_to_one_request_complete_exactly_one_login(
     """Several workers receive a response to the same request at once (each a different
     assertion, so only the request store can tell): exactly one login completes."""
     request = app.service.begin_login("acme")
-    responses = [respond(app, test_idp, in_response_to=request.request_id) for _ in range(8)]
+    responses = [respond(app, test_idp, in_response_to=request.message_id) for _ in range(8)]
     barrier = threading.Barrier(len(responses))
     outcomes: list[str] = []
     lock = threading.Lock()
@@ -404,7 +404,7 @@ def test_a_request_used_up_by_another_worker_meanwhile_is_in_response_to_mismatc
     is refused even though ``get`` still saw the request."""
     app.rebuild(request_store=LosingRaceStore(app.request_store))
     request = app.service.begin_login("acme")
-    issued = respond(app, test_idp, in_response_to=request.request_id)
+    issued = respond(app, test_idp, in_response_to=request.message_id)
     assert refused(app, issued).code == "in_response_to_mismatch"
 
 
@@ -461,7 +461,7 @@ def test_a_response_to_an_expired_request_is_in_response_to_mismatch(
 ) -> None:
     request = app.service.begin_login("acme")
     app.clock.now = NOW + timedelta(minutes=10)
-    issued = respond(app, test_idp, in_response_to=request.request_id)
+    issued = respond(app, test_idp, in_response_to=request.message_id)
     assert refused(app, issued).code == "in_response_to_mismatch"
 
 
@@ -470,13 +470,13 @@ def test_a_response_to_another_accounts_request_is_refused_and_leaves_it_outstan
 ) -> None:
     """Acme's IdP cannot answer (or use up) a login that globex started."""
     globex = app.service.begin_login("globex")
-    issued = respond(app, test_idp, in_response_to=globex.request_id)
+    issued = respond(app, test_idp, in_response_to=globex.message_id)
     assert refused(app, issued).code == "in_response_to_mismatch"
-    assert app.request_store.get(globex.request_id) is not None
+    assert app.request_store.get(globex.message_id) is not None
     # The same holds when globex's own IdP answers at acme's ACS.
-    issued = respond(app, globex_idp, in_response_to=globex.request_id)
+    issued = respond(app, globex_idp, in_response_to=globex.message_id)
     assert refused(app, issued, "acme").code == "in_response_to_mismatch"
-    assert app.request_store.get(globex.request_id) is not None
+    assert app.request_store.get(globex.message_id) is not None
 
 
 def test_a_signed_in_response_to_that_differs_from_the_unsigned_hint_is_refused(
@@ -489,12 +489,12 @@ def test_a_signed_in_response_to_that_differs_from_the_unsigned_hint_is_refused(
     issued = respond(
         app,
         test_idp,
-        in_response_to=second.request_id,
-        edit_response=lambda r: r.set("InResponseTo", first.request_id),
+        in_response_to=second.message_id,
+        edit_response=lambda r: r.set("InResponseTo", first.message_id),
     )
     assert refused(app, issued).code == "in_response_to_mismatch"
-    assert app.request_store.get(first.request_id) is not None
-    assert app.request_store.get(second.request_id) is not None
+    assert app.request_store.get(first.message_id) is not None
+    assert app.request_store.get(second.message_id) is not None
 
 
 def test_an_unsolicited_assertion_cannot_claim_an_outstanding_request(
@@ -502,10 +502,10 @@ def test_an_unsolicited_assertion_cannot_claim_an_outstanding_request(
 ) -> None:
     request = app.service.begin_login("acme")
     issued = respond(
-        app, test_idp, edit_response=lambda r: r.set("InResponseTo", request.request_id)
+        app, test_idp, edit_response=lambda r: r.set("InResponseTo", request.message_id)
     )
     assert refused(app, issued).code == "in_response_to_mismatch"
-    assert app.request_store.get(request.request_id) is not None
+    assert app.request_store.get(request.message_id) is not None
 
 
 def test_a_refused_answer_leaves_the_request_outstanding_for_the_real_one(
@@ -513,11 +513,11 @@ def test_a_refused_answer_leaves_the_request_outstanding_for_the_real_one(
 ) -> None:
     request = app.service.begin_login("acme")
     wrong_audience = respond(
-        app, test_idp, in_response_to=request.request_id, audience="https://other.example"
+        app, test_idp, in_response_to=request.message_id, audience="https://other.example"
     )
     assert refused(app, wrong_audience).code == "audience_mismatch"
-    result = complete(app, respond(app, test_idp, in_response_to=request.request_id))
-    assert result.assertion.in_response_to == request.request_id
+    result = complete(app, respond(app, test_idp, in_response_to=request.message_id))
+    assert result.assertion.in_response_to == request.message_id
 
 
 def test_an_answer_at_a_domain_another_account_owns_leaves_the_request_outstanding(
@@ -526,15 +526,15 @@ def test_an_answer_at_a_domain_another_account_owns_leaves_the_request_outstandi
     """domain_not_owned is decided before the request is used up: nothing is written."""
     app.rebuild(account_for_domain={"acme.test": "acme"}.get)
     request = app.service.begin_login("globex")
-    issued = respond(app, globex_idp, in_response_to=request.request_id, name_id="cto@acme.test")
+    issued = respond(app, globex_idp, in_response_to=request.message_id, name_id="cto@acme.test")
     assert refused(app, issued, "globex").code == "domain_not_owned"
-    assert app.request_store.get(request.request_id) is not None
+    assert app.request_store.get(request.message_id) is not None
     result = complete(
         app,
-        respond(app, globex_idp, in_response_to=request.request_id, name_id="grace@globex.test"),
+        respond(app, globex_idp, in_response_to=request.message_id, name_id="grace@globex.test"),
         "globex",
     )
-    assert result.assertion.in_response_to == request.request_id
+    assert result.assertion.in_response_to == request.message_id
 
 
 def test_an_idp_initiated_login_still_works_where_the_policy_allows(
@@ -553,8 +553,8 @@ def test_an_idp_initiated_login_is_refused_where_the_policy_forbids_it(
     configure(app, "acme", policy=ProvisioningPolicy(allow_idp_initiated=False))
     assert refused(app, respond(app, test_idp)).code == "unsolicited_response"
     request = app.service.begin_login("acme")
-    result = complete(app, respond(app, test_idp, in_response_to=request.request_id))
-    assert result.assertion.in_response_to == request.request_id
+    result = complete(app, respond(app, test_idp, in_response_to=request.message_id))
+    assert result.assertion.in_response_to == request.message_id
 
 
 # --- home-realm discovery ------------------------------------------------------------------------
@@ -563,7 +563,7 @@ def test_an_idp_initiated_login_is_refused_where_the_policy_forbids_it(
 def test_discovery_finds_the_account_of_the_existing_user_case_insensitively(app: App) -> None:
     request = app.service.begin_login_for_email("  Ada@ACME.Test ")
     assert request.account_id == "acme"
-    saved = app.request_store.get(request.request_id)
+    saved = app.request_store.get(request.message_id)
     assert saved is not None
     assert saved.account_id == "acme"
 
@@ -573,7 +573,7 @@ def test_discovery_passes_the_relay_state_and_binding_on(app: App) -> None:
         "ada@acme.test", relay_state="/reports", binding="post"
     )
     assert request.binding == "post"
-    saved = app.request_store.get(request.request_id)
+    saved = app.request_store.get(request.message_id)
     assert saved is not None
     assert saved.relay_state == "/reports"
 

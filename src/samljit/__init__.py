@@ -132,7 +132,6 @@ from .response import VerifiedResponse, verify_response, verify_response_xml
 from .service import (
     AsyncLoginService,
     AuditEvent,
-    LoginRequest,
     LoginResult,
     LoginService,
     LogoutResult,
@@ -204,7 +203,6 @@ __all__ = [
     "IssuerMismatch",
     "Limits",
     "LoginContext",
-    "LoginRequest",
     "LoginResult",
     "LoginService",
     "LogoutMessage",

@@ -14,7 +14,7 @@ from .models import Assertion
 from .protocols import UserRecord
 from .provisioning import ProvisioningOutcome
 
-__all__ = ["AuditEvent", "LoginRequest", "LoginResult", "LogoutResult", "OutboundMessage"]
+__all__ = ["AuditEvent", "LoginResult", "LogoutResult", "OutboundMessage"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,14 +50,6 @@ class OutboundMessage:
     url: str | None = None
     form_fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     form_html: str | None = None
-
-    @property
-    def request_id(self) -> str:
-        return self.message_id
-
-
-LoginRequest = OutboundMessage
-"""What :meth:`LoginService.begin_login` returns."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,7 +17,7 @@ from . import _acs, _slo, _sp_initiated
 from ._context import Clock, Context, identity_provider
 from ._flow import check_plugged, run_async, run_sync
 from ._idp_cache import IdPCache
-from ._results import AuditEvent, LoginRequest, LoginResult, LogoutResult, OutboundMessage
+from ._results import AuditEvent, LoginResult, LogoutResult, OutboundMessage
 from .accounts import AccountConfig
 from .bindings import PrivateKey
 from .metadata import IdentityProvider
@@ -43,7 +43,6 @@ from .response import DecryptionKey
 __all__ = [
     "AsyncLoginService",
     "AuditEvent",
-    "LoginRequest",
     "LoginResult",
     "LoginService",
     "LogoutResult",
@@ -161,7 +160,7 @@ class LoginService(_Service):
         binding: Literal["redirect", "post"] = "redirect",
         force_authn: bool = False,
         form_nonce: str | None = None,
-    ) -> LoginRequest:
+    ) -> OutboundMessage:
         """Start an SP-initiated login for ``account_id``: build the AuthnRequest, remember it
         server-side, and say how to send the browser to the account's IdP.
 
@@ -187,7 +186,7 @@ class LoginService(_Service):
         relay_state: str | None = None,
         binding: Literal["redirect", "post"] = "redirect",
         form_nonce: str | None = None,
-    ) -> LoginRequest:
+    ) -> OutboundMessage:
         """Home-realm discovery: start the login at the IdP of the account ``email`` belongs
         to: the owner of its domain (``account_for_domain``), else its existing user's
         account.
@@ -317,7 +316,7 @@ class AsyncLoginService(_Service):
         binding: Literal["redirect", "post"] = "redirect",
         force_authn: bool = False,
         form_nonce: str | None = None,
-    ) -> LoginRequest:
+    ) -> OutboundMessage:
         """See :meth:`LoginService.begin_login`."""
         return await run_async(
             _sp_initiated.begin_login(
@@ -332,7 +331,7 @@ class AsyncLoginService(_Service):
         relay_state: str | None = None,
         binding: Literal["redirect", "post"] = "redirect",
         form_nonce: str | None = None,
-    ) -> LoginRequest:
+    ) -> OutboundMessage:
         """See :meth:`LoginService.begin_login_for_email`."""
         return await run_async(
             _sp_initiated.begin_login_for_email(self, email, relay_state, binding, form_nonce)

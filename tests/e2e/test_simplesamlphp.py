@@ -365,10 +365,10 @@ def test_a_signature_by_a_key_the_metadata_does_not_hold_is_refused(
 
 BOTH_BINDINGS = pytest.mark.parametrize("binding", ["redirect", "post"])
 APP_LOGIN_PAGE = "http://127.0.0.1:9/sso/acme-sp-initiated/login"
-"""Where the app would serve LoginRequest.form_html (never requested)."""
+"""Where the app would serve OutboundMessage.form_html (never requested)."""
 
 
-def send_login_request(browser: Browser, login: samljit.LoginRequest) -> Page:
+def send_login_request(browser: Browser, login: samljit.OutboundMessage) -> Page:
     """What the browser does with the app's answer: follow the 302 to ``login.url``, or
     load the app's page ``login.form_html`` and submit its form."""
     if login.binding == "redirect":
@@ -386,7 +386,7 @@ def send_login_request(browser: Browser, login: samljit.LoginRequest) -> Page:
 
 def sp_initiated_post(
     ssp: SimpleSAMLphp,
-    login: samljit.LoginRequest,
+    login: samljit.OutboundMessage,
     username: str | None,
     *,
     browser: Browser | None = None,
@@ -432,7 +432,7 @@ def test_sp_initiated_login_creates_the_user_and_returns_to_the_saved_target(
     assert len(sp.requests) == 1
     fields = sp_initiated_post(simplesamlphp, login, "ada")
     assert "RelayState" not in fields  # kept server-side with the request, never sent
-    assert response_xml(fields).get("InResponseTo") == login.request_id
+    assert response_xml(fields).get("InResponseTo") == login.message_id
 
     result = sp.service.complete_login(fields, account_id=ACCOUNT)
 
@@ -463,7 +463,7 @@ def test_the_request_is_signed_as_its_binding_requires(
     else:
         request = etree.fromstring(base64.b64decode(login.form_fields["SAMLRequest"]))
         assert request.find("ds:Signature", NS) is not None
-    assert request.get("ID") == login.request_id
+    assert request.get("ID") == login.message_id
     assert request.get("Destination") == simplesamlphp.sso_url
     assert request.get("AssertionConsumerServiceURL") == ACS_URLS[SP_GENERATED_METADATA]
 

@@ -185,7 +185,7 @@ class Worker:
 
     def begin_login(self) -> str:
         """Start an SP-initiated login (the request is saved in Redis); its request ID."""
-        return self.run(self.service.begin_login(ACCOUNT)).request_id
+        return self.run(self.service.begin_login(ACCOUNT)).message_id
 
     def complete(self, issued: IssuedResponse | str) -> LoginResult:
         form_value = issued if isinstance(issued, str) else issued.form_value
