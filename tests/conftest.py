@@ -68,7 +68,7 @@ def verify(idp: samljit.IdentityProvider, sp: samljit.SPConfig) -> Callable[...,
         if isinstance(message, bytes):
             # verify_response_xml is pure: the replay write is the caller's.
             verified = samljit.verify_response_xml(message, **options)
-            samljit.response.record_replay(cache, verified, now=options["now"])
+            samljit._response.record_replay(cache, verified, now=options["now"])
             return verified.assertion
         options["replay_cache"] = cache
         return samljit.verify_response(message, **options)

@@ -1381,8 +1381,8 @@ XENC_URI = "http://www.w3.org/2001/04/xmlenc#"
 def _decrypt_unit(
     container: etree._Element, sp_key: Key, *, allow_legacy: bool = False
 ) -> etree._Element:
+    from samljit._config import RESPONSE_LIMITS
     from samljit._encryption import decrypt_element
-    from samljit.config import RESPONSE_LIMITS
 
     return decrypt_element(
         container, keys=[sp_key], allow_legacy=allow_legacy, limits=RESPONSE_LIMITS

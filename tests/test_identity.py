@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from samljit import ClaimMapping, Claims, EmailInvalid, SamlError, normalize_email
-from samljit.claims import parse_email
+from samljit._claims import parse_email
 
 EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"

@@ -36,10 +36,10 @@ from samljit import (
     build_logout_request,
     encode_redirect,
 )
+from samljit._logout import LogoutMessage, check_logout_response
 from samljit._signature import signature_child, verify_enveloped
 from samljit._time import format_datetime
 from samljit.bindings import PrivateKey
-from samljit.logout import LogoutMessage, check_logout_response
 from samljit.stores.memory import MemoryAccountStore, MemoryRequestStore
 from samljit.stores.sqlite import SQLiteRequestStore
 from samljit.testing import TestIdP, make_certificate

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from samljit import safe_redirect
-from samljit.relay_state import DEFAULT_MAX_RELAY_STATE
+from samljit._relay_state import DEFAULT_MAX_RELAY_STATE
 from samljit.stores.memory import MemoryAccountStore, MemoryRequestStore
 from samljit.stores.sqlite import SQLiteRequestStore
 from samljit.testing import TestIdP

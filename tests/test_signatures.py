@@ -299,7 +299,7 @@ def test_the_response_and_assertion_read_are_the_signed_copies(
     """After verification the rules read the signed copies, never the received document:
     the assertion always, the Response whenever it is signed. (Internal: the received and
     signed copies hold the same values, so only identity tells them apart.)"""
-    from samljit.response import _verify_signatures
+    from samljit._response import _verify_signatures
 
     document = etree.fromstring(issue(**knobs).xml)
     response, assertion, verified = _verify_signatures(document, idp, sp, ())

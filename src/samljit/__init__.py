@@ -2,7 +2,27 @@
 
 import logging
 
-from .accounts import AccountConfig, ProvisioningPolicy
+from ._accounts import AccountConfig, ProvisioningPolicy
+from ._claims import ClaimMapping, Claims, GroupRole, Identity, normalize_email
+from ._config import METADATA_LIMITS, RESPONSE_LIMITS, Limits, SPConfig
+from ._keys import load_or_create_key_pair
+from ._logout import (
+    LogoutMessage,
+    build_logout_request,
+    build_logout_response,
+    read_logout_message,
+)
+from ._models import Assertion, Attribute, NameID
+from ._relay_state import safe_redirect
+from ._response import VerifiedResponse, verify_response, verify_response_xml
+from ._service import (
+    AsyncLoginService,
+    AuditEvent,
+    LoginResult,
+    LoginService,
+    LogoutResult,
+    OutboundMessage,
+)
 from .bindings import (
     RedirectMessage,
     decode_post_response,
@@ -10,8 +30,6 @@ from .bindings import (
     encode_redirect,
     post_form,
 )
-from .claims import ClaimMapping, Claims, GroupRole, Identity, normalize_email
-from .config import METADATA_LIMITS, RESPONSE_LIMITS, Limits, SPConfig
 from .errors import (
     AccountClaimMissing,
     AccountMismatch,
@@ -79,13 +97,6 @@ from .errors import (
     XmlTooDeep,
     XmlTooLarge,
 )
-from .keys import load_or_create_key_pair
-from .logout import (
-    LogoutMessage,
-    build_logout_request,
-    build_logout_response,
-    read_logout_message,
-)
 from .messages import AuthnRequest, build_authn_request, build_sp_metadata
 from .metadata import (
     BINDING_HTTP_POST,
@@ -105,7 +116,6 @@ from .metadata_source import (
     check_metadata,
     urllib_fetcher,
 )
-from .models import Assertion, Attribute, NameID
 from .protocols import (
     AccountStore,
     AsyncAccountStore,
@@ -127,16 +137,6 @@ from .protocols import (
     in_thread,
 )
 from .provisioning import ProvisioningOutcome, plan_provisioning, stale_users
-from .relay_state import safe_redirect
-from .response import VerifiedResponse, verify_response, verify_response_xml
-from .service import (
-    AsyncLoginService,
-    AuditEvent,
-    LoginResult,
-    LoginService,
-    LogoutResult,
-    OutboundMessage,
-)
 from .stores.memory import (
     MemoryAccountStore,
     MemoryReplayCache,

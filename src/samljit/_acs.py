@@ -12,6 +12,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from ._accounts import AccountConfig
+from ._claims import ADDRESS_NAME_ID_FORMATS, normalize_email
+from ._config import RESPONSE_LIMITS, Limits
 from ._context import (
     Context,
     account,
@@ -33,10 +36,8 @@ from ._ports import (
     update_user,
     users_of,
 )
+from ._response import DecryptionKey, VerifiedResponse, replayed, verify_response_xml
 from ._results import AuditEvent, LoginResult
-from .accounts import AccountConfig
-from .claims import ADDRESS_NAME_ID_FORMATS, normalize_email
-from .config import RESPONSE_LIMITS, Limits
 from .errors import (
     AccountMismatch,
     AuthnContextNotAccepted,
@@ -48,7 +49,6 @@ from .errors import (
 from .metadata import IdentityProvider
 from .protocols import DuplicateUser, LoginContext, PendingRequest, UserRecord
 from .provisioning import ProvisioningOutcome, plan_provisioning, stale_users
-from .response import DecryptionKey, VerifiedResponse, replayed, verify_response_xml
 
 __all__ = ["complete_login", "stale_users_of"]
 

@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from cryptography import x509
 
+from ._accounts import AccountConfig
 from ._flow import Flow, compute
 from ._idp_cache import IdPCache
 from ._ports import (
@@ -27,14 +28,13 @@ from ._ports import (
     owner_of_domain,
     save_request,
 )
+from ._relay_state import safe_redirect
+from ._response import DecryptionKey
 from ._results import AuditEvent, OutboundMessage
-from .accounts import AccountConfig
 from .bindings import PrivateKey, encode_redirect, post_form
 from .errors import SsoDisabled
 from .metadata import IdentityProvider
 from .protocols import PendingRequest
-from .relay_state import safe_redirect
-from .response import DecryptionKey
 
 __all__ = [
     "Clock",

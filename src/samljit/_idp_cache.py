@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from datetime import datetime
 
-from .accounts import AccountConfig
+from ._accounts import AccountConfig
 from .metadata import IdentityProvider, parse_idp_metadata
 
 __all__ = ["IdPCache"]

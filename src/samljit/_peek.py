@@ -3,7 +3,7 @@ request it answers, before anything is verified.
 
 What the peek reads is unauthenticated: it only selects (the account whose keys verify the
 response, the pending request it is checked against), and verification decides. The parsed
-document is handed on to :func:`~samljit.response.verify_response_xml`, so a login parses the
+document is handed on to :func:`~samljit._response.verify_response_xml`, so a login parses the
 response once. The cost is the hardened parser's (``_xml.parse_xml``): linear in the size of
 the input and bounded by its limits, whatever the bytes are (benchmarks/hostile_bench.py).
 """

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 
+from ._accounts import AccountConfig
 from ._flow import Call, Flow
-from .accounts import AccountConfig
 from .protocols import (
     AccountStore,
     AsyncAccountStore,

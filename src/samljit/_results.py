@@ -8,9 +8,9 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Literal
 
-from .claims import Identity
-from .logout import LogoutMessage
-from .models import Assertion
+from ._claims import Identity
+from ._logout import LogoutMessage
+from ._models import Assertion
 from .protocols import UserRecord
 from .provisioning import ProvisioningOutcome
 

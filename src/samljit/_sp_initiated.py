@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+from ._claims import parse_email
 from ._context import Context, account, domain_owner, identity_provider, outbound, remember
 from ._flow import Flow
 from ._ports import get_user
 from ._results import OutboundMessage
-from .claims import parse_email
 from .errors import AccountNotFound, ConfigError, SsoDisabled
 from .messages import build_authn_request, build_sp_metadata
 from .metadata import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT

@@ -1,5 +1,5 @@
 """The Web SSO profile's rules (SAML profiles 4.1.4) and what an assertion says, read from
-signed content only: after :mod:`samljit.response` verified the signatures, this module checks
+signed content only: after :mod:`samljit._response` verified the signatures, this module checks
 the Response and its assertion and builds the :class:`~samljit.Assertion`."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from types import MappingProxyType
 from lxml import etree
 
 from ._certificates import fingerprint
+from ._config import SPConfig
+from ._models import Assertion, Attribute, NameID
 from ._signature import Verified
 from ._time import parse_datetime
 from ._xml import NS_SAML, qname, text_of
-from .config import SPConfig
 from .errors import (
     AudienceMismatch,
     AuthnStatementMissing,
@@ -28,7 +29,6 @@ from .errors import (
     SubjectInvalid,
 )
 from .metadata import IdentityProvider
-from .models import Assertion, Attribute, NameID
 
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 

@@ -15,9 +15,9 @@ from lxml import etree
 from signxml.algorithms import CanonicalizationMethod
 from signxml.signer import XMLSigner
 
+from ._config import SPConfig
 from ._time import format_datetime, require_aware
 from ._xml import NS_DS, NS_MD, NS_SAML, NS_SAMLP, qname
-from .config import SPConfig
 from .metadata import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, PROTOCOL_SAML2
 
 __all__ = [

@@ -14,11 +14,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from ._certificates import fingerprint, load_certificate
+from ._config import METADATA_LIMITS
 from ._expiry import EXPIRY_WARNING, expiry_notices, horizon
 from ._signature import signature_child, verify_enveloped
 from ._time import parse_datetime, require_aware
 from ._xml import NS_MD, NSMAP, XmlLimits, parse_xml, qname, text_of
-from .config import METADATA_LIMITS
 from .errors import (
     InputError,
     MetadataAmbiguous,

@@ -22,13 +22,13 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 
+from ._config import METADATA_LIMITS, Limits
 from ._expiry import horizon
 from ._expiry import iso as _iso
 from ._fetch import MetadataFetcher, _display, _scheme_allowed, _too_large, urllib_fetcher
 from ._monitoring import MetadataFinding, check_metadata
 from ._time import parse_duration as _parse_duration
 from ._time import require_aware
-from .config import METADATA_LIMITS, Limits
 from .errors import ConfigError, MetadataFetchFailed, MetadataInvalid, SamlError
 from .metadata import (
     IdentityProvider,

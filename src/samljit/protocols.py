@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from .accounts import AccountConfig
-    from .claims import Identity
-    from .models import Assertion
+    from ._accounts import AccountConfig
+    from ._claims import Identity
+    from ._models import Assertion
 
 __all__ = [
     "AccountStore",

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Literal
 
-from .accounts import ProvisioningPolicy
-from .claims import Identity
+from ._accounts import ProvisioningPolicy
+from ._claims import Identity
 from .errors import AccountMismatch, UserNotProvisioned
 from .protocols import NewUser, UserRecord
 

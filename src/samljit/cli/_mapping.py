@@ -7,7 +7,7 @@ import json
 import tomllib
 from typing import Any
 
-from ..claims import ClaimMapping, Claims
+from .._claims import ClaimMapping, Claims
 from ..errors import AccountMismatch, ConfigError, SamlError
 from ._common import (
     COMMAND_HELP,

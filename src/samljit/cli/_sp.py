@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from .._certificates import load_certificate
+from .._config import SPConfig
 from ..bindings import encode_redirect, post_form
-from ..config import SPConfig
 from ..errors import SamlError
 from ..messages import build_authn_request, build_sp_metadata
 from ..metadata import (

@@ -10,11 +10,11 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ..config import SPConfig
+from .._config import SPConfig
+from .._models import Assertion
+from .._response import verify_response
 from ..errors import SamlError
 from ..metadata import parse_idp_metadata
-from ..models import Assertion
-from ..response import verify_response
 from ..stores.memory import MemoryReplayCache
 from ._common import (
     AT_HELP,

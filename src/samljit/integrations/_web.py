@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import SPConfig
+from .._config import SPConfig
+from .._models import NameID
+from .._service import LoginResult, LogoutResult, OutboundMessage
 from ..errors import ConfigError, SamlError
-from ..models import NameID
-from ..service import LoginResult, LogoutResult, OutboundMessage
 
 __all__ = [
     "CSRF_FIELD",

@@ -37,8 +37,8 @@ try:
 except ImportError as exc:  # pragma: no cover - tested in a subprocess
     raise missing_extra(__name__, "fastapi", exc) from exc
 
+from .._service import AsyncLoginService
 from ..errors import InputError, SamlError
-from ..service import AsyncLoginService
 from . import _web
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
 from .sessions import MemorySessionStore, ServerSession, SessionStore

@@ -35,8 +35,8 @@ try:
 except ImportError as exc:  # pragma: no cover - tested in a subprocess
     raise missing_extra(__name__, "flask", exc) from exc
 
+from .._service import LoginService
 from ..errors import SamlError
-from ..service import LoginService
 from . import _web
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
 from .sessions import MemorySessionStore, SessionStore

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..accounts import AccountConfig
+from .._accounts import AccountConfig
 from ..errors import ConfigError, StoreFull
 from ..metadata import parse_idp_metadata
 from ..protocols import DuplicateUser, LoginContext, NewUser, PendingRequest, UserRecord

@@ -39,7 +39,7 @@ try:
 except ImportError as exc:  # pragma: no cover - tested in a subprocess
     raise missing_extra(__name__, "redis", exc) from exc
 
-from ..accounts import AccountConfig
+from .._accounts import AccountConfig
 from ..errors import StoreUnavailable
 from ..protocols import AccountStore, AsyncAccountStore, PendingRequest
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..accounts import AccountConfig
+from .._accounts import AccountConfig
 from ..errors import StoreFull
 from ..metadata import parse_idp_metadata
 from ..protocols import DuplicateUser, NewUser, PendingRequest, UserRecord

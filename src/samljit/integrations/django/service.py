@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...service import LoginService
+from ..._service import LoginService
 from .sessions import DjangoSessionIssuer, current_session_revoker
 from .stores import DjangoAccountStore, DjangoUserStore
 

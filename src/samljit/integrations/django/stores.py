@@ -19,8 +19,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 
-from ...accounts import AccountConfig
-from ...claims import ascii_lower
+from ..._accounts import AccountConfig
+from ..._claims import ascii_lower
 from ...metadata import parse_idp_metadata
 from ...protocols import DuplicateUser, NewUser, UserRecord
 from ...stores._records import checked_changes

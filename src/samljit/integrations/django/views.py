@@ -25,8 +25,8 @@ from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ..._service import LoginService
 from ...errors import SamlError
-from ...service import LoginService
 from .. import _web
 from .._web import WebResponse
 from .sessions import _request

@@ -23,6 +23,7 @@ from ._email import ascii_trim as ascii_trim
 from ._email import normalize_email as normalize_email
 from ._email import parse_email as parse_email
 from ._email import quoted
+from ._models import Assertion
 from .errors import (
     AccountClaimMissing,
     AccountMismatch,
@@ -31,7 +32,6 @@ from .errors import (
     EmailMissing,
     RoleNotAccepted,
 )
-from .models import Assertion
 from .presets import PRESETS
 
 __all__ = ["ClaimMapping", "Claims", "GroupRole", "Identity", "normalize_email"]

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
-from .claims import ClaimMapping
-from .config import Limits, SPConfig
+from ._claims import ClaimMapping
+from ._config import Limits, SPConfig
 from .errors import ConfigError
 
 __all__ = ["AccountConfig", "ProvisioningPolicy"]

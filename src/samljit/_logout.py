@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from lxml import etree
 
+from ._config import SPConfig
+from ._models import NameID
 from ._signature import signature_child, verify_enveloped
 from ._time import format_datetime, parse_datetime
 from ._xml import NS_DS, NS_SAML, NS_SAMLP, parse_xml, qname, text_of
 from .bindings import PrivateKey, decode_post_response, decode_redirect
-from .config import SPConfig
 from .errors import (
     DestinationMismatch,
     Expired,
@@ -26,7 +27,6 @@ from .errors import (
 )
 from .messages import new_request_id, serialize_signed
 from .metadata import IdentityProvider
-from .models import NameID
 
 __all__ = [
     "LOGOUT_REQUEST_LIFETIME",

@@ -14,14 +14,16 @@ from typing import ClassVar, Literal
 from cryptography import x509
 
 from . import _acs, _slo, _sp_initiated
+from ._accounts import AccountConfig
 from ._context import Clock, Context, identity_provider
 from ._flow import check_plugged, run_async, run_sync
 from ._idp_cache import IdPCache
+from ._models import NameID
+from ._relay_state import DEFAULT_MAX_RELAY_STATE
+from ._response import DecryptionKey
 from ._results import AuditEvent, LoginResult, LogoutResult, OutboundMessage
-from .accounts import AccountConfig
 from .bindings import PrivateKey
 from .metadata import IdentityProvider
-from .models import NameID
 from .protocols import (
     AccountStore,
     AsyncAccountStore,
@@ -37,8 +39,6 @@ from .protocols import (
     UserRecord,
     UserStore,
 )
-from .relay_state import DEFAULT_MAX_RELAY_STATE
-from .response import DecryptionKey
 
 __all__ = [
     "AsyncLoginService",

@@ -19,8 +19,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
+from ._config import SPConfig
 from ._encryption import FAILED as DECRYPTION_FAILED
 from ._encryption import decrypt_element
+from ._models import Assertion
 from ._peek import PeekedResponse
 from ._schema import check_assertion_schema, check_response_schema
 from ._signature import Verified, signature_child, verify_enveloped
@@ -28,7 +30,6 @@ from ._time import LATEST, require_aware
 from ._web_sso import Checker
 from ._xml import NS_DS, NS_SAML, NS_SAMLP, parse_xml, qname, text_of
 from .bindings import decode_post_response
-from .config import SPConfig
 from .errors import (
     AssertionMissing,
     DecryptionFailed,
@@ -44,7 +45,6 @@ from .errors import (
     UnsolicitedResponse,
 )
 from .metadata import IdentityProvider
-from .models import Assertion
 
 if TYPE_CHECKING:
     from .protocols import ReplayCache
@@ -157,7 +157,7 @@ def verify_response_xml(
     decryption_keys: Sequence[DecryptionKey] = (),
 ) -> VerifiedResponse:
     """Verify a Response already decoded to XML bytes (or peeked at with
-    :func:`~samljit.response.peek_response`, so that it is parsed once), as
+    :func:`~samljit._response.peek_response`, so that it is parsed once), as
     :func:`verify_response` does, without recording it: pure, it writes nothing.
 
     Returns:
