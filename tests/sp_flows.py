@@ -22,15 +22,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from lxml import etree
 
-from samljit import (
-    AccountConfig,
-    ClaimMapping,
-    LoginService,
-    SPConfig,
-    UserRecord,
-    build_logout_response,
-)
+from samljit import AccountConfig, ClaimMapping, LoginService, SPConfig, UserRecord
 from samljit._xml import NS_MD
+from samljit.logout import build_logout_response
 from samljit.stores.memory import MemoryAccountStore, MemoryReplayCache, MemoryUserStore
 from samljit.testing import FixedClock, RecordingSessionIssuer
 
@@ -212,7 +206,7 @@ def verify_query_signature(url_or_query: str, certificate: x509.Certificate) -> 
 
 
 def logout_response_xml(**options: Any) -> bytes:
-    """The XML of :func:`samljit.build_logout_response`."""
+    """The XML of :func:`samljit.logout.build_logout_response`."""
     return build_logout_response(**options)
 
 

@@ -49,7 +49,7 @@ LAYERS: dict[str, set[str]] = {
         "samljit._ports",
         "samljit._idp_cache",
         "samljit._response",
-        "samljit._logout",
+        "samljit.logout",
         "samljit.metadata_source",
         "samljit._monitoring",
         "samljit.provisioning",

@@ -30,7 +30,6 @@ from samljit import (
     AccountConfig,
     AsyncLoginService,
     ClaimMapping,
-    DuplicateUser,
     LoginResult,
     LoginService,
     NewUser,
@@ -39,6 +38,7 @@ from samljit import (
     UserRecord,
     in_thread,
 )
+from samljit.protocols import DuplicateUser
 from samljit.stores.memory import (
     MemoryAccountStore,
     MemoryReplayCache,

@@ -24,10 +24,16 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree, html
 from signxml import XMLVerifier
 
-from samljit import SamlError, build_authn_request, decode_redirect, encode_redirect, post_form
+from samljit import SamlError
 from samljit._signature import signature_child, verify_enveloped
-from samljit.bindings import PrivateKey
-from samljit.metadata import BINDING_HTTP_POST
+from samljit.bindings import (
+    BINDING_HTTP_POST,
+    PrivateKey,
+    decode_redirect,
+    encode_redirect,
+    post_form,
+)
+from samljit.messages import build_authn_request
 from samljit.testing import make_certificate
 
 from .conftest import ACS_URL, NOW, SP_ENTITY_ID

@@ -106,14 +106,14 @@ def test_namespace_limits_must_be_positive(field: str) -> None:
 
 def test_a_huge_text_value_is_measured_before_it_is_encoded() -> None:
     with pytest.raises(samljit.SamlError) as caught:
-        samljit.decode_post_response("\u00e9" * 10_000_000, max_bytes=512 * 1024)
+        samljit.bindings.decode_post_response("\u00e9" * 10_000_000, max_bytes=512 * 1024)
     assert caught.value.code == "response_too_large"
 
 
 def test_non_ascii_text_is_not_base64() -> None:
     """Never replaced by "?" and then judged: the value as received is what is refused."""
     with pytest.raises(samljit.SamlError) as caught:
-        samljit.decode_post_response("PHNhbWxw\u00e9", max_bytes=512 * 1024)
+        samljit.bindings.decode_post_response("PHNhbWxw\u00e9", max_bytes=512 * 1024)
     assert caught.value.code == "invalid_base64"
 
 

@@ -1102,7 +1102,7 @@ def test_a_replayed_encrypted_assertion_is_refused(
 
 def test_sp_metadata_publishes_the_encryption_certificate(sp_key: Key) -> None:
     metadata = etree.fromstring(
-        samljit.build_sp_metadata(
+        samljit.messages.build_sp_metadata(
             entity_id=SP_ENTITY_ID, acs_url=ACS_URL, encryption_certificate=sp_key[1]
         )
     )

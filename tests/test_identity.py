@@ -18,8 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from samljit import ClaimMapping, Claims, EmailInvalid, SamlError, normalize_email
+from samljit import ClaimMapping, Claims, SamlError, normalize_email
 from samljit._claims import parse_email
+from samljit.errors import EmailInvalid
 
 EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"

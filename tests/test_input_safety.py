@@ -212,12 +212,15 @@ def test_a_compressed_response_is_refused(
 def test_a_compressed_response_is_refused_by_the_decoder_itself(issued: IssuedResponse) -> None:
     """decode_post_response is public: it refuses DEFLATE on its own, not only inside verify."""
     with pytest.raises(samljit.SamlError) as info:
-        samljit.decode_post_response(b64(zlib.compress(issued.xml)), max_bytes=10**6)
+        samljit.bindings.decode_post_response(b64(zlib.compress(issued.xml)), max_bytes=10**6)
     assert info.value.code == "compressed_payload"
 
 
 def test_decode_post_response_returns_the_xml_bytes(issued: IssuedResponse) -> None:
-    assert samljit.decode_post_response(wrap(issued.form_value), max_bytes=10**6) == issued.xml
+    assert (
+        samljit.bindings.decode_post_response(wrap(issued.form_value), max_bytes=10**6)
+        == issued.xml
+    )
 
 
 # --- size limits ---------------------------------------------------------------------------
@@ -244,7 +247,7 @@ def test_a_value_that_decodes_over_the_limit_is_refused() -> None:
     """A value short enough to pass the length check is still measured after decoding."""
     data = b"<" + b"a" * 1002
     with pytest.raises(samljit.SamlError) as info:
-        samljit.decode_post_response(b64(data), max_bytes=1000)
+        samljit.bindings.decode_post_response(b64(data), max_bytes=1000)
     assert info.value.code == "response_too_large"
     assert info.value.found == len(data)
 
@@ -254,7 +257,7 @@ def test_a_value_longer_than_the_base64_of_the_limit_is_refused_undecoded() -> N
     for 1000 bytes) could only decode to more: it is refused as too large, undecoded, even
     when it is not base64 at all."""
     with pytest.raises(samljit.SamlError) as info:
-        samljit.decode_post_response("!" * 1337, max_bytes=1000)
+        samljit.bindings.decode_post_response("!" * 1337, max_bytes=1000)
     assert info.value.code == "response_too_large"
 
 
@@ -267,7 +270,7 @@ def test_the_decoded_length_is_checked_even_when_the_value_passes_the_length_che
     max_bytes = len(xml) - 1
     assert len(b64(xml)) == -(-max_bytes // 3) * 4
     with pytest.raises(samljit.SamlError) as info:
-        samljit.decode_post_response(b64(xml), max_bytes=max_bytes)
+        samljit.bindings.decode_post_response(b64(xml), max_bytes=max_bytes)
     assert info.value.code == "response_too_large"
     assert info.value.found == len(xml)
 

@@ -34,16 +34,15 @@ from samljit import (
     NameID,
     ProvisioningPolicy,
     UserRecord,
-    build_logout_request,
-    build_logout_response,
-    encode_redirect,
     in_thread,
     parse_idp_metadata,
 )
+from samljit.bindings import encode_redirect
 from samljit.integrations import fastapi as starlette_adapter
 from samljit.integrations import flask as flask_adapter
 from samljit.integrations._web import CSRF_FIELD, sp_config
 from samljit.integrations.sessions import MemorySessionStore
+from samljit.logout import build_logout_request, build_logout_response
 from samljit.stores.memory import (
     MemoryAccountStore,
     MemoryReplayCache,

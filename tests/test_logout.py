@@ -24,22 +24,12 @@ from lxml import etree
 from signxml.algorithms import CanonicalizationMethod
 from signxml.signer import XMLSigner
 
-from samljit import (
-    BINDING_HTTP_POST,
-    BINDING_HTTP_REDIRECT,
-    LoginService,
-    NameID,
-    PendingRequest,
-    SamlError,
-    SPConfig,
-    build_authn_request,
-    build_logout_request,
-    encode_redirect,
-)
-from samljit._logout import LogoutMessage, check_logout_response
+from samljit import LoginService, NameID, PendingRequest, SamlError, SPConfig
 from samljit._signature import signature_child, verify_enveloped
 from samljit._time import format_datetime
-from samljit.bindings import PrivateKey
+from samljit.bindings import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, PrivateKey, encode_redirect
+from samljit.logout import LogoutMessage, build_logout_request, check_logout_response
+from samljit.messages import build_authn_request
 from samljit.stores.memory import MemoryAccountStore, MemoryRequestStore
 from samljit.stores.sqlite import SQLiteRequestStore
 from samljit.testing import TestIdP, make_certificate

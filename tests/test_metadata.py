@@ -51,7 +51,7 @@ def codes(parsed: samljit.ParsedMetadata) -> list[str]:
 
 
 def fingerprints(idp: samljit.IdentityProvider) -> set[str]:
-    return {samljit.certificate_sha256(cert) for cert in idp.signing_certificates}
+    return {samljit.metadata.certificate_sha256(cert) for cert in idp.signing_certificates}
 
 
 def _der(text: str) -> bytes:
@@ -207,7 +207,7 @@ def test_interop_metadata_warns_when_its_valid_until_has_passed(name: str) -> No
     parsed = parse(name)
     expected = PARSES[name].valid_until
     assert ("metadata_expired" in codes(parsed)) == (expected is not None and expected <= NOW)
-    assert all(isinstance(w, samljit.MetadataWarning) for w in parsed.warnings)
+    assert all(isinstance(w, samljit.metadata.MetadataWarning) for w in parsed.warnings)
     assert set(codes(parsed)) <= WARNING_CODES
 
 
@@ -255,8 +255,8 @@ def test_a_valid_until_before_now_is_not_a_warning_earlier() -> None:
 def test_entities_descriptor_with_one_idp_and_one_sp_yields_the_idp() -> None:
     idp = parse("shibboleth-testshib-entitiesdescriptor-idp-and-sp.xml").idp
     assert idp.entity_id == TESTSHIB
-    assert idp.sso_service(samljit.BINDING_HTTP_POST) == samljit.Endpoint(
-        binding=samljit.BINDING_HTTP_POST,
+    assert idp.sso_service(samljit.bindings.BINDING_HTTP_POST) == samljit.metadata.Endpoint(
+        binding=samljit.bindings.BINDING_HTTP_POST,
         location="https://idp.testshib.org/idp/profile/SAML2/POST/SSO",
     )
 
@@ -273,7 +273,7 @@ def test_interop_metadata_that_is_not_one_idp_is_refused(name: str) -> None:
 )
 def test_several_idps_are_refused_naming_every_one(name: str) -> None:
     """The administrator is told which entity IDs to choose from."""
-    with pytest.raises(samljit.MetadataAmbiguous) as info:
+    with pytest.raises(samljit.errors.MetadataAmbiguous) as info:
         parse(name)
     assert info.value.code == "metadata_ambiguous"
     assert isinstance(info.value.found, list)
@@ -281,7 +281,7 @@ def test_several_idps_are_refused_naming_every_one(name: str) -> None:
 
 
 def test_the_swamid_aggregate_holds_36_saml2_idps() -> None:
-    with pytest.raises(samljit.MetadataAmbiguous) as info:
+    with pytest.raises(samljit.errors.MetadataAmbiguous) as info:
         parse("swamid-federation-aggregate.xml")
     assert isinstance(info.value.found, list)
     assert len(info.value.found) == 36
@@ -335,7 +335,7 @@ def test_valid_until_of_the_enclosing_entities_descriptor_applies() -> None:
     ],
 )
 def test_a_wrong_entity_id_is_refused_listing_what_is_there(name: str, entity_id: str) -> None:
-    with pytest.raises(samljit.MetadataEntityNotFound) as info:
+    with pytest.raises(samljit.errors.MetadataEntityNotFound) as info:
         parse(name, entity_id=entity_id)
     assert info.value.code == "metadata_entity_not_found"
     assert info.value.expected == entity_id
@@ -350,8 +350,8 @@ def test_choosing_the_entity_id_of_a_single_entity_descriptor_is_allowed() -> No
 
 def test_endpoints_are_read_per_binding() -> None:
     idp = parse("openam-opensso-idp.xml").idp
-    post = idp.sso_service(samljit.BINDING_HTTP_POST)
-    redirect = idp.sso_service(samljit.BINDING_HTTP_REDIRECT)
+    post = idp.sso_service(samljit.bindings.BINDING_HTTP_POST)
+    redirect = idp.sso_service(samljit.bindings.BINDING_HTTP_REDIRECT)
     assert post is not None
     assert redirect is not None
     assert post.location == "http://sso.dev.venda.com/opensso/SSOPOST/metaAlias/idp"
@@ -635,7 +635,7 @@ def test_certificate_expiry_is_a_warning(not_after: datetime, warning: str | Non
     assert parsed.idp.signing_certificates == (certificate,)
     found = [w.code for w in parsed.warnings if w.code.startswith("certificate_expir")]
     assert found == ([warning] if warning else [])
-    assert all(isinstance(w, samljit.MetadataWarning) for w in parsed.warnings)
+    assert all(isinstance(w, samljit.metadata.MetadataWarning) for w in parsed.warnings)
 
 
 def test_metadata_over_its_size_limit_is_refused(test_idp: TestIdP) -> None:
@@ -681,7 +681,7 @@ def test_a_response_signed_by_either_rollover_key_verifies(
     issued = issue(signing_key=key, signing_certificate=certificate)
     assertion = verify(issued.form_value, idp=rollover_idp)
     assert assertion.name_id.value == "ada@acme.test"
-    assert assertion.signing_certificate_sha256 == samljit.certificate_sha256(certificate)
+    assert assertion.signing_certificate_sha256 == samljit.metadata.certificate_sha256(certificate)
 
 
 def test_a_response_signed_by_the_next_key_is_refused_before_it_is_published(
@@ -705,11 +705,11 @@ def test_a_response_signed_by_the_next_key_is_refused_before_it_is_published(
 def test_sso_and_slo_endpoints_are_read_per_binding(
     idp: samljit.IdentityProvider, test_idp: TestIdP
 ) -> None:
-    for binding in (samljit.BINDING_HTTP_POST, samljit.BINDING_HTTP_REDIRECT):
+    for binding in (samljit.bindings.BINDING_HTTP_POST, samljit.bindings.BINDING_HTTP_REDIRECT):
         sso = idp.sso_service(binding)
         slo = idp.slo_service(binding)
-        assert sso == samljit.Endpoint(binding=binding, location=test_idp.sso_url)
-        assert slo == samljit.Endpoint(binding=binding, location=test_idp.slo_url)
+        assert sso == samljit.metadata.Endpoint(binding=binding, location=test_idp.sso_url)
+        assert slo == samljit.metadata.Endpoint(binding=binding, location=test_idp.slo_url)
 
 
 def test_a_binding_the_idp_does_not_offer_has_no_endpoint(idp: samljit.IdentityProvider) -> None:
@@ -737,7 +737,7 @@ def test_sp_metadata_for_this_sp_is_refused_as_sp_metadata() -> None:
         '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
         f'entityID="{SP_ENTITY_ID}"><md:SPSSODescriptor '
         f'protocolSupportEnumeration="{SAML2}"><md:AssertionConsumerService '
-        f'Binding="{samljit.BINDING_HTTP_POST}" Location="{ACS_URL}" index="0"/>'
+        f'Binding="{samljit.bindings.BINDING_HTTP_POST}" Location="{ACS_URL}" index="0"/>'
         "</md:SPSSODescriptor></md:EntityDescriptor>"
     )
     with pytest.raises(samljit.SamlError) as info:
@@ -760,7 +760,7 @@ def _sp_entity(entity_id: str) -> bytes:
     return (
         f'<md:EntityDescriptor xmlns:md="{NS["md"]}" entityID="{entity_id}">'
         f'<md:SPSSODescriptor protocolSupportEnumeration="{SAML2}"><md:AssertionConsumerService '
-        f'Binding="{samljit.BINDING_HTTP_POST}" Location="{ACS_URL}" index="0"/>'
+        f'Binding="{samljit.bindings.BINDING_HTTP_POST}" Location="{ACS_URL}" index="0"/>'
         "</md:SPSSODescriptor></md:EntityDescriptor>"
     ).encode()
 
@@ -784,7 +784,7 @@ def test_an_idp_role_without_saml2_next_to_an_sp_role_is_no_saml2_idp(test_idp: 
         etree.SubElement(
             sp,
             f"{{{NS['md']}}}AssertionConsumerService",
-            Binding=samljit.BINDING_HTTP_POST,
+            Binding=samljit.bindings.BINDING_HTTP_POST,
             Location=ACS_URL,
             index="0",
         )

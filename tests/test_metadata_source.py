@@ -365,15 +365,15 @@ def test_any_one_of_several_pinned_certificates_may_have_signed(keys: Keys) -> N
 
 def test_metadata_signed_by_another_key_is_refused(keys: Keys) -> None:
     signed = sign(keys.idp_a.metadata_xml, keys.wrong)
-    with pytest.raises(samljit.MetadataSignatureInvalid) as caught:
+    with pytest.raises(samljit.errors.MetadataSignatureInvalid) as caught:
         samljit.parse_idp_metadata(signed, now=NOW, signing_certificates=[keys.signer[1]])
     assert caught.value.code == "metadata_signature_invalid"
-    assert caught.value.expected == [samljit.certificate_sha256(keys.signer[1])]
-    assert caught.value.found == samljit.certificate_sha256(keys.wrong[1])
+    assert caught.value.expected == [samljit.metadata.certificate_sha256(keys.signer[1])]
+    assert caught.value.found == samljit.metadata.certificate_sha256(keys.wrong[1])
 
 
 def test_unsigned_metadata_is_refused_when_a_signer_is_pinned(keys: Keys) -> None:
-    with pytest.raises(samljit.MetadataSignatureInvalid) as caught:
+    with pytest.raises(samljit.errors.MetadataSignatureInvalid) as caught:
         samljit.parse_idp_metadata(
             keys.idp_a.metadata_xml, now=NOW, signing_certificates=[keys.signer[1]]
         )
@@ -384,7 +384,7 @@ def test_metadata_changed_after_signing_is_refused(keys: Keys) -> None:
     signed = sign(keys.idp_a.metadata_xml, keys.signer)
     tampered = signed.replace(b"https://idp.example.test/sso", b"https://evil.example/sso")
     assert tampered != signed
-    with pytest.raises(samljit.MetadataSignatureInvalid) as caught:
+    with pytest.raises(samljit.errors.MetadataSignatureInvalid) as caught:
         samljit.parse_idp_metadata(tampered, now=NOW, signing_certificates=[keys.signer[1]])
     assert caught.value.code == "metadata_signature_invalid"
 
@@ -392,14 +392,14 @@ def test_metadata_changed_after_signing_is_refused(keys: Keys) -> None:
 def test_a_signature_that_does_not_reference_the_root_is_refused(keys: Keys) -> None:
     signed = sign(keys.idp_a.metadata_xml, keys.signer)
     moved = with_attributes(signed, ID="_another_id")
-    with pytest.raises(samljit.MetadataSignatureInvalid) as caught:
+    with pytest.raises(samljit.errors.MetadataSignatureInvalid) as caught:
         samljit.parse_idp_metadata(moved, now=NOW, signing_certificates=[keys.signer[1]])
     assert caught.value.code == "metadata_signature_invalid"
 
 
 def test_sha1_signed_metadata_is_refused(keys: Keys) -> None:
     signed = sign(keys.idp_a.metadata_xml, keys.signer, alg="sha1")
-    with pytest.raises(samljit.MetadataSignatureInvalid) as caught:
+    with pytest.raises(samljit.errors.MetadataSignatureInvalid) as caught:
         samljit.parse_idp_metadata(signed, now=NOW, signing_certificates=[keys.signer[1]])
     assert caught.value.code == "metadata_signature_invalid"
 
@@ -414,7 +414,7 @@ def test_a_signed_aggregate_yields_the_entity_chosen_by_id(keys: Keys) -> None:
 
 
 def test_a_non_metadata_document_is_invalid_before_its_signature_is_checked(keys: Keys) -> None:
-    with pytest.raises(samljit.MetadataInvalid) as caught:
+    with pytest.raises(samljit.errors.MetadataInvalid) as caught:
         samljit.parse_idp_metadata(
             b"<html><body>login</body></html>", signing_certificates=[keys.signer[1]]
         )
@@ -457,7 +457,7 @@ def test_real_signed_files_as_stored_do_not_verify_because_they_were_reindented(
     """The stored copies were pretty-printed after signing (whitespace inside SignedInfo),
     which breaks an XML signature: exactly what a pinned signer must catch."""
     data = (VENDOR / name).read_bytes()
-    with pytest.raises(samljit.MetadataSignatureInvalid) as caught:
+    with pytest.raises(samljit.errors.MetadataSignatureInvalid) as caught:
         samljit.parse_idp_metadata(data, now=NOW, signing_certificates=[_keyinfo_certificate(data)])
     assert caught.value.code == "metadata_signature_invalid"
 
@@ -478,7 +478,7 @@ def test_real_sustainsys_metadata_verifies_once_the_reindentation_is_undone() ->
 
 def test_real_sustainsys_metadata_does_not_verify_with_another_certificate(keys: Keys) -> None:
     data = _unindented((VENDOR / SIGNED_VENDOR_FILES[2]).read_bytes())
-    with pytest.raises(samljit.MetadataSignatureInvalid) as caught:
+    with pytest.raises(samljit.errors.MetadataSignatureInvalid) as caught:
         samljit.parse_idp_metadata(data, now=NOW, signing_certificates=[keys.signer[1]])
     assert caught.value.code == "metadata_signature_invalid"
 
@@ -586,7 +586,7 @@ def test_current_fetches_only_when_the_copy_is_due(keys: Keys) -> None:
 def test_after_a_failure_the_source_waits_the_retry_interval(keys: Keys) -> None:
     source, fetcher = stub_source(keys.idp_a.metadata_xml, retry_interval=timedelta(minutes=5))
     source.refresh(now=NOW)
-    fetcher.error = samljit.MetadataFetchFailed("down", found="unreachable")
+    fetcher.error = samljit.errors.MetadataFetchFailed("down", found="unreachable")
     result = source.refresh(now=NOW + timedelta(hours=7))
     assert result.next_refresh == NOW + timedelta(hours=7, minutes=5)
     source.current(now=NOW + timedelta(hours=7, minutes=4))
@@ -611,7 +611,7 @@ def test_each_failure_in_a_row_doubles_the_wait_up_to_the_maximum(keys: Keys) ->
         max_retry_interval=timedelta(minutes=30),
     )
     source.refresh(now=NOW)
-    fetcher.error = samljit.MetadataFetchFailed("down", found="unreachable")
+    fetcher.error = samljit.errors.MetadataFetchFailed("down", found="unreachable")
     assert _fail_in_a_row(source, 5, NOW + timedelta(hours=7)) == [
         timedelta(minutes=m) for m in (5, 10, 20, 30, 30)
     ]
@@ -619,11 +619,11 @@ def test_each_failure_in_a_row_doubles_the_wait_up_to_the_maximum(keys: Keys) ->
 
 def test_a_good_refresh_starts_the_back_off_over(keys: Keys) -> None:
     source, fetcher = stub_source(keys.idp_a.metadata_xml, retry_interval=timedelta(minutes=5))
-    fetcher.error = samljit.MetadataFetchFailed("down", found="unreachable")
+    fetcher.error = samljit.errors.MetadataFetchFailed("down", found="unreachable")
     _fail_in_a_row(source, 3, NOW)
     fetcher.error = None
     assert source.refresh(now=NOW + timedelta(hours=1)).ok
-    fetcher.error = samljit.MetadataFetchFailed("down", found="unreachable")
+    fetcher.error = samljit.errors.MetadataFetchFailed("down", found="unreachable")
     assert _fail_in_a_row(source, 1, NOW + timedelta(hours=8)) == [timedelta(minutes=5)]
 
 
@@ -631,7 +631,7 @@ def test_a_source_that_never_loaded_backs_off_too(keys: Keys) -> None:
     """Without a copy every login raises, but only a due source fetches again."""
     source, fetcher = stub_source(b"<html>maintenance</html>", retry_interval=timedelta(minutes=5))
     for minute in range(0, 15):
-        with pytest.raises(samljit.MetadataInvalid):
+        with pytest.raises(samljit.errors.MetadataInvalid):
             source.current(now=NOW + timedelta(minutes=minute))
     assert len(fetcher.calls) == 2  # at 0, then at 5; the next is due at 15
 
@@ -767,7 +767,7 @@ def test_sp_metadata_does_not_replace_the_idp(keys: Keys) -> None:
     """The SP's own metadata served by mistake is another entity than the IdP's."""
     source, fetcher = stub_source(keys.idp_a.metadata_xml)
     source.refresh(now=NOW)
-    fetcher.body = samljit.build_sp_metadata(entity_id=SP_ENTITY_ID, acs_url=ACS_URL)
+    fetcher.body = samljit.messages.build_sp_metadata(entity_id=SP_ENTITY_ID, acs_url=ACS_URL)
     assert source.refresh(now=NOW).code == "metadata_entity_not_found"
     assert_kept(source, keys)
 
@@ -796,7 +796,9 @@ def test_entity_id_picks_the_idp_out_of_an_aggregate() -> None:
 
 
 def test_sp_metadata_is_not_taken_as_the_first_copy() -> None:
-    source, _ = stub_source(samljit.build_sp_metadata(entity_id=SP_ENTITY_ID, acs_url=ACS_URL))
+    source, _ = stub_source(
+        samljit.messages.build_sp_metadata(entity_id=SP_ENTITY_ID, acs_url=ACS_URL)
+    )
     assert source.refresh(now=NOW).code == "metadata_is_sp"
 
 
@@ -808,7 +810,7 @@ def test_an_aggregate_without_entity_id_is_ambiguous() -> None:
 
 def test_current_raises_the_failure_when_no_copy_was_ever_good() -> None:
     source, _ = stub_source(b"not xml")
-    with pytest.raises(samljit.MetadataInvalid) as caught:
+    with pytest.raises(samljit.errors.MetadataInvalid) as caught:
         source.current(now=NOW)
     assert caught.value.code == "metadata_invalid"
 
@@ -820,7 +822,7 @@ def test_the_stored_copy_can_be_loaded_after_a_restart(keys: Keys) -> None:
     stored = first.xml
     assert stored is not None
     restarted, fetcher = stub_source(b"", retry_interval=timedelta(minutes=5))
-    fetcher.error = samljit.MetadataFetchFailed("down", found="unreachable")
+    fetcher.error = samljit.errors.MetadataFetchFailed("down", found="unreachable")
     assert restarted.load(stored, now=NOW).ok
     assert restarted.current(now=NOW).signing_certificates == (keys.idp_a.certificate,)
 
@@ -853,7 +855,7 @@ def test_a_bad_paste_does_not_replace_a_good_one(keys: Keys) -> None:
 
 def test_pinned_signed_pasted_metadata_must_verify(keys: Keys) -> None:
     signed = sign(keys.idp_a.metadata_xml, keys.wrong)
-    with pytest.raises(samljit.MetadataSignatureInvalid) as caught:
+    with pytest.raises(samljit.errors.MetadataSignatureInvalid) as caught:
         samljit.MetadataSource.from_xml(signed, now=NOW, signing_certificates=[keys.signer[1]])
     assert caught.value.code == "metadata_signature_invalid"
 
@@ -1124,7 +1126,7 @@ def test_a_redirect_from_https_to_https_is_followed(
 
 def test_the_default_fetcher_refuses_an_http_url(metadata_server: MetadataServer) -> None:
     fetch = samljit.urllib_fetcher()
-    with pytest.raises(samljit.MetadataFetchFailed) as caught:
+    with pytest.raises(samljit.errors.MetadataFetchFailed) as caught:
         fetch(metadata_server.serve("/metadata", b"x"), timeout=TIMEOUT, max_bytes=1_000)
     assert (caught.value.code, caught.value.found) == ("metadata_fetch_failed", "insecure_url")
     assert metadata_server.hits["/metadata"] == 0
@@ -1140,31 +1142,33 @@ def _loaded(xml: bytes) -> samljit.MetadataSource:
 def test_a_certificate_expiring_within_the_window_is_reported() -> None:
     expires = NOW + timedelta(days=20)
     source = _loaded(expiring_idp(expires).metadata_xml)
-    [finding] = samljit.check_metadata([source], now=NOW, days=30)
+    [finding] = samljit.metadata_source.check_metadata([source], now=NOW, days=30)
     assert (finding.code, finding.source, finding.expires) == (
         "certificate_expiring",
         "acme",
         expires,
     )
-    assert finding.certificate_sha256 == samljit.certificate_sha256(
+    assert finding.certificate_sha256 == samljit.metadata.certificate_sha256(
         source.idp.signing_certificates[0]
     )  # type: ignore[union-attr]
 
 
 def test_a_certificate_expiring_after_the_window_is_not_reported() -> None:
     source = _loaded(expiring_idp(NOW + timedelta(days=20)).metadata_xml)
-    assert samljit.check_metadata([source], now=NOW, days=10) == []
+    assert samljit.metadata_source.check_metadata([source], now=NOW, days=10) == []
 
 
 def test_an_expired_certificate_is_reported() -> None:
     source = _loaded(expiring_idp(NOW - timedelta(days=1)).metadata_xml)
-    assert [f.code for f in samljit.check_metadata([source], now=NOW)] == ["certificate_expired"]
+    assert [f.code for f in samljit.metadata_source.check_metadata([source], now=NOW)] == [
+        "certificate_expired"
+    ]
 
 
 def test_an_expiring_certificate_is_reported_even_with_a_successor(keys: Keys) -> None:
     old = expiring_idp(NOW + timedelta(days=5))
     xml = old.metadata(extra_certificates=[keys.idp_b.certificate])
-    findings = samljit.check_metadata([_loaded(xml)], now=NOW)
+    findings = samljit.metadata_source.check_metadata([_loaded(xml)], now=NOW)
     assert [f.code for f in findings] == ["certificate_expiring"]
 
 
@@ -1180,7 +1184,7 @@ def test_check_and_parse_warnings_apply_the_same_expiry_rule(not_after: datetime
     """One rule: check_metadata(days=30) reports exactly the expiry warnings parsing gives."""
     xml = expiring_idp(not_after).metadata(valid_until=NOW - timedelta(seconds=1))
     warnings = samljit.parse_idp_metadata(xml, now=NOW).warnings
-    findings = samljit.check_metadata([_loaded(xml)], now=NOW, days=30)
+    findings = samljit.metadata_source.check_metadata([_loaded(xml)], now=NOW, days=30)
     assert [(f.code, f.message) for f in findings] == [
         (w.code, w.message) for w in warnings if "expir" in w.code
     ]
@@ -1189,52 +1193,56 @@ def test_check_and_parse_warnings_apply_the_same_expiry_rule(not_after: datetime
 
 def test_metadata_past_valid_until_is_reported(keys: Keys) -> None:
     source = _loaded(keys.idp_a.metadata(valid_until=NOW - timedelta(hours=1)))
-    [finding] = samljit.check_metadata([source], now=NOW)
+    [finding] = samljit.metadata_source.check_metadata([source], now=NOW)
     assert (finding.code, finding.expires) == ("metadata_expired", NOW - timedelta(hours=1))
 
 
 def test_healthy_metadata_needs_no_action(keys: Keys) -> None:
     source = _loaded(keys.idp_a.metadata(valid_until=NOW + timedelta(days=3)))
-    assert samljit.check_metadata([source], now=NOW) == []
+    assert samljit.metadata_source.check_metadata([source], now=NOW) == []
 
 
 def test_a_failed_refresh_is_reported_while_the_good_copy_serves(keys: Keys) -> None:
     source, fetcher = stub_source(keys.idp_a.metadata_xml)
     source.refresh(now=NOW)
-    fetcher.error = samljit.MetadataFetchFailed("down", found="unreachable")
+    fetcher.error = samljit.errors.MetadataFetchFailed("down", found="unreachable")
     source.refresh(now=NOW)
-    [finding] = samljit.check_metadata([source], now=NOW)
+    [finding] = samljit.metadata_source.check_metadata([source], now=NOW)
     assert (finding.code, finding.entity_id) == ("metadata_fetch_failed", ENTITY_ID)
 
 
 def test_a_source_without_any_good_copy_is_reported_with_its_failure() -> None:
     source, _ = stub_source(b"garbage")
     source.refresh(now=NOW)
-    assert [f.code for f in samljit.check_metadata([source], now=NOW)] == ["metadata_invalid"]
+    assert [f.code for f in samljit.metadata_source.check_metadata([source], now=NOW)] == [
+        "metadata_invalid"
+    ]
 
 
 def test_a_source_never_refreshed_is_reported_as_not_loaded() -> None:
     source, _ = stub_source(b"")
-    assert [f.code for f in samljit.check_metadata([source], now=NOW)] == ["metadata_not_loaded"]
+    assert [f.code for f in samljit.metadata_source.check_metadata([source], now=NOW)] == [
+        "metadata_not_loaded"
+    ]
 
 
 def test_a_parsed_idp_can_be_checked_directly() -> None:
     idp = samljit.parse_idp_metadata(
         expiring_idp(NOW + timedelta(days=3)).metadata_xml, now=NOW
     ).idp
-    [finding] = samljit.check_metadata([idp], now=NOW)
+    [finding] = samljit.metadata_source.check_metadata([idp], now=NOW)
     assert (finding.source, finding.code) == (ENTITY_ID, "certificate_expiring")
 
 
 def test_a_negative_window_is_refused(keys: Keys) -> None:
     with pytest.raises(samljit.ConfigError) as caught:
-        samljit.check_metadata([], now=NOW, days=-1)
+        samljit.metadata_source.check_metadata([], now=NOW, days=-1)
     assert caught.value.code == "configuration_invalid"
 
 
 def test_a_finding_has_a_json_form() -> None:
     source = _loaded(expiring_idp(NOW + timedelta(days=1)).metadata_xml)
-    [finding] = samljit.check_metadata([source], now=NOW)
+    [finding] = samljit.metadata_source.check_metadata([source], now=NOW)
     assert set(finding.to_dict()) == {
         "source",
         "code",
@@ -1254,7 +1262,7 @@ def test_the_default_fetcher_stops_reading_a_streamed_body_at_the_limit(
     huge = keys.idp_b.metadata_xml + b"<!--" + b"x" * 200_000 + b"-->"
     url = metadata_server.serve("/metadata", huge, send_length=False)
     fetch = samljit.urllib_fetcher(allow_http=True)
-    with pytest.raises(samljit.MetadataFetchFailed) as caught:
+    with pytest.raises(samljit.errors.MetadataFetchFailed) as caught:
         fetch(url, timeout=TIMEOUT, max_bytes=8_000)
     assert (caught.value.code, caught.value.found) == ("metadata_fetch_failed", "too_large")
 
@@ -1270,7 +1278,7 @@ def test_the_default_fetcher_refuses_an_announced_oversized_body_before_reading_
         headers={"Content-Length": "50000000"},
     )
     fetch = samljit.urllib_fetcher(allow_http=True)
-    with pytest.raises(samljit.MetadataFetchFailed) as caught:
+    with pytest.raises(samljit.errors.MetadataFetchFailed) as caught:
         fetch(url, timeout=TIMEOUT, max_bytes=len(keys.idp_a.metadata_xml) + 1_000)
     assert (caught.value.code, caught.value.found) == ("metadata_fetch_failed", "too_large")
 
@@ -1314,16 +1322,18 @@ def test_a_timeout_outside_zero_to_six_hundred_seconds_is_refused(timeout: float
 
 def test_metadata_whose_valid_until_is_now_is_reported_expired(keys: Keys) -> None:
     source = _loaded(keys.idp_a.metadata(valid_until=NOW + timedelta(hours=1)))
-    [finding] = samljit.check_metadata([source], now=NOW + timedelta(hours=1))
+    [finding] = samljit.metadata_source.check_metadata([source], now=NOW + timedelta(hours=1))
     assert (finding.code, finding.expires) == ("metadata_expired", NOW + timedelta(hours=1))
 
 
 def test_a_certificate_expiring_exactly_at_the_end_of_the_window_is_reported() -> None:
     source = _loaded(expiring_idp(NOW + timedelta(days=30)).metadata_xml)
-    codes = [f.code for f in samljit.check_metadata([source], now=NOW, days=30)]
+    codes = [f.code for f in samljit.metadata_source.check_metadata([source], now=NOW, days=30)]
     assert codes == ["certificate_expiring"]
 
 
 def test_a_certificate_expiring_at_this_moment_is_reported_expired() -> None:
     source = _loaded(expiring_idp(NOW).metadata_xml)
-    assert [f.code for f in samljit.check_metadata([source], now=NOW)] == ["certificate_expired"]
+    assert [f.code for f in samljit.metadata_source.check_metadata([source], now=NOW)] == [
+        "certificate_expired"
+    ]

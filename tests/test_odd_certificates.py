@@ -141,7 +141,7 @@ def test_a_logout_request_with_an_unreadable_hint_is_signature_invalid(
 ) -> None:
     """The SLO endpoint answers a SamlError (an error page), not a 500."""
     idp_side = samljit.SPConfig(entity_id=test_idp.entity_id, acs_url="https://idp.test/unused")
-    _, xml = samljit.build_logout_request(
+    _, xml = samljit.logout.build_logout_request(
         sp=idp_side,
         destination=SLO_URL,
         name_id=samljit.NameID(value="ada@acme.test"),
@@ -184,10 +184,10 @@ def test_a_host_built_idp_with_an_unreadable_key_still_verifies_with_its_good_on
 
 
 def test_a_redirect_query_signature_skips_an_unreadable_key(test_idp: TestIdP) -> None:
-    url = samljit.encode_redirect(
+    url = samljit.bindings.encode_redirect(
         b"<samlp:LogoutRequest/>", destination=SLO_URL, key=test_idp.key, relay_state="r"
     )
-    message = samljit.decode_redirect(
+    message = samljit.bindings.decode_redirect(
         url.partition("?")[2],
         max_bytes=10_000,
         certificates=(unreadable_key(test_idp), test_idp.certificate),

@@ -11,16 +11,8 @@ from typing import Any
 
 import pytest
 
-from samljit import (
-    Identity,
-    NewUser,
-    ProvisioningPolicy,
-    SamlError,
-    UserRecord,
-    plan_provisioning,
-    stale_users,
-)
-from samljit.provisioning import ProvisioningPlan
+from samljit import Identity, NewUser, ProvisioningPolicy, SamlError, UserRecord
+from samljit.provisioning import ProvisioningPlan, plan_provisioning, stale_users
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 

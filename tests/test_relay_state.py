@@ -1,7 +1,8 @@
 """RelayState is untrusted (SAML bindings 3.4.3, 3.5.3): it only ever becomes a redirect to a
 path on this site or to an allow-listed origin.
 
-An open-redirect corpus runs through :func:`samljit.safe_redirect`; then the login service is
+An open-redirect corpus runs through :func:`samljit.bindings.safe_redirect`; then the login
+service is
 shown to use it: an IdP-initiated login never redirects to a hostile RelayState, and an
 SP-initiated login redirects to the target saved with the request, whatever comes back.
 """
@@ -13,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from samljit import safe_redirect
 from samljit._relay_state import DEFAULT_MAX_RELAY_STATE
+from samljit.bindings import safe_redirect
 from samljit.stores.memory import MemoryAccountStore, MemoryRequestStore
 from samljit.stores.sqlite import SQLiteRequestStore
 from samljit.testing import TestIdP

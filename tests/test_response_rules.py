@@ -182,7 +182,7 @@ def test_a_response_breaking_a_rule_is_rejected_with_its_code(
 
 
 def test_rejections_say_what_was_expected_and_found(issue: Issue, verify: Verify) -> None:
-    with pytest.raises(samljit.DestinationMismatch) as caught:
+    with pytest.raises(samljit.errors.DestinationMismatch) as caught:
         verify(issue(destination="https://evil.test/acs").form_value)
     assert caught.value.expected == ACS_URL
     assert caught.value.found == "https://evil.test/acs"
@@ -316,7 +316,7 @@ def test_the_clock_skew_is_configurable(issue: Issue, verify: Verify, sp: samlji
     import dataclasses
 
     strict = dataclasses.replace(sp, clock_skew=timedelta(0))
-    with pytest.raises(samljit.Expired):
+    with pytest.raises(samljit.errors.Expired):
         verify(issue().form_value, sp=strict, now=NOW + timedelta(minutes=5))
     assert verify(issue().form_value, sp=strict, now=NOW + timedelta(minutes=4, seconds=59))
 
@@ -512,7 +512,7 @@ def test_an_encrypted_name_id_is_refused_until_decryption_exists(
         assert name_id is not None
         subject.replace(name_id, etree.Element(_a("EncryptedID")))
 
-    with pytest.raises(samljit.EncryptionNotSupported):
+    with pytest.raises(samljit.errors.EncryptionNotSupported):
         verify(issue(edit_assertion=encrypt_name_id).form_value)
 
 
@@ -534,7 +534,7 @@ def test_a_replay_is_remembered_until_the_assertion_expires(issue: Issue, verify
     with pytest.raises(samljit.Replayed):
         verify(issued.form_value, replay_cache=cache, now=NOW + timedelta(minutes=7))
     # After NotOnOrAfter + skew the entry may go: the assertion is refused as expired anyway.
-    with pytest.raises(samljit.Expired):
+    with pytest.raises(samljit.errors.Expired):
         verify(issued.form_value, replay_cache=cache, now=NOW + timedelta(minutes=9))
 
 
@@ -549,7 +549,7 @@ def test_the_memory_replay_cache_forgets_expired_entries() -> None:
 
 def test_a_rejected_response_is_not_recorded(issue: Issue, verify: Verify) -> None:
     cache = samljit.MemoryReplayCache()
-    with pytest.raises(samljit.AudienceMismatch):
+    with pytest.raises(samljit.errors.AudienceMismatch):
         verify(issue(audience="https://other.test").form_value, replay_cache=cache)
     assert len(cache) == 0
 

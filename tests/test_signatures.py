@@ -129,7 +129,7 @@ def test_a_second_assertion_is_rejected_even_when_unsigned_and_distinct(
     extra.set("ID", "_another")
     forge_name_id(extra, "admin@acme.test")
     response.append(extra)
-    with pytest.raises(samljit.MultipleAssertions):
+    with pytest.raises(samljit.errors.MultipleAssertions):
         verify(etree.tostring(response))
 
 
@@ -140,7 +140,7 @@ def test_an_assertion_outside_its_slot_is_rejected(issue: Issue, verify: Verify)
     assert assertion is not None
     extensions = etree.SubElement(response, qname(NS_SAMLP, "Extensions"))
     extensions.append(assertion)
-    with pytest.raises(samljit.MultipleAssertions):
+    with pytest.raises(samljit.errors.MultipleAssertions):
         verify(etree.tostring(response))
 
 
@@ -149,7 +149,7 @@ def test_duplicate_ids_are_rejected(issue: Issue, verify: Verify) -> None:
     assertion = response.find(ASSERTION)
     assert assertion is not None
     etree.SubElement(response, qname(NS_SAMLP, "Extensions"), ID=assertion.get("ID", ""))
-    with pytest.raises(samljit.DuplicateId):
+    with pytest.raises(samljit.errors.DuplicateId):
         verify(etree.tostring(response))
 
 
@@ -161,7 +161,7 @@ def test_a_signature_elsewhere_is_rejected(issue: Issue, verify: Verify) -> None
     assert signature is not None
     extensions = etree.SubElement(response, qname(NS_SAMLP, "Extensions"))
     extensions.append(copy.deepcopy(signature))
-    with pytest.raises(samljit.SignatureMisplaced):
+    with pytest.raises(samljit.errors.SignatureMisplaced):
         verify(etree.tostring(response))
 
 
@@ -172,7 +172,7 @@ def test_two_signatures_on_one_element_are_rejected(issue: Issue, verify: Verify
     signature = assertion.find(SIGNATURE)
     assert signature is not None
     signature.addnext(copy.deepcopy(signature))
-    with pytest.raises(samljit.SignatureMisplaced):
+    with pytest.raises(samljit.errors.SignatureMisplaced):
         verify(etree.tostring(response))
 
 
@@ -183,7 +183,7 @@ def test_content_changed_under_the_assertion_signature_is_rejected(
     issue: Issue, verify: Verify
 ) -> None:
     tampered = issue().xml.replace(b"developer", b"account_administrator")
-    with pytest.raises(samljit.SignatureInvalid):
+    with pytest.raises(samljit.errors.SignatureInvalid):
         verify(tampered)
 
 
@@ -191,7 +191,7 @@ def test_content_changed_under_the_response_signature_is_rejected(
     issue: Issue, verify: Verify
 ) -> None:
     signed = issue(sign_response=True, sign_assertion=False).xml
-    with pytest.raises(samljit.SignatureInvalid):
+    with pytest.raises(samljit.errors.SignatureInvalid):
         verify(signed.replace(b"developer", b"account_administrator"))
 
 
@@ -199,7 +199,7 @@ def test_every_signature_present_must_verify(issue: Issue, verify: Verify) -> No
     """A valid assertion signature does not excuse a broken response signature."""
     signed = issue(sign_response=True, sign_assertion=True).xml
     tampered = signed.replace(b"<samlp:StatusCode", b"<samlp:StatusCode Extra='1'", 1)
-    with pytest.raises(samljit.SignatureInvalid):
+    with pytest.raises(samljit.errors.SignatureInvalid):
         verify(tampered)
 
 
@@ -323,7 +323,7 @@ def test_a_response_signed_by_another_key_is_rejected_as_untrusted(
     """The attacker puts their own certificate in KeyInfo; it is never trusted."""
     attacker = TestIdP(entity_id=idp.entity_id)
     issued = attacker.issue_response(sp_entity_id=SP_ENTITY_ID, acs_url=ACS_URL, now=NOW)
-    with pytest.raises(samljit.UntrustedKey) as caught:
+    with pytest.raises(samljit.errors.UntrustedKey) as caught:
         samljit.verify_response(
             issued.form_value,
             idp=idp,
@@ -332,7 +332,7 @@ def test_a_response_signed_by_another_key_is_rejected_as_untrusted(
             replay_cache=samljit.MemoryReplayCache(),
             allow_unsolicited=True,
         )
-    assert caught.value.found == samljit.certificate_sha256(attacker.certificate)
+    assert caught.value.found == samljit.metadata.certificate_sha256(attacker.certificate)
 
 
 def test_keyinfo_naming_the_trusted_certificate_does_not_help_another_key(
@@ -346,7 +346,7 @@ def test_keyinfo_naming_the_trusted_certificate_does_not_help_another_key(
         signing_key=attacker_key,
         signing_certificate=test_idp.certificate,
     )
-    with pytest.raises(samljit.SignatureInvalid):
+    with pytest.raises(samljit.errors.SignatureInvalid):
         samljit.verify_response(
             issued.form_value,
             idp=idp,
@@ -385,7 +385,7 @@ def test_every_metadata_certificate_is_trusted_for_key_rollover(
         allow_unsolicited=True,
     )
     expected = new_cert if signer == "new" else test_idp.certificate
-    assert assertion.signing_certificate_sha256 == samljit.certificate_sha256(expected)
+    assert assertion.signing_certificate_sha256 == samljit.metadata.certificate_sha256(expected)
 
 
 def test_an_expired_metadata_certificate_still_verifies(sp: samljit.SPConfig) -> None:
@@ -452,7 +452,9 @@ def test_the_reported_signing_certificate_is_the_one_that_signed_the_assertion(
         allow_unsolicited=True,
     ).assertion
     assert assertion.signed_parts == ("response", "assertion")
-    assert assertion.signing_certificate_sha256 == samljit.certificate_sha256(next_certificate)
+    assert assertion.signing_certificate_sha256 == samljit.metadata.certificate_sha256(
+        next_certificate
+    )
 
 
 # --- algorithms, transforms, references --------------------------------------------------------
@@ -554,7 +556,7 @@ def test_an_assertion_signature_pointing_at_the_response_is_rejected(
     assert signature is not None
     assert assertion is not None
     assertion.insert(1, signature)
-    with pytest.raises(samljit.ReferenceMismatch):
+    with pytest.raises(samljit.errors.ReferenceMismatch):
         verify(etree.tostring(response))
 
 
@@ -562,7 +564,7 @@ def test_sha1_digest_with_strong_signature_needs_the_opt_in(
     issue: Issue, verify: Verify, sp: samljit.SPConfig
 ) -> None:
     issued = issue(digest_algorithm="sha1")
-    with pytest.raises(samljit.AlgorithmForbidden):
+    with pytest.raises(samljit.errors.AlgorithmForbidden):
         verify(issued.form_value)
     assert verify(issued.form_value, sp=dataclasses.replace(sp, allow_sha1=True))
 
@@ -578,7 +580,7 @@ def test_a_garbled_signature_value_is_rejected(issue: Issue, verify: Verify) -> 
     value = response.find(".//ds:SignatureValue", DS)
     assert value is not None
     value.text = "not base64 at all!"
-    with pytest.raises(samljit.SignatureInvalid):
+    with pytest.raises(samljit.errors.SignatureInvalid):
         verify(etree.tostring(response))
 
 

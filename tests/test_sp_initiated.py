@@ -21,18 +21,15 @@ import pytest
 from cryptography import x509
 
 from samljit import (
-    BINDING_HTTP_POST,
-    BINDING_HTTP_REDIRECT,
     AccountConfig,
     LoginResult,
     LoginService,
     PendingRequest,
     ProvisioningPolicy,
     SamlError,
-    decode_redirect,
 )
 from samljit._signature import signature_child, verify_enveloped
-from samljit.bindings import PrivateKey
+from samljit.bindings import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, PrivateKey, decode_redirect
 from samljit.stores.memory import MemoryAccountStore, MemoryRequestStore, MemoryUserStore
 from samljit.stores.sqlite import SQLiteRequestStore
 from samljit.testing import IssuedResponse, TestIdP, make_certificate

@@ -25,15 +25,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from samljit import (
-    NameID,
-    build_authn_request,
-    build_logout_request,
-    build_sp_metadata,
-)
+from samljit import NameID
 from samljit._signature import signature_child, verify_enveloped
 from samljit.bindings import PrivateKey
 from samljit.cli import main
+from samljit.logout import build_logout_request
+from samljit.messages import build_authn_request, build_sp_metadata
 from samljit.testing import TestIdP, make_certificate
 
 from .conftest import ACS_URL, NOW, SP_ENTITY_ID

@@ -23,7 +23,6 @@ import pytest
 from samljit import (
     AccountConfig,
     ClaimMapping,
-    DuplicateUser,
     Limits,
     LoginService,
     NewUser,
@@ -31,6 +30,7 @@ from samljit import (
     SamlError,
     SPConfig,
 )
+from samljit.protocols import DuplicateUser
 from samljit.stores.memory import MemoryReplayCache, MemorySessionIssuer
 from samljit.stores.sqlite import SQLiteAccountStore, SQLiteReplayCache, SQLiteUserStore
 from samljit.testing import TestIdP

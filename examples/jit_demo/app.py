@@ -298,7 +298,7 @@ class JitDemoApp:
         config = self.accounts.get(account)
         if config is None:
             status = '<p id="sso-status">SSO is <b>disabled</b>: no IdP metadata saved.</p>'
-            warnings: tuple[samljit.MetadataWarning, ...] = ()
+            warnings: tuple[samljit.metadata.MetadataWarning, ...] = ()
         else:
             parsed = samljit.parse_idp_metadata(config.idp_metadata, entity_id=config.idp_entity_id)
             warnings = parsed.warnings
@@ -480,13 +480,13 @@ def _redirect(location: str, *, headers: list[tuple[str, str]] | None = None) ->
     return Response("", "303 See Other", [("Location", location), *(headers or [])])
 
 
-def _describe(outcome: samljit.ProvisioningOutcome) -> str:
+def _describe(outcome: samljit.provisioning.ProvisioningOutcome) -> str:
     """``created (full_name: Ada; role: developer)``, ``updated (role: a -> b)``, ``unchanged``."""
     changes = _changes(outcome)
     return f"{outcome.action} ({changes})" if changes else outcome.action
 
 
-def _changes(outcome: samljit.ProvisioningOutcome) -> str:
+def _changes(outcome: samljit.provisioning.ProvisioningOutcome) -> str:
     if outcome.action == "created":
         return "; ".join(f"{name}: {new}" for name, (_, new) in outcome.changes.items())
     return "; ".join(f"{name}: {old} -> {new}" for name, (old, new) in outcome.changes.items())

@@ -76,7 +76,7 @@ class Context:
 
 
 def redirect_target(ctx: Context, relay_state: str | None) -> str:
-    """Where ``relay_state`` may send the browser (see :func:`~samljit.safe_redirect`)."""
+    """Where ``relay_state`` may send the browser (see :func:`~samljit.bindings.safe_redirect`)."""
     return safe_redirect(
         relay_state, allowed_origins=ctx.allowed_redirect_origins, max_length=ctx.max_relay_state
     )

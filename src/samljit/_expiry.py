@@ -1,7 +1,8 @@
 """The expiry rule for IdP metadata, written once.
 
 Both :func:`~samljit.parse_idp_metadata` (its ``certificate_expired``, ``certificate_expiring``
-and ``metadata_expired`` warnings) and :func:`~samljit.check_metadata` (its findings) judge with
+and ``metadata_expired`` warnings) and
+:func:`~samljit.metadata_source.check_metadata` (its findings) judge with
 :func:`expiry_notices`: the same codes, boundaries and messages.
 """
 

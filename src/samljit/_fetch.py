@@ -23,7 +23,7 @@ _ACCEPT = "application/samlmetadata+xml, application/xml, text/xml;q=0.9, */*;q=
 class MetadataFetcher(Protocol):
     """Gets the bytes at ``url``: one GET, no caching. Plug in your own HTTP client.
 
-    Return the body. Raise :class:`~samljit.MetadataFetchFailed` (or any exception: it is
+    Return the body. Raise :class:`~samljit.errors.MetadataFetchFailed` (or any exception: it is
     reported as ``metadata_fetch_failed``) when the document cannot be had. Honour
     ``timeout`` (seconds) and stop reading past ``max_bytes``; :class:`MetadataSource` refuses a
     larger body anyway. Refuse redirects that leave ``https``.
@@ -63,7 +63,8 @@ def urllib_fetcher(
         since the request started, so a server that trickles a byte at a time cannot hold
         it. The body is read in chunks and refused as soon as it passes ``max_bytes``.
 
-    The fetcher raises :class:`~samljit.MetadataFetchFailed` whose ``found`` is ``"timeout"``,
+    The fetcher raises :class:`~samljit.errors.MetadataFetchFailed` whose ``found`` is
+    ``"timeout"``,
     ``"too_large"``, ``"insecure_url"``, ``"insecure_redirect"``, ``"unreachable"`` or the HTTP
     status code (an ``int``).
     """

@@ -9,8 +9,8 @@ from types import MappingProxyType
 from typing import Literal
 
 from ._claims import Identity
-from ._logout import LogoutMessage
 from ._models import Assertion
+from .logout import LogoutMessage
 from .protocols import UserRecord
 from .provisioning import ProvisioningOutcome
 
@@ -31,7 +31,7 @@ class LoginResult:
     """The RelayState as posted (untrusted; never redirect to it as such)."""
     redirect_to: str
     """Where to send the browser now: the target saved with the SP-initiated request, or a
-    posted RelayState that :func:`~samljit.safe_redirect` accepts, else ``/``."""
+    posted RelayState that :func:`~samljit.bindings.safe_redirect` accepts, else ``/``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -165,7 +165,7 @@ class LoginService(_Service):
         server-side, and say how to send the browser to the account's IdP.
 
         ``relay_state`` is where the app wants the user afterwards; it is checked with
-        :func:`~samljit.safe_redirect` and kept with the request, never sent to the IdP.
+        :func:`~samljit.bindings.safe_redirect` and kept with the request, never sent to the IdP.
         The binding falls back to the other one when the IdP offers only that.
 
         Raises:

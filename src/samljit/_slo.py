@@ -10,19 +10,19 @@ from ._accounts import AccountConfig
 from ._claims import normalize_email
 from ._context import Context, account, awaited, identity_provider, outbound, remember
 from ._flow import Flow
-from ._logout import (
+from ._models import NameID
+from ._ports import Requests, add_replay_key, consume_request, get_request, revoke_sessions
+from ._results import LogoutResult, OutboundMessage
+from .bindings import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, PrivateKey
+from .errors import ConfigError, InResponseToMismatch, Replayed
+from .logout import (
     build_logout_request,
     build_logout_response,
     check_logout_response,
     read_logout_message,
 )
-from ._models import NameID
-from ._ports import Requests, add_replay_key, consume_request, get_request, revoke_sessions
-from ._results import LogoutResult, OutboundMessage
-from .bindings import PrivateKey
-from .errors import ConfigError, InResponseToMismatch, Replayed
 from .messages import new_request_id
-from .metadata import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, Endpoint
+from .metadata import Endpoint
 
 __all__ = ["begin_logout", "handle_logout"]
 

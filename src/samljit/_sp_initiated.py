@@ -10,9 +10,9 @@ from ._context import Context, account, domain_owner, identity_provider, outboun
 from ._flow import Flow
 from ._ports import get_user
 from ._results import OutboundMessage
+from .bindings import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from .errors import AccountNotFound, ConfigError, SsoDisabled
 from .messages import build_authn_request, build_sp_metadata
-from .metadata import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 
 __all__ = ["begin_login", "begin_login_for_email", "sp_metadata"]
 

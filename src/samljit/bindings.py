@@ -15,6 +15,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from ._relay_state import safe_redirect
 from .errors import (
     AlgorithmForbidden,
     CompressedPayload,
@@ -26,12 +27,18 @@ from .errors import (
 )
 
 __all__ = [
+    "BINDING_HTTP_POST",
+    "BINDING_HTTP_REDIRECT",
     "RedirectMessage",
     "decode_post_response",
     "decode_redirect",
     "encode_redirect",
     "post_form",
+    "safe_redirect",
 ]
+
+BINDING_HTTP_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+BINDING_HTTP_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 
 SIGALG_RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 SIGALG_RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"

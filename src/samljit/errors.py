@@ -130,6 +130,7 @@ __all__ = [
     "SsoDisabled",
     "StatusNotSuccess",
     "StoreFull",
+    "StoreUnavailable",
     "StructureError",
     "SubjectInvalid",
     "TransformForbidden",
@@ -148,7 +149,7 @@ Found = str | int | list[str] | None
 
 class SamlWarning(UserWarning):
     """Risky but accepted input, returned with a result rather than raised: an expiring or
-    SHA-1 certificate, stale metadata (see :class:`~samljit.MetadataWarning`)."""
+    SHA-1 certificate, stale metadata (see :class:`~samljit.metadata.MetadataWarning`)."""
 
 
 class SamlError(Exception):

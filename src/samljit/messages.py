@@ -18,7 +18,8 @@ from signxml.signer import XMLSigner
 from ._config import SPConfig
 from ._time import format_datetime, require_aware
 from ._xml import NS_DS, NS_MD, NS_SAML, NS_SAMLP, qname
-from .metadata import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, PROTOCOL_SAML2
+from .bindings import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from .metadata import PROTOCOL_SAML2
 
 __all__ = [
     "EMAIL_ADDRESS",
@@ -62,7 +63,8 @@ def serialize_signed(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuthnRequest:
-    """What :func:`~samljit.build_authn_request` returns: request ID, XML and issue instant."""
+    """What :func:`~samljit.messages.build_authn_request` returns: request ID, XML and issue
+    instant."""
 
     request_id: str
     xml: bytes

@@ -36,8 +36,6 @@ from .errors import (
 )
 
 __all__ = [
-    "BINDING_HTTP_POST",
-    "BINDING_HTTP_REDIRECT",
     "Endpoint",
     "IdentityProvider",
     "MetadataWarning",
@@ -45,8 +43,6 @@ __all__ = [
     "parse_idp_metadata",
 ]
 
-BINDING_HTTP_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-BINDING_HTTP_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 PROTOCOL_SAML2 = "urn:oasis:names:tc:SAML:2.0:protocol"
 
 _ENTITY = qname(NS_MD, "EntityDescriptor")

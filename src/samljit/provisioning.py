@@ -31,7 +31,8 @@ class ProvisioningOutcome:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProvisioningPlan:
-    """What :func:`~samljit.plan_provisioning` decided: the outcome, the user found, the user to
+    """What :func:`~samljit.provisioning.plan_provisioning` decided: the outcome, the user found,
+    the user to
     create."""
 
     outcome: ProvisioningOutcome

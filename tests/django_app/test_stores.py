@@ -22,17 +22,11 @@ from django.db import connections
 from django.test.utils import override_settings
 from sqlalchemy import MetaData, create_engine, select
 
-from samljit import (
-    AccountConfig,
-    ClaimMapping,
-    DuplicateUser,
-    LoginService,
-    NewUser,
-    SamlError,
-)
+from samljit import AccountConfig, ClaimMapping, LoginService, NewUser, SamlError
 from samljit.integrations.django import DjangoAccountStore, DjangoUserStore
 from samljit.integrations.django.models import SsoAccount, SsoProfile
 from samljit.integrations.django.stores import _from_db, _to_db, split_full_name
+from samljit.protocols import DuplicateUser
 from samljit.stores.memory import (
     MemoryAccountStore,
     MemoryReplayCache,

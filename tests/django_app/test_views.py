@@ -21,10 +21,11 @@ from django.test.utils import override_settings
 from lxml import etree
 
 import samljit
-from samljit import NameID, SPConfig, build_logout_request, build_logout_response
+from samljit import NameID, SPConfig
 from samljit.integrations.django import DjangoSessionIssuer, current_request
 from samljit.integrations.django.models import SsoAccount, SsoProfile
 from samljit.integrations.django.views import get_service
+from samljit.logout import build_logout_request, build_logout_response
 
 from ..conftest import NOW
 from ..sp_flows import NS, params, redirect_message, verify_query_signature

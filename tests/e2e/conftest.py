@@ -26,7 +26,7 @@ EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 SP_ASSERTION_SIGNED = "https://sp.samljit.test/acme"
 SP_RESPONSE_SIGNED = "https://sp.samljit.test/acme-signed-response"
 SP_RESPONSE_ONLY = "https://sp.samljit.test/acme-response-only"
-# The SP that SimpleSAMLphp knows only from samljit.build_sp_metadata's XML
+# The SP that SimpleSAMLphp knows only from samljit.messages.build_sp_metadata's XML
 # (metadata/sp/samljit-sp.xml): AuthnRequestsSigned, so SimpleSAMLphp verifies the signature
 # of every request from it.
 SP_GENERATED_METADATA = "https://sp.samljit.test/acme-sp-initiated"
@@ -126,7 +126,7 @@ class SimpleSAMLphp(RunningSimpleSAMLphp):
 def simplesamlphp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleSAMLphp]:
     idp_key = make_key_pair("SimpleSAMLphp e2e IdP")
     sp_key = make_key_pair("samljit e2e SP")
-    sp_metadata_xml = samljit.build_sp_metadata(
+    sp_metadata_xml = samljit.messages.build_sp_metadata(
         entity_id=SP_GENERATED_METADATA,
         acs_url=ACS_URLS[SP_GENERATED_METADATA],
         slo_url=SLO_URL,

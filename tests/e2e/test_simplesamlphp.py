@@ -145,7 +145,7 @@ def test_live_metadata_parses_without_warnings(simplesamlphp: SimpleSAMLphp) -> 
     assert parsed.warnings == ()
     assert idp.entity_id == simplesamlphp.entity_id
     assert idp.signing_certificates == (simplesamlphp.idp_key.certificate,)
-    for binding in (samljit.BINDING_HTTP_REDIRECT, samljit.BINDING_HTTP_POST):
+    for binding in (samljit.bindings.BINDING_HTTP_REDIRECT, samljit.bindings.BINDING_HTTP_POST):
         sso = idp.sso_service(binding)
         assert sso is not None
         assert sso.location == simplesamlphp.sso_url
@@ -313,7 +313,7 @@ def test_a_user_of_another_account_is_refused(simplesamlphp: SimpleSAMLphp) -> N
     """mallory's imagekit_id says globex: acme's IdP cannot log her into acme."""
     sp = make_sp(simplesamlphp, SP_ASSERTION_SIGNED)
     fields = idp_initiated_post(simplesamlphp, SP_ASSERTION_SIGNED, "mallory")
-    with pytest.raises(samljit.AccountMismatch) as excinfo:
+    with pytest.raises(samljit.errors.AccountMismatch) as excinfo:
         sp.service.complete_login(fields, account_id=ACCOUNT)
     assert code_of(excinfo) == "account_mismatch"
     assert sp.users.get_by_email("mallory@globex.test") is None
@@ -325,7 +325,7 @@ def test_unsolicited_responses_are_refused_where_the_account_forbids_them(
 ) -> None:
     sp = make_sp(simplesamlphp, SP_ASSERTION_SIGNED, allow_idp_initiated=False)
     fields = idp_initiated_post(simplesamlphp, SP_ASSERTION_SIGNED, "ada")
-    with pytest.raises(samljit.UnsolicitedResponse) as excinfo:
+    with pytest.raises(samljit.errors.UnsolicitedResponse) as excinfo:
         sp.service.complete_login(fields, account_id=ACCOUNT)
     assert code_of(excinfo) == "unsolicited_response"
     assert sp.users.get_by_email("ada@acme.test") is None
@@ -355,7 +355,7 @@ def test_a_signature_by_a_key_the_metadata_does_not_hold_is_refused(
     assert metadata != simplesamlphp.metadata_xml
     sp = make_sp(simplesamlphp, sp_entity_id, metadata=metadata)
     fields = idp_initiated_post(simplesamlphp, sp_entity_id, "ada")
-    with pytest.raises(samljit.UntrustedKey) as excinfo:
+    with pytest.raises(samljit.errors.UntrustedKey) as excinfo:
         sp.service.complete_login(fields, account_id=ACCOUNT)
     assert code_of(excinfo) == "untrusted_key"
     assert sp.users.get_by_email("ada@acme.test") is None
@@ -499,7 +499,7 @@ def test_sp_initiated_login_does_not_create_users_by_default(
     sp = make_sp(simplesamlphp, SP_GENERATED_METADATA)
     login = sp.service.begin_login(ACCOUNT)
     fields = sp_initiated_post(simplesamlphp, login, "grace")
-    with pytest.raises(samljit.UserNotProvisioned) as excinfo:
+    with pytest.raises(samljit.errors.UserNotProvisioned) as excinfo:
         sp.service.complete_login(fields, account_id=ACCOUNT)
     assert code_of(excinfo) == "user_not_provisioned"
     assert sp.users.get_by_email("grace.hopper@acme.test") is None
@@ -529,7 +529,7 @@ def test_a_response_to_a_request_this_sp_is_not_waiting_for_is_refused(
     starter = make_sp(simplesamlphp, SP_GENERATED_METADATA, create_users="always")
     other = make_sp(simplesamlphp, SP_GENERATED_METADATA, create_users="always")
     fields = sp_initiated_post(simplesamlphp, starter.service.begin_login(ACCOUNT), "ada")
-    with pytest.raises(samljit.InResponseToMismatch) as excinfo:
+    with pytest.raises(samljit.errors.InResponseToMismatch) as excinfo:
         other.service.complete_login(fields, account_id=ACCOUNT)
     assert code_of(excinfo) == "in_response_to_mismatch"
     assert other.users.get_by_email("ada@acme.test") is None

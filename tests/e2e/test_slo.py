@@ -344,7 +344,7 @@ def test_sp_initiated_logout_ends_the_idp_session(
     assert idp_session_ended(sp, browser)
 
     # The pending logout was used up: the same answer again matches nothing.
-    with pytest.raises(samljit.InResponseToMismatch) as excinfo:
+    with pytest.raises(samljit.errors.InResponseToMismatch) as excinfo:
         answer.handle(sp)
     assert excinfo.value.code == "in_response_to_mismatch"
 
@@ -487,9 +487,12 @@ def test_simplesamlphp_refuses_a_tampered_logout_response(simplesamlphp: SimpleS
     ("sp_entity_id", "error", "code"),
     [
         pytest.param(
-            SP_GENERATED_METADATA, samljit.SignatureInvalid, "signature_invalid", id="redirect"
+            SP_GENERATED_METADATA,
+            samljit.errors.SignatureInvalid,
+            "signature_invalid",
+            id="redirect",
         ),
-        pytest.param(SP_POST_LOGOUT, samljit.UntrustedKey, "untrusted_key", id="post"),
+        pytest.param(SP_POST_LOGOUT, samljit.errors.UntrustedKey, "untrusted_key", id="post"),
     ],
 )
 def test_a_logout_request_replayed_after_the_idp_key_changed_is_refused(
@@ -530,7 +533,7 @@ def test_an_unsigned_logout_response_is_refused(simplesamlphp: SimpleSAMLphp) ->
     assert set(answer.fields) == {"SAMLResponse"}
     assert answer.xml().get("InResponseTo") == logout.message_id
 
-    with pytest.raises(samljit.SignatureMissing) as excinfo:
+    with pytest.raises(samljit.errors.SignatureMissing) as excinfo:
         answer.handle(sp)
 
     assert excinfo.value.code == "signature_missing"
@@ -545,7 +548,7 @@ def test_an_unsigned_logout_request_is_refused(simplesamlphp: SimpleSAMLphp) -> 
     assert "Signature" not in request.fields
     assert request.xml().tag == f"{{{NS['samlp']}}}LogoutRequest"
 
-    with pytest.raises(samljit.SignatureMissing) as excinfo:
+    with pytest.raises(samljit.errors.SignatureMissing) as excinfo:
         request.handle(sp)
 
     assert excinfo.value.code == "signature_missing"

@@ -114,7 +114,7 @@ def logout_xml(kind: str, *, signed: bool) -> bytes:
     key = w.idp.key if signed else None
     certificate = w.idp.certificate if signed else None
     if kind == "request":
-        return samljit.build_logout_request(
+        return samljit.logout.build_logout_request(
             sp=sender,
             destination=SLO_URL,
             name_id=samljit.NameID(
@@ -127,7 +127,7 @@ def logout_xml(kind: str, *, signed: bool) -> bytes:
             signing_key=key,
             signing_certificate=certificate,
         )[1]
-    return samljit.build_logout_response(
+    return samljit.logout.build_logout_response(
         sp=sender,
         destination=SLO_URL,
         in_response_to="_q0fuzz",
@@ -151,7 +151,7 @@ def sign_enveloped(root: etree._Element, key: PrivateKey, certificate: x509.Cert
 def redirect_query(xml: bytes, parameter: str, *, relay_state: str | None = "/home") -> str:
     """The query string (after ``?``) carrying ``xml`` by the Redirect binding, signed with the
     fixed IdP key."""
-    url = samljit.encode_redirect(
+    url = samljit.bindings.encode_redirect(
         xml,
         destination=SLO_URL,
         parameter=parameter,
@@ -206,7 +206,7 @@ def run_response_form(data: bytes) -> None:
 def run_logout_post(data: bytes) -> None:
     """A logout message (XML) by the POST binding."""
     w = world()
-    samljit.read_logout_message(
+    samljit.logout.read_logout_message(
         idp=w.provider,
         sp=w.sp,
         now=NOW,
@@ -218,7 +218,7 @@ def run_logout_post(data: bytes) -> None:
 def run_logout_redirect(data: bytes) -> None:
     """A logout message by the Redirect binding: ``data`` is the whole query string."""
     w = world()
-    samljit.read_logout_message(
+    samljit.logout.read_logout_message(
         idp=w.provider, sp=w.sp, now=NOW, query=data.decode("utf-8", "surrogateescape")
     )
 
@@ -250,7 +250,7 @@ def run_metadata_source(data: bytes) -> None:
     assert result.serving, "a refresh lost the good copy"
     assert source.current(now=NOW) is not None
     if not result.ok:
-        raise result.error or samljit.MetadataInvalid(result.message)
+        raise result.error or samljit.errors.MetadataInvalid(result.message)
 
 
 class _Revoker:

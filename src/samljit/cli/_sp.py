@@ -14,12 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from .._certificates import load_certificate
 from .._config import SPConfig
-from ..bindings import encode_redirect, post_form
+from ..bindings import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, encode_redirect, post_form
 from ..errors import SamlError
 from ..messages import build_authn_request, build_sp_metadata
 from ..metadata import (
-    BINDING_HTTP_POST,
-    BINDING_HTTP_REDIRECT,
     parse_idp_metadata,
 )
 from ._common import (

@@ -88,7 +88,7 @@ class MemoryUserStore:
         return self._users.get(email)
 
     def create(self, user: NewUser, *, now: datetime) -> UserRecord:
-        """Insert the new user; :class:`~samljit.DuplicateUser` if the email exists (see
+        """Insert the new user; :class:`~samljit.protocols.DuplicateUser` if the email exists (see
         :class:`~samljit.UserStore`)."""
         with self._lock:
             if user.email in self._users:

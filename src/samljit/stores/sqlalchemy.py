@@ -80,7 +80,7 @@ class SQLAlchemyUserStore:
         return _user(row) if row is not None else None
 
     def create(self, user: NewUser, *, now: datetime) -> UserRecord:
-        """Insert the new user; :class:`~samljit.DuplicateUser` if the email exists (see
+        """Insert the new user; :class:`~samljit.protocols.DuplicateUser` if the email exists (see
         :class:`~samljit.UserStore`)."""
         values = {
             "email": user.email,

@@ -130,7 +130,7 @@ class SQLiteUserStore:
         return None if row is None else _user(row)
 
     def create(self, user: NewUser, *, now: datetime) -> UserRecord:
-        """Insert the new user; :class:`~samljit.DuplicateUser` if the email exists (see
+        """Insert the new user; :class:`~samljit.protocols.DuplicateUser` if the email exists (see
         :class:`~samljit.UserStore`)."""
         try:
             with self.db.transaction() as connection:

@@ -43,7 +43,7 @@ from lxml import etree
 
 from .._time import format_datetime, require_aware
 from .._xml import NS_DS, NS_MD, NS_SAML, NS_SAMLP, qname
-from ..metadata import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from ..bindings import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from ._fakes import FixedClock, RecordingSessionIssuer
 from ._keys import PrivateKey, default_algorithm, make_certificate
 from ._keys import sign as _sign

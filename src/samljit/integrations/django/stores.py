@@ -94,7 +94,7 @@ class DjangoUserStore:
         )
 
     def create(self, user: NewUser, *, now: datetime) -> UserRecord:
-        """Insert the new user; :class:`~samljit.DuplicateUser` if the email exists (see
+        """Insert the new user; :class:`~samljit.protocols.DuplicateUser` if the email exists (see
         :class:`~samljit.UserStore`)."""
         model = get_user_model()
         try:

@@ -61,7 +61,7 @@ def build_logout_request(
     """A LogoutRequest for ``name_id`` (and its session); returns ``(request_id, xml)``.
 
     Sign the XML (``signing_key``) for the POST binding; for Redirect, leave it unsigned and
-    let :func:`~samljit.encode_redirect` sign the query.
+    let :func:`~samljit.bindings.encode_redirect` sign the query.
     """
     request_id = request_id or new_request_id()
     root = _message("LogoutRequest", request_id, sp, destination, now)
