@@ -52,6 +52,7 @@ LAYERS: dict[str, set[str]] = {
         "samljit.logout",
         "samljit.metadata_source",
         "samljit._monitoring",
+        "samljit._refresh",
         "samljit.provisioning",
     },
     "flows": {"samljit._results", "samljit._context"},

@@ -32,7 +32,7 @@ from signxml.signer import XMLSigner
 
 import samljit
 from samljit._certificates import load_certificate
-from samljit.metadata_source import _parse_duration
+from samljit._time import parse_duration as _parse_duration
 from samljit.testing import TestIdP, make_certificate
 from tests.conftest import ACS_URL, INTEROP, NOW, SP_ENTITY_ID
 from tests.fuzz.certificates import ODD_VARIANTS, odd_certificates, with_certificate

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -27,7 +26,7 @@ from ._expiry import horizon
 from ._expiry import iso as _iso
 from ._fetch import MetadataFetcher, _display, _scheme_allowed, _too_large, urllib_fetcher
 from ._monitoring import MetadataFinding, check_metadata
-from ._time import parse_duration as _parse_duration
+from ._refresh import RefreshResult, _State, refresh_interval, retry_delay
 from ._time import require_aware
 from .errors import ConfigError, MetadataFetchFailed, MetadataInvalid, SamlError
 from .metadata import (
@@ -48,46 +47,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("samljit.metadata")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RefreshResult:
-    """What one refresh (or :meth:`MetadataSource.load`) did.
-
-    ``ok`` is True when the document was accepted; ``code`` is then ``metadata_updated`` (it
-    replaced the copy in use, or is the first) or ``metadata_unchanged``. Otherwise ``code``
-    is the failure's: ``metadata_fetch_failed``, ``metadata_signature_invalid``,
-    ``metadata_invalid``, ``metadata_expired`` or any other metadata error code, and the copy
-    in use (if any) stays.
-    """
-
-    ok: bool
-    code: str
-    message: str
-    """For administrators and logs; never the document."""
-    at: datetime
-    """The ``now`` of the refresh."""
-    changed: bool = False
-    """A new document replaced the copy in use (or became the first copy)."""
-    serving: bool = False
-    """A good copy is in use after this refresh: on failure, the last good one."""
-    error: SamlError | None = None
-    """The exception behind a failure, when there is one."""
-    warnings: tuple[MetadataWarning, ...] = ()
-    """On success, the accepted document's warnings; on failure, one warning with ``code``."""
-    next_refresh: datetime | None = None
-    """When the source is due again."""
-
-
-@dataclass(frozen=True, slots=True)
-class _State:
-    parsed: ParsedMetadata | None = None
-    xml: bytes | None = None
-    fetched_at: datetime | None = None
-    next_refresh: datetime | None = None
-    last: RefreshResult | None = None
-    failures: int = 0
-    """Refreshes failed in a row since the last good one (capped), for the back-off."""
 
 
 class MetadataSource:
@@ -374,7 +333,13 @@ class MetadataSource:
                 "keeping the copy in use"
             )
             return self._fail(None, now, code="metadata_expired", message=message)
-        interval, warnings = self._interval(idp, now)
+        interval, warnings = refresh_interval(
+            idp,
+            now,
+            default=self._refresh_interval,
+            minimum=self._min_interval,
+            maximum=self._max_interval,
+        )
         next_refresh = _add(now, interval) if self._url is not None else None
         changed = old is None or old.idp != idp
         result = RefreshResult(
@@ -413,7 +378,11 @@ class MetadataSource:
             fetched = state.fetched_at
             message += f" (still using the copy accepted at {_iso(fetched) if fetched else '?'})"
         failures = min(state.failures + 1, 64)
-        next_refresh = _add(now, self._retry_delay(failures)) if self._url is not None else None
+        next_refresh = (
+            _add(now, retry_delay(failures, self._retry_interval, self._max_retry_interval))
+            if self._url is not None
+            else None
+        )
         result = RefreshResult(
             ok=False,
             code=code,
@@ -434,37 +403,6 @@ class MetadataSource:
         )
         log.warning("metadata refresh of %s failed [%s]: %s", self.name, code, message)
         return result
-
-    def _retry_delay(self, failures: int) -> timedelta:
-        """``retry_interval`` doubled for each failure in a row after the first, capped: a
-        broken IdP is not fetched on every login, nor hammered while it recovers."""
-        delay = self._retry_interval
-        for _ in range(failures - 1):
-            delay = min(delay * 2, self._max_retry_interval)
-        return delay
-
-    def _interval(
-        self, idp: IdentityProvider, now: datetime
-    ) -> tuple[timedelta, tuple[MetadataWarning, ...]]:
-        """How long this copy is used: ``cacheDuration`` (or the default), brought forward so
-        that a fresh copy is fetched well before ``validUntil``, within the configured bounds."""
-        interval = self._refresh_interval
-        warnings: tuple[MetadataWarning, ...] = ()
-        if idp.cache_duration is not None:
-            duration = _parse_duration(idp.cache_duration)
-            if duration is None:
-                warnings = (
-                    MetadataWarning(
-                        "cache_duration_invalid",
-                        f"cacheDuration={idp.cache_duration!r} is not an xs:duration such as "
-                        f"PT6H; refreshing every {self._refresh_interval} instead",
-                    ),
-                )
-            else:
-                interval = duration
-        if idp.valid_until is not None:
-            interval = min(interval, (idp.valid_until - now) * 3 / 4)
-        return max(self._min_interval, min(self._max_interval, interval)), warnings
 
 
 def _add(moment: datetime, interval: timedelta) -> datetime:
