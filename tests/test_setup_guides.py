@@ -247,6 +247,20 @@ def test_group_roles_ask_for_the_group_attribute_the_mapping_reads() -> None:
     assert "groups" not in {a.purpose for a in guided_setup("okta", config=_account()).attributes}
 
 
+def test_the_role_statement_lists_the_values_the_mapping_accepts() -> None:
+    (role,) = [a for a in guided_setup("okta", config=_account()).attributes if a.purpose == "role"]
+    assert all(accepted in role.help for accepted in ROLES)
+    translated = _account(role_values={"Okta Admins": "account_administrator"})
+    (role,) = [a for a in guided_setup("okta", config=translated).attributes if a.purpose == "role"]
+    assert "Okta Admins" in role.help
+
+
+def test_the_group_statement_lists_the_groups_the_rules_read() -> None:
+    config = _account(group_attributes=["memberOf"], group_roles=[["Devs", "developer"]])
+    (groups,) = [a for a in guided_setup("okta", config=config).attributes if a.purpose == "groups"]
+    assert "Devs" in groups.help
+
+
 def test_a_mapping_without_role_attributes_asks_for_no_role() -> None:
     config = _account(role_attributes=[], unaccepted_role="default", default_role="developer")
     assert "role" not in {a.purpose for a in guided_setup("okta", config=config).attributes}

@@ -540,8 +540,18 @@ def _attributes(vendor: _Vendor, config: AccountConfig) -> tuple[AttributeStatem
     wanted.append(("role", mapping.role_attributes))
     if mapping.group_roles:
         wanted.append(("groups", mapping.group_attributes))
+    helps: dict[str, str] = {
+        # The values the mapping turns into a role: the IdP's spellings when it translates
+        # them (role_values), else the accepted roles themselves.
+        "role": "Values: " + ", ".join(mapping.role_values or mapping.accepted_roles) + ".",
+        "groups": "Groups the app reads: "
+        + ", ".join(dict.fromkeys(rule.group for rule in mapping.group_roles))
+        + ".",
+    }
     out = [
-        AttributeStatement(name=names[0], value=props[purpose], purpose=purpose)
+        AttributeStatement(
+            name=names[0], value=props[purpose], purpose=purpose, help=helps.get(purpose, "")
+        )
         for purpose, names in wanted
         if names
     ]
