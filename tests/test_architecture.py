@@ -39,6 +39,7 @@ LAYERS: dict[str, set[str]] = {
         "samljit.metadata",
         "samljit._expiry",
         "samljit._accounts",
+        "samljit.setup_guides",
         "samljit.messages",
         "samljit.protocols",
         "samljit._flow",

@@ -73,6 +73,7 @@ PUBLIC_NAMESPACES = {
     "samljit.errors",
     "samljit.protocols",
     "samljit.presets",
+    "samljit.setup_guides",
     "samljit.testing",
     "samljit.testing.attacks",
     "samljit.stores.memory",

@@ -6,7 +6,8 @@ assertion and identity, metadata and verification, and the error tree's branches
 a few public namespaces: ``samljit.errors`` (every error class), ``samljit.protocols`` (the
 async protocols too), ``samljit.bindings`` (HTTP-Redirect and HTTP-POST codecs, RelayState),
 ``samljit.messages`` (builders), ``samljit.logout``, ``samljit.metadata``,
-``samljit.metadata_source``, ``samljit.provisioning``, ``samljit.presets``, ``samljit.stores``,
+``samljit.metadata_source``, ``samljit.provisioning``, ``samljit.presets``,
+``samljit.setup_guides``, ``samljit.stores``,
 ``samljit.testing`` and ``samljit.integrations``.
 """
 
