@@ -7,10 +7,13 @@ made-up public addresses are routed to a local HTTP server (``public_network``).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -19,6 +22,8 @@ import pytest
 import samljit
 import samljit.testing
 from samljit import _fetch
+from samljit.stores.memory import MemoryAccountStore, MemoryReplayCache, MemoryUserStore
+from samljit.testing import FixedClock, RecordingSessionIssuer, TestIdP
 from tests.conftest import ACS_URL, NOW, SP_ENTITY_ID
 
 TIMEOUT = 2.0
@@ -273,3 +278,191 @@ def test_a_metadata_url_that_is_not_http_is_refused(
     with pytest.raises(samljit.ConfigError) as caught:
         dataclasses.replace(account, idp_metadata_url=url)
     assert caught.value.code == "configuration_invalid"
+
+
+# --- LoginService keeps the metadata fresh: key rollover at the IdP ----------------------
+
+ENTITY_ID = "https://idp.rollover.test/metadata"
+
+
+@dataclass
+class RolloverIdP:
+    """One IdP entity with its current key (``a``) and its next one (``b``); its metadata URL
+    serves ``published``, and each fetch is recorded."""
+
+    a: TestIdP
+    b: TestIdP
+    published: bytes = b""
+    fetches: list[tuple[str, int]] = field(default_factory=list)
+
+    def __call__(self, url: str, *, timeout: float, max_bytes: int) -> bytes:
+        self.fetches.append((url, threading.get_ident()))
+        return self.published
+
+
+@pytest.fixture(scope="module")
+def rollover_keys() -> tuple[TestIdP, TestIdP]:
+    return TestIdP(ENTITY_ID), TestIdP(ENTITY_ID)
+
+
+@pytest.fixture
+def rollover(rollover_keys: tuple[TestIdP, TestIdP]) -> RolloverIdP:
+    a, b = rollover_keys
+    return RolloverIdP(a=a, b=b, published=a.metadata_xml)
+
+
+@dataclass
+class App:
+    idp: RolloverIdP
+    login_service: Callable[..., Any]
+    clock: FixedClock = field(default_factory=lambda: FixedClock(NOW))
+    accounts: MemoryAccountStore = field(default_factory=MemoryAccountStore)
+    service: Any = None
+
+    def __post_init__(self) -> None:
+        self.accounts.save(
+            samljit.AccountConfig(
+                account_id="acme",
+                idp_metadata=self.idp.a.metadata_xml,  # pasted when SSO was set up
+                idp_metadata_url=METADATA_URL,
+                sp=samljit.SPConfig(entity_id=SP_ENTITY_ID, acs_url=ACS_URL),
+                mapping=samljit.ClaimMapping.from_dict({"accepted_roles": ["developer"]}),
+            )
+        )
+        self.service = self.login_service(
+            accounts=self.accounts,
+            users=MemoryUserStore(),
+            sessions=RecordingSessionIssuer(),
+            replay_cache=MemoryReplayCache(),
+            clock=self.clock,
+            metadata_fetcher=self.idp,
+        )
+
+    def login(self, signer: TestIdP) -> samljit.LoginResult:
+        issued = signer.issue_response(
+            sp_entity_id=SP_ENTITY_ID,
+            acs_url=ACS_URL,
+            now=self.clock.now,
+            name_id="ada@acme.test",
+            attributes={"role": ["developer"]},
+        )
+        result: samljit.LoginResult = self.service.complete_login(
+            {"SAMLResponse": issued.form_value}, account_id="acme"
+        )
+        return result
+
+    def refused(self, signer: TestIdP) -> samljit.SamlError:
+        with pytest.raises(samljit.SamlError) as caught:
+            self.login(signer)
+        return caught.value
+
+
+@pytest.fixture
+def app(rollover: RolloverIdP, login_service: Callable[..., Any]) -> App:
+    return App(idp=rollover, login_service=login_service)
+
+
+def test_the_metadata_url_is_fetched_on_first_use(app: App) -> None:
+    """The stored copy may be of any age."""
+    assert app.login(app.idp.a).user.email == "ada@acme.test"
+    assert [url for url, _ in app.idp.fetches] == [METADATA_URL]
+
+
+def test_the_copy_in_use_serves_logins_until_it_is_due(app: App) -> None:
+    app.login(app.idp.a)
+    app.clock.advance(timedelta(hours=5))
+    app.login(app.idp.a)
+    assert len(app.idp.fetches) == 1
+
+
+def test_after_a_key_rollover_the_new_key_verifies_once_the_refresh_is_due(app: App) -> None:
+    app.login(app.idp.a)
+    app.idp.published = app.idp.b.metadata_xml  # the IdP switched to its next key
+    app.clock.advance(timedelta(hours=1))
+    assert app.refused(app.idp.b).code == "untrusted_key"  # not due yet: the old copy
+    app.clock.advance(timedelta(hours=6))
+    assert app.login(app.idp.b).user.email == "ada@acme.test"
+    assert app.refused(app.idp.a).code == "untrusted_key"
+    assert len(app.idp.fetches) == 2
+
+
+def test_during_a_rollover_overlap_both_keys_verify(app: App) -> None:
+    app.idp.published = app.idp.b.metadata(extra_certificates=[app.idp.a.certificate])
+    app.login(app.idp.a)
+    app.login(app.idp.b)
+
+
+def test_the_stored_copy_serves_logins_while_the_url_fails(app: App) -> None:
+    app.idp.published = b"<html>maintenance</html>"
+    app.login(app.idp.a)
+    source = app.service.metadata_source(app.accounts.get("acme"))
+    assert source is not None
+    assert source.last_result is not None
+    assert source.last_result.code == "metadata_invalid"
+
+
+def test_a_private_metadata_url_fails_the_login_unless_allowed(
+    rollover: RolloverIdP, server: Server
+) -> None:
+    config = samljit.AccountConfig(
+        account_id="acme",
+        idp_metadata=rollover.a.metadata_xml,
+        idp_metadata_url=f"http://127.0.0.1:{server.port}/metadata",
+        sp=samljit.SPConfig(entity_id=SP_ENTITY_ID, acs_url=ACS_URL),
+        mapping=samljit.ClaimMapping.from_dict({"accepted_roles": ["developer"]}),
+    )
+    server.body = rollover.b.metadata_xml
+    options: dict[str, Any] = {
+        "accounts": MemoryAccountStore([config]),
+        "users": MemoryUserStore(),
+        "sessions": RecordingSessionIssuer(),
+        "replay_cache": MemoryReplayCache(),
+        "clock": FixedClock(NOW),
+        "metadata_allow_http": True,
+    }
+    guarded = samljit.LoginService(**options)
+    assert guarded.identity_provider(config).signing_certificates == (rollover.a.certificate,)
+    source = guarded.metadata_source(config)
+    assert source is not None
+    assert source.last_result is not None
+    assert source.last_result.error is not None
+    assert source.last_result.error.found == "private_address"
+    assert server.hits == 0
+    allowed = samljit.LoginService(**options, metadata_allow_private_addresses=True)
+    assert allowed.identity_provider(config).signing_certificates == (rollover.b.certificate,)
+
+
+def test_an_http_metadata_url_is_refused_unless_allowed(rollover: RolloverIdP) -> None:
+    config = samljit.AccountConfig(
+        account_id="acme",
+        idp_metadata=rollover.a.metadata_xml,
+        idp_metadata_url="http://idp.example.test/metadata",
+        sp=samljit.SPConfig(entity_id=SP_ENTITY_ID, acs_url=ACS_URL),
+        mapping=samljit.ClaimMapping.from_dict({"accepted_roles": ["developer"]}),
+    )
+    service = samljit.LoginService(
+        accounts=MemoryAccountStore([config]),
+        users=MemoryUserStore(),
+        sessions=RecordingSessionIssuer(),
+        replay_cache=MemoryReplayCache(),
+        metadata_fetcher=rollover,
+    )
+    with pytest.raises(samljit.SamlError) as caught:
+        service.identity_provider(config)
+    assert caught.value.code == "configuration_invalid"
+    assert rollover.fetches == []
+
+
+def test_an_account_without_a_metadata_url_has_no_source(app: App) -> None:
+    config = dataclasses.replace(app.accounts.get("acme"), idp_metadata_url=None)
+    assert app.service.metadata_source(config) is None
+
+
+def test_the_async_service_fetches_on_a_worker_thread(rollover: RolloverIdP) -> None:
+    app = App(idp=rollover, login_service=samljit.AsyncLoginService)
+    config = app.accounts.get("acme")
+    assert config is not None
+    idp = asyncio.run(app.service.identity_provider(config))
+    assert idp.entity_id == ENTITY_ID
+    assert [thread for _, thread in rollover.fetches] != [threading.get_ident()]
+    assert len(rollover.fetches) == 1
