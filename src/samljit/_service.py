@@ -159,14 +159,6 @@ class _Service(Context):
         if self._calls_inline:
             check_plugged(_Service.__init__, vars(self))
 
-    def metadata_source(self, config: AccountConfig) -> MetadataSource | None:
-        """The :class:`~samljit.MetadataSource` keeping ``config``'s metadata fresh from its
-        URL (last refresh, next one, last error: for a status page), or None when the
-        account has no metadata URL or no login has needed its metadata yet in this process."""
-        if config.idp_metadata_url is None:
-            return None
-        return self._sources.source(config)
-
 
 class LoginService(_Service):
     """Completes SAML logins with Just-In-Time provisioning.
@@ -186,6 +178,14 @@ class LoginService(_Service):
             SamlError: the metadata is not usable (see :func:`~samljit.parse_idp_metadata`).
         """
         return run_sync(identity_provider(self, config))
+
+    def metadata_source(self, config: AccountConfig) -> MetadataSource | None:
+        """The :class:`~samljit.MetadataSource` keeping ``config``'s metadata fresh from its
+        URL (last refresh, next one, last error: for a status page), or None when the
+        account has no metadata URL or no login has needed its metadata yet in this process."""
+        if config.idp_metadata_url is None:
+            return None
+        return self._sources.source(config)
 
     def begin_login(
         self,
@@ -342,6 +342,10 @@ class AsyncLoginService(_Service):
         """See :meth:`LoginService.identity_provider`; the metadata is parsed on a worker
         thread."""
         return await run_async(identity_provider(self, config))
+
+    async def metadata_source(self, config: AccountConfig) -> MetadataSource | None:
+        """See :meth:`LoginService.metadata_source`."""
+        return None if config.idp_metadata_url is None else self._sources.source(config)
 
     async def begin_login(
         self,
