@@ -324,7 +324,7 @@ def https_server(tls: Tls) -> Iterator[MetadataServer]:
 
 def http_source(url: str, **options: Any) -> samljit.MetadataSource:
     options.setdefault("timeout", TIMEOUT)
-    return samljit.MetadataSource(url, allow_http=True, **options)
+    return samljit.MetadataSource(url, allow_http=True, allow_private_addresses=True, **options)
 
 
 @pytest.fixture
@@ -1076,7 +1076,9 @@ def test_a_changed_certificate_replaces_the_old_one(
 def test_metadata_is_fetched_over_https(https_server: MetadataServer, tls: Tls, keys: Keys) -> None:
     url = https_server.serve("/metadata", keys.idp_a.metadata_xml)
     source = samljit.MetadataSource(
-        url, timeout=TIMEOUT, fetcher=samljit.urllib_fetcher(ssl_context=tls.client)
+        url,
+        timeout=TIMEOUT,
+        fetcher=samljit.urllib_fetcher(ssl_context=tls.client, allow_private_addresses=True),
     )
     assert source.refresh(now=NOW).ok
 
@@ -1085,7 +1087,7 @@ def test_an_untrusted_tls_certificate_is_a_fetch_failure(
     https_server: MetadataServer, keys: Keys
 ) -> None:
     url = https_server.serve("/metadata", keys.idp_a.metadata_xml)
-    source = samljit.MetadataSource(url, timeout=TIMEOUT)
+    source = samljit.MetadataSource(url, timeout=TIMEOUT, allow_private_addresses=True)
     result = source.refresh(now=NOW)
     assert (result.code, result.error and result.error.found) == (
         "metadata_fetch_failed",
@@ -1099,7 +1101,9 @@ def test_a_redirect_from_https_to_http_is_refused(
     plain = metadata_server.serve("/metadata", keys.idp_b.metadata_xml)
     url = https_server.serve("/metadata", keys.idp_a.metadata_xml)
     source = samljit.MetadataSource(
-        url, timeout=TIMEOUT, fetcher=samljit.urllib_fetcher(ssl_context=tls.client)
+        url,
+        timeout=TIMEOUT,
+        fetcher=samljit.urllib_fetcher(ssl_context=tls.client, allow_private_addresses=True),
     )
     source.refresh(now=NOW)
     https_server.serve("/metadata", status=302, headers={"Location": plain})
@@ -1119,7 +1123,7 @@ def test_a_redirect_from_https_to_https_is_followed(
     url = https_server.serve(
         "/metadata", status=301, headers={"Location": https_server.url("/new-home")}
     )
-    fetcher = samljit.urllib_fetcher(ssl_context=tls.client)
+    fetcher = samljit.urllib_fetcher(ssl_context=tls.client, allow_private_addresses=True)
     source = samljit.MetadataSource(url, timeout=TIMEOUT, fetcher=fetcher)
     assert source.refresh(now=NOW).ok
 
@@ -1261,7 +1265,7 @@ def test_the_default_fetcher_stops_reading_a_streamed_body_at_the_limit(
     limit is never handed back whole."""
     huge = keys.idp_b.metadata_xml + b"<!--" + b"x" * 200_000 + b"-->"
     url = metadata_server.serve("/metadata", huge, send_length=False)
-    fetch = samljit.urllib_fetcher(allow_http=True)
+    fetch = samljit.urllib_fetcher(allow_http=True, allow_private_addresses=True)
     with pytest.raises(samljit.errors.MetadataFetchFailed) as caught:
         fetch(url, timeout=TIMEOUT, max_bytes=8_000)
     assert (caught.value.code, caught.value.found) == ("metadata_fetch_failed", "too_large")
@@ -1277,7 +1281,7 @@ def test_the_default_fetcher_refuses_an_announced_oversized_body_before_reading_
         send_length=False,
         headers={"Content-Length": "50000000"},
     )
-    fetch = samljit.urllib_fetcher(allow_http=True)
+    fetch = samljit.urllib_fetcher(allow_http=True, allow_private_addresses=True)
     with pytest.raises(samljit.errors.MetadataFetchFailed) as caught:
         fetch(url, timeout=TIMEOUT, max_bytes=len(keys.idp_a.metadata_xml) + 1_000)
     assert (caught.value.code, caught.value.found) == ("metadata_fetch_failed", "too_large")

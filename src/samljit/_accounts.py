@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from ._claims import ClaimMapping
 from ._config import Limits, SPConfig
+from ._fetch import _display, _scheme_allowed
 from .errors import ConfigError
 
 __all__ = ["AccountConfig", "ProvisioningPolicy"]
@@ -54,10 +55,23 @@ class AccountConfig:
     """Which IdP to take when the metadata is an aggregate of several."""
     name_id_format: str | None = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
     """The NameIDPolicy of SP-initiated requests (None: let the IdP choose)."""
+    idp_metadata_url: str | None = None
+    """Where the IdP publishes its metadata. When set, the login service keeps the account's
+    metadata fresh from this URL (``idp_metadata`` is the first copy, and the fallback while
+    the URL cannot be fetched), so a key rollover at the IdP needs no one's action. Only
+    https URLs at public addresses are fetched unless the service allows otherwise."""
 
     def __post_init__(self) -> None:
         if not self.account_id:
             raise ConfigError("AccountConfig.account_id must not be empty")
+        if self.idp_metadata_url is not None and not _scheme_allowed(
+            self.idp_metadata_url, allow_http=True
+        ):
+            raise ConfigError(
+                "AccountConfig.idp_metadata_url must be an https URL with a host",
+                expected="https",
+                found=_display(self.idp_metadata_url),
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (one database row); :meth:`from_dict` reads it back."""
@@ -66,6 +80,7 @@ class AccountConfig:
             "idp_metadata": self.idp_metadata.decode("utf-8", "surrogateescape"),
             "idp_entity_id": self.idp_entity_id,
             "name_id_format": self.name_id_format,
+            "idp_metadata_url": self.idp_metadata_url,
             "sp": {
                 "entity_id": self.sp.entity_id,
                 "acs_url": self.sp.acs_url,
@@ -112,6 +127,7 @@ class AccountConfig:
                 if isinstance(metadata, str)
                 else bytes(metadata),
                 idp_entity_id=data.get("idp_entity_id"),
+                idp_metadata_url=data.get("idp_metadata_url"),  # absent from older rows
                 **({"name_id_format": data["name_id_format"]} if "name_id_format" in data else {}),
                 sp=SPConfig(**sp),
                 mapping=ClaimMapping.from_dict(data["mapping"]),

@@ -14,7 +14,7 @@ from cryptography import x509
 
 from ._accounts import AccountConfig
 from ._flow import Flow, compute
-from ._idp_cache import IdPCache
+from ._idp_cache import IdPCache, SourceCache
 from ._ports import (
     Accounts,
     DomainOwner,
@@ -63,6 +63,7 @@ class Context:
     clock: Clock
     audit: Callable[[AuditEvent], None] | None
     _idps: IdPCache
+    _sources: SourceCache
     request_store: Requests | None
     sp_key: PrivateKey | None
     sp_certificate: x509.Certificate | None
@@ -83,7 +84,15 @@ def redirect_target(ctx: Context, relay_state: str | None) -> str:
 
 
 def identity_provider(ctx: Context, config: AccountConfig) -> Flow[IdentityProvider]:
-    """The parsed IdP of ``config``: from the cache, else parsed as CPU-bound work."""
+    """The parsed IdP of ``config``: from the cache, else parsed as CPU-bound work. With a
+    metadata URL, from the account's metadata source, refreshed (blocking I/O, on a worker
+    thread in the async service) when it is due."""
+    if config.idp_metadata_url is not None:
+        now = ctx.clock()
+        fresh = ctx._sources.fresh(config, now)
+        if fresh is None:
+            fresh = yield from compute(ctx._sources.get, config, now)
+        return fresh
     idp = ctx._idps.cached(config)
     if idp is None:
         idp = yield from compute(ctx._idps.get, config, ctx.clock())

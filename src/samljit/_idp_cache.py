@@ -2,6 +2,9 @@
 
 Keyed by the SHA-256 of the metadata bytes (and the entity ID chosen in it), so a configuration
 that an administrator replaces is parsed anew and the old entry ages out (LRU).
+
+Accounts with a metadata URL get a :class:`~samljit.metadata_source.MetadataSource` each
+(:class:`SourceCache`), which refreshes the metadata from the URL when it is due.
 """
 
 from __future__ import annotations
@@ -9,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 
 from ._accounts import AccountConfig
 from .metadata import IdentityProvider, parse_idp_metadata
+from .metadata_source import MetadataSource
 
-__all__ = ["IdPCache"]
+__all__ = ["IdPCache", "SourceCache"]
 
 
 class IdPCache:
@@ -47,3 +52,61 @@ class IdPCache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return idp
+
+
+_SourceKey = tuple[str, str, str | None, bytes]
+
+
+class SourceCache:
+    """One :class:`MetadataSource` per account with a metadata URL, at most ``size`` (LRU).
+
+    A source starts from the account's stored ``idp_metadata`` and fetches the URL at once,
+    as the stored copy may be of any age; a failed fetch leaves the stored copy in use and the
+    source retries with its back-off. A configuration that changes its URL, entity ID or
+    stored metadata gets a new source.
+    """
+
+    def __init__(self, size: int, make: Callable[[AccountConfig], MetadataSource]) -> None:
+        self.size = size
+        self._make = make
+        self._items: OrderedDict[_SourceKey, MetadataSource] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(config: AccountConfig) -> _SourceKey:
+        digest = hashlib.sha256(config.idp_metadata).digest()
+        return config.account_id, config.idp_metadata_url or "", config.idp_entity_id, digest
+
+    def source(self, config: AccountConfig) -> MetadataSource | None:
+        """The source held for ``config``, or None before its first use."""
+        key = self._key(config)
+        with self._lock:
+            source = self._items.get(key)
+            if source is not None:
+                self._items.move_to_end(key)
+            return source
+
+    def fresh(self, config: AccountConfig, now: datetime) -> IdentityProvider | None:
+        """The IdP of ``config`` when it is held and not due for a refresh (no I/O)."""
+        source = self.source(config)
+        if source is None or source.refresh_due(now):
+            return None
+        return source.idp
+
+    def get(self, config: AccountConfig, now: datetime) -> IdentityProvider:
+        """The IdP of ``config``, fetching its URL when due (blocking I/O).
+
+        Raises:
+            SamlError: no good copy at all (the latest failure's code), or the URL is refused
+                (``configuration_invalid``).
+        """
+        source = self.source(config)
+        if source is None:
+            source = self._make(config)
+            source.load(config.idp_metadata, now=now)
+            source.refresh(now=now)
+            with self._lock:
+                source = self._items.setdefault(self._key(config), source)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return source.current(now=now)

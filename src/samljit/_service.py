@@ -16,14 +16,16 @@ from cryptography import x509
 from . import _acs, _slo, _sp_initiated
 from ._accounts import AccountConfig
 from ._context import Clock, Context, identity_provider
+from ._fetch import MetadataFetcher
 from ._flow import check_plugged, run_async, run_sync
-from ._idp_cache import IdPCache
+from ._idp_cache import IdPCache, SourceCache
 from ._models import NameID
 from ._relay_state import DEFAULT_MAX_RELAY_STATE
 from ._response import DecryptionKey
 from ._results import AuditEvent, LoginResult, LogoutResult, OutboundMessage
 from .bindings import PrivateKey
 from .metadata import IdentityProvider
+from .metadata_source import MetadataSource
 from .protocols import (
     AccountStore,
     AsyncAccountStore,
@@ -76,6 +78,9 @@ class _Service(Context):
         max_relay_state: int = DEFAULT_MAX_RELAY_STATE,
         decryption_keys: Sequence[DecryptionKey] = (),
         domain_owner_covers_subdomains: bool = True,
+        metadata_fetcher: MetadataFetcher | None = None,
+        metadata_allow_http: bool = False,
+        metadata_allow_private_addresses: bool = False,
     ) -> None:
         """Configure the service with the host app's stores and hooks.
 
@@ -106,6 +111,16 @@ class _Service(Context):
             domain_owner_covers_subdomains: True: the owner of ``acme.test`` also owns
                 ``eu.acme.test`` (``account_for_domain`` is asked for each parent domain; the
                 nearest owner wins). False: only the exact domain asked is owned.
+            metadata_fetcher: how the metadata URLs of accounts (``idp_metadata_url``) are
+                fetched; :func:`~samljit.metadata_source.urllib_fetcher` with the two options
+                below when omitted. The fetch runs when an account's copy is due (see
+                docs/metadata-lifecycle.md), on a worker thread in the async service.
+            metadata_allow_http: accept ``http://`` metadata URLs (tests, internal networks).
+            metadata_allow_private_addresses: let the default fetcher connect to loopback,
+                private and link-local addresses. Without it a metadata URL whose host
+                resolves to one fails with ``metadata_fetch_failed``
+                (``found="private_address"``): an administrator's URL cannot reach the app's
+                own network (SSRF).
 
         Raises:
             ConfigError: ``configuration_invalid``, :class:`LoginService` was given a store
@@ -119,6 +134,17 @@ class _Service(Context):
             clock=clock or (lambda: datetime.now(UTC)),
             audit=audit,
             _idps=IdPCache(metadata_cache_size),
+            _sources=SourceCache(
+                metadata_cache_size,
+                lambda config: MetadataSource(
+                    config.idp_metadata_url,
+                    fetcher=metadata_fetcher,
+                    entity_id=config.idp_entity_id,
+                    allow_http=metadata_allow_http,
+                    allow_private_addresses=metadata_allow_private_addresses,
+                    name=f"the IdP metadata of account {config.account_id!r}",
+                ),
+            ),
             request_store=request_store,
             sp_key=sp_key,
             sp_certificate=sp_certificate,
@@ -145,12 +171,21 @@ class LoginService(_Service):
     _calls_inline = True
 
     def identity_provider(self, config: AccountConfig) -> IdentityProvider:
-        """The parsed IdP of ``config`` (cached by metadata content).
+        """The parsed IdP of ``config`` (cached by metadata content); with a metadata URL,
+        the copy in use, fetched first when it is due.
 
         Raises:
             SamlError: the metadata is not usable (see :func:`~samljit.parse_idp_metadata`).
         """
         return run_sync(identity_provider(self, config))
+
+    def metadata_source(self, config: AccountConfig) -> MetadataSource | None:
+        """The :class:`~samljit.MetadataSource` keeping ``config``'s metadata fresh from its
+        URL (last refresh, next one, last error: for a status page), or None when the
+        account has no metadata URL or no login has needed its metadata yet in this process."""
+        if config.idp_metadata_url is None:
+            return None
+        return self._sources.source(config)
 
     def begin_login(
         self,
@@ -307,6 +342,10 @@ class AsyncLoginService(_Service):
         """See :meth:`LoginService.identity_provider`; the metadata is parsed on a worker
         thread."""
         return await run_async(identity_provider(self, config))
+
+    async def metadata_source(self, config: AccountConfig) -> MetadataSource | None:
+        """See :meth:`LoginService.metadata_source`."""
+        return None if config.idp_metadata_url is None else self._sources.source(config)
 
     async def begin_login(
         self,

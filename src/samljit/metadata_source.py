@@ -62,6 +62,11 @@ class MetadataSource:
             (the IdP's or the federation's metadata signing key).
         allow_http: accept an ``http://`` URL. Only for tests and internal networks: anyone on
             the path could change the metadata, and so choose the keys logins are checked with.
+        allow_private_addresses: let the default fetcher connect to loopback, private and
+            link-local addresses (see :func:`urllib_fetcher`); without it, a URL whose host
+            resolves to one is refused with ``metadata_fetch_failed``
+            (``found="private_address"``), so a URL typed by a customer cannot reach the app's
+            own network (SSRF).
         timeout: seconds the fetcher may wait (see :func:`urllib_fetcher`).
         limits: size bounds; ``limits.max_bytes`` also bounds the download.
         refresh_interval: how long a copy is used when the metadata has no ``cacheDuration``.
@@ -92,6 +97,7 @@ class MetadataSource:
         entity_id: str | None = None,
         signing_certificates: Sequence[x509.Certificate] = (),
         allow_http: bool = False,
+        allow_private_addresses: bool = False,
         timeout: float = 10.0,
         limits: Limits = METADATA_LIMITS,
         refresh_interval: timedelta = timedelta(hours=6),
@@ -127,7 +133,9 @@ class MetadataSource:
             )
         self._url = url
         if fetcher is None and url is not None:
-            fetcher = urllib_fetcher(allow_http=allow_http)
+            fetcher = urllib_fetcher(
+                allow_http=allow_http, allow_private_addresses=allow_private_addresses
+            )
         self._fetcher = fetcher
         self._entity_id = entity_id
         self._signing_certificates = tuple(signing_certificates)

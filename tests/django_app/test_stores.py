@@ -195,6 +195,13 @@ def test_the_account_store_returns_what_was_saved(accounts: Any, test_idp: TestI
     assert accounts.get("acme") == config
 
 
+def test_the_account_store_keeps_the_metadata_url(accounts: Any, test_idp: TestIdP) -> None:
+    config = account(test_idp, idp_metadata_url="https://idp.example.test/metadata.xml")
+    accounts.save(config)
+    assert accounts.get("acme") == config
+    assert accounts.find_by_idp_entity_id(test_idp.entity_id) == [config]
+
+
 def test_an_account_without_configuration_is_none(accounts: Any) -> None:
     assert accounts.get("acme") is None
 

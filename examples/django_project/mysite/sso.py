@@ -35,7 +35,10 @@ def configure_acme(url: str) -> None:
     mapping = {"preset": "generic", "accepted_roles": ROLES, "account_attributes": ["imagekit_id"]}
     config = samljit.AccountConfig(
         account_id="acme",
-        idp_metadata=samljit.urllib_fetcher(allow_http=True)(url, timeout=10, max_bytes=10**6),
+        # The demo's IdP runs on this host: allow loopback (a customer's URL may not).
+        idp_metadata=samljit.urllib_fetcher(allow_http=True, allow_private_addresses=True)(
+            url, timeout=10, max_bytes=10**6
+        ),
         sp=sp_config(settings.BASE_URL, "acme"),
         mapping=samljit.ClaimMapping.from_dict(mapping),  # email = NameID; full_name, role
         policy=samljit.ProvisioningPolicy(create_users="always"),  # also on SP-initiated login
