@@ -29,6 +29,7 @@ from ._service import (
 from .errors import (
     ClaimError,
     ConfigError,
+    DomainError,
     InputError,
     MetadataError,
     ProvisioningError,
@@ -84,6 +85,7 @@ __all__ = [
     "ClaimMapping",
     "Claims",
     "ConfigError",
+    "DomainError",
     "GroupRole",
     "Identity",
     "IdentityProvider",
