@@ -114,8 +114,9 @@ def test_a_domain_is_ascii_lower_cased_and_trimmed(typed: str, domain: str) -> N
         "acme.test\u200b",
         "ab--cd.test",  # reserved: "--" at positions 3-4 is only for xn--
         "xn--zz.test",  # no valid punycode
-        "xn--acme.test",  # decodes to an ASCII label
+        "xn--acme-.test",  # decodes to the ASCII label acme
         "xn--strae-oqa.test",  # stra\u00dfe: case folding changes it
+        "xn--bcher-kva9876c.test",  # b\u00fccher and an invisible ZERO WIDTH JOINER
         "a" * 64 + ".test",
         ".".join(["a" * 63] * 4) + ".test",  # over 253 characters
     ],
