@@ -34,6 +34,7 @@ LAYERS: dict[str, set[str]] = {
         "samljit.bindings",
         "samljit._claims",
         "samljit._email",
+        "samljit._domains",
     },
     "SAML documents and ports": {
         "samljit.metadata",
@@ -56,10 +57,11 @@ LAYERS: dict[str, set[str]] = {
         "samljit._refresh",
         "samljit.provisioning",
     },
-    "flows": {"samljit._results", "samljit._context"},
+    "flows": {"samljit._results", "samljit._context", "samljit.history"},
     "feature flows": {"samljit._acs", "samljit._sp_initiated", "samljit._slo"},
     "service": {"samljit._service"},
-    "edges": {"samljit", "samljit.__main__", "samljit.cli"},
+    # samljit.domains imports dnspython (the [dns] extra) lazily, as the stores do theirs.
+    "edges": {"samljit", "samljit.__main__", "samljit.cli", "samljit.domains"},
 }
 
 # Whole packages at the edges: a new module under them needs no entry.

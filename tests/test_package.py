@@ -89,6 +89,8 @@ PUBLIC_NAMESPACES = {
     "samljit.bindings",
     "samljit.metadata",
     "samljit.metadata_source",
+    "samljit.domains",
+    "samljit.history",
     "samljit.provisioning",
 }
 

@@ -30,6 +30,7 @@ from ._service import (
 from .errors import (
     ClaimError,
     ConfigError,
+    DomainError,
     InputError,
     MetadataError,
     ProvisioningError,
@@ -85,6 +86,7 @@ __all__ = [
     "ClaimMapping",
     "Claims",
     "ConfigError",
+    "DomainError",
     "GroupRole",
     "Identity",
     "IdentityProvider",

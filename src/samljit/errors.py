@@ -58,6 +58,13 @@ contains keys or whole documents. Browsers should get a generic page keyed by ``
     ├── Replayed                    replayed
     ├── StoreUnavailable            store_unavailable (a shared store did not answer)
     ├── StoreFull                   store_full (too many requests pending: a new one is refused)
+    ├── DomainError                 verified domains (samljit.domains)
+    │   ├── DomainInvalid           domain_invalid
+    │   ├── DomainTaken             domain_taken
+    │   ├── DomainNotAdded          domain_not_added
+    │   ├── DomainNotVerified       domain_not_verified
+    │   ├── DnsTimeout              dns_timeout
+    │   └── DnsFailed               dns_failed
     ├── ClaimError                  the signed claims cannot make an identity
     │   ├── EmailMissing            email_missing
     │   ├── EmailInvalid            email_invalid
@@ -90,7 +97,14 @@ __all__ = [
     "ConfigError",
     "DecryptionFailed",
     "DestinationMismatch",
+    "DnsFailed",
+    "DnsTimeout",
+    "DomainError",
+    "DomainInvalid",
+    "DomainNotAdded",
     "DomainNotOwned",
+    "DomainNotVerified",
+    "DomainTaken",
     "DuplicateId",
     "EmailInvalid",
     "EmailMissing",
@@ -506,6 +520,52 @@ class StoreFull(SamlError):
     that a user is completing at the IdP."""
 
     code = "store_full"
+
+
+# --- verified domains --------------------------------------------------------------------
+
+
+class DomainError(SamlError):
+    """Group: a domain cannot be added or verified (:mod:`samljit.domains`)."""
+
+    code = "domain_error"
+
+
+class DomainInvalid(DomainError):
+    """The text is not a domain samljit accepts (an ASCII host name of two or more labels;
+    an internationalized one as its ``xn--`` A-label)."""
+
+    code = "domain_invalid"
+
+
+class DomainTaken(DomainError):
+    """Another account has already verified the domain."""
+
+    code = "domain_taken"
+
+
+class DomainNotAdded(DomainError):
+    """``verify`` for a domain the account never added (so no token to look for)."""
+
+    code = "domain_not_added"
+
+
+class DomainNotVerified(DomainError):
+    """The domain's TXT record does not hold the account's token."""
+
+    code = "domain_not_verified"
+
+
+class DnsTimeout(DomainError):
+    """The DNS lookup got no answer within its timeout."""
+
+    code = "dns_timeout"
+
+
+class DnsFailed(DomainError):
+    """The DNS servers answered the lookup with a failure (SERVFAIL, REFUSED)."""
+
+    code = "dns_failed"
 
 
 # --- claims and provisioning -------------------------------------------------------------

@@ -2,20 +2,33 @@
 
 from .memory import (
     MemoryAccountStore,
+    MemoryDomainStore,
+    MemoryLoginHistory,
     MemoryReplayCache,
     MemoryRequestStore,
     MemorySessionIssuer,
     MemoryUserStore,
 )
-from .sqlite import SQLiteAccountStore, SQLiteReplayCache, SQLiteRequestStore, SQLiteUserStore
+from .sqlite import (
+    SQLiteAccountStore,
+    SQLiteDomainStore,
+    SQLiteLoginHistory,
+    SQLiteReplayCache,
+    SQLiteRequestStore,
+    SQLiteUserStore,
+)
 
 __all__ = [
     "MemoryAccountStore",
+    "MemoryDomainStore",
+    "MemoryLoginHistory",
     "MemoryReplayCache",
     "MemoryRequestStore",
     "MemorySessionIssuer",
     "MemoryUserStore",
     "SQLiteAccountStore",
+    "SQLiteDomainStore",
+    "SQLiteLoginHistory",
     "SQLiteReplayCache",
     "SQLiteRequestStore",
     "SQLiteUserStore",

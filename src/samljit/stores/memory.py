@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import heapq
 import itertools
@@ -14,12 +15,23 @@ from typing import Any
 from .._accounts import AccountConfig
 from ..errors import ConfigError, StoreFull
 from ..metadata import parse_idp_metadata
-from ..protocols import DuplicateUser, LoginContext, NewUser, PendingRequest, UserRecord
+from ..protocols import (
+    DomainChallenge,
+    DuplicateUser,
+    LoginContext,
+    LoginRecord,
+    NewUser,
+    PendingRequest,
+    UserRecord,
+)
 from ._records import created_record
 
 __all__ = [
+    "DEFAULT_HISTORY_SIZE",
     "DEFAULT_MAX_PENDING",
     "MemoryAccountStore",
+    "MemoryDomainStore",
+    "MemoryLoginHistory",
     "MemoryReplayCache",
     "MemoryRequestStore",
     "MemorySessionIssuer",
@@ -32,6 +44,16 @@ DEFAULT_MAX_PENDING = 10_000
 in flight are about the logins started per second times the seconds users spend at the IdP
 (abandoned ones stay for ``request_lifetime``): 10,000 is 16 abandoned logins a second for
 10 minutes, and about 10 MB of memory at most."""
+
+
+DEFAULT_HISTORY_SIZE = 200
+"""How many login records the memory and SQLite login histories keep per account."""
+
+
+def _checked_history_size(per_account: int) -> int:
+    if per_account < 1:
+        raise ConfigError(f"per_account must be at least 1, got {per_account}")
+    return per_account
 
 
 def _wall_clock() -> datetime:
@@ -230,3 +252,81 @@ class MemoryRequestStore:
 
     def __len__(self) -> int:
         return len(self._requests)
+
+
+class MemoryDomainStore:
+    """A :class:`~samljit.protocols.DomainStore` in a dict; ``mark_verified`` is atomic
+    within one process."""
+
+    def __init__(self) -> None:
+        self._challenges: dict[tuple[str, str], DomainChallenge] = {}
+        self._owners: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def add(self, challenge: DomainChallenge) -> DomainChallenge:
+        """Keep ``challenge``, or return the account's existing one for the domain."""
+        with self._lock:
+            return self._challenges.setdefault((challenge.account_id, challenge.domain), challenge)
+
+    def get(self, account_id: str, domain: str) -> DomainChallenge | None:
+        """The account's challenge for ``domain``, or None."""
+        return self._challenges.get((account_id, domain))
+
+    def domains_of(self, account_id: str) -> list[DomainChallenge]:
+        """The account's domains, sorted."""
+        return sorted(
+            (c for (owner, _), c in self._challenges.items() if owner == account_id),
+            key=lambda challenge: challenge.domain,
+        )
+
+    def owner(self, domain: str) -> str | None:
+        """The account that has verified ``domain``, or None."""
+        return self._owners.get(domain)
+
+    def mark_verified(self, account_id: str, domain: str, *, at: datetime) -> bool:
+        """Make the account the owner; False when another one is, or it holds no challenge."""
+        with self._lock:
+            challenge = self._challenges.get((account_id, domain))
+            if challenge is None or self._owners.get(domain, account_id) != account_id:
+                return False
+            self._owners[domain] = account_id
+            if challenge.verified_at is None:
+                self._challenges[(account_id, domain)] = dataclasses.replace(
+                    challenge, verified_at=at
+                )
+            return True
+
+    def remove(self, account_id: str, domain: str) -> None:
+        """Forget the account's challenge and ownership of ``domain``."""
+        with self._lock:
+            self._challenges.pop((account_id, domain), None)
+            if self._owners.get(domain) == account_id:
+                del self._owners[domain]
+
+
+class MemoryLoginHistory:
+    """A :class:`~samljit.protocols.LoginHistory` in memory: the last ``per_account`` records
+    of each account.
+
+    Args:
+        per_account: how many records each account keeps.
+    """
+
+    def __init__(self, *, per_account: int = DEFAULT_HISTORY_SIZE) -> None:
+        self.per_account = _checked_history_size(per_account)
+        self._records: dict[str, collections.deque[LoginRecord]] = {}
+        self._lock = threading.Lock()
+
+    def record(self, record: LoginRecord) -> None:
+        """Keep ``record``, dropping the account's oldest beyond ``per_account``."""
+        with self._lock:
+            records = self._records.setdefault(
+                record.account_id, collections.deque(maxlen=self.per_account)
+            )
+            records.append(record)
+
+    def recent(self, account_id: str, limit: int = 50) -> list[LoginRecord]:
+        """The account's last ``limit`` records, newest first."""
+        with self._lock:
+            records = list(self._records.get(account_id, ()))
+        return records[::-1][: max(limit, 0)]

@@ -18,11 +18,31 @@ from pathlib import Path
 from .._accounts import AccountConfig
 from ..errors import StoreFull
 from ..metadata import parse_idp_metadata
-from ..protocols import DuplicateUser, NewUser, PendingRequest, UserRecord
+from ..protocols import (
+    DomainChallenge,
+    DuplicateUser,
+    LoginRecord,
+    NewUser,
+    PendingRequest,
+    UserRecord,
+)
 from ._records import checked_changes, created_record
-from .memory import DEFAULT_MAX_PENDING, _checked_max_pending, _wall_clock
+from .memory import (
+    DEFAULT_HISTORY_SIZE,
+    DEFAULT_MAX_PENDING,
+    _checked_history_size,
+    _checked_max_pending,
+    _wall_clock,
+)
 
-__all__ = ["SQLiteAccountStore", "SQLiteReplayCache", "SQLiteRequestStore", "SQLiteUserStore"]
+__all__ = [
+    "SQLiteAccountStore",
+    "SQLiteDomainStore",
+    "SQLiteLoginHistory",
+    "SQLiteReplayCache",
+    "SQLiteRequestStore",
+    "SQLiteUserStore",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samljit_users (
@@ -54,6 +74,27 @@ CREATE TABLE IF NOT EXISTS samljit_replay (
     key TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS samljit_domains (
+    account_id TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    verified_at TEXT,
+    PRIMARY KEY (account_id, domain)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS samljit_domains_owner ON samljit_domains (domain)
+    WHERE verified_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS samljit_login_history (
+    record_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    email TEXT,
+    code TEXT,
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS samljit_login_history_account
+    ON samljit_login_history (account_id, record_id);
 """
 
 
@@ -340,3 +381,148 @@ class SQLiteRequestStore:
                 "DELETE FROM samljit_requests WHERE expires_at <= ?", (now.timestamp(),)
             )
         return cursor.rowcount == 1
+
+
+def _challenge(row: sqlite3.Row) -> DomainChallenge:
+    return DomainChallenge(
+        account_id=row["account_id"],
+        domain=row["domain"],
+        token=row["token"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        verified_at=_time(row["verified_at"]),
+    )
+
+
+class SQLiteDomainStore:
+    """A :class:`~samljit.protocols.DomainStore` in table ``samljit_domains``: a unique index
+    on the domain of verified rows makes one account the owner, across processes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.db = _Database(path)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.db.close()
+
+    def add(self, challenge: DomainChallenge) -> DomainChallenge:
+        """Keep ``challenge``, or return the account's existing one for the domain."""
+        with self.db.transaction() as connection:
+            connection.execute(
+                "INSERT OR IGNORE INTO samljit_domains (account_id, domain, token, created_at,"
+                " verified_at) VALUES (?, ?, ?, ?, ?)",
+                (challenge.account_id, challenge.domain, challenge.token,
+                 challenge.created_at.isoformat(),
+                 None if challenge.verified_at is None else challenge.verified_at.isoformat()),
+            )  # fmt: skip
+        stored = self.get(challenge.account_id, challenge.domain)
+        assert stored is not None  # inserted or already there; removal races aside
+        return stored
+
+    def get(self, account_id: str, domain: str) -> DomainChallenge | None:
+        """The account's challenge for ``domain``, or None."""
+        row = (
+            self.db.connection()
+            .execute(
+                "SELECT * FROM samljit_domains WHERE account_id = ? AND domain = ?",
+                (account_id, domain),
+            )
+            .fetchone()
+        )
+        return None if row is None else _challenge(row)
+
+    def domains_of(self, account_id: str) -> list[DomainChallenge]:
+        """The account's domains, sorted."""
+        rows = self.db.connection().execute(
+            "SELECT * FROM samljit_domains WHERE account_id = ? ORDER BY domain", (account_id,)
+        )
+        return [_challenge(row) for row in rows]
+
+    def owner(self, domain: str) -> str | None:
+        """The account that has verified ``domain``, or None."""
+        row = (
+            self.db.connection()
+            .execute(
+                "SELECT account_id FROM samljit_domains"
+                " WHERE domain = ? AND verified_at IS NOT NULL",
+                (domain,),
+            )
+            .fetchone()
+        )
+        return None if row is None else str(row["account_id"])
+
+    def mark_verified(self, account_id: str, domain: str, *, at: datetime) -> bool:
+        """Make the account the owner; False when another one is, or it holds no challenge."""
+        with self.db.transaction() as connection:
+            owner = connection.execute(
+                "SELECT account_id FROM samljit_domains"
+                " WHERE domain = ? AND verified_at IS NOT NULL",
+                (domain,),
+            ).fetchone()
+            if owner is not None:
+                return bool(owner["account_id"] == account_id)
+            cursor = connection.execute(
+                "UPDATE samljit_domains SET verified_at = ? WHERE account_id = ? AND domain = ?",
+                (at.isoformat(), account_id, domain),
+            )
+            return cursor.rowcount == 1
+
+    def remove(self, account_id: str, domain: str) -> None:
+        """Forget the account's challenge and ownership of ``domain``."""
+        with self.db.transaction() as connection:
+            connection.execute(
+                "DELETE FROM samljit_domains WHERE account_id = ? AND domain = ?",
+                (account_id, domain),
+            )
+
+
+class SQLiteLoginHistory:
+    """A :class:`~samljit.protocols.LoginHistory` in table ``samljit_login_history``: the
+    last ``per_account`` records of each account (older ones are deleted as new ones come).
+
+    Args:
+        path: the SQLite file.
+        per_account: how many records each account keeps.
+    """
+
+    def __init__(self, path: str | Path, *, per_account: int = DEFAULT_HISTORY_SIZE) -> None:
+        self.per_account = _checked_history_size(per_account)
+        self.db = _Database(path)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.db.close()
+
+    def record(self, record: LoginRecord) -> None:
+        """Keep ``record``, dropping the account's oldest beyond ``per_account``."""
+        with self.db.transaction() as connection:
+            connection.execute(
+                "INSERT INTO samljit_login_history (account_id, at, outcome, email, code, reason)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (record.account_id, record.at.isoformat(), record.outcome, record.email,
+                 record.code, record.reason),
+            )  # fmt: skip
+            connection.execute(
+                "DELETE FROM samljit_login_history WHERE account_id = ? AND record_id <= ("
+                "SELECT record_id FROM samljit_login_history WHERE account_id = ?"
+                " ORDER BY record_id DESC LIMIT 1 OFFSET ?)",
+                (record.account_id, record.account_id, self.per_account),
+            )
+
+    def recent(self, account_id: str, limit: int = 50) -> list[LoginRecord]:
+        """The account's last ``limit`` records, newest first."""
+        rows = self.db.connection().execute(
+            "SELECT * FROM samljit_login_history WHERE account_id = ?"
+            " ORDER BY record_id DESC LIMIT ?",
+            (account_id, max(limit, 0)),
+        )
+        return [
+            LoginRecord(
+                at=datetime.fromisoformat(row["at"]),
+                account_id=row["account_id"],
+                outcome=row["outcome"],
+                email=row["email"],
+                code=row["code"],
+                reason=row["reason"],
+            )
+            for row in rows
+        ]
