@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Literal
 
 from ._accounts import AccountConfig
-from ._claims import ADDRESS_NAME_ID_FORMATS, normalize_email
+from ._claims import ADDRESS_NAME_ID_FORMATS, Identity, normalize_email
 from ._config import RESPONSE_LIMITS, Limits
 from ._context import (
     Context,
@@ -24,6 +26,7 @@ from ._context import (
     redirect_target,
 )
 from ._flow import Flow, compute
+from ._models import Assertion
 from ._peek import PeekedResponse, peek_response
 from ._ports import (
     Requests,
@@ -41,16 +44,26 @@ from ._results import AuditEvent, LoginResult
 from .errors import (
     AccountMismatch,
     AuthnContextNotAccepted,
+    ClaimError,
     DomainNotOwned,
     InResponseToMismatch,
     MalformedResponse,
+    ProvisioningError,
     SamlError,
+    TestLoginForbidden,
+    TestLoginResponse,
 )
 from .metadata import IdentityProvider
 from .protocols import DuplicateUser, LoginContext, PendingRequest, UserRecord
-from .provisioning import ProvisioningOutcome, plan_provisioning, stale_users
+from .provisioning import (
+    ProvisioningOutcome,
+    ProvisioningPlan,
+    TestLoginResult,
+    plan_provisioning,
+    stale_users,
+)
 
-__all__ = ["complete_login", "stale_users_of"]
+__all__ = ["complete_login", "complete_test_login", "stale_users_of"]
 
 audit_log = logging.getLogger("samljit.audit")
 
@@ -97,19 +110,31 @@ def complete_login(
     return result
 
 
-def _complete(
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A response verified for an account, with the request it answers."""
+
+    config: AccountConfig
+    pending: PendingRequest | None
+    verified: VerifiedResponse
+    in_response_to: str | None
+
+
+def _verified(
     ctx: Context,
     form: Mapping[str, str],
     account_id: str | None,
     in_response_to: str | None,
     now: datetime,
     seen: dict[str, str],
-) -> Flow[LoginResult]:
-    """The login itself; ``seen`` collects what is known (verified only) for the audit."""
+    test_admin: str | None,
+) -> Flow[_Verified]:
+    """Decode, find the account and the request answered, verify. ``test_admin`` None: a
+    login, which refuses the answer to a test; else the administrator completing a test,
+    whose answer must be to their own test request."""
     saml_response = form.get("SAMLResponse")
     if not saml_response:
         raise MalformedResponse("the POST carries no SAMLResponse field")
-    relay_state = form.get("RelayState")
     peeked: PeekedResponse | None = None
     if account_id is None:
         # One shared ACS: the Issuer the response claims selects the account (verification
@@ -123,14 +148,30 @@ def _complete(
         peeked = yield from compute(_peek, saml_response, config.sp.limits)
     pending = None
     hint = peeked.in_response_to
-    if in_response_to is None and ctx.request_store is not None and hint is not None:
+    if test_admin is not None:
+        if ctx.request_store is None or hint is None:
+            raise InResponseToMismatch(
+                "a Test connection response must answer a test request of this SP's request_store",
+                found=hint,
+            )
+        pending = yield from _pending_test(ctx.request_store, hint, config, now, test_admin)
+        in_response_to = pending.request_id
+    elif in_response_to is None and ctx.request_store is not None and hint is not None:
         pending = yield from _pending_request(ctx.request_store, hint, config, now)
         in_response_to = pending.request_id
     idp = yield from identity_provider(ctx, config)
     verified = yield from compute(
         _verify, peeked, idp, config, now, in_response_to, ctx.decryption_keys
     )
-    assertion = verified.assertion
+    return _Verified(config, pending, verified, in_response_to)
+
+
+def _map_identity(config: AccountConfig, assertion: Assertion, seen: dict[str, str]) -> Identity:
+    """Map the verified assertion to the identity, bound to the account whose IdP signed.
+
+    Raises:
+        ClaimError, AccountMismatch: the claims make no identity of this account.
+    """
     # Before mapping, the audit names the NameID only when it may be an address: a
     # persistent ID shaped like one is not this user's email.
     email = (
@@ -149,6 +190,22 @@ def _complete(
             expected=config.account_id,
             found=identity.account_id,
         )
+    return identity
+
+
+def _rules(
+    ctx: Context,
+    config: AccountConfig,
+    assertion: Assertion,
+    identity: Identity,
+    idp_initiated: bool,
+) -> Flow[ProvisioningPlan]:
+    """Every rule past the mapping, and the provisioning plan. Reads the user store, writes
+    nothing.
+
+    Raises:
+        ProvisioningError: a rule refuses the login.
+    """
     owner = yield from domain_owner(ctx, identity.email)
     if owner is not None and owner != config.account_id:
         raise DomainNotOwned(
@@ -165,17 +222,23 @@ def _complete(
             expected=list(required),
             found=assertion.authn_context_class,
         )
-    idp_initiated = in_response_to is None
     existing = yield from get_user(ctx.users, identity.email)
-    plan = plan_provisioning(
+    return plan_provisioning(
         existing,
         identity,
         account_id=config.account_id,
         policy=config.policy,
         idp_initiated=idp_initiated,
     )
-    # Every check has passed: use up the request and the assertion, atomically, and only
-    # then write.
+
+
+def _use_up(ctx: Context, checked: _Verified, now: datetime) -> Flow[None]:
+    """Use up the request and the assertion, atomically in the shared stores.
+
+    Raises:
+        InResponseToMismatch, Replayed: another response got there first.
+    """
+    pending = checked.pending
     if pending is not None:
         assert ctx.request_store is not None
         if not (yield from consume_request(ctx.request_store, pending.request_id, now=now)):
@@ -183,11 +246,32 @@ def _complete(
                 f"request {pending.request_id} was already answered or has expired",
                 found=pending.request_id,
             )
+    verified = checked.verified
     replay_key, expires_at = verified.replay_key, verified.replay_expires_at
     if not (
         yield from add_replay_key(ctx.replay_cache, replay_key, expires_at=expires_at, now=now)
     ):
-        raise replayed(assertion)
+        raise replayed(verified.assertion)
+
+
+def _complete(
+    ctx: Context,
+    form: Mapping[str, str],
+    account_id: str | None,
+    in_response_to: str | None,
+    now: datetime,
+    seen: dict[str, str],
+) -> Flow[LoginResult]:
+    """The login itself; ``seen`` collects what is known (verified only) for the audit."""
+    relay_state = form.get("RelayState")
+    checked = yield from _verified(ctx, form, account_id, in_response_to, now, seen, None)
+    config, pending, assertion = checked.config, checked.pending, checked.verified.assertion
+    idp_initiated = checked.in_response_to is None
+    identity = _map_identity(config, assertion, seen)
+    plan = yield from _rules(ctx, config, assertion, identity, idp_initiated)
+    # Every check has passed: use up the request and the assertion, atomically, and only
+    # then write.
+    yield from _use_up(ctx, checked, now)
     outcome = plan.outcome
     if plan.new_user is not None:
         try:
@@ -229,6 +313,114 @@ def _complete(
     )
 
 
+_WOULD: dict[str, Literal["create", "update", "unchanged"]] = {
+    "created": "create",
+    "updated": "update",
+    "unchanged": "unchanged",
+}
+
+
+def complete_test_login(
+    ctx: Context, form: Mapping[str, str], account_id: str | None, admin_id: str
+) -> Flow[TestLoginResult]:
+    """An administrator's Test connection, as a dry run, with its audit event:
+    ``test_login_completed`` (with the refusal's code, if any), or ``test_login_rejected``
+    when the response does not verify. Never ``login_succeeded`` or ``user_*``."""
+    now = ctx.clock()
+    seen: dict[str, str] = {}
+    try:
+        result = yield from _test(ctx, form, account_id, admin_id, now, seen)
+    except SamlError as exc:
+        _emit(
+            ctx,
+            AuditEvent(
+                name="test_login_rejected",
+                at=now,
+                account_id=seen.get("account_id", account_id),
+                email=seen.get("email"),
+                code=exc.code,
+                message=exc.message,
+                admin_id=admin_id,
+            ),
+        )
+        raise
+    _emit(
+        ctx,
+        AuditEvent(
+            name="test_login_completed",
+            at=now,
+            account_id=result.account_id,
+            email=result.identity.email if result.identity else seen.get("email"),
+            code=result.code,
+            message=result.message,
+            changes=result.changes,
+            admin_id=admin_id,
+        ),
+    )
+    return result
+
+
+def _test(
+    ctx: Context,
+    form: Mapping[str, str],
+    account_id: str | None,
+    admin_id: str,
+    now: datetime,
+    seen: dict[str, str],
+) -> Flow[TestLoginResult]:
+    """Every check of a login; the mapping's and the rules' refusal is the result, and
+    nothing is written but the used-up request and assertion."""
+    checked = yield from _verified(ctx, form, account_id, None, now, seen, admin_id)
+    assertion = checked.verified.assertion
+    identity: Identity | None = None
+    plan: ProvisioningPlan | None = None
+    refusal: SamlError | None = None
+    try:
+        identity = _map_identity(checked.config, assertion, seen)
+        # As a real login answering this request would (SP-initiated).
+        plan = yield from _rules(ctx, checked.config, assertion, identity, False)
+    except (ClaimError, ProvisioningError) as exc:
+        refusal = exc
+    # Used up like a login's: the test response can never be posted again, to either path.
+    yield from _use_up(ctx, checked, now)
+    assert checked.pending is not None
+    result = TestLoginResult(
+        account_id=checked.config.account_id,
+        admin_id=admin_id,
+        request_id=checked.pending.request_id,
+        assertion=assertion,
+        identity=identity,
+        action="refuse",
+        redirect_to=checked.pending.relay_state or "/",
+    )
+    if plan is None:
+        assert refusal is not None
+        return replace(result, code=refusal.code, message=refusal.message)
+    return replace(result, action=_WOULD[plan.outcome.action], changes=plan.outcome.changes)
+
+
+def _pending_test(
+    requests: Requests, request_id: str, config: AccountConfig, now: datetime, admin_id: str
+) -> Flow[PendingRequest]:
+    """The outstanding test request the response says it answers, started by ``admin_id``."""
+    pending = yield from get_request(requests, request_id)
+    if pending is None or not awaited(
+        pending, kind="test_login", account_id=config.account_id, now=now
+    ):
+        raise InResponseToMismatch(
+            f"the response answers request {request_id!r}, which is not a pending Test "
+            "connection of this account (expired, already answered, or a login)",
+            found=request_id,
+        )
+    if pending.test_admin != admin_id:
+        raise TestLoginForbidden(
+            f"the Test connection {request_id!r} was started by another administrator; only "
+            "they can see its result",
+            found=admin_id,
+        )
+    return pending
+
+
 def _pending_request(
     requests: Requests, request_id: str, config: AccountConfig, now: datetime
 ) -> Flow[PendingRequest]:
@@ -238,6 +430,13 @@ def _pending_request(
     verification then requires the signed SubjectConfirmationData to name that request.
     """
     pending = yield from get_request(requests, request_id)
+    if pending is not None and pending.kind == "test_login":
+        # Never a login, whoever posts it: the test's result is for its administrator only.
+        raise TestLoginResponse(
+            f"the response answers request {request_id!r}, an administrator's Test connection: "
+            "complete it with complete_test_login, it never logs anyone in",
+            found=request_id,
+        )
     if pending is None or not awaited(pending, kind="login", account_id=config.account_id, now=now):
         raise InResponseToMismatch(
             f"the response answers request {request_id!r}, which this SP is not waiting for "
@@ -261,7 +460,7 @@ def stale_users_of(ctx: Context, account_id: str, days: int) -> Flow[list[UserRe
 
 
 def _emit(ctx: Context, event: AuditEvent) -> None:
-    level = logging.WARNING if event.name == "login_rejected" else logging.INFO
+    level = logging.WARNING if event.name.endswith("_rejected") else logging.INFO
     audit_log.log(
         level,
         "%s account=%s email=%s code=%s changes=%s message=%s",

@@ -157,6 +157,7 @@ def remember(
     relay_state: str | None,
     now: datetime,
     kind: str,
+    test_admin: str | None = None,
 ) -> Flow[None]:
     """Keep an outgoing request server-side, with the checked target to return to."""
     yield from save_request(
@@ -167,6 +168,7 @@ def remember(
             relay_state=redirect_target(ctx, relay_state),
             expires_at=now + ctx.request_lifetime,
             kind=kind,
+            test_admin=test_admin,
         ),
     )
 

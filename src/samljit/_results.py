@@ -70,8 +70,11 @@ class LogoutResult:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditEvent:
     """One structured audit record. ``name`` is ``login_succeeded``, ``login_rejected``,
-    ``user_created`` or ``user_updated``. On a rejection, ``email`` is set once the response
-    was verified (it is then the IdP's signed word), never from unverified input."""
+    ``user_created`` or ``user_updated``; for an administrator's Test connection,
+    ``test_login_completed`` (``code`` set when a real login would be refused, ``changes``
+    what it would change) or ``test_login_rejected``. On a rejection, ``email`` is set once
+    the response was verified (it is then the IdP's signed word), never from unverified
+    input."""
 
     name: str
     at: datetime
@@ -82,3 +85,5 @@ class AuditEvent:
     changes: Mapping[str, tuple[str | None, str | None]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    admin_id: str | None = None
+    """For the Test connection events: the administrator who ran it."""

@@ -41,6 +41,7 @@ from .protocols import (
     UserRecord,
     UserStore,
 )
+from .provisioning import TestLoginResult
 
 __all__ = [
     "AsyncLoginService",
@@ -214,6 +215,35 @@ class LoginService(_Service):
             )
         )
 
+    def begin_test_login(
+        self,
+        account_id: str,
+        *,
+        admin_id: str,
+        relay_state: str | None = None,
+        binding: Literal["redirect", "post"] = "redirect",
+        form_nonce: str | None = None,
+    ) -> OutboundMessage:
+        """Start an administrator's Test connection: an SP-initiated login at the account's
+        IdP (forcing a fresh sign-in) whose answer is only ever a dry run.
+
+        The request is remembered as a test bound to ``admin_id``: its response completes
+        only with :meth:`complete_test_login` by that administrator, and
+        :meth:`complete_login` refuses it (``test_login``), so it can never log anyone in.
+        ``relay_state`` is where to show the result (e.g. the admin page), checked as for
+        :meth:`begin_login`.
+
+        Raises:
+            SsoDisabled: ``sso_disabled``, the account has no SSO configuration.
+            ConfigError: ``configuration_invalid``, as :meth:`begin_login`, or an empty
+                ``admin_id``.
+        """
+        return run_sync(
+            _sp_initiated.begin_login(
+                self, account_id, relay_state, binding, True, form_nonce, admin_id
+            )
+        )
+
     def begin_login_for_email(
         self,
         email: str,
@@ -310,6 +340,32 @@ class LoginService(_Service):
         """
         return run_sync(_acs.complete_login(self, form, account_id, in_response_to))
 
+    def complete_test_login(
+        self, form: Mapping[str, str], *, account_id: str | None, admin_id: str
+    ) -> TestLoginResult:
+        """Complete an administrator's Test connection as a dry run: every check of a real
+        login (verification, the request, replay, mapping, account binding, domain
+        ownership, authentication context, provisioning rules), but no user created or
+        changed and no session issued. The test request and the assertion are used up, as a
+        login's: the response cannot be posted again to either method.
+
+        Call it when :meth:`complete_login` raised ``test_login`` for the posted form, with
+        the signed-in administrator's ID.
+
+        Returns:
+            What a real login would do: create, update (with the changes), leave unchanged,
+            or refuse (``code`` and ``message`` of the mapping's or rule's error).
+
+        Raises:
+            TestLoginForbidden: ``test_login_forbidden``, ``admin_id`` is not the
+                administrator who started the test (nothing is used up).
+            InResponseToMismatch: ``in_response_to_mismatch``, the response answers no
+                pending Test connection of the account.
+            SamlError: the response does not verify (signature, time, audience...), or was
+                already used; nothing was written.
+        """
+        return run_sync(_acs.complete_test_login(self, form, account_id, admin_id))
+
     def sp_metadata(self, account_id: str) -> bytes:
         """The SP metadata of ``account_id``, for its IdP administrator: entity ID, ACS and
         (with an ``sp_key``) SLO URL, the signing certificate, and the encryption certificate
@@ -363,6 +419,22 @@ class AsyncLoginService(_Service):
             )
         )
 
+    async def begin_test_login(
+        self,
+        account_id: str,
+        *,
+        admin_id: str,
+        relay_state: str | None = None,
+        binding: Literal["redirect", "post"] = "redirect",
+        form_nonce: str | None = None,
+    ) -> OutboundMessage:
+        """See :meth:`LoginService.begin_test_login`."""
+        return await run_async(
+            _sp_initiated.begin_login(
+                self, account_id, relay_state, binding, True, form_nonce, admin_id
+            )
+        )
+
     async def begin_login_for_email(
         self,
         email: str,
@@ -413,6 +485,12 @@ class AsyncLoginService(_Service):
     ) -> LoginResult:
         """See :meth:`LoginService.complete_login`."""
         return await run_async(_acs.complete_login(self, form, account_id, in_response_to))
+
+    async def complete_test_login(
+        self, form: Mapping[str, str], *, account_id: str | None, admin_id: str
+    ) -> TestLoginResult:
+        """See :meth:`LoginService.complete_test_login`."""
+        return await run_async(_acs.complete_test_login(self, form, account_id, admin_id))
 
     async def sp_metadata(self, account_id: str) -> bytes:
         """See :meth:`LoginService.sp_metadata`."""

@@ -24,8 +24,12 @@ def begin_login(
     binding: Literal["redirect", "post"],
     force_authn: bool,
     form_nonce: str | None,
+    test_admin: str | None = None,
 ) -> Flow[OutboundMessage]:
-    """Build the AuthnRequest for ``account_id``'s IdP, remember it, say how to send it."""
+    """Build the AuthnRequest for ``account_id``'s IdP, remember it, say how to send it;
+    with ``test_admin``, as that administrator's Test connection."""
+    if test_admin is not None and not test_admin:
+        raise ConfigError("a Test connection needs the ID of the administrator who starts it")
     if ctx.request_store is None:
         raise ConfigError("SP-initiated login needs a request_store on the LoginService")
     config = yield from account(ctx, account_id, None)
@@ -57,9 +61,11 @@ def begin_login(
         signing_key=ctx.sp_key if use_post else None,
         signing_certificate=ctx.sp_certificate,
     )
+    kind = "login" if test_admin is None else "test_login"
     yield from remember(
-        ctx, ctx.request_store, request.request_id, config.account_id, relay_state, now, "login"
-    )
+        ctx, ctx.request_store, request.request_id, config.account_id, relay_state, now, kind,
+        test_admin,
+    )  # fmt: skip
     return outbound(request.request_id, config.account_id, endpoint.location, request.xml,
                     use_post, ctx.sp_key, "SAMLRequest", nonce=form_nonce)  # fmt: skip
 

@@ -54,7 +54,9 @@ contains keys or whole documents. Browsers should get a generic page keyed by ``
     │   ├── RecipientMismatch       recipient_mismatch
     │   ├── AuthnStatementMissing   authn_statement_missing
     │   ├── InResponseToMismatch    in_response_to_mismatch
-    │   └── UnsolicitedResponse     unsolicited_response
+    │   ├── UnsolicitedResponse     unsolicited_response
+    │   ├── TestLoginResponse       test_login (answers a Test connection: never a login)
+    │   └── TestLoginForbidden      test_login_forbidden (another administrator's test)
     ├── Replayed                    replayed
     ├── StoreUnavailable            store_unavailable (a shared store did not answer)
     ├── StoreFull                   store_full (too many requests pending: a new one is refused)
@@ -147,6 +149,8 @@ __all__ = [
     "StoreUnavailable",
     "StructureError",
     "SubjectInvalid",
+    "TestLoginForbidden",
+    "TestLoginResponse",
     "TransformForbidden",
     "UnsolicitedResponse",
     "UntrustedKey",
@@ -498,6 +502,21 @@ class UnsolicitedResponse(ValidationError):
     """IdP-initiated, and not allowed."""
 
     code = "unsolicited_response"
+
+
+class TestLoginResponse(ValidationError):
+    """The response answers an administrator's Test connection: it is never a login
+    (complete it with ``complete_test_login``)."""
+
+    __test__ = False  # not a pytest test class, despite the name
+    code = "test_login"
+
+
+class TestLoginForbidden(ValidationError):
+    """The Test connection was started by another administrator: only they see its result."""
+
+    __test__ = False  # not a pytest test class, despite the name
+    code = "test_login_forbidden"
 
 
 class Replayed(SamlError):

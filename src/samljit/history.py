@@ -77,6 +77,10 @@ REFUSAL_REASONS = MappingProxyType(
         "send or no longer waits for.",
         "unsolicited_response": "A login started at the IdP, and the account does not allow "
         "IdP-initiated logins.",
+        "test_login": "The response answered an administrator's Test connection, which never "
+        "signs anyone in.",
+        "test_login_forbidden": "Another administrator started this Test connection; only they "
+        "can see its result.",
         "replayed": "This assertion was already used to sign in (back button, or a replay).",
         "store_unavailable": "A shared store of the app did not answer; try again.",
         "store_full": "Too many logins are pending; try again later.",

@@ -191,8 +191,12 @@ class PendingRequest:
     """Where the app wants the user after login (already checked by safe_redirect)."""
     expires_at: datetime
     kind: str = "login"
-    """``"login"`` (an AuthnRequest) or ``"logout"`` (a LogoutRequest): an answer to one is
-    never taken as the answer to the other."""
+    """``"login"`` (an AuthnRequest), ``"test_login"`` (an administrator's Test connection)
+    or ``"logout"`` (a LogoutRequest): an answer to one is never taken as the answer to
+    another."""
+    test_admin: str | None = None
+    """For a ``"test_login"``: the administrator who started it, the only one who may see its
+    result. None for every other request (and in rows stored before this field existed)."""
 
 
 @runtime_checkable

@@ -7,14 +7,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Literal
+from typing import ClassVar, Literal
 
 from ._accounts import ProvisioningPolicy
 from ._claims import Identity
+from ._models import Assertion
 from .errors import AccountMismatch, UserNotProvisioned
 from .protocols import NewUser, UserRecord
 
-__all__ = ["ProvisioningOutcome", "ProvisioningPlan", "plan_provisioning", "stale_users"]
+__all__ = [
+    "ProvisioningOutcome",
+    "ProvisioningPlan",
+    "TestLoginResult",
+    "plan_provisioning",
+    "stale_users",
+]
 
 Action = Literal["created", "updated", "unchanged"]
 
@@ -38,6 +45,42 @@ class ProvisioningPlan:
     outcome: ProvisioningOutcome
     existing: UserRecord | None
     new_user: NewUser | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TestLoginResult:
+    """What an administrator's Test connection found (``complete_test_login``): the verified
+    response and what a real SP-initiated login with it would do. Nothing was written: no
+    user created or changed, no session issued; the test request and the assertion are
+    used up.
+
+    ``action`` is ``"create"`` (a new user, ``changes`` its fields), ``"update"``
+    (``changes`` maps each field to ``(old, new)``), ``"unchanged"``, or ``"refuse"``: the
+    claim mapping or a provisioning rule would refuse the login, ``code`` and ``message``
+    say which and why (as the real login's error would).
+    """
+
+    __test__: ClassVar[bool] = False  # not a pytest test class, despite the name
+
+    account_id: str
+    admin_id: str
+    """The administrator who started the test (the only one who may see this result)."""
+    request_id: str
+    """The ID of the test AuthnRequest the response answers."""
+    assertion: Assertion
+    """The verified assertion: NameID, attributes, authentication context, as signed."""
+    identity: Identity | None
+    """The mapped identity; None when the mapping refused the claims."""
+    action: Literal["create", "update", "unchanged", "refuse"]
+    changes: Mapping[str, tuple[str | None, str | None]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    code: str | None = None
+    """For ``"refuse"``: the error code a real login would fail with."""
+    message: str | None = None
+    """For ``"refuse"``: the real login's error message, for the administrator."""
+    redirect_to: str = "/"
+    """The target saved with the test request (``relay_state`` of ``begin_test_login``)."""
 
 
 def plan_provisioning(

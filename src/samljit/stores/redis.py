@@ -99,6 +99,7 @@ def _encode(request: PendingRequest) -> str:
             "relay_state": request.relay_state,
             "expires_at": request.expires_at.timestamp(),
             "kind": request.kind,
+            "test_admin": request.test_admin,
         }
     )
 
@@ -113,6 +114,7 @@ def _decode(value: bytes | str | None) -> PendingRequest | None:
         relay_state=data["relay_state"],
         expires_at=datetime.fromtimestamp(data["expires_at"], UTC),
         kind=data["kind"],
+        test_admin=data.get("test_admin"),  # absent from values stored before it existed
     )
 
 

@@ -67,7 +67,8 @@ CREATE TABLE IF NOT EXISTS samljit_requests (
     account_id TEXT NOT NULL,
     relay_state TEXT,
     expires_at REAL NOT NULL,
-    kind TEXT NOT NULL DEFAULT 'login'
+    kind TEXT NOT NULL DEFAULT 'login',
+    test_admin TEXT
 );
 CREATE INDEX IF NOT EXISTS samljit_requests_expiry ON samljit_requests (expires_at);
 CREATE TABLE IF NOT EXISTS samljit_replay (
@@ -98,13 +99,33 @@ CREATE INDEX IF NOT EXISTS samljit_login_history_account
 """
 
 
+_ADDED_COLUMNS = (("samljit_requests", "test_admin", "TEXT"),)
+"""Columns added after their table was first released: a file made by an older samljit gets
+them (with NULL in its existing rows) when it is opened."""
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    # In one write transaction: two processes opening an old file at once add each column
+    # once. Table and column names come from the constant above, never from input.
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for table, column, kind in _ADDED_COLUMNS:
+            present = {row["name"] for row in connection.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    finally:
+        connection.execute("COMMIT")
+
+
 class _Database:
     """A connection per thread to one SQLite file, with the schema in place."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
-        self.connection().executescript(_SCHEMA)
+        connection = self.connection()
+        connection.executescript(_SCHEMA)
+        _add_missing_columns(connection)
 
     def connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -325,9 +346,9 @@ class SQLiteRequestStore:
             self._make_room(connection, request.request_id)
             connection.execute(
                 "INSERT OR REPLACE INTO samljit_requests (request_id, account_id, relay_state,"
-                " expires_at, kind) VALUES (?, ?, ?, ?, ?)",
+                " expires_at, kind, test_admin) VALUES (?, ?, ?, ?, ?, ?)",
                 (request.request_id, request.account_id, request.relay_state,
-                 request.expires_at.timestamp(), request.kind),
+                 request.expires_at.timestamp(), request.kind, request.test_admin),
             )  # fmt: skip
 
     def _make_room(self, connection: sqlite3.Connection, request_id: str) -> None:
@@ -367,6 +388,7 @@ class SQLiteRequestStore:
             relay_state=row["relay_state"],
             expires_at=datetime.fromtimestamp(row["expires_at"], UTC),
             kind=row["kind"],
+            test_admin=row["test_admin"],
         )
 
     def consume(self, request_id: str, *, now: datetime) -> bool:
