@@ -222,10 +222,12 @@ class LoginService(_Service):
         admin_id: str,
         relay_state: str | None = None,
         binding: Literal["redirect", "post"] = "redirect",
+        force_authn: bool = False,
         form_nonce: str | None = None,
     ) -> OutboundMessage:
         """Start an administrator's Test connection: an SP-initiated login at the account's
-        IdP (forcing a fresh sign-in) whose answer is only ever a dry run.
+        IdP whose answer is only ever a dry run (``force_authn`` asks the IdP for a fresh
+        sign-in, to test as another user than the one signed in there).
 
         The request is remembered as a test bound to ``admin_id``: its response completes
         only with :meth:`complete_test_login` by that administrator, and
@@ -240,7 +242,7 @@ class LoginService(_Service):
         """
         return run_sync(
             _sp_initiated.begin_login(
-                self, account_id, relay_state, binding, True, form_nonce, admin_id
+                self, account_id, relay_state, binding, force_authn, form_nonce, admin_id
             )
         )
 
@@ -426,12 +428,13 @@ class AsyncLoginService(_Service):
         admin_id: str,
         relay_state: str | None = None,
         binding: Literal["redirect", "post"] = "redirect",
+        force_authn: bool = False,
         form_nonce: str | None = None,
     ) -> OutboundMessage:
         """See :meth:`LoginService.begin_test_login`."""
         return await run_async(
             _sp_initiated.begin_login(
-                self, account_id, relay_state, binding, True, form_nonce, admin_id
+                self, account_id, relay_state, binding, force_authn, form_nonce, admin_id
             )
         )
 
