@@ -365,6 +365,19 @@ def test_a_test_is_audited_as_test_login_completed_by_its_administrator(
     assert login_record(event) is None  # not a login in the account's history
 
 
+def test_the_answer_to_a_test_at_the_acs_is_not_a_refusal_in_the_login_history(
+    app: App, test_idp: TestIdP, audited: list[AuditEvent]
+) -> None:
+    request = app.service.begin_test_login("acme", admin_id=ADMIN)
+    with pytest.raises(SamlError):
+        app.service.complete_login(
+            form(respond(app, test_idp, request.message_id)), account_id="acme"
+        )
+    [event] = audited
+    assert (event.name, event.code) == ("login_rejected", "test_login")
+    assert login_record(event) is None
+
+
 def test_a_refused_test_is_audited_with_the_refusals_code(
     app: App, test_idp: TestIdP, audited: list[AuditEvent]
 ) -> None:

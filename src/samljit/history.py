@@ -119,12 +119,15 @@ def refusal_reason(code: str | None) -> str:
 
 def login_record(event: AuditEvent) -> LoginRecord | None:
     """The history record of ``event``: ``login_succeeded`` and ``login_rejected`` events of
-    a known account; None for others (user changes, a response no account was found for).
+    a known account; None for others (user changes, a response no account was found for,
+    Test connections and their answers posted to the ACS: ``test_login``).
 
     The email of a rejection is the event's, set only once the response was verified.
     """
     if event.account_id is None or event.name not in ("login_succeeded", "login_rejected"):
         return None
+    if event.code == "test_login":
+        return None  # the ACS handing a Test connection's answer on: no login was tried
     refused = event.name == "login_rejected"
     return LoginRecord(
         at=event.at,
