@@ -4,6 +4,7 @@ authorization and CSRF before anything, preview before saving, limits, audit, es
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import re
 import socket
@@ -26,6 +27,7 @@ from samljit.integrations.admin import (
 )
 from samljit.messages import build_sp_metadata
 from samljit.protocols import LoginRecord
+from samljit.setup_guides import VENDORS
 from samljit.stores.memory import MemoryAccountStore, MemoryLoginHistory
 from samljit.testing import FixedClock, TestIdP, make_certificate
 
@@ -60,8 +62,14 @@ def _config(idp: TestIdP, account_id: str = "acme") -> AccountConfig:
 class Admin:
     """Pages whose current user administers ``acme`` only, with every event kept."""
 
-    def __init__(self, *, configs: tuple[AccountConfig, ...] = (), **options: Any) -> None:
-        self.accounts = MemoryAccountStore(configs)
+    def __init__(
+        self,
+        *,
+        configs: tuple[AccountConfig, ...] = (),
+        accounts: MemoryAccountStore | None = None,
+        **options: Any,
+    ) -> None:
+        self.accounts = accounts or MemoryAccountStore(configs)
         self.events: list[AdminEvent] = []
         self.history = MemoryLoginHistory()
         self.pages = AdminPages(
@@ -288,6 +296,38 @@ def test_the_guide_shows_the_vendors_labels_and_this_accounts_values_with_copy_b
     assert 'value="https://app.example.test/sso/acme/acs" readonly' in body
     assert 'data-copy="field-0"' in body
     assert f'href="{BASE}sp-metadata.xml"' in body
+
+
+def test_the_setup_page_lists_every_vendor() -> None:
+    _, body = Admin().call("GET", "setup")
+    for vendor in VENDORS:
+        assert f'href="{BASE}setup/{vendor}"' in body
+
+
+class _RawStore(MemoryAccountStore):
+    """A store that keeps what it is given, as an app's database row would, unchecked."""
+
+    def save(self, config: AccountConfig) -> None:
+        self._configs[config.account_id] = config
+
+
+def _unreadable() -> Admin:
+    store = _RawStore()
+    store.save(dataclasses.replace(_new_account("acme"), idp_metadata=b"<x/>"))
+    return Admin(accounts=store)
+
+
+def test_status_explains_saved_metadata_that_can_no_longer_be_read() -> None:
+    _, body = _unreadable().call("GET")
+    assert 'class="ok">on' in body
+    assert "<code>metadata_invalid</code>" in body
+
+
+def test_saved_metadata_that_cannot_be_read_can_still_be_disabled() -> None:
+    admin = _unreadable()
+    assert admin.call("GET", "disable")[0].status == 200
+    admin.call("POST", "disable", form={"confirm": "yes"})
+    assert admin.accounts.get("acme") is None
 
 
 def test_an_unknown_vendor_has_no_guide() -> None:

@@ -32,8 +32,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from cryptography import x509
-
 from .._accounts import AccountConfig
 from .._fetch import MetadataFetcher, urllib_fetcher
 from ..errors import (
@@ -574,13 +572,6 @@ def _vendors(config: AccountConfig) -> list[tuple[str, str]]:
     return [(key, guided_setup(key, config=config).display_name) for key in VENDORS]
 
 
-def _subject(cert: x509.Certificate) -> str:
-    try:
-        return cert.subject.rfc4514_string()
-    except ValueError:  # an attribute cryptography cannot render: the digest identifies it
-        return "(unreadable subject)"
-
-
 def _idp_view(parsed: ParsedMetadata, now: datetime) -> IdpView:
     idp = parsed.idp
     return IdpView(
@@ -589,7 +580,7 @@ def _idp_view(parsed: ParsedMetadata, now: datetime) -> IdpView:
         slo=[(e.binding, e.location) for e in idp.slo_services],
         certificates=[
             CertificateView(
-                subject=_subject(cert),
+                subject=cert.subject.rfc4514_string(),
                 not_after=_when(cert.not_valid_after_utc),
                 sha256=certificate_sha256(cert),
                 expired=cert.not_valid_after_utc < now,
