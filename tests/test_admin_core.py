@@ -428,6 +428,25 @@ def test_a_plain_http_metadata_url_is_refused() -> None:
     assert "<code>metadata_fetch_failed</code>" in body
 
 
+def test_confirming_with_a_plain_http_url_saves_nothing(idp: TestIdP) -> None:
+    admin = Admin()
+    form = {
+        "metadata_b64": base64.b64encode(idp.metadata_xml).decode(),
+        "metadata_url": "http://idp.example.test/md",
+    }
+    _, body = admin.call("POST", "connect/confirm", form=form)
+    assert "<code>metadata_fetch_failed</code>" in body
+    assert admin.accounts.get("acme") is None
+
+
+def test_the_guide_offers_the_sp_metadata_url_when_the_app_serves_one() -> None:
+    url = "https://app.example.test/sso/acme/metadata"
+    _, body = Admin(sp_metadata_url=lambda account_id: url).call("GET", "setup/generic")
+    assert f"the SP metadata URL {url}" in body
+    _, without = Admin().call("GET", "setup/generic")
+    assert "the SP metadata file downloaded from this app" in without
+
+
 def test_a_failing_fetcher_of_the_app_is_a_fetch_failure() -> None:
     def fetcher(url: str, *, timeout: float, max_bytes: int) -> bytes:
         raise RuntimeError("boom")

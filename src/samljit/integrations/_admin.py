@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from .._accounts import AccountConfig
-from .._fetch import MetadataFetcher, urllib_fetcher
+from .._fetch import MetadataFetcher, _display, _scheme_allowed, urllib_fetcher
 from ..errors import (
     ConfigError,
     MetadataFetchFailed,
@@ -138,6 +138,9 @@ class AdminPages:
             account's metadata URL, for the status page.
         sp_metadata: e.g. ``LoginService.sp_metadata``: the SP metadata of a saved account
             (with the SP's certificates); an unsaved one gets metadata without certificates.
+        sp_metadata_url: where the app serves an account's SP metadata, for the IdPs that
+            import it by URL (e.g. the entity ID with the adapters' URLs); without it the
+            guides offer the downloaded file.
         fetcher: how metadata URLs are fetched; :func:`~samljit.metadata_source.urllib_fetcher`
             (https only, public addresses only) with the two options below when omitted.
         allow_http, allow_private_addresses: as for :func:`urllib_fetcher` (tests, intranets).
@@ -160,6 +163,7 @@ class AdminPages:
         history: LoginHistory | None = None,
         metadata_source: Callable[[AccountConfig], MetadataSource | None] | None = None,
         sp_metadata: Callable[[str], bytes] | None = None,
+        sp_metadata_url: Callable[[str], str | None] | None = None,
         fetcher: MetadataFetcher | None = None,
         allow_http: bool = False,
         allow_private_addresses: bool = False,
@@ -177,6 +181,8 @@ class AdminPages:
         self._history = history
         self._metadata_source = metadata_source
         self._sp_metadata = sp_metadata
+        self._sp_metadata_url = sp_metadata_url
+        self._allow_http = allow_http
         self._fetcher = fetcher or urllib_fetcher(
             allow_http=allow_http, allow_private_addresses=allow_private_addresses
         )
@@ -298,7 +304,8 @@ class AdminPages:
         if vendor not in VENDORS:
             return self._page("Not found", self._templates.message("No such guide."), None, 404)
         config, _ = self._draft(request.account_id)
-        guide = guided_setup(vendor, config=config, sp_metadata_url=config.sp.entity_id)
+        url = self._sp_metadata_url(request.account_id) if self._sp_metadata_url else None
+        guide = guided_setup(vendor, config=config, sp_metadata_url=url)
         view = GuideView(
             account_id=request.account_id,
             base=request.base,
@@ -394,6 +401,11 @@ class AdminPages:
             except (binascii.Error, ValueError) as exc:
                 raise MetadataInvalid("the previewed metadata did not come back intact") from exc
             self._parse(self._bounded(xml), entity_id)
+            if url is not None and not _scheme_allowed(url, self._allow_http):
+                # The preview fetched it; a form posted with another URL is refused alike.
+                raise MetadataFetchFailed(
+                    f"{_display(url)} is not an https URL", expected="https", found="insecure_url"
+                )
             old, saved = self._draft(request.account_id)
             config = dataclasses.replace(
                 old, idp_metadata=xml, idp_metadata_url=url, idp_entity_id=entity_id
