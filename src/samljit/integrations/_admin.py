@@ -26,11 +26,8 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import hashlib
-import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from types import MappingProxyType
 
 from .._accounts import AccountConfig
 from .._fetch import MetadataFetcher, _display, _scheme_allowed, urllib_fetcher
@@ -41,19 +38,29 @@ from ..errors import (
     MetadataTooLarge,
     SamlError,
 )
-from ..history import refusal_reason
 from ..messages import build_sp_metadata
-from ..metadata import ParsedMetadata, certificate_sha256, parse_idp_metadata
+from ..metadata import ParsedMetadata, parse_idp_metadata
 from ..metadata_source import MetadataSource
 from ..presets import PRESETS
 from ..protocols import AccountStore, LoginHistory
 from ..setup_guides import VENDORS, guided_setup
 from ._admin_mapping import mapping_fields, mapping_from_form, sample_claims
+from ._admin_model import (
+    DEFAULT_MAX_METADATA_BYTES,
+    HEADERS,
+    AdminEvent,
+    AdminRequest,
+    audit_log,
+    digest,
+    entity_or_blank,
+    idp_view,
+    problem_of,
+    vendors,
+    when,
+)
 from ._admin_pages import (
-    CertificateView,
     ConnectView,
     GuideView,
-    IdpView,
     LoginView,
     MappingView,
     Problem,
@@ -63,61 +70,6 @@ from ._admin_pages import (
 from ._web import WebResponse
 
 __all__ = ["DEFAULT_MAX_METADATA_BYTES", "AdminEvent", "AdminPages", "AdminRequest"]
-
-audit_log = logging.getLogger("samljit.audit")
-
-DEFAULT_MAX_METADATA_BYTES = 1024 * 1024
-"""The largest metadata document the pages accept pasted, uploaded or fetched (one IdP's
-metadata is a few KiB; federation aggregates are not for these pages)."""
-
-_HEADERS = MappingProxyType(
-    {
-        "Cache-Control": "no-store",
-        "X-Frame-Options": "DENY",
-        "Content-Security-Policy": "frame-ancestors 'none'",
-        "Referrer-Policy": "same-origin",
-    }
-)
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class AdminRequest:
-    """One request to the admin pages, in plain values.
-
-    The adapter fills ``csrf_ok`` with its framework's CSRF check of a POST (Django's
-    middleware, a session token...) and ``csrf_field`` with the hidden input its forms need.
-    """
-
-    method: str
-    account_id: str
-    path: str = ""
-    """The part after the account's admin root, without slashes at either end."""
-    form: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    files: Mapping[str, bytes] = dataclasses.field(default_factory=dict)
-    """Uploaded files' bytes by field name (the adapter bounds their size while reading)."""
-    admin_id: str
-    """Who is acting, for the audit events."""
-    csrf_ok: bool = False
-    csrf_field: str = ""
-    native: object = None
-    """The framework's own request, handed to ``can_administer``."""
-    base: str = ""
-    """The URL of the account's admin root, ending with ``/`` (e.g. ``/sso/admin/acme/``)."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class AdminEvent:
-    """One change made on the admin pages: who, which account, what changed.
-
-    ``name`` is ``idp_connected``, ``mapping_changed`` or ``sso_disabled``; ``changes`` maps
-    each changed setting to its (old, new) value (metadata by SHA-256 digest, not content).
-    """
-
-    name: str
-    at: datetime
-    account_id: str
-    admin_id: str
-    changes: Mapping[str, tuple[str | None, str | None]] = dataclasses.field(default_factory=dict)
 
 
 class AdminPages:
@@ -245,7 +197,7 @@ class AdminPages:
         config = self._accounts.get(request.account_id)
         logins = [
             LoginView(
-                at=_when(r.at),
+                at=when(r.at),
                 outcome=r.outcome,
                 email=r.email or "",
                 code=r.code or "",
@@ -265,20 +217,20 @@ class AdminPages:
         if source is not None:
             last = source.last_result
             facts = [
-                ("Last refresh", _when(source.fetched_at)),
-                ("Next refresh", _when(source.next_refresh)),
+                ("Last refresh", when(source.fetched_at)),
+                ("Next refresh", when(source.next_refresh)),
                 ("Last error", f"{last.code}: {last.message}" if last and not last.ok else "none"),
             ]
         if parsed is None:
             try:
                 parsed = self._parse(config.idp_metadata, config.idp_entity_id)
             except SamlError as exc:
-                problem = _problem(exc)
+                problem = problem_of(exc)
         view = StatusView(
             account_id=request.account_id,
             base=request.base,
             enabled=True,
-            idp=_idp_view(parsed, self._clock()) if parsed is not None else None,
+            idp=idp_view(parsed, self._clock()) if parsed is not None else None,
             problem=problem,
             source=f"Fetched from {config.idp_metadata_url}"
             if config.idp_metadata_url
@@ -296,7 +248,7 @@ class AdminPages:
 
     def _guide_index(self, request: AdminRequest) -> WebResponse:
         body = self._templates.guide_index(
-            request.base, _vendors(self._draft(request.account_id)[0])
+            request.base, vendors(self._draft(request.account_id)[0])
         )
         return self._page("Set up single sign-on", body, request.base)
 
@@ -315,7 +267,7 @@ class AdminPages:
             attributes_section=guide.attributes_section,
             attributes=[(a.name, a.value, a.help) for a in guide.attributes],
             steps=guide.steps,
-            vendors=_vendors(config),
+            vendors=vendors(config),
         )
         title = f"Set up {guide.display_name}"
         return self._page(title, self._templates.guide(view), request.base)
@@ -334,7 +286,7 @@ class AdminPages:
         return WebResponse(
             body=xml,
             content_type="application/samlmetadata+xml",
-            headers={**_HEADERS, "Content-Disposition": 'attachment; filename="sp-metadata.xml"'},
+            headers={**HEADERS, "Content-Disposition": 'attachment; filename="sp-metadata.xml"'},
         )
 
     def _connect_form(self, request: AdminRequest, problem: Problem | None) -> WebResponse:
@@ -377,12 +329,12 @@ class AdminPages:
                 # AccountConfig refuses what it could not keep fresh; say so before saving.
                 dataclasses.replace(self._draft(request.account_id)[0], idp_metadata_url=url)
         except SamlError as exc:
-            return self._connect_form(request, _problem(exc))
+            return self._connect_form(request, problem_of(exc))
         view = ConnectView(
             account_id=request.account_id,
             base=request.base,
             csrf_field=request.csrf_field,
-            idp=_idp_view(parsed, self._clock()),
+            idp=idp_view(parsed, self._clock()),
             metadata_b64=base64.b64encode(xml).decode("ascii"),
             metadata_url=url,
             entity_id=entity_id,
@@ -411,10 +363,10 @@ class AdminPages:
                 old, idp_metadata=xml, idp_metadata_url=url, idp_entity_id=entity_id
             )
         except SamlError as exc:
-            return self._connect_form(request, _problem(exc))
+            return self._connect_form(request, problem_of(exc))
         self._accounts.save(config)
         changes = {
-            "idp_metadata": (_digest(old.idp_metadata) if saved else None, _digest(xml)),
+            "idp_metadata": (digest(old.idp_metadata) if saved else None, digest(xml)),
             "idp_metadata_url": (old.idp_metadata_url if saved else None, url),
             "idp_entity_id": (old.idp_entity_id if saved else None, entity_id),
         }
@@ -455,7 +407,7 @@ class AdminPages:
                 )
             identity = mapping.map(sample_claims(form))
         except SamlError as exc:
-            return self._mapping_page(request, form, saved, _problem(exc), (), 400)
+            return self._mapping_page(request, form, saved, problem_of(exc), (), 400)
         result = [
             ("email", identity.email),
             ("full name", identity.full_name or ""),
@@ -495,7 +447,7 @@ class AdminPages:
                 request.base,
                 status,
             )
-        entity = config.idp_entity_id or _entity_or_blank(config.idp_metadata)
+        entity = config.idp_entity_id or entity_or_blank(config.idp_metadata)
         body = self._templates.disable(request.base, request.csrf_field, entity)
         return self._page("Disable single sign-on", body, request.base, status)
 
@@ -505,7 +457,7 @@ class AdminPages:
             return self._disable_form(request, 400)
         self._accounts.delete(request.account_id)
         changes = {
-            "idp_metadata": (_digest(config.idp_metadata), None),
+            "idp_metadata": (digest(config.idp_metadata), None),
             "idp_metadata_url": (config.idp_metadata_url, None),
         }
         self._emit("sso_disabled", request, changes)
@@ -521,7 +473,7 @@ class AdminPages:
 
     def _page(self, title: str, body: str, base: str | None, status: int = 200) -> WebResponse:
         document = self._templates.layout(title, body, base=base)
-        return WebResponse(status=status, body=document.encode("utf-8"), headers=_HEADERS)
+        return WebResponse(status=status, body=document.encode("utf-8"), headers=HEADERS)
 
     def _bounded(self, xml: bytes) -> bytes:
         if len(xml) > self._max_bytes:
@@ -566,45 +518,3 @@ class AdminPages:
         )
         if self._audit is not None:
             self._audit(event)
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
-
-
-def _problem(exc: SamlError) -> Problem:
-    return Problem(code=exc.code, text=f"{refusal_reason(exc.code)} {exc.message}")
-
-
-def _digest(xml: bytes) -> str:
-    return "sha256:" + hashlib.sha256(xml).hexdigest()
-
-
-def _vendors(config: AccountConfig) -> list[tuple[str, str]]:
-    return [(key, guided_setup(key, config=config).display_name) for key in VENDORS]
-
-
-def _idp_view(parsed: ParsedMetadata, now: datetime) -> IdpView:
-    idp = parsed.idp
-    return IdpView(
-        entity_id=idp.entity_id,
-        sso=[(e.binding, e.location) for e in idp.sso_services],
-        slo=[(e.binding, e.location) for e in idp.slo_services],
-        certificates=[
-            CertificateView(
-                subject=cert.subject.rfc4514_string(),
-                not_after=_when(cert.not_valid_after_utc),
-                sha256=certificate_sha256(cert),
-                expired=cert.not_valid_after_utc < now,
-            )
-            for cert in idp.signing_certificates
-        ],
-        warnings=[Problem(code=w.code, text=w.message) for w in parsed.warnings],
-    )
-
-
-def _entity_or_blank(xml: bytes) -> str:
-    try:
-        return parse_idp_metadata(xml).idp.entity_id
-    except SamlError:
-        return "an IdP whose metadata can no longer be read"
