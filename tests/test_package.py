@@ -84,6 +84,7 @@ PUBLIC_NAMESPACES = {
     "samljit.integrations.fastapi",
     "samljit.integrations.django",
     "samljit.integrations.sessions",
+    "samljit.integrations.admin",
     "samljit.messages",
     "samljit.logout",
     "samljit.bindings",

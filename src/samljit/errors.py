@@ -26,7 +26,8 @@ contains keys or whole documents. Browsers should get a generic page keyed by ``
     │   ├── MetadataNoSigningKey    metadata_no_signing_key
     │   ├── MetadataBadCertificate  metadata_bad_certificate
     │   ├── MetadataSignatureInvalid metadata_signature_invalid (signed metadata)
-    │   └── MetadataFetchFailed     metadata_fetch_failed (a URL or file cannot be read)
+    │   ├── MetadataFetchFailed     metadata_fetch_failed (a URL or file cannot be read)
+    │   └── MetadataTooLarge        metadata_too_large (pasted or uploaded on the admin pages)
     ├── StructureError              the Response is not shaped as SAML requires
     │   ├── MalformedResponse       malformed_response
     │   ├── AssertionMissing        assertion_missing
@@ -128,6 +129,7 @@ __all__ = [
     "MetadataNoIdP",
     "MetadataNoSigningKey",
     "MetadataSignatureInvalid",
+    "MetadataTooLarge",
     "MultipleAssertions",
     "NotYetValid",
     "ProvisioningError",
@@ -325,6 +327,13 @@ class MetadataFetchFailed(MetadataError):
     error, a body over the size limit, a redirect off https. ``found`` says which."""
 
     code = "metadata_fetch_failed"
+
+
+class MetadataTooLarge(MetadataError):
+    """Metadata pasted or uploaded on the admin pages is larger than they accept
+    (``AdminPages(max_metadata_bytes=...)``). ``expected`` is the limit, ``found`` the size."""
+
+    code = "metadata_too_large"
 
 
 # --- response structure ------------------------------------------------------------------

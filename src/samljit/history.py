@@ -44,6 +44,7 @@ REFUSAL_REASONS = MappingProxyType(
         "metadata_bad_certificate": "A certificate in the IdP metadata cannot be read.",
         "metadata_signature_invalid": "The IdP metadata's signature is not valid.",
         "metadata_fetch_failed": "The IdP metadata could not be fetched.",
+        "metadata_too_large": "The IdP metadata is larger than the settings pages accept.",
         "structure_invalid": "The SAML response is not shaped as SAML requires.",
         "malformed_response": "The SAML response is not shaped as SAML requires.",
         "assertion_missing": "The IdP's response holds no assertion about the user.",

@@ -1,0 +1,520 @@
+"""The account administrator's SSO pages, written once for every framework.
+
+An adapter mounts ``{prefix}/admin/{account}/{path}`` (GET and POST), turns each request into
+an :class:`AdminRequest` and :meth:`AdminPages.handle`'s :class:`WebResponse` into its own.
+Paths, relative to the account's admin root:
+
+=====================  =====  ==============================================================
+path                   verb   what
+=====================  =====  ==============================================================
+(empty)                GET    status: SSO on/off, IdP, certificates, metadata source, logins
+``setup``              GET    which IdP; ``setup/{vendor}``: the values to copy into it
+``sp-metadata.xml``    GET    the SP metadata to give the IdP
+``connect``            both   paste / upload / URL; POST shows what was read, saves nothing
+``connect/confirm``    POST   saves the previewed metadata
+``mapping``            both   claim mapping; POST previews on sample claims or saves
+``disable``            both   GET asks for confirmation; POST deletes the SSO configuration
+=====================  =====  ==============================================================
+
+Every request is first put to the app's ``can_administer`` hook (403 otherwise); every POST
+needs the adapter's CSRF check to have passed (403 otherwise); every change is an
+:class:`AdminEvent` given to ``audit`` and logged on ``samljit.audit``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from .._accounts import AccountConfig
+from .._fetch import MetadataFetcher, _display, _scheme_allowed, urllib_fetcher
+from ..errors import (
+    ConfigError,
+    MetadataFetchFailed,
+    MetadataInvalid,
+    MetadataTooLarge,
+    SamlError,
+)
+from ..messages import build_sp_metadata
+from ..metadata import ParsedMetadata, parse_idp_metadata
+from ..metadata_source import MetadataSource
+from ..presets import PRESETS
+from ..protocols import AccountStore, LoginHistory
+from ..setup_guides import VENDORS, guided_setup
+from ._admin_mapping import mapping_fields, mapping_from_form, sample_claims
+from ._admin_model import (
+    DEFAULT_MAX_METADATA_BYTES,
+    HEADERS,
+    AdminEvent,
+    AdminRequest,
+    audit_log,
+    digest,
+    entity_or_blank,
+    idp_view,
+    problem_of,
+    vendors,
+    when,
+)
+from ._admin_pages import (
+    ConnectView,
+    GuideView,
+    LoginView,
+    MappingView,
+    Problem,
+    StatusView,
+    Templates,
+)
+from ._web import WebResponse
+
+__all__ = ["DEFAULT_MAX_METADATA_BYTES", "AdminEvent", "AdminPages", "AdminRequest"]
+
+
+class AdminPages:
+    """The admin pages of every account, for one app.
+
+    Args:
+        accounts: where the SSO configurations are saved (``save`` on confirm, ``delete``
+            on disable).
+        can_administer: the app's decision, ``(native_request, account_id) -> bool``: may
+            the current user administer this account? Asked first on every page and action;
+            anything but ``True`` is a 403. Required: the pages cannot be built without it.
+        new_account: the configuration an account without SSO starts from (its
+            ``SPConfig``, mapping and policy; its ``idp_metadata`` is ignored), for the setup
+            guide and the first connection.
+        audit: called with every :class:`AdminEvent`.
+        history: the accounts' recent logins, for the status page.
+        metadata_source: e.g. ``LoginService.metadata_source``: the refresh state of an
+            account's metadata URL, for the status page.
+        sp_metadata: e.g. ``LoginService.sp_metadata``: the SP metadata of a saved account
+            (with the SP's certificates); an unsaved one gets metadata without certificates.
+        sp_metadata_url: where the app serves an account's SP metadata, for the IdPs that
+            import it by URL (e.g. the entity ID with the adapters' URLs); without it the
+            guides offer the downloaded file.
+        fetcher: how metadata URLs are fetched; :func:`~samljit.metadata_source.urllib_fetcher`
+            (https only, public addresses only) with the two options below when omitted.
+        allow_http, allow_private_addresses: as for :func:`urllib_fetcher` (tests, intranets).
+        max_metadata_bytes: the largest metadata pasted, uploaded or fetched.
+        fetch_timeout: seconds a metadata URL may take.
+        templates: the HTML (see :class:`~samljit.integrations.admin.Templates`).
+        clock: the current time.
+
+    Raises:
+        ConfigError: ``configuration_invalid``, ``can_administer`` is not callable.
+    """
+
+    def __init__(
+        self,
+        *,
+        accounts: AccountStore,
+        can_administer: Callable[[object, str], bool],
+        new_account: Callable[[str], AccountConfig],
+        audit: Callable[[AdminEvent], None] | None = None,
+        history: LoginHistory | None = None,
+        metadata_source: Callable[[AccountConfig], MetadataSource | None] | None = None,
+        sp_metadata: Callable[[str], bytes] | None = None,
+        sp_metadata_url: Callable[[str], str | None] | None = None,
+        fetcher: MetadataFetcher | None = None,
+        allow_http: bool = False,
+        allow_private_addresses: bool = False,
+        max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES,
+        fetch_timeout: float = 10.0,
+        templates: Templates | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if not callable(can_administer):
+            raise ConfigError("AdminPages needs a can_administer(request, account_id) hook")
+        self._accounts = accounts
+        self._can_administer = can_administer
+        self._new_account = new_account
+        self._audit = audit
+        self._history = history
+        self._metadata_source = metadata_source
+        self._sp_metadata = sp_metadata
+        self._sp_metadata_url = sp_metadata_url
+        self._allow_http = allow_http
+        self._fetcher = fetcher or urllib_fetcher(
+            allow_http=allow_http, allow_private_addresses=allow_private_addresses
+        )
+        self._max_bytes = max_metadata_bytes
+        self._timeout = fetch_timeout
+        self._templates = templates or Templates()
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    # --- dispatch -------------------------------------------------------------------------
+
+    def handle(self, request: AdminRequest) -> WebResponse:
+        """Answer one request: authorization, then CSRF for a POST, then the page."""
+        if self._can_administer(request.native, request.account_id) is not True:
+            return self._page(
+                "Not allowed",
+                self._templates.message("You may not administer single sign-on for this account."),
+                None,
+                403,
+            )
+        method = request.method.upper()
+        path = request.path.strip("/")
+        if method == "POST" and not request.csrf_ok:
+            return self._page(
+                "Request refused",
+                self._templates.message(
+                    "This form was not sent from this site's page, so nothing was changed. "
+                    "Reload the page and try again."
+                ),
+                request.base,
+                403,
+            )
+        if path.startswith("setup/") and method == "GET":
+            return self._guide(request, path.removeprefix("setup/"))
+        routes: dict[tuple[str, str], Callable[[AdminRequest], WebResponse]] = {
+            ("GET", ""): self._status,
+            ("GET", "setup"): self._guide_index,
+            ("GET", "sp-metadata.xml"): self._sp_metadata_file,
+            ("GET", "connect"): lambda r: self._connect_form(r, None),
+            ("POST", "connect"): self._connect_preview,
+            ("POST", "connect/confirm"): self._connect_confirm,
+            ("GET", "mapping"): self._mapping_form,
+            ("POST", "mapping"): self._mapping_post,
+            ("GET", "disable"): self._disable_form,
+            ("POST", "disable"): self._disable,
+        }
+        handler = routes.get((method, path))
+        if handler is not None:
+            return handler(request)
+        allowed = sorted(m for m, p in routes if p == path)
+        if allowed:
+            response = self._page("Method not allowed", "", request.base, 405)
+            return dataclasses.replace(
+                response, headers={**response.headers, "Allow": ", ".join(allowed)}
+            )
+        return self._page("Not found", self._templates.message("No such page."), request.base, 404)
+
+    # --- pages ----------------------------------------------------------------------------
+
+    def _status(self, request: AdminRequest) -> WebResponse:
+        config = self._accounts.get(request.account_id)
+        logins = [
+            LoginView(
+                at=when(r.at),
+                outcome=r.outcome,
+                email=r.email or "",
+                code=r.code or "",
+                reason=r.reason or "",
+            )
+            for r in (self._history.recent(request.account_id, 20) if self._history else [])
+        ]
+        if config is None:
+            view = StatusView(
+                account_id=request.account_id, base=request.base, enabled=False, logins=logins
+            )
+            return self._page("Single sign-on", self._templates.status(view), request.base)
+        source = self._metadata_source(config) if self._metadata_source else None
+        facts: list[tuple[str, str]] = []
+        parsed: ParsedMetadata | None = source.metadata if source is not None else None
+        problem = None
+        if source is not None:
+            last = source.last_result
+            facts = [
+                ("Last refresh", when(source.fetched_at)),
+                ("Next refresh", when(source.next_refresh)),
+                ("Last error", f"{last.code}: {last.message}" if last and not last.ok else "none"),
+            ]
+        if parsed is None:
+            try:
+                parsed = self._parse(config.idp_metadata, config.idp_entity_id)
+            except SamlError as exc:
+                problem = problem_of(exc)
+        view = StatusView(
+            account_id=request.account_id,
+            base=request.base,
+            enabled=True,
+            idp=idp_view(parsed, self._clock()) if parsed is not None else None,
+            problem=problem,
+            source=f"Fetched from {config.idp_metadata_url}"
+            if config.idp_metadata_url
+            else "Pasted or uploaded by an administrator",
+            source_facts=facts,
+            logins=logins,
+        )
+        return self._page("Single sign-on", self._templates.status(view), request.base)
+
+    def _draft(self, account_id: str) -> tuple[AccountConfig, bool]:
+        config = self._accounts.get(account_id)
+        if config is not None:
+            return config, True
+        return self._new_account(account_id), False
+
+    def _guide_index(self, request: AdminRequest) -> WebResponse:
+        body = self._templates.guide_index(
+            request.base, vendors(self._draft(request.account_id)[0])
+        )
+        return self._page("Set up single sign-on", body, request.base)
+
+    def _guide(self, request: AdminRequest, vendor: str) -> WebResponse:
+        if vendor not in VENDORS:
+            return self._page("Not found", self._templates.message("No such guide."), None, 404)
+        config, _ = self._draft(request.account_id)
+        url = self._sp_metadata_url(request.account_id) if self._sp_metadata_url else None
+        guide = guided_setup(vendor, config=config, sp_metadata_url=url)
+        view = GuideView(
+            account_id=request.account_id,
+            base=request.base,
+            display_name=guide.display_name,
+            create_app=guide.create_app,
+            fields=[(f.label, f.value, f.help) for f in guide.fields],
+            attributes_section=guide.attributes_section,
+            attributes=[(a.name, a.value, a.help) for a in guide.attributes],
+            steps=guide.steps,
+            vendors=vendors(config),
+        )
+        title = f"Set up {guide.display_name}"
+        return self._page(title, self._templates.guide(view), request.base)
+
+    def _sp_metadata_file(self, request: AdminRequest) -> WebResponse:
+        config, saved = self._draft(request.account_id)
+        if saved and self._sp_metadata is not None:
+            xml = self._sp_metadata(request.account_id)
+        else:
+            xml = build_sp_metadata(
+                entity_id=config.sp.entity_id,
+                acs_url=config.sp.acs_url,
+                slo_url=config.sp.slo_url,
+                name_id_format=config.name_id_format,
+            )
+        return WebResponse(
+            body=xml,
+            content_type="application/samlmetadata+xml",
+            headers={**HEADERS, "Content-Disposition": 'attachment; filename="sp-metadata.xml"'},
+        )
+
+    def _connect_form(self, request: AdminRequest, problem: Problem | None) -> WebResponse:
+        view = ConnectView(
+            account_id=request.account_id,
+            base=request.base,
+            csrf_field=request.csrf_field,
+            problem=problem,
+            metadata_url=request.form.get("metadata_url", ""),
+            entity_id=request.form.get("entity_id", ""),
+            max_bytes=self._max_bytes,
+        )
+        return self._page(
+            "Connect your IdP",
+            self._templates.connect(view),
+            request.base,
+            200 if not problem else 400,
+        )
+
+    def _connect_preview(self, request: AdminRequest) -> WebResponse:
+        """Read the document and show it; nothing is saved here."""
+        form = request.form
+        url = form.get("metadata_url", "").strip()
+        entity_id = form.get("entity_id", "").strip()
+        try:
+            upload = request.files.get("metadata_file") or b""
+            pasted = form.get("metadata", "")
+            if upload:
+                xml = self._bounded(upload)
+                url = ""
+            elif pasted.strip():
+                xml = self._bounded(pasted.encode("utf-8", "surrogateescape"))
+                url = ""
+            elif url:
+                xml = self._fetch(url)
+            else:
+                raise MetadataInvalid("paste the metadata, upload its file or give its URL")
+            parsed = self._parse(xml, entity_id or None)
+            if url:
+                # AccountConfig refuses what it could not keep fresh; say so before saving.
+                dataclasses.replace(self._draft(request.account_id)[0], idp_metadata_url=url)
+        except SamlError as exc:
+            return self._connect_form(request, problem_of(exc))
+        view = ConnectView(
+            account_id=request.account_id,
+            base=request.base,
+            csrf_field=request.csrf_field,
+            idp=idp_view(parsed, self._clock()),
+            metadata_b64=base64.b64encode(xml).decode("ascii"),
+            metadata_url=url,
+            entity_id=entity_id,
+            max_bytes=self._max_bytes,
+        )
+        return self._page("Check your IdP", self._templates.preview(view), request.base)
+
+    def _connect_confirm(self, request: AdminRequest) -> WebResponse:
+        """Save the previewed document, read again with every check of the preview."""
+        form = request.form
+        url = form.get("metadata_url", "").strip() or None
+        entity_id = form.get("entity_id", "").strip() or None
+        try:
+            try:
+                xml = base64.b64decode(form.get("metadata_b64", ""), validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise MetadataInvalid("the previewed metadata did not come back intact") from exc
+            self._parse(self._bounded(xml), entity_id)
+            if url is not None and not _scheme_allowed(url, self._allow_http):
+                # The preview fetched it; a form posted with another URL is refused alike.
+                raise MetadataFetchFailed(
+                    f"{_display(url)} is not an https URL", expected="https", found="insecure_url"
+                )
+            old, saved = self._draft(request.account_id)
+            config = dataclasses.replace(
+                old, idp_metadata=xml, idp_metadata_url=url, idp_entity_id=entity_id
+            )
+        except SamlError as exc:
+            return self._connect_form(request, problem_of(exc))
+        self._accounts.save(config)
+        changes = {
+            "idp_metadata": (digest(old.idp_metadata) if saved else None, digest(xml)),
+            "idp_metadata_url": (old.idp_metadata_url if saved else None, url),
+            "idp_entity_id": (old.idp_entity_id if saved else None, entity_id),
+        }
+        self._emit("idp_connected", request, changes)
+        return self._page(
+            "IdP connected",
+            self._templates.message("The IdP is saved: the next sign-in uses it."),
+            request.base,
+        )
+
+    def _mapping_form(self, request: AdminRequest) -> WebResponse:
+        config, saved = self._draft(request.account_id)
+        form = mapping_fields(config.mapping)
+        return self._mapping_page(request, form, saved, None, ())
+
+    def _mapping_post(self, request: AdminRequest) -> WebResponse:
+        config, saved = self._draft(request.account_id)
+        form = dict(request.form)
+        try:
+            mapping = mapping_from_form(config.mapping, form)
+            if form.get("action") == "save":
+                if not saved:
+                    raise ConfigError("connect the IdP before saving a mapping")
+                self._accounts.save(dataclasses.replace(config, mapping=mapping))
+                before, after = config.mapping.to_dict(), mapping.to_dict()
+                changes = {
+                    key: (repr(before.get(key)), repr(after[key]))
+                    for key in after
+                    if before.get(key) != after[key]
+                }
+                self._emit("mapping_changed", request, changes)
+                return self._page(
+                    "Mapping saved",
+                    self._templates.message(
+                        "The claim mapping is saved: the next sign-in uses it."
+                    ),
+                    request.base,
+                )
+            identity = mapping.map(sample_claims(form))
+        except SamlError as exc:
+            return self._mapping_page(request, form, saved, problem_of(exc), (), 400)
+        result = [
+            ("email", identity.email),
+            ("full name", identity.full_name or ""),
+            ("role", identity.role),
+            ("account", identity.account_id or ""),
+            *(("note", w) for w in identity.warnings),
+        ]
+        return self._mapping_page(request, form, saved, None, result)
+
+    def _mapping_page(
+        self,
+        request: AdminRequest,
+        form: dict[str, str],
+        saved: bool,
+        problem: Problem | None,
+        result: tuple[tuple[str, str], ...] | list[tuple[str, str]],
+        status: int = 200,
+    ) -> WebResponse:
+        view = MappingView(
+            account_id=request.account_id,
+            base=request.base,
+            csrf_field=request.csrf_field,
+            presets=sorted(PRESETS),
+            form=form,
+            problem=problem,
+            result=result,
+            connected=saved,
+        )
+        return self._page("Claim mapping", self._templates.mapping(view), request.base, status)
+
+    def _disable_form(self, request: AdminRequest, status: int = 200) -> WebResponse:
+        config = self._accounts.get(request.account_id)
+        if config is None:
+            return self._page(
+                "Single sign-on is off",
+                self._templates.message("This account has no IdP connected."),
+                request.base,
+                status,
+            )
+        entity = config.idp_entity_id or entity_or_blank(config.idp_metadata)
+        body = self._templates.disable(request.base, request.csrf_field, entity)
+        return self._page("Disable single sign-on", body, request.base, status)
+
+    def _disable(self, request: AdminRequest) -> WebResponse:
+        config = self._accounts.get(request.account_id)
+        if config is None or request.form.get("confirm") != "yes":
+            return self._disable_form(request, 400)
+        self._accounts.delete(request.account_id)
+        changes = {
+            "idp_metadata": (digest(config.idp_metadata), None),
+            "idp_metadata_url": (config.idp_metadata_url, None),
+        }
+        self._emit("sso_disabled", request, changes)
+        return self._page(
+            "Single sign-on disabled",
+            self._templates.message(
+                "The IdP settings are deleted. Users stay; they can no longer sign in by SSO."
+            ),
+            request.base,
+        )
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _page(self, title: str, body: str, base: str | None, status: int = 200) -> WebResponse:
+        document = self._templates.layout(title, body, base=base)
+        return WebResponse(status=status, body=document.encode("utf-8"), headers=HEADERS)
+
+    def _bounded(self, xml: bytes) -> bytes:
+        if len(xml) > self._max_bytes:
+            raise MetadataTooLarge(
+                f"the metadata is {len(xml)} bytes; these pages accept at most {self._max_bytes}",
+                expected=self._max_bytes,
+                found=len(xml),
+            )
+        return xml
+
+    def _fetch(self, url: str) -> bytes:
+        try:
+            return self._bounded(
+                self._fetcher(url, timeout=self._timeout, max_bytes=self._max_bytes)
+            )
+        except SamlError:
+            raise
+        except Exception as exc:  # a fetcher of the app's: reported as a fetch failure
+            raise MetadataFetchFailed(
+                f"cannot fetch the metadata: {exc}", found="unreachable"
+            ) from exc
+
+    def _parse(self, xml: bytes, entity_id: str | None) -> ParsedMetadata:
+        return parse_idp_metadata(xml, entity_id=entity_id, now=self._clock())
+
+    def _emit(
+        self, name: str, request: AdminRequest, changes: Mapping[str, tuple[str | None, str | None]]
+    ) -> None:
+        event = AdminEvent(
+            name=name,
+            at=self._clock(),
+            account_id=request.account_id,
+            admin_id=request.admin_id,
+            changes={k: v for k, v in changes.items() if v[0] != v[1]},
+        )
+        audit_log.info(
+            "admin %s account=%s admin=%s changed=%s",
+            name,
+            event.account_id,
+            event.admin_id,
+            sorted(event.changes),
+        )
+        if self._audit is not None:
+            self._audit(event)

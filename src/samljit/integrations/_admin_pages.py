@@ -1,0 +1,412 @@
+"""The HTML of the account administrator's pages: the views they show and :class:`Templates`.
+
+Every page is one method of :class:`Templates` that takes a frozen view (plain strings, already
+formatted) and returns HTML; :meth:`Templates.layout` wraps each in the document with the
+built-in stylesheet. An app changes the look by subclassing :class:`Templates` and overriding
+the methods it wants (``layout`` alone gives the pages its base layout), then passing an
+instance as ``AdminPages(templates=...)``. Whatever an override renders, it must escape every
+value with :func:`html.escape` (:func:`esc`): entity IDs, URLs and claims come from outside.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "STYLESHEET",
+    "CertificateView",
+    "ConnectView",
+    "GuideView",
+    "IdpView",
+    "LoginView",
+    "MappingView",
+    "Problem",
+    "StatusView",
+    "Templates",
+    "esc",
+]
+
+STYLESHEET = """
+*{box-sizing:border-box}
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;
+background:#f6f8fa}
+main{max-width:56rem;margin:0 auto;padding:1rem 1.25rem 3rem}
+header.admin{background:#24292f;color:#fff;padding:.75rem 1.25rem}
+header.admin a{color:#fff;margin-right:1rem}
+h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}
+section,form.card{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:1rem;
+margin:1rem 0}
+label{display:block;font-weight:600;margin:.75rem 0 .25rem}
+input[type=text],input[type=url],input[type=email],textarea,select{width:100%;padding:.5rem;
+border:1px solid #8c959f;border-radius:6px;font:inherit}
+textarea{min-height:8rem;font-family:ui-monospace,monospace;font-size:.85rem}
+button{font:inherit;padding:.45rem .9rem;border-radius:6px;border:1px solid #1f883d;
+background:#1f883d;color:#fff;cursor:pointer;margin-top:.75rem}
+button.secondary{background:#fff;color:#1f2328;border-color:#8c959f}
+button.danger{background:#cf222e;border-color:#cf222e}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;
+border-bottom:1px solid #d0d7de;vertical-align:top;overflow-wrap:anywhere}
+.copy{display:flex;gap:.5rem;align-items:center}.copy input{flex:1}.copy button{margin:0}
+.problem{border-left:4px solid #cf222e;background:#ffebe9;padding:.5rem .75rem;margin:.5rem 0}
+.warning{border-left:4px solid #bf8700;background:#fff8c5;padding:.5rem .75rem;margin:.5rem 0}
+.ok{color:#1a7f37;font-weight:600}.off{color:#cf222e;font-weight:600}
+code{font-family:ui-monospace,monospace;overflow-wrap:anywhere}
+@media (max-width:40rem){main{padding:.5rem}th,td{display:block}}
+"""
+"""The built-in stylesheet, inlined in every page (no CDN)."""
+
+# Copy buttons: select the read-only field (works without JavaScript: select and copy by
+# hand), and copy it with the Clipboard API where the browser has one.
+_COPY_SCRIPT = (
+    "document.querySelectorAll('[data-copy]').forEach(function(b){b.addEventListener('click',"
+    "function(){var i=document.getElementById(b.dataset.copy);i.select();"
+    "if(navigator.clipboard){navigator.clipboard.writeText(i.value)}})})"
+)
+
+
+def esc(value: object) -> str:
+    """``value`` as HTML text or attribute content: every ``& < > " '`` escaped."""
+    return html.escape(str(value), quote=True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """An error or warning in plain words, with its code (docs/errors.md)."""
+
+    code: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertificateView:
+    """One signing certificate of the IdP."""
+
+    subject: str
+    not_after: str
+    sha256: str
+    expired: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdpView:
+    """What was read from IdP metadata."""
+
+    entity_id: str
+    sso: Sequence[tuple[str, str]] = ()
+    """(binding, location) of each SingleSignOnService."""
+    slo: Sequence[tuple[str, str]] = ()
+    certificates: Sequence[CertificateView] = ()
+    warnings: Sequence[Problem] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoginView:
+    """One recent login or refusal."""
+
+    at: str
+    outcome: str
+    email: str = ""
+    code: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusView:
+    """The status page."""
+
+    account_id: str
+    base: str
+    """The URL of the account's admin pages, ending with ``/``."""
+    enabled: bool
+    idp: IdpView | None = None
+    problem: Problem | None = None
+    """Why the saved metadata cannot be used, when it cannot."""
+    source: str = "pasted"
+    """``pasted`` or the metadata URL."""
+    source_facts: Sequence[tuple[str, str]] = ()
+    """(label, value): last refresh, next refresh, last error."""
+    logins: Sequence[LoginView] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuideView:
+    """The guided setup of one vendor."""
+
+    account_id: str
+    base: str
+    display_name: str
+    create_app: str
+    fields: Sequence[tuple[str, str, str]]
+    """(label, value, help)."""
+    attributes_section: str
+    attributes: Sequence[tuple[str, str, str]]
+    """(attribute name, value, help)."""
+    steps: Sequence[str]
+    vendors: Sequence[tuple[str, str]] = ()
+    """(key, display name) of every vendor, for the menu."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectView:
+    """The connect form, or the preview of what was read."""
+
+    account_id: str
+    base: str
+    csrf_field: str
+    problem: Problem | None = None
+    idp: IdpView | None = None
+    metadata_b64: str = ""
+    metadata_url: str = ""
+    entity_id: str = ""
+    max_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MappingView:
+    """The claim mapping form and its preview."""
+
+    account_id: str
+    base: str
+    csrf_field: str
+    presets: Sequence[str]
+    form: dict[str, str] = field(default_factory=dict)
+    problem: Problem | None = None
+    result: Sequence[tuple[str, str]] = ()
+    """(field, value) of the identity the sample claims map to."""
+    connected: bool = True
+
+
+class Templates:
+    """The pages' HTML. Subclass and override any method to change the look; each returns
+    a fragment that :meth:`layout` wraps (override ``layout`` for the app's base layout)."""
+
+    def layout(self, title: str, body: str, *, base: str | None) -> str:
+        """The whole document: ``body`` under a header linking the account's pages."""
+        nav = ""
+        if base is not None:
+            links = (
+                ("", "Status"),
+                ("setup", "Setup guide"),
+                ("connect", "Connect IdP"),
+                ("mapping", "Claim mapping"),
+                ("disable", "Disable SSO"),
+            )
+            nav = "".join(f'<a href="{esc(base + path)}">{label}</a>' for path, label in links)
+        return (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{esc(title)}</title><style>{STYLESHEET}</style></head><body>"
+            f'<header class="admin"><nav aria-label="SSO administration">{nav}</nav></header>'
+            f"<main><h1>{esc(title)}</h1>{body}</main><script>{_COPY_SCRIPT}</script>"
+            "</body></html>"
+        )
+
+    def message(self, text: str) -> str:
+        """A page that only says something (refusals, confirmations)."""
+        return f"<p>{esc(text)}</p>"
+
+    def problem(self, problem: Problem | None) -> str:
+        """An error in plain words, with its code."""
+        if problem is None:
+            return ""
+        return (
+            f'<div class="problem" role="alert"><p>{esc(problem.text)}</p>'
+            f"<p>Code: <code>{esc(problem.code)}</code></p></div>"
+        )
+
+    def idp(self, idp: IdpView) -> str:
+        """Entity ID, endpoints, certificates and warnings of an IdP."""
+        rows = [("IdP entity ID", idp.entity_id)]
+        rows += [(f"Sign-in URL ({_binding(b)})", loc) for b, loc in idp.sso]
+        rows += [(f"Logout URL ({_binding(b)})", loc) for b, loc in idp.slo]
+        table = "".join(
+            f"<tr><th>{esc(k)}</th><td><code>{esc(v)}</code></td></tr>" for k, v in rows
+        )
+        certs = "".join(
+            f"<tr><td>{esc(c.subject)}</td><td>"
+            f"{'<span class=off>expired</span> ' if c.expired else ''}{esc(c.not_after)}</td>"
+            f"<td><code>{esc(c.sha256)}</code></td></tr>"
+            for c in idp.certificates
+        )
+        warnings = "".join(
+            f'<div class="warning"><p>{esc(w.text)}</p><p>Code: <code>{esc(w.code)}</code></p>'
+            "</div>"
+            for w in idp.warnings
+        )
+        return (
+            f"<table>{table}</table><h2>Signing certificates</h2><table><tr><th>Subject</th>"
+            f"<th>Expires</th><th>SHA-256</th></tr>{certs}</table>{warnings}"
+        )
+
+    def status(self, view: StatusView) -> str:
+        """The status page."""
+        state = (
+            '<p>Single sign-on is <span class="ok">on</span>.</p>'
+            if view.enabled
+            else '<p>Single sign-on is <span class="off">off</span>. Start with the '
+            f'<a href="{esc(view.base)}setup">setup guide</a>, then '
+            f'<a href="{esc(view.base)}connect">connect your IdP</a>.</p>'
+        )
+        body = f"<section>{state}{self.problem(view.problem)}"
+        if view.idp is not None:
+            body += self.idp(view.idp)
+        body += "</section>"
+        if view.enabled:
+            facts = "".join(
+                f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in view.source_facts
+            )
+            body += (
+                f"<section><h2>Metadata source</h2><p>{esc(view.source)}</p>"
+                f"<table>{facts}</table></section>"
+            )
+        rows = "".join(
+            f"<tr><td>{esc(r.at)}</td><td>{esc(r.outcome)}</td><td>{esc(r.email)}</td>"
+            f"<td><code>{esc(r.code)}</code></td><td>{esc(r.reason)}</td></tr>"
+            for r in view.logins
+        )
+        body += (
+            "<section><h2>Recent sign-ins</h2>"
+            + (
+                "<table><tr><th>When</th><th>Outcome</th><th>User</th><th>Code</th>"
+                f"<th>Reason</th></tr>{rows}</table>"
+                if rows
+                else "<p>None yet.</p>"
+            )
+            + "</section>"
+        )
+        return body
+
+    def guide(self, view: GuideView) -> str:
+        """The values to copy into the IdP's console, labelled as that console labels them."""
+        menu = " · ".join(
+            f'<a href="{esc(view.base)}setup/{esc(key)}">{esc(name)}</a>'
+            for key, name in view.vendors
+        )
+        body = f"<p>{menu}</p><section><p>{esc(view.create_app)}</p>"
+        for number, (label, value, help_text) in enumerate(view.fields):
+            body += _copy_field(f"field-{number}", label, value, help_text)
+        body += f"</section><section><h2>{esc(view.attributes_section)}</h2>"
+        for number, (name, value, help_text) in enumerate(view.attributes):
+            body += _copy_field(f"attr-{number}", f"{name} → {value}", name, help_text)
+        steps = "".join(f"<li>{esc(step)}</li>" for step in view.steps)
+        body += (
+            f"</section><section><h2>Then</h2><ol>{steps}</ol>"
+            f'<p><a href="{esc(view.base)}sp-metadata.xml" download>Download the SP metadata'
+            "</a></p></section>"
+        )
+        return body
+
+    def guide_index(self, base: str, vendors: Sequence[tuple[str, str]]) -> str:
+        """Which IdP the account uses."""
+        items = "".join(
+            f'<li><a href="{esc(base)}setup/{esc(key)}">{esc(name)}</a></li>'
+            for key, name in vendors
+        )
+        return f"<section><p>Which identity provider do you use?</p><ul>{items}</ul></section>"
+
+    def connect(self, view: ConnectView) -> str:
+        """The form: paste, upload or URL."""
+        return (
+            f"{self.problem(view.problem)}"
+            f'<form class="card" method="post" action="{esc(view.base)}connect" '
+            f'enctype="multipart/form-data">{view.csrf_field}'
+            '<label for="metadata">Paste the IdP metadata XML</label>'
+            '<textarea id="metadata" name="metadata"></textarea>'
+            '<label for="metadata_file">or upload the metadata file</label>'
+            '<input type="file" id="metadata_file" name="metadata_file" accept=".xml,text/xml">'
+            '<label for="metadata_url">or give its metadata URL (https)</label>'
+            '<input type="url" id="metadata_url" name="metadata_url" '
+            f'value="{esc(view.metadata_url)}">'
+            '<label for="entity_id">IdP entity ID (only for a document with several IdPs)</label>'
+            f'<input type="text" id="entity_id" name="entity_id" value="{esc(view.entity_id)}">'
+            f"<p>At most {view.max_bytes // 1024} KiB.</p>"
+            '<button type="submit">Check the metadata</button></form>'
+        )
+
+    def preview(self, view: ConnectView) -> str:
+        """What was read, with a form that saves it."""
+        assert view.idp is not None
+        return (
+            "<p>Nothing is saved yet. Check what was read, then save.</p>"
+            f"<section>{self.idp(view.idp)}</section>"
+            f'<form method="post" action="{esc(view.base)}connect/confirm">{view.csrf_field}'
+            f'<input type="hidden" name="metadata_b64" value="{esc(view.metadata_b64)}">'
+            f'<input type="hidden" name="metadata_url" value="{esc(view.metadata_url)}">'
+            f'<input type="hidden" name="entity_id" value="{esc(view.entity_id)}">'
+            '<button type="submit" id="confirm">Save and use this IdP</button></form>'
+        )
+
+    def mapping(self, view: MappingView) -> str:
+        """The claim mapping form, with a preview on sample claims."""
+        form = view.form
+        options = "".join(
+            f'<option value="{esc(p)}"{" selected" if form.get("preset") == p else ""}>'
+            f"{esc(p or '(keep the current attribute names)')}</option>"
+            for p in ("", *view.presets)
+        )
+
+        def text(name: str, label: str, area: bool = False) -> str:
+            value = esc(form.get(name, ""))
+            control = (
+                f'<textarea id="{name}" name="{name}">{value}</textarea>'
+                if area
+                else f'<input type="text" id="{name}" name="{name}" value="{value}">'
+            )
+            return f'<label for="{name}">{esc(label)}</label>{control}'
+
+        result = ""
+        if view.result:
+            rows = "".join(
+                f"<tr><th>{esc(k)}</th><td><code>{esc(v)}</code></td></tr>" for k, v in view.result
+            )
+            result = f'<section><h2>Result</h2><table id="result">{rows}</table></section>'
+        save = (
+            '<button type="submit" name="action" value="save" class="secondary">Save</button>'
+            if view.connected
+            else "<p>Connect the IdP before saving a mapping.</p>"
+        )
+        return (
+            f"{self.problem(view.problem)}{result}"
+            f'<form class="card" method="post" action="{esc(view.base)}mapping">{view.csrf_field}'
+            '<label for="preset">Preset</label>'
+            f'<select id="preset" name="preset">{options}</select>'
+            + text("accepted_roles", "Accepted roles (comma-separated, most privileged first)")
+            + text("account_attribute", "Account-ID attribute (empty: none)")
+            + text("group_attribute", "Groups attribute")
+            + text("group_roles", "Group-to-role rules, one 'group = role' per line", True)
+            + "<h2>Sample claims</h2>"
+            + text("sample_name_id", "NameID")
+            + text("sample_attributes", "Attributes, one 'name = value' per line", True)
+            + '<button type="submit" name="action" value="preview">Preview</button> '
+            + f"{save}</form>"
+        )
+
+    def disable(self, base: str, csrf_field: str, entity_id: str) -> str:
+        """The confirmation step of disabling SSO."""
+        return (
+            f"<section><p>This deletes the IdP settings of this account ({esc(entity_id)}). "
+            "Users stay, with their data, but can no longer sign in by single sign-on until "
+            "an IdP is connected again.</p>"
+            f'<form method="post" action="{esc(base)}disable">{csrf_field}'
+            '<label><input type="checkbox" name="confirm" value="yes" required> '
+            "I understand: users can no longer sign in by SSO</label>"
+            '<button type="submit" class="danger" id="disable">Disable SSO</button>'
+            "</form></section>"
+        )
+
+
+def _binding(uri: str) -> str:
+    return uri.rsplit(":", 1)[-1]
+
+
+def _copy_field(ident: str, label: str, value: str, help_text: str) -> str:
+    hint = f'<small id="{ident}-help">{esc(help_text)}</small>' if help_text else ""
+    described = f' aria-describedby="{ident}-help"' if help_text else ""
+    return (
+        f'<label for="{ident}">{esc(label)}</label><div class="copy">'
+        f'<input type="text" id="{ident}" value="{esc(value)}" readonly{described}>'
+        f'<button type="button" class="secondary" data-copy="{ident}" '
+        f'aria-label="Copy {esc(label)}">Copy</button></div>{hint}'
+    )

@@ -1,0 +1,44 @@
+"""The account administrator's self-serve SSO pages, framework-neutral.
+
+Not mounted by the Flask, FastAPI and Django adapters yet: an adapter (or an app) routes
+``GET``/``POST {prefix}/admin/{account}/{path}`` to :meth:`AdminPages.handle` with an
+:class:`AdminRequest`, and turns the returned response into its framework's. See
+docs/admin-pages.md for the pages, the authorization hook and how to override the templates.
+"""
+
+from __future__ import annotations
+
+from ._admin import DEFAULT_MAX_METADATA_BYTES, AdminEvent, AdminPages, AdminRequest
+from ._admin_pages import (
+    STYLESHEET,
+    CertificateView,
+    ConnectView,
+    GuideView,
+    IdpView,
+    LoginView,
+    MappingView,
+    Problem,
+    StatusView,
+    Templates,
+    esc,
+)
+from ._web import WebResponse
+
+__all__ = [
+    "DEFAULT_MAX_METADATA_BYTES",
+    "STYLESHEET",
+    "AdminEvent",
+    "AdminPages",
+    "AdminRequest",
+    "CertificateView",
+    "ConnectView",
+    "GuideView",
+    "IdpView",
+    "LoginView",
+    "MappingView",
+    "Problem",
+    "StatusView",
+    "Templates",
+    "WebResponse",
+    "esc",
+]
