@@ -26,31 +26,26 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable
 
-from .._accounts import AccountConfig
-from .._fetch import MetadataFetcher, _display, _scheme_allowed, urllib_fetcher
+from .._fetch import _display, _scheme_allowed
 from ..errors import (
     ConfigError,
     MetadataFetchFailed,
     MetadataInvalid,
-    MetadataTooLarge,
     SamlError,
 )
 from ..messages import build_sp_metadata
-from ..metadata import ParsedMetadata, parse_idp_metadata
-from ..metadata_source import MetadataSource
+from ..metadata import ParsedMetadata
 from ..presets import PRESETS
-from ..protocols import AccountStore, LoginHistory
 from ..setup_guides import VENDORS, guided_setup
+from ._admin_base import _AdminBase
 from ._admin_mapping import mapping_fields, mapping_from_form, sample_claims
 from ._admin_model import (
     DEFAULT_MAX_METADATA_BYTES,
     HEADERS,
     AdminEvent,
     AdminRequest,
-    audit_log,
     digest,
     entity_or_blank,
     idp_view,
@@ -65,14 +60,13 @@ from ._admin_pages import (
     MappingView,
     Problem,
     StatusView,
-    Templates,
 )
 from ._web import WebResponse
 
 __all__ = ["DEFAULT_MAX_METADATA_BYTES", "AdminEvent", "AdminPages", "AdminRequest"]
 
 
-class AdminPages:
+class AdminPages(_AdminBase):
     """The admin pages of every account, for one app.
 
     Args:
@@ -104,44 +98,6 @@ class AdminPages:
     Raises:
         ConfigError: ``configuration_invalid``, ``can_administer`` is not callable.
     """
-
-    def __init__(
-        self,
-        *,
-        accounts: AccountStore,
-        can_administer: Callable[[object, str], bool],
-        new_account: Callable[[str], AccountConfig],
-        audit: Callable[[AdminEvent], None] | None = None,
-        history: LoginHistory | None = None,
-        metadata_source: Callable[[AccountConfig], MetadataSource | None] | None = None,
-        sp_metadata: Callable[[str], bytes] | None = None,
-        sp_metadata_url: Callable[[str], str | None] | None = None,
-        fetcher: MetadataFetcher | None = None,
-        allow_http: bool = False,
-        allow_private_addresses: bool = False,
-        max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES,
-        fetch_timeout: float = 10.0,
-        templates: Templates | None = None,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
-        if not callable(can_administer):
-            raise ConfigError("AdminPages needs a can_administer(request, account_id) hook")
-        self._accounts = accounts
-        self._can_administer = can_administer
-        self._new_account = new_account
-        self._audit = audit
-        self._history = history
-        self._metadata_source = metadata_source
-        self._sp_metadata = sp_metadata
-        self._sp_metadata_url = sp_metadata_url
-        self._allow_http = allow_http
-        self._fetcher = fetcher or urllib_fetcher(
-            allow_http=allow_http, allow_private_addresses=allow_private_addresses
-        )
-        self._max_bytes = max_metadata_bytes
-        self._timeout = fetch_timeout
-        self._templates = templates or Templates()
-        self._clock = clock or (lambda: datetime.now(UTC))
 
     # --- dispatch -------------------------------------------------------------------------
 
@@ -239,12 +195,6 @@ class AdminPages:
             logins=logins,
         )
         return self._page("Single sign-on", self._templates.status(view), request.base)
-
-    def _draft(self, account_id: str) -> tuple[AccountConfig, bool]:
-        config = self._accounts.get(account_id)
-        if config is not None:
-            return config, True
-        return self._new_account(account_id), False
 
     def _guide_index(self, request: AdminRequest) -> WebResponse:
         body = self._templates.guide_index(
@@ -468,53 +418,3 @@ class AdminPages:
             ),
             request.base,
         )
-
-    # --- helpers --------------------------------------------------------------------------
-
-    def _page(self, title: str, body: str, base: str | None, status: int = 200) -> WebResponse:
-        document = self._templates.layout(title, body, base=base)
-        return WebResponse(status=status, body=document.encode("utf-8"), headers=HEADERS)
-
-    def _bounded(self, xml: bytes) -> bytes:
-        if len(xml) > self._max_bytes:
-            raise MetadataTooLarge(
-                f"the metadata is {len(xml)} bytes; these pages accept at most {self._max_bytes}",
-                expected=self._max_bytes,
-                found=len(xml),
-            )
-        return xml
-
-    def _fetch(self, url: str) -> bytes:
-        try:
-            return self._bounded(
-                self._fetcher(url, timeout=self._timeout, max_bytes=self._max_bytes)
-            )
-        except SamlError:
-            raise
-        except Exception as exc:  # a fetcher of the app's: reported as a fetch failure
-            raise MetadataFetchFailed(
-                f"cannot fetch the metadata: {exc}", found="unreachable"
-            ) from exc
-
-    def _parse(self, xml: bytes, entity_id: str | None) -> ParsedMetadata:
-        return parse_idp_metadata(xml, entity_id=entity_id, now=self._clock())
-
-    def _emit(
-        self, name: str, request: AdminRequest, changes: Mapping[str, tuple[str | None, str | None]]
-    ) -> None:
-        event = AdminEvent(
-            name=name,
-            at=self._clock(),
-            account_id=request.account_id,
-            admin_id=request.admin_id,
-            changes={k: v for k, v in changes.items() if v[0] != v[1]},
-        )
-        audit_log.info(
-            "admin %s account=%s admin=%s changed=%s",
-            name,
-            event.account_id,
-            event.admin_id,
-            sorted(event.changes),
-        )
-        if self._audit is not None:
-            self._audit(event)
