@@ -70,6 +70,12 @@ class _AdminBase:
         self._templates = templates or Templates()
         self._clock = clock or (lambda: datetime.now(UTC))
 
+    @property
+    def max_metadata_bytes(self) -> int:
+        """The largest metadata document these pages accept (an adapter bounds the request
+        body by it before reading the body)."""
+        return self._max_bytes
+
     def _draft(self, account_id: str) -> tuple[AccountConfig, bool]:
         config = self._accounts.get(account_id)
         if config is not None:

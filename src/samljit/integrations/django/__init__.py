@@ -4,13 +4,16 @@
 
     INSTALLED_APPS += ["samljit.integrations.django"]        # models: SsoProfile, SsoAccount
     SAMLJIT_SERVICE = "myproject.sso.service"                 # a LoginService, or a factory
+    SAMLJIT_ADMIN = "myproject.sso.admin"                     # optional: the admin pages
     urlpatterns += [path("sso/", include("samljit.integrations.django.urls"))]
 
 The reference stores (:class:`DjangoUserStore` over ``django.contrib.auth`` users, the
 role as a Group; :class:`DjangoAccountStore`), the :class:`DjangoSessionIssuer`
 (``django.contrib.auth.login`` on the request being served) and
 :data:`current_session_revoker` plug into the app's :class:`~samljit.LoginService`;
-:func:`login_service` builds one with all of them. The adapter keeps, under
+:func:`login_service` builds one with all of them; :func:`admin_pages` builds the
+account administrators' pages (mounted under ``sso/admin/<account>/`` once
+``SAMLJIT_ADMIN`` names them). The adapter keeps, under
 ``request.session["samljit"]``, what SP-initiated logout needs. Only the ACS and SLO views
 are CSRF-exempt.
 
@@ -32,6 +35,7 @@ except ImportError as exc:  # pragma: no cover - tested in a subprocess
     raise missing_extra(__name__, "django", exc) from exc
 
 if TYPE_CHECKING:
+    from .admin_views import admin_pages
     from .service import login_service
     from .sessions import DjangoSessionIssuer, current_request, current_session_revoker
     from .stores import DjangoAccountStore, DjangoUserStore
@@ -40,6 +44,7 @@ __all__ = [
     "DjangoAccountStore",
     "DjangoSessionIssuer",
     "DjangoUserStore",
+    "admin_pages",
     "current_request",
     "current_session_revoker",
     "login_service",
@@ -47,6 +52,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "admin_pages": "admin_views",
     "DjangoAccountStore": "stores",
     "DjangoUserStore": "stores",
     "DjangoSessionIssuer": "sessions",

@@ -1,0 +1,170 @@
+"""The account administrator's SSO pages (:mod:`samljit.integrations.admin`) as Django views.
+
+::
+
+    SAMLJIT_ADMIN = "myproject.sso.admin"   # an AdminPages, a factory, or the dotted path
+
+They are mounted by ``samljit.integrations.django.urls`` under ``admin/<account>/``, and
+answer 404 until ``SAMLJIT_ADMIN`` is set: the pages exist only with the app's
+``can_administer`` hook. :func:`admin_pages` builds the AdminPages with the Django account
+store and the login service's SP metadata and metadata refresh state filled in.
+
+Django's own CSRF protection guards every POST (``csrf_protect``; the forms carry
+``csrfmiddlewaretoken``); the request body is refused (413) before it is read when its
+``Content-Length`` exceeds what the pages can accept.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from ..._accounts import AccountConfig
+from ..._service import LoginService
+from ...metadata_source import MetadataSource
+from .._admin import AdminPages, AdminRequest
+from .stores import DjangoAccountStore
+from .views import _csrf_field, _form, _serve, get_service
+
+__all__ = ["admin_pages", "admin_view", "get_admin_pages"]
+
+# Room for the form's encoding: pasted XML is URL-encoded (up to 3 bytes a character) and
+# the preview's confirmation carries the document in base64, plus the other fields.
+_BODY_FACTOR = 4
+_BODY_SLACK = 64 * 1024
+
+_pages: AdminPages | None = None
+_lock = threading.Lock()
+
+
+def admin_pages(
+    *,
+    can_administer: Callable[[HttpRequest, str], bool],
+    new_account: Callable[[str], AccountConfig],
+    service: LoginService | None = None,
+    **options: Any,
+) -> AdminPages:
+    """The :class:`~samljit.integrations.admin.AdminPages` of a Django project, for the
+    ``SAMLJIT_ADMIN`` setting: accounts in :class:`DjangoAccountStore`, the SP metadata and
+    the metadata URL's refresh state from the login service.
+
+    Args:
+        can_administer: ``(request, account_id) -> bool``, the app's rule, e.g.
+            ``request.user`` is an administrator of that account. Required.
+        new_account: the configuration an account without SSO starts from (its SPConfig,
+            e.g. ``sp_config(base_url, account_id)``, and its mapping).
+        service: the login service (default: ``SAMLJIT_SERVICE``, resolved on first use).
+        options: the other arguments of AdminPages (``history``, ``audit``,
+            ``sp_metadata_url``, ``templates``...); they replace the ones filled in here.
+    """
+
+    def login_service() -> LoginService:
+        return service if service is not None else get_service()
+
+    def metadata_source(config: AccountConfig) -> MetadataSource | None:
+        return login_service().metadata_source(config)
+
+    def sp_metadata(account_id: str) -> bytes:
+        return login_service().sp_metadata(account_id)
+
+    arguments: dict[str, Any] = {
+        "accounts": DjangoAccountStore(),
+        "metadata_source": metadata_source,
+        "sp_metadata": sp_metadata,
+        **options,
+    }
+    return AdminPages(can_administer=can_administer, new_account=new_account, **arguments)
+
+
+def get_admin_pages() -> AdminPages | None:
+    """The ``SAMLJIT_ADMIN`` pages, resolved once; None when the setting is absent."""
+    global _pages
+    with _lock:
+        if _pages is None:
+            _pages = _resolve(getattr(settings, "SAMLJIT_ADMIN", None))
+        return _pages
+
+
+def _resolve(setting: object) -> AdminPages | None:
+    if setting is None:
+        return None
+    target = import_string(setting) if isinstance(setting, str) else setting
+    if not isinstance(target, AdminPages) and callable(target):
+        target = target()
+    if not isinstance(target, AdminPages):
+        raise ImproperlyConfigured(
+            "SAMLJIT_ADMIN must be a samljit.integrations.admin.AdminPages, a zero-argument "
+            f"callable returning one, or the dotted path of either; got {target!r}"
+        )
+    return target
+
+
+def _forget_pages(*, setting: str, **_: object) -> None:
+    global _pages
+    if setting == "SAMLJIT_ADMIN":
+        with _lock:
+            _pages = None
+
+
+setting_changed.connect(_forget_pages, dispatch_uid="samljit_forget_admin_pages")
+
+
+def _admin_id(request: HttpRequest) -> str:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return ""
+    return str(user.get_username())
+
+
+@csrf_protect
+@_serve
+def _checked(request: HttpRequest, pages: AdminPages, account_id: str, path: str) -> Any:
+    files = {
+        name: upload.read(pages.max_metadata_bytes + 1)  # the pages refuse what is over
+        for name, upload in request.FILES.items()
+    }
+    return pages.handle(
+        AdminRequest(
+            method=request.method or "GET",
+            account_id=account_id,
+            path=path,
+            form=_form(request) if request.method == "POST" else {},
+            files=files,
+            admin_id=_admin_id(request),
+            # csrf_protect let the POST through: Django's check passed.
+            csrf_ok=getattr(request, "csrf_processing_done", False) is True,
+            csrf_field=_csrf_field(request),
+            native=request,
+            base=request.path.removesuffix(path),
+        )
+    )
+
+
+# Exempt from the middleware's check only so that the body's size is checked before
+# anything reads it; _checked makes the same check (csrf_protect) right after.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def admin_view(request: HttpRequest, account_id: str, path: str = "") -> HttpResponse:
+    """An admin page of ``account_id`` (``path`` after its admin root); 404 without
+    ``SAMLJIT_ADMIN``, 413 for a body larger than the pages accept."""
+    pages = get_admin_pages()
+    if pages is None:
+        raise Http404("SAMLJIT_ADMIN is not set")
+    limit = _BODY_FACTOR * pages.max_metadata_bytes + _BODY_SLACK
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = limit + 1
+    if length > limit:
+        return HttpResponse("Request body too large", status=413, content_type="text/plain")
+    response: HttpResponse = _checked(request, pages, account_id, path)
+    return response
