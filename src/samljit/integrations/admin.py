@@ -1,8 +1,9 @@
 """The account administrator's self-serve SSO pages, framework-neutral.
 
-Not mounted by the Flask, FastAPI and Django adapters yet: an adapter (or an app) routes
-``GET``/``POST {prefix}/admin/{account}/{path}`` to :meth:`AdminPages.handle` with an
-:class:`AdminRequest`, and turns the returned response into its framework's. See
+Mounted by the Django adapter (``SAMLJIT_ADMIN``); not by the Flask and FastAPI adapters
+yet: an adapter (or an app) routes ``GET``/``POST {prefix}/admin/{account}/{path}`` to
+:meth:`AdminPages.handle` with an :class:`AdminRequest`, and turns the returned response
+into its framework's. See
 docs/admin-pages.md for the pages, the authorization hook and how to override the templates.
 """
 

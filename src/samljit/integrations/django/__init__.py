@@ -15,7 +15,7 @@ role as a Group; :class:`DjangoAccountStore`), the :class:`DjangoSessionIssuer`
 account administrators' pages (mounted under ``sso/admin/<account>/`` once
 ``SAMLJIT_ADMIN`` names them). The adapter keeps, under
 ``request.session["samljit"]``, what SP-initiated logout needs. Only the ACS and SLO views
-are CSRF-exempt.
+go without Django's CSRF check.
 
 The names are loaded on first use: Django imports this package while it is still
 setting up its apps, before models may be imported.
