@@ -426,3 +426,22 @@ def test_the_starlette_admin_pages_run_on_a_worker_thread(test_idp: TestIdP) -> 
     with made.client:
         assert made.get("/sso/admin/acme/setup").status == 200
     assert seen == [False, False]
+
+
+def test_flask_wtf_csrf_protection_leaves_the_admin_pages_to_the_sessions_token(
+    test_idp: TestIdP,
+) -> None:
+    class CsrfProtect:  # the part of Flask-WTF's CSRFProtect the adapter uses
+        def __init__(self) -> None:
+            self.exempted: list[str] = []
+
+        def exempt(self, view: str) -> None:
+            self.exempted.append(view)
+
+    app = Flask(__name__)
+    csrf = CsrfProtect()
+    app.extensions["csrf"] = csrf
+    service = LoginService(**_service_options(test_idp), sessions=_NoSessions())
+    pages = _admin_pages(MemoryAccountStore(), [])
+    flask_adapter.SamlSso(service, admin=pages, admin_id=lambda request: "").init_app(app)
+    assert sorted(csrf.exempted) == ["samljit.acs", "samljit.admin", "samljit.slo"]
