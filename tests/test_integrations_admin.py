@@ -6,6 +6,7 @@ see them, the session's CSRF token, the request body bound, and the worker threa
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import re
 from collections.abc import Iterator
@@ -148,10 +149,11 @@ def _flask_site(idp: TestIdP, **admin_options: Any) -> AdminSite:
     app = Flask(__name__)
     app.session_interface = flask_adapter.ServerSessionInterface(store)
     site = AdminSite("flask", app.test_client(), accounts, store)
+    hooks = {"metadata_source": service.metadata_source, "sp_metadata": service.sp_metadata}
     sso = flask_adapter.SamlSso(
         service,
         app=app,
-        admin=_admin_pages(accounts, site.events, **admin_options),
+        admin=_admin_pages(accounts, site.events, **hooks, **admin_options),
         admin_id=lambda request: str(flask_session.get("user", "")),
     )
 
@@ -183,10 +185,14 @@ def _starlette_site(idp: TestIdP, **admin_options: Any) -> AdminSite:
         middleware=[Middleware(starlette_adapter.ServerSessionMiddleware, store=store)],
     )
     site = AdminSite("starlette", TestClient(app), accounts, store)
+    hooks = {
+        "metadata_source": starlette_adapter.from_thread(service.metadata_source),
+        "sp_metadata": starlette_adapter.from_thread(service.sp_metadata),
+    }
     sso = starlette_adapter.SamlSso(
         service,
         app=app,
-        admin=_admin_pages(accounts, site.events, **admin_options),
+        admin=_admin_pages(accounts, site.events, **hooks, **admin_options),
         admin_id=lambda request: str(request.session.get("user", "")),
     )
     return site
@@ -372,6 +378,26 @@ def test_the_admin_responses_keep_the_pages_headers(site: AdminSite) -> None:
     assert page.status == 200
     assert page.headers["Content-Type"].startswith("application/samlmetadata+xml")
     assert page.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_saved_accounts_sp_metadata_comes_from_the_login_service(
+    connected: AdminSite,
+) -> None:
+    """With the service's hooks (through ``from_thread`` for the async service), the SP
+    metadata carries the SP's certificate, as the service serves it."""
+    page = connected.get("/sso/admin/acme/sp-metadata.xml")
+    assert page.status == 200
+    assert "X509Certificate" in page.text
+
+
+def test_the_status_of_a_metadata_url_shows_its_refresh(connected: AdminSite) -> None:
+    config = connected.accounts.get("acme")
+    assert config is not None
+    url = "https://idp.example.test/metadata.xml"
+    connected.accounts.save(dataclasses.replace(config, idp_metadata_url=url))
+    page = connected.get("/sso/admin/acme/")
+    assert page.status == 200
+    assert f"Fetched from {url}" in page.text
 
 
 # --- limits and threads -----------------------------------------------------------------------

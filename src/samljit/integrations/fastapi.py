@@ -33,12 +33,13 @@ import copy
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 from urllib.parse import parse_qsl
 
 from .._extras import missing_extra
 
 try:
+    import anyio.from_thread
     from starlette.concurrency import run_in_threadpool
     from starlette.datastructures import MutableHeaders, UploadFile
     from starlette.exceptions import HTTPException
@@ -63,10 +64,14 @@ __all__ = [
     "ServerSessionMiddleware",
     "current_request",
     "current_session_revoker",
+    "from_thread",
     "sp_config",
 ]
 
 log = logging.getLogger("samljit.integrations")
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 _request: ContextVar[Request | None] = ContextVar("samljit_request", default=None)
 
@@ -87,6 +92,21 @@ def _current_session() -> MutableMapping[str, Any] | None:
 current_session_revoker = CurrentSessionRevoker(_current_session)
 """Ends the current request's session when the IdP's LogoutRequest names its login (for
 cookie sessions; with :class:`ServerSessionMiddleware`, the store is the revoker)."""
+
+
+def from_thread(function: Callable[_P, Awaitable[_T]]) -> Callable[_P, _T]:
+    """A coroutine function as the plain callable the admin pages take, e.g.
+    ``AdminPages(metadata_source=from_thread(service.metadata_source),
+    sp_metadata=from_thread(service.sp_metadata))`` with an ``AsyncLoginService``: the
+    pages run on a worker thread, which hands each call to the event loop and waits."""
+
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        async def run() -> _T:
+            return await function(*args, **kwargs)
+
+        return anyio.from_thread.run(run)
+
+    return call
 
 
 class SamlSso:
