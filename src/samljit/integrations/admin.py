@@ -1,6 +1,7 @@
 """The account administrator's self-serve SSO pages, framework-neutral.
 
-Not mounted by the Flask, FastAPI and Django adapters yet: an adapter (or an app) routes
+Mounted by the Flask and FastAPI adapters (``SamlSso(service, admin=AdminPages(...),
+admin_id=...)``); elsewhere an adapter (or an app) routes
 ``GET``/``POST {prefix}/admin/{account}/{path}`` to :meth:`AdminPages.handle` with an
 :class:`AdminRequest`, and turns the returned response into its framework's. See
 docs/admin-pages.md for the pages, the authorization hook and how to override the templates.
