@@ -471,3 +471,21 @@ def test_flask_wtf_csrf_protection_leaves_the_admin_pages_to_the_sessions_token(
     pages = _admin_pages(MemoryAccountStore(), [])
     flask_adapter.SamlSso(service, admin=pages, admin_id=lambda request: "").init_app(app)
     assert sorted(csrf.exempted) == ["samljit.acs", "samljit.admin", "samljit.slo"]
+
+
+def test_an_unreadable_multipart_body_gives_no_fields_so_is_refused(test_idp: TestIdP) -> None:
+    """Starlette's parser refuses a part without a name; the POST then carries no token."""
+    for site in _serve(_starlette_site(test_idp)):
+        site.sign_in("ada")
+        token = site.token()
+        body = (
+            f'--b\r\nContent-Disposition: form-data; name="{CSRF_FIELD}"\r\n\r\n{token}\r\n'
+            "--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--\r\n"
+        )
+        response = site.client.post(
+            "/sso/admin/acme/connect",
+            content=body,
+            headers={"Content-Type": "multipart/form-data; boundary=b"},
+        )
+        assert response.status_code == 403
+        assert site.events == []
