@@ -76,6 +76,13 @@ class _AdminBase:
         body by it before reading the body)."""
         return self._max_bytes
 
+    @property
+    def max_body_bytes(self) -> int:
+        """The largest request body an adapter should read for these pages: a pasted
+        document percent-encoded (up to three bytes per byte), or an uploaded one, plus the
+        other fields."""
+        return 3 * self._max_bytes + 64 * 1024
+
     def _draft(self, account_id: str) -> tuple[AccountConfig, bool]:
         config = self._accounts.get(account_id)
         if config is not None:

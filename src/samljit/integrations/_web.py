@@ -23,6 +23,8 @@ __all__ = [
     "SESSION_KEY",
     "CurrentSessionRevoker",
     "WebResponse",
+    "csrf_input",
+    "csrf_valid",
     "failure",
     "logout_allowed",
     "logout_form",
@@ -30,6 +32,7 @@ __all__ = [
     "logout_token",
     "remember_login",
     "sp_config",
+    "too_large",
 ]
 
 log = logging.getLogger("samljit.integrations")
@@ -195,12 +198,36 @@ def logout_allowed(session: Mapping[str, Any], form: Mapping[str, str]) -> bool:
     lose; any other needs the token :func:`logout_token` gave this session (compared in
     constant time). A forged cross-site POST carries the browser's cookie but not the token.
     """
-    if not session:
-        return True
+    return not session or csrf_valid(session, form)
+
+
+def csrf_valid(session: Mapping[str, Any], form: Mapping[str, str]) -> bool:
+    """Whether a POST carries the token :func:`logout_token` gave this session, in its
+    ``samljit_csrf`` field (compared in constant time); never for a session without one."""
     expected, sent = session.get(CSRF_FIELD), form.get(CSRF_FIELD)
     if not isinstance(expected, str) or not expected or not isinstance(sent, str):
         return False
     return secrets.compare_digest(expected.encode("utf-8"), sent.encode("utf-8"))
+
+
+def csrf_input(session: MutableMapping[str, Any]) -> str:
+    """The hidden ``samljit_csrf`` input with this session's token, for the forms of the
+    admin pages; empty for an empty session (nobody is signed in, so no token is made and
+    no session is started for an anonymous visitor)."""
+    if not session:
+        return ""
+    token = html.escape(logout_token(session))
+    return f'<input type="hidden" name="{CSRF_FIELD}" value="{token}">'
+
+
+def too_large(limit: int) -> WebResponse:
+    """The page of a request whose body is over ``limit`` bytes; nothing was read whole."""
+    log.warning("sso request refused: its body is larger than %s bytes", limit)
+    return page(
+        "Request too large",
+        f"<p>This request is larger than {limit} bytes, so nothing was changed.</p>",
+        status=413,
+    )
 
 
 def logout_refused() -> WebResponse:

@@ -1,9 +1,9 @@
 """The account administrator's self-serve SSO pages, framework-neutral.
 
-Mounted by the Django adapter (``SAMLJIT_ADMIN``); not by the Flask and FastAPI adapters
-yet: an adapter (or an app) routes ``GET``/``POST {prefix}/admin/{account}/{path}`` to
-:meth:`AdminPages.handle` with an :class:`AdminRequest`, and turns the returned response
-into its framework's. See
+Mounted by every adapter: Flask and FastAPI (``SamlSso(service, admin=AdminPages(...),
+admin_id=...)``) and Django (the ``SAMLJIT_ADMIN`` setting); elsewhere an adapter (or an app)
+routes ``GET``/``POST {prefix}/admin/{account}/{path}`` to :meth:`AdminPages.handle` with an
+:class:`AdminRequest`, and turns the returned response into its framework's. See
 docs/admin-pages.md for the pages, the authorization hook and how to override the templates.
 """
 

@@ -15,6 +15,16 @@ keeps, under ``request.session["samljit"]``, what SP-initiated logout needs: wit
 Logout end it (Starlette's own SessionMiddleware keeps it readable in a cookie that stays
 valid after logout). ``POST /sso/logout`` needs the session's logout token: render the button
 with :meth:`SamlSso.logout_form`.
+
+The account administrators' pages (:mod:`samljit.integrations.admin`) are mounted under
+``/sso/admin/{account}/`` when the app passes them with who is acting::
+
+    SamlSso(service, app=app, admin=AdminPages(...),
+            admin_id=lambda request: request.session.get("email", ""))
+
+They are synchronous: each request runs on a worker thread (``run_in_threadpool``), hooks
+included. Their forms carry the session's token (the logout token), which every admin POST
+must send back.
 """
 
 from __future__ import annotations
@@ -23,13 +33,17 @@ import copy
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 from urllib.parse import parse_qsl
 
 from .._extras import missing_extra
 
 try:
-    from starlette.datastructures import MutableHeaders
+    import anyio.from_thread
+    from starlette.concurrency import run_in_threadpool
+    from starlette.datastructures import MutableHeaders, UploadFile
+    from starlette.exceptions import HTTPException
+    from starlette.formparsers import MultiPartException
     from starlette.requests import HTTPConnection, Request
     from starlette.responses import Response
     from starlette.routing import BaseRoute, Mount, Route, Router
@@ -38,8 +52,9 @@ except ImportError as exc:  # pragma: no cover - tested in a subprocess
     raise missing_extra(__name__, "fastapi", exc) from exc
 
 from .._service import AsyncLoginService
-from ..errors import InputError, SamlError
+from ..errors import ConfigError, InputError, SamlError
 from . import _web
+from ._admin import AdminPages, AdminRequest
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
 from .sessions import MemorySessionStore, ServerSession, SessionStore
 
@@ -49,10 +64,14 @@ __all__ = [
     "ServerSessionMiddleware",
     "current_request",
     "current_session_revoker",
+    "from_thread",
     "sp_config",
 ]
 
 log = logging.getLogger("samljit.integrations")
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 _request: ContextVar[Request | None] = ContextVar("samljit_request", default=None)
 
@@ -75,9 +94,41 @@ current_session_revoker = CurrentSessionRevoker(_current_session)
 cookie sessions; with :class:`ServerSessionMiddleware`, the store is the revoker)."""
 
 
+def from_thread(function: Callable[_P, Awaitable[_T]]) -> Callable[_P, _T]:
+    """A coroutine function as the plain callable the admin pages take, e.g.
+    ``AdminPages(metadata_source=from_thread(service.metadata_source),
+    sp_metadata=from_thread(service.sp_metadata))`` with an ``AsyncLoginService``: the
+    pages run on a worker thread, which hands each call to the event loop and waits."""
+
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        async def run() -> _T:
+            return await function(*args, **kwargs)
+
+        return anyio.from_thread.run(run)
+
+    return call
+
+
 class SamlSso:
     """The SSO endpoints of :mod:`samljit.integrations` as Starlette routes under ``prefix``;
-    mounted on ``app`` at once when given (else call :meth:`install`)."""
+    mounted on ``app`` at once when given (else call :meth:`install`).
+
+    Args:
+        service: the login service.
+        prefix: where the routes are mounted.
+        home: where logout leads.
+        app: the FastAPI or Starlette app (or Router) to mount on now.
+        admin: the account administrators' pages, mounted at ``{prefix}/admin/{account}/``
+            (GET and POST) when given; their ``can_administer`` hook gets the Request, on a
+            worker thread.
+        admin_id: who is acting on the admin pages, for the audit events, from the Request
+            (e.g. ``lambda request: request.session.get("email", "")``), on a worker thread;
+            required with ``admin``. Asked on every admin request, before
+            ``can_administer``: give ``""`` when nobody is signed in.
+
+    Raises:
+        ConfigError: ``configuration_invalid``, ``admin`` without ``admin_id``.
+    """
 
     def __init__(
         self,
@@ -86,8 +137,14 @@ class SamlSso:
         prefix: str = "/sso",
         home: str = "/",
         app: Any = None,
+        admin: AdminPages | None = None,
+        admin_id: Callable[[Request], str] | None = None,
     ) -> None:
+        if admin is not None and admin_id is None:
+            raise ConfigError("the admin pages need admin_id(request): who is acting")
         self.service = service
+        self.admin = admin
+        self.admin_id = admin_id
         self.prefix = prefix.rstrip("/")
         self.home = home
         self.routes: list[BaseRoute] = [
@@ -99,6 +156,10 @@ class SamlSso:
             Route("/{account_id}/metadata", _handler(self.metadata), methods=["GET"]),
             Route("/{account_id}/slo", _handler(self.slo), methods=["GET", "POST"], name="slo"),
         ]
+        if admin is not None:
+            page = _handler(self.admin_page)
+            both = ["GET", "POST"]
+            self.routes.append(Route("/admin/{account_id}/{path:path}", page, methods=both))
         if app is not None:
             self.install(app)
 
@@ -194,6 +255,74 @@ class SamlSso:
             log.info("sso logout stayed local account=%s code=%s", account_id, exc.code)
             return _web.redirect(self.home)
         return _web.outbound(message)
+
+    async def admin_page(self, request: Request) -> WebResponse:
+        """An account administrator's page (``GET``/``POST /sso/admin/{account}/{path}``):
+        the body read up to :attr:`AdminPages.max_body_bytes`, then the request in plain
+        values to :meth:`AdminPages.handle` on a worker thread."""
+        admin, admin_id = self.admin, self.admin_id
+        assert admin is not None
+        assert admin_id is not None
+        form: dict[str, str] = {}
+        files: dict[str, bytes] = {}
+        if request.method == "POST":
+            try:
+                form, files = await _admin_form(request, admin.max_body_bytes)
+            except _TooLarge:
+                return _web.too_large(admin.max_body_bytes)
+        account_id = request.path_params["account_id"]
+        csrf_ok = request.method == "POST" and _web.csrf_valid(request.session, form)
+        csrf_field = _web.csrf_input(request.session)
+
+        def handle() -> WebResponse:
+            return admin.handle(
+                AdminRequest(
+                    method=request.method,
+                    account_id=account_id,
+                    path=request.path_params["path"],
+                    form=form,
+                    files=files,
+                    admin_id=admin_id(request),
+                    csrf_ok=csrf_ok,
+                    csrf_field=csrf_field,
+                    native=request,
+                    base=f"{self.prefix}/admin/{account_id}/",
+                )
+            )
+
+        return await run_in_threadpool(handle)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _admin_form(request: Request, limit: int) -> tuple[dict[str, str], dict[str, bytes]]:
+    """An admin POST's fields and uploaded files (first of each name), its body read whole
+    only when at most ``limit`` bytes; an unreadable body gives no fields (so no CSRF token,
+    a 403)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _TooLarge
+    data = bytes(body)
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": data, "more_body": False}
+
+    fields: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    try:
+        async with Request(request.scope, replay).form(max_part_size=limit) as parsed:
+            for name, value in parsed.multi_items():
+                if isinstance(value, UploadFile):
+                    files.setdefault(name, await value.read())
+                else:
+                    fields.setdefault(name, value)
+    except (MultiPartException, HTTPException):  # the latter when the scope has an app
+        return {}, {}
+    return fields, files
 
 
 def _handler(

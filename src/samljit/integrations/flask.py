@@ -16,12 +16,21 @@ service's ``session_revoker``.
 ``POST /sso/logout`` needs the session's logout token: render the button with
 :meth:`SamlSso.logout_form` (or put :func:`logout_token` in a ``samljit_csrf`` field).
 Flask-WTF's CSRFProtect, when installed, is told to exempt the ACS and SLO endpoints only.
+
+The account administrators' pages (:mod:`samljit.integrations.admin`) are mounted under
+``/sso/admin/<account>/`` when the app passes them with who is acting::
+
+    SamlSso(service, app=app, admin=AdminPages(...),
+            admin_id=lambda request: session.get("email", ""))
+
+Their forms carry the session's token (the logout token), which every admin POST must send
+back; Flask-WTF's CSRFProtect is told to leave them to that check.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._extras import missing_extra
@@ -32,12 +41,14 @@ try:
     from flask.wrappers import Request as FlaskRequest
     from flask.wrappers import Response as FlaskResponse
     from werkzeug.datastructures import CallbackDict
+    from werkzeug.exceptions import RequestEntityTooLarge
 except ImportError as exc:  # pragma: no cover - tested in a subprocess
     raise missing_extra(__name__, "flask", exc) from exc
 
 from .._service import LoginService
-from ..errors import SamlError
+from ..errors import ConfigError, SamlError
 from . import _web
+from ._admin import AdminPages, AdminRequest
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
 from .sessions import MemorySessionStore, SessionStore
 
@@ -66,7 +77,23 @@ def logout_token() -> str:
 class SamlSso:
     """The SSO endpoints of :mod:`samljit.integrations` as a Flask blueprint named
     ``samljit``, under ``prefix``; registered on ``app`` at once when given (else call
-    :meth:`init_app`)."""
+    :meth:`init_app`).
+
+    Args:
+        service: the login service.
+        prefix: where the endpoints are mounted.
+        home: where logout leads.
+        app: the app to register on now.
+        admin: the account administrators' pages, mounted at ``{prefix}/admin/<account>/``
+            (GET and POST) when given; their ``can_administer`` hook gets Flask's request.
+        admin_id: who is acting on the admin pages, for the audit events, from Flask's
+            request (e.g. ``lambda request: session.get("email", "")``); required with ``admin``.
+            Asked on every admin request, before ``can_administer``: give ``""`` when
+            nobody is signed in.
+
+    Raises:
+        ConfigError: ``configuration_invalid``, ``admin`` without ``admin_id``.
+    """
 
     def __init__(
         self,
@@ -75,9 +102,15 @@ class SamlSso:
         prefix: str = "/sso",
         home: str = "/",
         app: Flask | None = None,
+        admin: AdminPages | None = None,
+        admin_id: Callable[[FlaskRequest], str] | None = None,
     ) -> None:
+        if admin is not None and admin_id is None:
+            raise ConfigError("the admin pages need admin_id(request): who is acting")
         self.service = service
         self.home = home
+        self.admin = admin
+        self.admin_id = admin_id
         self.blueprint = Blueprint("samljit", __name__, url_prefix=prefix)
         add = self.blueprint.add_url_rule
         add("/", "sso_page", self.sso_page, methods=["GET"])
@@ -87,6 +120,11 @@ class SamlSso:
         add("/<account_id>/acs", "acs", self.acs, methods=["POST"])
         add("/<account_id>/metadata", "metadata", self.metadata, methods=["GET"])
         add("/<account_id>/slo", "slo", self.slo, methods=["GET", "POST"])
+        if admin is not None:
+            both = ["GET", "POST"]
+            root = {"path": ""}
+            add("/admin/<account_id>/", "admin", self.admin_page, methods=both, defaults=root)
+            add("/admin/<account_id>/<path:path>", "admin", self.admin_page, methods=both)
         if app is not None:
             self.init_app(app)
 
@@ -98,6 +136,8 @@ class SamlSso:
         if csrf is not None and hasattr(csrf, "exempt"):
             csrf.exempt(self.blueprint.name + ".acs")
             csrf.exempt(self.blueprint.name + ".slo")
+            if self.admin is not None:  # checked against the session's own token instead
+                csrf.exempt(self.blueprint.name + ".admin")
 
     def logout_form(self, label: str = "Log out") -> str:
         """The logout button (``button#logout``), an HTML form with the session's token."""
@@ -174,6 +214,37 @@ class SamlSso:
             log.info("sso logout stayed local account=%s code=%s", account_id, exc.code)
             return _respond(_web.redirect(self.home))
         return _respond(_web.outbound(message))
+
+    def admin_page(self, account_id: str, path: str) -> Response:
+        """An account administrator's page (``GET``/``POST /sso/admin/{account}/{path}``): the
+        request in plain values to :meth:`AdminPages.handle`, its body read up to
+        :attr:`AdminPages.max_body_bytes`."""
+        assert self.admin is not None
+        assert self.admin_id is not None
+        limit = self.admin.max_body_bytes
+        request.max_content_length = limit
+        request.max_form_memory_size = limit
+        try:
+            form = request.form.to_dict()
+            files = {name: upload.read() for name, upload in request.files.items()}
+        except RequestEntityTooLarge:
+            return _respond(_web.too_large(limit))
+        csrf_ok = request.method == "POST" and _web.csrf_valid(session, form)
+        response = self.admin.handle(
+            AdminRequest(
+                method=request.method,
+                account_id=account_id,
+                path=path,
+                form=form,
+                files=files,
+                admin_id=self.admin_id(request),
+                csrf_ok=csrf_ok,
+                csrf_field=_web.csrf_input(session),
+                native=request,
+                base=url_for(self.blueprint.name + ".admin", account_id=account_id, path=""),
+            )
+        )
+        return _respond(response)
 
 
 def _respond(response: WebResponse) -> Response:
