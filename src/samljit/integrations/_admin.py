@@ -14,6 +14,8 @@ path                   verb   what
 ``connect/confirm``    POST   saves the previewed metadata
 ``mapping``            both   claim mapping; POST previews on sample claims or saves
 ``disable``            both   GET asks for confirmation; POST deletes the SSO configuration
+``domains``            GET    verified domains (only with ``domains=``); POST ``domains/add``,
+                              ``domains/verify``, ``domains/remove``
 =====================  =====  ==============================================================
 
 Every request is first put to the app's ``can_administer`` hook (403 otherwise); every POST
@@ -94,6 +96,8 @@ class AdminPages(_AdminBase):
         fetch_timeout: seconds a metadata URL may take.
         templates: the HTML (see :class:`~samljit.integrations.admin.Templates`).
         clock: the current time.
+        domains: adds, verifies and removes the accounts' domains on the ``domains`` page
+            (linked from the status page); without it that page is not there (404).
 
     Raises:
         ConfigError: ``configuration_invalid``, ``can_administer`` is not callable.
@@ -136,6 +140,8 @@ class AdminPages(_AdminBase):
             ("GET", "disable"): self._disable_form,
             ("POST", "disable"): self._disable,
         }
+        if self._domain_pages is not None:
+            routes.update(self._domain_pages.routes())
         handler = routes.get((method, path))
         if handler is not None:
             return handler(request)
@@ -161,9 +167,18 @@ class AdminPages(_AdminBase):
             )
             for r in (self._history.recent(request.account_id, 20) if self._history else [])
         ]
+        domains = (
+            [(c.domain, c.verified) for c in self._domains.store.domains_of(request.account_id)]
+            if self._domains is not None
+            else None
+        )
         if config is None:
             view = StatusView(
-                account_id=request.account_id, base=request.base, enabled=False, logins=logins
+                account_id=request.account_id,
+                base=request.base,
+                enabled=False,
+                logins=logins,
+                domains=domains,
             )
             return self._page("Single sign-on", self._templates.status(view), request.base)
         source = self._metadata_source(config) if self._metadata_source else None
@@ -193,6 +208,7 @@ class AdminPages(_AdminBase):
             else "Pasted or uploaded by an administrator",
             source_facts=facts,
             logins=logins,
+            domains=domains,
         )
         return self._page("Single sign-on", self._templates.status(view), request.base)
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from .._accounts import AccountConfig
 from .._fetch import MetadataFetcher, urllib_fetcher
+from ..domains import DomainVerifier
 from ..errors import (
     ConfigError,
     MetadataFetchFailed,
@@ -16,6 +17,7 @@ from ..errors import (
 from ..metadata import ParsedMetadata, parse_idp_metadata
 from ..metadata_source import MetadataSource
 from ..protocols import AccountStore, LoginHistory
+from ._admin_domains import DomainPages
 from ._admin_model import (
     DEFAULT_MAX_METADATA_BYTES,
     HEADERS,
@@ -50,6 +52,7 @@ class _AdminBase:
         fetch_timeout: float = 10.0,
         templates: Templates | None = None,
         clock: Callable[[], datetime] | None = None,
+        domains: DomainVerifier | None = None,
     ) -> None:
         if not callable(can_administer):
             raise ConfigError("AdminPages needs a can_administer(request, account_id) hook")
@@ -69,6 +72,10 @@ class _AdminBase:
         self._timeout = fetch_timeout
         self._templates = templates or Templates()
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._domains = domains
+        self._domain_pages = (
+            DomainPages(domains, self._templates, self._page, self._emit) if domains else None
+        )
 
     @property
     def max_metadata_bytes(self) -> int:

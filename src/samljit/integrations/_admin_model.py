@@ -78,6 +78,9 @@ class AdminEvent:
 
     ``name`` is ``idp_connected``, ``mapping_changed`` or ``sso_disabled``; ``changes`` maps
     each changed setting to its (old, new) value (metadata by SHA-256 digest, not content).
+    On the verified domains page: ``domain_added``, ``domain_verified`` and
+    ``domain_removed``, whose ``changes`` map the domain to its (old, new) state
+    (``pending``, ``verified`` or None).
     """
 
     name: str

@@ -10,9 +10,12 @@ value with :func:`html.escape` (:func:`esc`): entity IDs, URLs and claims come f
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from ._admin_domains import DomainTemplates
+from ._admin_html import Problem, esc
+from ._admin_html import copy_field as _copy_field
 
 __all__ = [
     "STYLESHEET",
@@ -66,19 +69,6 @@ _COPY_SCRIPT = (
 )
 
 
-def esc(value: object) -> str:
-    """``value`` as HTML text or attribute content: every ``& < > " '`` escaped."""
-    return html.escape(str(value), quote=True)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Problem:
-    """An error or warning in plain words, with its code (docs/errors.md)."""
-
-    code: str
-    text: str
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CertificateView:
     """One signing certificate of the IdP."""
@@ -128,6 +118,9 @@ class StatusView:
     source_facts: Sequence[tuple[str, str]] = ()
     """(label, value): last refresh, next refresh, last error."""
     logins: Sequence[LoginView] = ()
+    domains: Sequence[tuple[str, bool]] | None = None
+    """(domain, verified) of each of the account's domains; None when the app does not
+    verify domains."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -178,7 +171,7 @@ class MappingView:
     connected: bool = True
 
 
-class Templates:
+class Templates(DomainTemplates):
     """The pages' HTML. Subclass and override any method to change the look; each returns
     a fragment that :meth:`layout` wraps (override ``layout`` for the app's base layout)."""
 
@@ -276,6 +269,19 @@ class Templates:
             )
             + "</section>"
         )
+        if view.domains is not None:
+            items = "".join(
+                f"<li>{esc(domain)}: "
+                + ('<span class="ok">verified</span>' if verified else "pending")
+                + "</li>"
+                for domain, verified in view.domains
+            )
+            body += (
+                "<section><h2>Verified domains</h2>"
+                + (f"<ul>{items}</ul>" if items else "<p>None yet.</p>")
+                + f'<p><a href="{esc(view.base)}domains">Manage the verified domains</a></p>'
+                "</section>"
+            )
         return body
 
     def guide(self, view: GuideView) -> str:
@@ -399,14 +405,3 @@ class Templates:
 
 def _binding(uri: str) -> str:
     return uri.rsplit(":", 1)[-1]
-
-
-def _copy_field(ident: str, label: str, value: str, help_text: str) -> str:
-    hint = f'<small id="{ident}-help">{esc(help_text)}</small>' if help_text else ""
-    described = f' aria-describedby="{ident}-help"' if help_text else ""
-    return (
-        f'<label for="{ident}">{esc(label)}</label><div class="copy">'
-        f'<input type="text" id="{ident}" value="{esc(value)}" readonly{described}>'
-        f'<button type="button" class="secondary" data-copy="{ident}" '
-        f'aria-label="Copy {esc(label)}">Copy</button></div>{hint}'
-    )

@@ -10,6 +10,7 @@ docs/admin-pages.md for the pages, the authorization hook and how to override th
 from __future__ import annotations
 
 from ._admin import DEFAULT_MAX_METADATA_BYTES, AdminEvent, AdminPages, AdminRequest
+from ._admin_domains import DomainsView, DomainView
 from ._admin_pages import (
     STYLESHEET,
     CertificateView,
@@ -33,6 +34,8 @@ __all__ = [
     "AdminRequest",
     "CertificateView",
     "ConnectView",
+    "DomainView",
+    "DomainsView",
     "GuideView",
     "IdpView",
     "LoginView",
