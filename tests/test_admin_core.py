@@ -15,7 +15,8 @@ import pytest
 
 import samljit._fetch
 from samljit import AccountConfig, ClaimMapping, SPConfig
-from samljit.errors import ConfigError, MetadataFetchFailed
+from samljit.domains import DomainVerifier
+from samljit.errors import ConfigError, DnsFailed, DnsTimeout, MetadataFetchFailed
 from samljit.history import REFUSAL_REASONS
 from samljit.integrations.admin import (
     DEFAULT_MAX_METADATA_BYTES,
@@ -28,7 +29,7 @@ from samljit.integrations.admin import (
 from samljit.messages import build_sp_metadata
 from samljit.protocols import LoginRecord
 from samljit.setup_guides import VENDORS
-from samljit.stores.memory import MemoryAccountStore, MemoryLoginHistory
+from samljit.stores.memory import MemoryAccountStore, MemoryDomainStore, MemoryLoginHistory
 from samljit.testing import FixedClock, TestIdP, make_certificate
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -702,3 +703,282 @@ def test_every_page_is_a_styled_document_with_labelled_fields() -> None:
     assert 'name="viewport"' in body
     for ident in ("metadata", "metadata_file", "metadata_url", "entity_id"):
         assert f'<label for="{ident}">' in body
+
+
+# --- verified domains -----------------------------------------------------------------------
+
+
+class FakeTxt:
+    """A TxtResolver answering from a dict; ``fail`` is raised instead when set."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, list[str]] = {}
+        self.fail: Exception | None = None
+
+    def txt(self, name: str) -> list[str]:
+        if self.fail is not None:
+            raise self.fail
+        return self.records.get(name, [])
+
+
+class DomainAdmin(Admin):
+    """Admin pages with the verified domains page, on a fake resolver."""
+
+    def __init__(self, **options: Any) -> None:
+        self.resolver = FakeTxt()
+        self.store = MemoryDomainStore()
+        self.verifier = DomainVerifier(self.store, resolver=self.resolver, clock=FixedClock(NOW))
+        super().__init__(domains=self.verifier, **options)
+
+    def publish(self, account_id: str, domain: str, value: str | None = None) -> None:
+        challenge = self.store.get(account_id, domain)
+        assert challenge is not None
+        record = challenge.record_value if value is None else value
+        self.resolver.records[challenge.record_name] = [record]
+
+
+DOMAIN_ROUTES = [
+    ("GET", "domains", {}),
+    ("POST", "domains/add", {"domain": "acme.example"}),
+    ("POST", "domains/verify", {"domain": "acme.example"}),
+    ("POST", "domains/remove", {"domain": "acme.example"}),
+]
+
+
+def _problem_code(body: str) -> str:
+    found = re.search(r'role="alert">.*?Code: <code>([a-z_]+)</code>', body)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.parametrize(("method", "path", "form"), DOMAIN_ROUTES)
+def test_the_domains_page_is_there_only_when_the_app_verifies_domains(
+    method: str, path: str, form: dict[str, str]
+) -> None:
+    response, _ = Admin().call(method, path, form=form)
+    assert response.status == 404
+
+
+@pytest.mark.parametrize("account_id", ["acme", "globex"])
+@pytest.mark.parametrize(("method", "path", "form"), DOMAIN_ROUTES)
+def test_only_the_accounts_administrator_may_see_or_change_its_domains(
+    method: str, path: str, form: dict[str, str], account_id: str
+) -> None:
+    admin = DomainAdmin()
+    admin.verifier.add(account_id, "acme.example")
+    admin.publish(account_id, "acme.example")
+    native = "plain-user" if account_id == "acme" else "admin-of-acme"
+    response, body = admin.call(method, path, form=form, account_id=account_id, native=native)
+    assert response.status == 403
+    assert [c.verified for c in admin.store.domains_of(account_id)] == [False]
+    assert admin.events == []
+    assert "samljit-domain-verification" not in body
+
+
+@pytest.mark.parametrize(("method", "path", "form"), DOMAIN_ROUTES[1:])
+def test_a_domain_post_without_the_csrf_check_is_refused_and_changes_nothing(
+    method: str, path: str, form: dict[str, str]
+) -> None:
+    admin = DomainAdmin()
+    admin.verifier.add("acme", "acme.example")
+    admin.publish("acme", "acme.example")
+    response, _ = admin.call(method, path, form=form, csrf_ok=False)
+    assert response.status == 403
+    assert [c.verified for c in admin.store.domains_of("acme")] == [False]
+    assert admin.events == []
+
+
+def test_adding_a_domain_shows_the_txt_record_to_publish_and_emits_an_audit_event() -> None:
+    admin = DomainAdmin()
+    response, body = admin.call("POST", "domains/add", form={"domain": " Acme.Example. "})
+    assert response.status == 200
+    challenge = admin.store.get("acme", "acme.example")
+    assert challenge is not None
+    assert f'value="{challenge.record_name}" readonly' in body
+    assert f'value="{challenge.record_value}" readonly' in body
+    assert 'data-copy="record-value-0"' in body
+    assert [(e.name, e.admin_id, dict(e.changes)) for e in admin.events] == [
+        ("domain_added", "ada", {"acme.example": (None, "pending")})
+    ]
+
+
+def test_adding_a_domain_twice_keeps_its_record_and_emits_one_event() -> None:
+    admin = DomainAdmin()
+    admin.call("POST", "domains/add", form={"domain": "acme.example"})
+    first = admin.store.get("acme", "acme.example")
+    admin.call("POST", "domains/add", form={"domain": "acme.example"})
+    assert admin.store.get("acme", "acme.example") == first
+    assert [e.name for e in admin.events] == ["domain_added"]
+
+
+def test_the_domains_page_lists_pending_and_verified_domains() -> None:
+    admin = DomainAdmin()
+    admin.verifier.add("acme", "acme.example")
+    admin.publish("acme", "acme.example")
+    admin.verifier.verify("acme", "acme.example")
+    pending = admin.verifier.add("acme", "acme-corp.example")
+    response, body = admin.call("GET", "domains")
+    assert response.status == 200
+    assert "acme.example" in body
+    assert "Verified</span> 2026-11-25 12:00 UTC" in body
+    assert pending.record_value in body
+    assert body.count("samljit-domain-verification=") == 1  # only the pending one's
+
+
+def test_verifying_with_the_published_token_marks_the_domain_verified() -> None:
+    admin = DomainAdmin()
+    admin.verifier.add("acme", "acme.example")
+    admin.publish("acme", "acme.example")
+    response, body = admin.call("POST", "domains/verify", form={"domain": "acme.example"})
+    assert response.status == 200
+    assert "acme.example is verified" in body
+    assert admin.store.owner("acme.example") == "acme"
+    assert [(e.name, dict(e.changes)) for e in admin.events] == [
+        ("domain_verified", {"acme.example": ("pending", "verified")})
+    ]
+
+
+def test_verifying_a_verified_domain_again_emits_no_event() -> None:
+    admin = DomainAdmin()
+    admin.verifier.add("acme", "acme.example")
+    admin.publish("acme", "acme.example")
+    admin.verifier.verify("acme", "acme.example")
+    response, _ = admin.call("POST", "domains/verify", form={"domain": "acme.example"})
+    assert response.status == 200
+    assert admin.events == []
+
+
+@pytest.mark.parametrize(
+    ("published", "says"),
+    [(None, "No TXT record was found"), ("samljit-domain-verification=other", "another value")],
+)
+def test_a_missing_or_wrong_record_is_explained_and_the_domain_stays_pending(
+    published: str | None, says: str
+) -> None:
+    admin = DomainAdmin()
+    admin.verifier.add("acme", "acme.example")
+    if published is not None:
+        admin.publish("acme", "acme.example", published)
+    response, body = admin.call("POST", "domains/verify", form={"domain": "acme.example"})
+    assert response.status == 400
+    assert _problem_code(body) == "domain_not_verified"
+    assert says in body
+    assert admin.store.owner("acme.example") is None
+    assert admin.events == []
+
+
+@pytest.mark.parametrize(
+    ("failure", "code"),
+    [
+        (DnsTimeout("no answer", found="x"), "dns_timeout"),
+        (DnsFailed("SERVFAIL", found="x"), "dns_failed"),
+        (OSError("the app's resolver broke"), "dns_failed"),
+    ],
+)
+def test_a_dns_failure_is_explained_and_the_domain_stays_pending(
+    failure: Exception, code: str
+) -> None:
+    admin = DomainAdmin()
+    admin.verifier.add("acme", "acme.example")
+    admin.resolver.fail = failure
+    response, body = admin.call("POST", "domains/verify", form={"domain": "acme.example"})
+    assert response.status == 400
+    assert _problem_code(body) == code
+    assert html.escape(REFUSAL_REASONS[code]) in body
+    assert admin.store.owner("acme.example") is None
+
+
+def test_verifying_a_domain_that_was_not_added_is_explained() -> None:
+    admin = DomainAdmin()
+    response, body = admin.call("POST", "domains/verify", form={"domain": "acme.example"})
+    assert response.status == 400
+    assert _problem_code(body) == "domain_not_added"
+
+
+def test_a_domain_another_account_verified_is_refused_with_a_clear_message() -> None:
+    admin = DomainAdmin()
+    admin.verifier.add("globex", "acme.example")
+    admin.publish("globex", "acme.example")
+    admin.verifier.verify("globex", "acme.example")
+    response, body = admin.call("POST", "domains/add", form={"domain": "acme.example"})
+    assert response.status == 400
+    assert _problem_code(body) == "domain_taken"
+    assert html.escape(REFUSAL_REASONS["domain_taken"]) in body
+    assert admin.store.get("acme", "acme.example") is None
+    assert admin.events == []
+
+
+def test_a_domain_taken_after_it_was_added_cannot_be_verified() -> None:
+    admin = DomainAdmin()
+    admin.verifier.add("acme", "acme.example")
+    admin.publish("acme", "acme.example")
+    admin.verifier.add("globex", "acme.example")
+    admin.publish("globex", "acme.example")
+    admin.verifier.verify("globex", "acme.example")
+    response, body = admin.call("POST", "domains/verify", form={"domain": "acme.example"})
+    assert response.status == 400
+    assert _problem_code(body) == "domain_taken"
+    assert admin.store.owner("acme.example") == "globex"
+
+
+@pytest.mark.parametrize("verified", [False, True])
+def test_removing_a_domain_forgets_it_and_emits_an_audit_event(verified: bool) -> None:
+    admin = DomainAdmin()
+    admin.verifier.add("acme", "acme.example")
+    if verified:
+        admin.publish("acme", "acme.example")
+        admin.verifier.verify("acme", "acme.example")
+    response, body = admin.call("POST", "domains/remove", form={"domain": "acme.example"})
+    assert response.status == 200
+    assert "acme.example is removed" in body
+    assert admin.store.domains_of("acme") == []
+    assert admin.store.owner("acme.example") is None
+    state = "verified" if verified else "pending"
+    assert [(e.name, dict(e.changes)) for e in admin.events] == [
+        ("domain_removed", {"acme.example": (state, None)})
+    ]
+
+
+def test_removing_a_domain_the_account_does_not_hold_changes_nothing() -> None:
+    admin = DomainAdmin()
+    admin.verifier.add("globex", "acme.example")
+    response, body = admin.call("POST", "domains/remove", form={"domain": "acme.example"})
+    assert response.status == 400
+    assert _problem_code(body) == "domain_not_added"
+    assert admin.store.get("globex", "acme.example") is not None
+    assert admin.events == []
+
+
+@pytest.mark.parametrize("path", ["domains/add", "domains/verify", "domains/remove"])
+@pytest.mark.parametrize(
+    "entered", ['<script>alert("x")</script>.example', "https://acme.example/", "10.0.0.1", ""]
+)
+def test_hostile_domain_input_is_refused_as_domain_invalid_and_escaped(
+    path: str, entered: str
+) -> None:
+    admin = DomainAdmin()
+    response, body = admin.call("POST", path, form={"domain": entered})
+    assert response.status == 400
+    assert _problem_code(body) == "domain_invalid"
+    assert "<script>alert" not in body
+    assert admin.store.domains_of("acme") == []
+    assert admin.events == []
+
+
+def test_a_refused_domain_is_kept_escaped_in_the_add_form() -> None:
+    _, body = DomainAdmin().call("POST", "domains/add", form={"domain": '"><b>x'})
+    assert 'value="&quot;&gt;&lt;b&gt;x"' in body
+    assert "<b>x" not in body
+
+
+def test_the_status_page_lists_the_domains_and_links_their_page() -> None:
+    admin = DomainAdmin()
+    admin.verifier.add("acme", "acme.example")
+    _, body = admin.call("GET")
+    assert f'href="{BASE}domains"' in body
+    assert "acme.example: pending" in body
+
+
+def test_the_status_page_has_no_domains_section_without_domains() -> None:
+    _, body = Admin().call("GET")
+    assert f'href="{BASE}domains"' not in body
