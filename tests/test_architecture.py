@@ -59,6 +59,7 @@ LAYERS: dict[str, set[str]] = {
     },
     "flows": {"samljit._results", "samljit._context", "samljit.history"},
     "feature flows": {"samljit._acs", "samljit._sp_initiated", "samljit._slo"},
+    "test connection": {"samljit._test_login"},
     "service": {"samljit._service"},
     # samljit.domains imports dnspython (the [dns] extra) lazily, as the stores do theirs.
     "edges": {"samljit", "samljit.__main__", "samljit.cli", "samljit.domains"},

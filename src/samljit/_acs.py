@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from ._accounts import AccountConfig
 from ._claims import ADDRESS_NAME_ID_FORMATS, Identity, normalize_email
@@ -44,11 +43,9 @@ from ._results import AuditEvent, LoginResult
 from .errors import (
     AccountMismatch,
     AuthnContextNotAccepted,
-    ClaimError,
     DomainNotOwned,
     InResponseToMismatch,
     MalformedResponse,
-    ProvisioningError,
     SamlError,
     TestLoginForbidden,
     TestLoginResponse,
@@ -58,12 +55,11 @@ from .protocols import DuplicateUser, LoginContext, PendingRequest, UserRecord
 from .provisioning import (
     ProvisioningOutcome,
     ProvisioningPlan,
-    TestLoginResult,
     plan_provisioning,
     stale_users,
 )
 
-__all__ = ["complete_login", "complete_test_login", "stale_users_of"]
+__all__ = ["complete_login", "stale_users_of"]
 
 audit_log = logging.getLogger("samljit.audit")
 
@@ -311,92 +307,6 @@ def _complete(
         if pending is not None
         else redirect_target(ctx, relay_state),
     )
-
-
-_WOULD: dict[str, Literal["create", "update", "unchanged"]] = {
-    "created": "create",
-    "updated": "update",
-    "unchanged": "unchanged",
-}
-
-
-def complete_test_login(
-    ctx: Context, form: Mapping[str, str], account_id: str | None, admin_id: str
-) -> Flow[TestLoginResult]:
-    """An administrator's Test connection, as a dry run, with its audit event:
-    ``test_login_completed`` (with the refusal's code, if any), or ``test_login_rejected``
-    when the response does not verify. Never ``login_succeeded`` or ``user_*``."""
-    now = ctx.clock()
-    seen: dict[str, str] = {}
-    try:
-        result = yield from _test(ctx, form, account_id, admin_id, now, seen)
-    except SamlError as exc:
-        _emit(
-            ctx,
-            AuditEvent(
-                name="test_login_rejected",
-                at=now,
-                account_id=seen.get("account_id", account_id),
-                email=seen.get("email"),
-                code=exc.code,
-                message=exc.message,
-                admin_id=admin_id,
-            ),
-        )
-        raise
-    _emit(
-        ctx,
-        AuditEvent(
-            name="test_login_completed",
-            at=now,
-            account_id=result.account_id,
-            email=result.identity.email if result.identity else seen.get("email"),
-            code=result.code,
-            message=result.message,
-            changes=result.changes,
-            admin_id=admin_id,
-        ),
-    )
-    return result
-
-
-def _test(
-    ctx: Context,
-    form: Mapping[str, str],
-    account_id: str | None,
-    admin_id: str,
-    now: datetime,
-    seen: dict[str, str],
-) -> Flow[TestLoginResult]:
-    """Every check of a login; the mapping's and the rules' refusal is the result, and
-    nothing is written but the used-up request and assertion."""
-    checked = yield from _verified(ctx, form, account_id, None, now, seen, admin_id)
-    assertion = checked.verified.assertion
-    identity: Identity | None = None
-    plan: ProvisioningPlan | None = None
-    refusal: SamlError | None = None
-    try:
-        identity = _map_identity(checked.config, assertion, seen)
-        # As a real login answering this request would (SP-initiated).
-        plan = yield from _rules(ctx, checked.config, assertion, identity, False)
-    except (ClaimError, ProvisioningError) as exc:
-        refusal = exc
-    # Used up like a login's: the test response can never be posted again, to either path.
-    yield from _use_up(ctx, checked, now)
-    assert checked.pending is not None
-    result = TestLoginResult(
-        account_id=checked.config.account_id,
-        admin_id=admin_id,
-        request_id=checked.pending.request_id,
-        assertion=assertion,
-        identity=identity,
-        action="refuse",
-        redirect_to=checked.pending.relay_state or "/",
-    )
-    if plan is None:
-        assert refusal is not None
-        return replace(result, code=refusal.code, message=refusal.message)
-    return replace(result, action=_WOULD[plan.outcome.action], changes=plan.outcome.changes)
 
 
 def _pending_test(

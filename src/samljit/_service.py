@@ -13,7 +13,7 @@ from typing import ClassVar, Literal
 
 from cryptography import x509
 
-from . import _acs, _slo, _sp_initiated
+from . import _acs, _slo, _sp_initiated, _test_login
 from ._accounts import AccountConfig
 from ._context import Clock, Context, identity_provider
 from ._fetch import MetadataFetcher
@@ -366,7 +366,7 @@ class LoginService(_Service):
             SamlError: the response does not verify (signature, time, audience...), or was
                 already used; nothing was written.
         """
-        return run_sync(_acs.complete_test_login(self, form, account_id, admin_id))
+        return run_sync(_test_login.complete_test_login(self, form, account_id, admin_id))
 
     def sp_metadata(self, account_id: str) -> bytes:
         """The SP metadata of ``account_id``, for its IdP administrator: entity ID, ACS and
@@ -493,7 +493,7 @@ class AsyncLoginService(_Service):
         self, form: Mapping[str, str], *, account_id: str | None, admin_id: str
     ) -> TestLoginResult:
         """See :meth:`LoginService.complete_test_login`."""
-        return await run_async(_acs.complete_test_login(self, form, account_id, admin_id))
+        return await run_async(_test_login.complete_test_login(self, form, account_id, admin_id))
 
     async def sp_metadata(self, account_id: str) -> bytes:
         """See :meth:`LoginService.sp_metadata`."""

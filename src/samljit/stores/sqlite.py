@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,18 +17,16 @@ from .._accounts import AccountConfig
 from ..errors import StoreFull
 from ..metadata import parse_idp_metadata
 from ..protocols import (
-    DomainChallenge,
     DuplicateUser,
-    LoginRecord,
     NewUser,
     PendingRequest,
     UserRecord,
 )
 from ._records import checked_changes, created_record
+from ._sqlite_admin import SQLiteDomainStore, SQLiteLoginHistory
+from ._sqlite_db import _Database, _time
 from .memory import (
-    DEFAULT_HISTORY_SIZE,
     DEFAULT_MAX_PENDING,
-    _checked_history_size,
     _checked_max_pending,
     _wall_clock,
 )
@@ -43,122 +39,6 @@ __all__ = [
     "SQLiteRequestStore",
     "SQLiteUserStore",
 ]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS samljit_users (
-    user_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    email TEXT NOT NULL UNIQUE,
-    account_id TEXT NOT NULL,
-    full_name TEXT,
-    role TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    last_sso_login TEXT
-);
-CREATE INDEX IF NOT EXISTS samljit_users_account ON samljit_users (account_id);
-CREATE TABLE IF NOT EXISTS samljit_accounts (
-    account_id TEXT PRIMARY KEY,
-    idp_entity_id TEXT NOT NULL,
-    config TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS samljit_accounts_idp ON samljit_accounts (idp_entity_id);
-CREATE TABLE IF NOT EXISTS samljit_requests (
-    request_id TEXT PRIMARY KEY,
-    account_id TEXT NOT NULL,
-    relay_state TEXT,
-    expires_at REAL NOT NULL,
-    kind TEXT NOT NULL DEFAULT 'login',
-    test_admin TEXT
-);
-CREATE INDEX IF NOT EXISTS samljit_requests_expiry ON samljit_requests (expires_at);
-CREATE TABLE IF NOT EXISTS samljit_replay (
-    key TEXT PRIMARY KEY,
-    expires_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS samljit_domains (
-    account_id TEXT NOT NULL,
-    domain TEXT NOT NULL,
-    token TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    verified_at TEXT,
-    PRIMARY KEY (account_id, domain)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS samljit_domains_owner ON samljit_domains (domain)
-    WHERE verified_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS samljit_login_history (
-    record_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    account_id TEXT NOT NULL,
-    at TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    email TEXT,
-    code TEXT,
-    reason TEXT
-);
-CREATE INDEX IF NOT EXISTS samljit_login_history_account
-    ON samljit_login_history (account_id, record_id);
-"""
-
-
-_ADDED_COLUMNS = (("samljit_requests", "test_admin", "TEXT"),)
-"""Columns added after their table was first released: a file made by an older samljit gets
-them (with NULL in its existing rows) when it is opened."""
-
-
-def _add_missing_columns(connection: sqlite3.Connection) -> None:
-    # In one write transaction: two processes opening an old file at once add each column
-    # once. Table and column names come from the constant above, never from input.
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        for table, column, kind in _ADDED_COLUMNS:
-            present = {row["name"] for row in connection.execute(f"PRAGMA table_info({table})")}
-            if column not in present:
-                connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-    finally:
-        connection.execute("COMMIT")
-
-
-class _Database:
-    """A connection per thread to one SQLite file, with the schema in place."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._local = threading.local()
-        connection = self.connection()
-        connection.executescript(_SCHEMA)
-        _add_missing_columns(connection)
-
-    def connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA busy_timeout=30000")
-            self._local.connection = connection
-        return connection
-
-    def close(self) -> None:
-        """Close this thread's connection (others close when their threads end)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        connection = self.connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-
-
-def _time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
 
 
 def _user(row: sqlite3.Row) -> UserRecord:
@@ -403,148 +283,3 @@ class SQLiteRequestStore:
                 "DELETE FROM samljit_requests WHERE expires_at <= ?", (now.timestamp(),)
             )
         return cursor.rowcount == 1
-
-
-def _challenge(row: sqlite3.Row) -> DomainChallenge:
-    return DomainChallenge(
-        account_id=row["account_id"],
-        domain=row["domain"],
-        token=row["token"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        verified_at=_time(row["verified_at"]),
-    )
-
-
-class SQLiteDomainStore:
-    """A :class:`~samljit.protocols.DomainStore` in table ``samljit_domains``: a unique index
-    on the domain of verified rows makes one account the owner, across processes."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.db = _Database(path)
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self.db.close()
-
-    def add(self, challenge: DomainChallenge) -> DomainChallenge:
-        """Keep ``challenge``, or return the account's existing one for the domain."""
-        with self.db.transaction() as connection:
-            connection.execute(
-                "INSERT OR IGNORE INTO samljit_domains (account_id, domain, token, created_at,"
-                " verified_at) VALUES (?, ?, ?, ?, ?)",
-                (challenge.account_id, challenge.domain, challenge.token,
-                 challenge.created_at.isoformat(),
-                 None if challenge.verified_at is None else challenge.verified_at.isoformat()),
-            )  # fmt: skip
-        stored = self.get(challenge.account_id, challenge.domain)
-        assert stored is not None  # inserted or already there; removal races aside
-        return stored
-
-    def get(self, account_id: str, domain: str) -> DomainChallenge | None:
-        """The account's challenge for ``domain``, or None."""
-        row = (
-            self.db.connection()
-            .execute(
-                "SELECT * FROM samljit_domains WHERE account_id = ? AND domain = ?",
-                (account_id, domain),
-            )
-            .fetchone()
-        )
-        return None if row is None else _challenge(row)
-
-    def domains_of(self, account_id: str) -> list[DomainChallenge]:
-        """The account's domains, sorted."""
-        rows = self.db.connection().execute(
-            "SELECT * FROM samljit_domains WHERE account_id = ? ORDER BY domain", (account_id,)
-        )
-        return [_challenge(row) for row in rows]
-
-    def owner(self, domain: str) -> str | None:
-        """The account that has verified ``domain``, or None."""
-        row = (
-            self.db.connection()
-            .execute(
-                "SELECT account_id FROM samljit_domains"
-                " WHERE domain = ? AND verified_at IS NOT NULL",
-                (domain,),
-            )
-            .fetchone()
-        )
-        return None if row is None else str(row["account_id"])
-
-    def mark_verified(self, account_id: str, domain: str, *, at: datetime) -> bool:
-        """Make the account the owner; False when another one is, or it holds no challenge."""
-        with self.db.transaction() as connection:
-            owner = connection.execute(
-                "SELECT account_id FROM samljit_domains"
-                " WHERE domain = ? AND verified_at IS NOT NULL",
-                (domain,),
-            ).fetchone()
-            if owner is not None:
-                return bool(owner["account_id"] == account_id)
-            cursor = connection.execute(
-                "UPDATE samljit_domains SET verified_at = ? WHERE account_id = ? AND domain = ?",
-                (at.isoformat(), account_id, domain),
-            )
-            return cursor.rowcount == 1
-
-    def remove(self, account_id: str, domain: str) -> None:
-        """Forget the account's challenge and ownership of ``domain``."""
-        with self.db.transaction() as connection:
-            connection.execute(
-                "DELETE FROM samljit_domains WHERE account_id = ? AND domain = ?",
-                (account_id, domain),
-            )
-
-
-class SQLiteLoginHistory:
-    """A :class:`~samljit.protocols.LoginHistory` in table ``samljit_login_history``: the
-    last ``per_account`` records of each account (older ones are deleted as new ones come).
-
-    Args:
-        path: the SQLite file.
-        per_account: how many records each account keeps.
-    """
-
-    def __init__(self, path: str | Path, *, per_account: int = DEFAULT_HISTORY_SIZE) -> None:
-        self.per_account = _checked_history_size(per_account)
-        self.db = _Database(path)
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self.db.close()
-
-    def record(self, record: LoginRecord) -> None:
-        """Keep ``record``, dropping the account's oldest beyond ``per_account``."""
-        with self.db.transaction() as connection:
-            connection.execute(
-                "INSERT INTO samljit_login_history (account_id, at, outcome, email, code, reason)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (record.account_id, record.at.isoformat(), record.outcome, record.email,
-                 record.code, record.reason),
-            )  # fmt: skip
-            connection.execute(
-                "DELETE FROM samljit_login_history WHERE account_id = ? AND record_id <= ("
-                "SELECT record_id FROM samljit_login_history WHERE account_id = ?"
-                " ORDER BY record_id DESC LIMIT 1 OFFSET ?)",
-                (record.account_id, record.account_id, self.per_account),
-            )
-
-    def recent(self, account_id: str, limit: int = 50) -> list[LoginRecord]:
-        """The account's last ``limit`` records, newest first."""
-        rows = self.db.connection().execute(
-            "SELECT * FROM samljit_login_history WHERE account_id = ?"
-            " ORDER BY record_id DESC LIMIT ?",
-            (account_id, max(limit, 0)),
-        )
-        return [
-            LoginRecord(
-                at=datetime.fromisoformat(row["at"]),
-                account_id=row["account_id"],
-                outcome=row["outcome"],
-                email=row["email"],
-                code=row["code"],
-                reason=row["reason"],
-            )
-            for row in rows
-        ]
