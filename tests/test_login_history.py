@@ -275,3 +275,29 @@ def test_a_refusal_before_verification_records_no_email(test_idp: TestIdP) -> No
     [refused] = history.recent("acme")
     assert (refused.outcome, refused.email) == ("refused", None)
     assert refused.code in ("untrusted_key", "signature_invalid")
+
+
+@pytest.mark.parametrize(
+    "form", [{}, {"SAMLResponse": "PHNhbWxwOlJlc3BvbnNlLz4="}], ids=["no-field", "a-response"]
+)
+def test_posts_naming_accounts_that_do_not_exist_add_nothing_to_the_history(
+    form: dict[str, str],
+) -> None:
+    """Anyone can put any account in the ACS URL: the history (bounded per account) must not
+    gain an account per unauthenticated POST."""
+    history = MemoryLoginHistory()
+    seen: list[AuditEvent] = []
+    service = LoginService(
+        accounts=MemoryAccountStore(),
+        users=MemoryUserStore(),
+        sessions=RecordingSessionIssuer(),
+        replay_cache=MemoryReplayCache(),
+        clock=FixedClock(NOW),
+        audit=record_logins(history, then=seen.append),
+    )
+    for number in range(20):
+        with pytest.raises(SamlError) as caught:
+            service.complete_login(form, account_id=f"made-up-{number}")
+        assert caught.value.code == "sso_disabled"
+    assert [event.name for event in seen] == ["login_rejected"] * 20
+    assert all(history.recent(f"made-up-{number}") == [] for number in range(20))

@@ -116,6 +116,13 @@ class _Verified:
     in_response_to: str | None
 
 
+def _saml_response(form: Mapping[str, str]) -> str:
+    saml_response = form.get("SAMLResponse")
+    if not saml_response:
+        raise MalformedResponse("the POST carries no SAMLResponse field")
+    return saml_response
+
+
 def _verified(
     ctx: Context,
     form: Mapping[str, str],
@@ -128,18 +135,18 @@ def _verified(
     """Decode, find the account and the request answered, verify. ``test_admin`` None: a
     login, which refuses the answer to a test; else the administrator completing a test,
     whose answer must be to their own test request."""
-    saml_response = form.get("SAMLResponse")
-    if not saml_response:
-        raise MalformedResponse("the POST carries no SAMLResponse field")
     peeked: PeekedResponse | None = None
     if account_id is None:
         # One shared ACS: the Issuer the response claims selects the account (verification
         # with that account's IdP decides); a value that does not decode or parse is refused
         # with its own code, not reported as naming no account.
-        peeked = yield from compute(_peek, saml_response, RESPONSE_LIMITS)
+        peeked = yield from compute(_peek, _saml_response(form), RESPONSE_LIMITS)
         peeked.raise_for_parse_error()
+    # The account first: a refusal names an account (in the audit, in the login history)
+    # only once it is known to exist, whatever else the POST lacks.
     config = yield from account(ctx, account_id, peeked.issuer if peeked else None)
     seen["account_id"] = config.account_id
+    saml_response = _saml_response(form)
     if peeked is None or peeked.limits != config.sp.limits:
         peeked = yield from compute(_peek, saml_response, config.sp.limits)
     pending = None

@@ -129,6 +129,10 @@ def login_record(event: AuditEvent) -> LoginRecord | None:
         return None
     if event.code == "test_login":
         return None  # the ACS handing a Test connection's answer on: no login was tried
+    if event.code == "sso_disabled":
+        # No such account (or none configured): anyone can name one in the ACS URL, so
+        # recording these would let unauthenticated POSTs add accounts to the history.
+        return None
     refused = event.name == "login_rejected"
     return LoginRecord(
         at=event.at,
