@@ -16,15 +16,10 @@ Django's own CSRF protection guards every POST (``csrf_protect``; the forms carr
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
@@ -32,6 +27,7 @@ from ..._accounts import AccountConfig
 from ..._service import LoginService
 from ...metadata_source import MetadataSource
 from .._admin import AdminPages, AdminRequest
+from ._settings import SettingObject
 from .stores import DjangoAccountStore
 from .views import _csrf_field, _form, _serve, get_service
 
@@ -42,8 +38,7 @@ __all__ = ["admin_pages", "admin_view", "get_admin_pages"]
 _BODY_FACTOR = 4
 _BODY_SLACK = 64 * 1024
 
-_pages: AdminPages | None = None
-_lock = threading.Lock()
+_PAGES = SettingObject("SAMLJIT_ADMIN", AdminPages, "a samljit.integrations.admin.AdminPages")
 
 
 def admin_pages(
@@ -87,35 +82,7 @@ def admin_pages(
 
 def get_admin_pages() -> AdminPages | None:
     """The ``SAMLJIT_ADMIN`` pages, resolved once; None when the setting is absent."""
-    global _pages
-    with _lock:
-        if _pages is None:
-            _pages = _resolve(getattr(settings, "SAMLJIT_ADMIN", None))
-        return _pages
-
-
-def _resolve(setting: object) -> AdminPages | None:
-    if setting is None:
-        return None
-    target = import_string(setting) if isinstance(setting, str) else setting
-    if not isinstance(target, AdminPages) and callable(target):
-        target = target()
-    if not isinstance(target, AdminPages):
-        raise ImproperlyConfigured(
-            "SAMLJIT_ADMIN must be a samljit.integrations.admin.AdminPages, a zero-argument "
-            f"callable returning one, or the dotted path of either; got {target!r}"
-        )
-    return target
-
-
-def _forget_pages(*, setting: str, **_: object) -> None:
-    global _pages
-    if setting == "SAMLJIT_ADMIN":
-        with _lock:
-            _pages = None
-
-
-setting_changed.connect(_forget_pages, dispatch_uid="samljit_forget_admin_pages")
+    return _PAGES.get()
 
 
 def _admin_id(request: HttpRequest) -> str:

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import html
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import logout as django_logout
-from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -29,45 +25,19 @@ from ..._service import LoginService
 from ...errors import SamlError
 from .. import _web
 from .._web import WebResponse
+from ._settings import SettingObject
 from .sessions import _request
 
 __all__ = ["acs", "get_service", "login", "logout", "metadata", "slo", "sso_page"]
 
 log = logging.getLogger("samljit.integrations")
 
-_service: LoginService | None = None
-_lock = threading.Lock()
+_SERVICE = SettingObject("SAMLJIT_SERVICE", LoginService, "a samljit.LoginService")
 
 
 def get_service() -> LoginService:
     """The ``SAMLJIT_SERVICE`` login service, resolved once."""
-    global _service
-    with _lock:
-        if _service is None:
-            _service = _resolve(getattr(settings, "SAMLJIT_SERVICE", None))
-        return _service
-
-
-def _resolve(setting: object) -> LoginService:
-    target = import_string(setting) if isinstance(setting, str) else setting
-    if not isinstance(target, LoginService) and callable(target):
-        target = target()
-    if not isinstance(target, LoginService):
-        raise ImproperlyConfigured(
-            "SAMLJIT_SERVICE must be a samljit.LoginService, a zero-argument callable "
-            f"returning one, or the dotted path of either; got {target!r}"
-        )
-    return target
-
-
-def _forget_service(*, setting: str, **_: object) -> None:
-    global _service
-    if setting == "SAMLJIT_SERVICE":
-        with _lock:
-            _service = None
-
-
-setting_changed.connect(_forget_service, dispatch_uid="samljit_forget_service")
+    return _SERVICE.require()
 
 
 def _home() -> str:
