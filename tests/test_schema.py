@@ -56,6 +56,36 @@ def _drop_authn_context(assertion: etree._Element) -> None:
     parent.remove(context)
 
 
+def _prepend(parent_local: str, child: str) -> Edit:
+    def edit(assertion: etree._Element) -> None:
+        _first(assertion, parent_local).insert(0, etree.Element(child))
+
+    return edit
+
+
+def _emptied(local: str) -> Edit:
+    def edit(assertion: etree._Element) -> None:
+        element = _first(assertion, local)
+        for child in list(element):
+            element.remove(child)
+
+    return edit
+
+
+def _twice(edit: Edit) -> Edit:
+    def both(assertion: etree._Element) -> None:
+        edit(assertion)
+        edit(assertion)
+
+    return both
+
+
+def _confirmation_name_id_holding_an_element(assertion: etree._Element) -> None:
+    name_id = etree.Element(_a("NameID"))
+    etree.SubElement(name_id, _a("NameID")).text = "admin@acme.test"
+    _first(assertion, "SubjectConfirmation").insert(0, name_id)
+
+
 ASSERTION_EDITS: dict[str, Edit] = {
     "a second Subject": _duplicate("Subject"),
     "a second Conditions": _duplicate("Conditions"),
@@ -69,6 +99,25 @@ ASSERTION_EDITS: dict[str, Edit] = {
     "an Issuer after the statements": _move_issuer_last,
     "an AuthnStatement without AuthnContext": _drop_authn_context,
     "an Attribute value outside AttributeValue": _append("Attribute", _a("NameID")),
+    # The parts an attacker can repeat, checked by one XPath: each of its branches.
+    "a foreign element in a SubjectConfirmation": _append("SubjectConfirmation", "{urn:evil}x"),
+    "a NameID after the SubjectConfirmationData": _append("SubjectConfirmation", _a("NameID")),
+    "two SubjectConfirmationData": _duplicate("SubjectConfirmationData"),
+    "an element inside a SubjectConfirmation's NameID": _confirmation_name_id_holding_an_element,
+    "an AudienceRestriction without an Audience": _emptied("AudienceRestriction"),
+    "a foreign element in an AudienceRestriction": _append("AudienceRestriction", "{urn:evil}x"),
+    "two AuthnContexts": _duplicate("AuthnContext"),
+    "a foreign element in an AuthnStatement": _append("AuthnStatement", "{urn:evil}x"),
+    "a SubjectLocality after the AuthnContext": _append("AuthnStatement", _a("SubjectLocality")),
+    "a foreign element in an AuthnContext": _append("AuthnContext", "{urn:evil}x"),
+    "an AuthnContextClassRef after another": _duplicate("AuthnContextClassRef"),
+    "an AuthnContextDeclRef before the ClassRef": _prepend(
+        "AuthnContext", _a("AuthnContextDeclRef")
+    ),
+    "two AuthnContextDeclRefs": _twice(_append("AuthnContext", _a("AuthnContextDeclRef"))),
+    "an element inside the AuthnContextClassRef": _append("AuthnContextClassRef", _a("Audience")),
+    "an empty AttributeStatement": _emptied("AttributeStatement"),
+    "a foreign element in an AttributeStatement": _append("AttributeStatement", "{urn:evil}x"),
 }
 
 
@@ -95,10 +144,24 @@ def _response_status_twice(response: etree._Element) -> None:
     status.addnext(etree.fromstring(etree.tostring(status)))
 
 
+def _in_status(path: str, child: str) -> Edit:
+    def edit(response: etree._Element) -> None:
+        parent = response.find(path, {"samlp": NS_SAMLP})
+        assert parent is not None
+        etree.SubElement(parent, child)
+
+    return edit
+
+
 RESPONSE_EDITS: dict[str, Edit] = {
     "a foreign element in the Response": _response_append("{urn:evil}Assertion"),
     "Extensions after the Assertion": _response_append(qname(NS_SAMLP, "Extensions")),
     "a second Status": _response_status_twice,
+    "a foreign element in the Status": _in_status("samlp:Status", "{urn:evil}x"),
+    "a StatusCode holding two StatusCodes": _twice(
+        _in_status("samlp:Status/samlp:StatusCode", qname(NS_SAMLP, "StatusCode"))
+    ),
+    "a foreign element in the StatusCode": _in_status("samlp:Status/samlp:StatusCode", "{urn:e}x"),
 }
 
 
