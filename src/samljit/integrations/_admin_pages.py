@@ -3,19 +3,23 @@
 Every page is one method of :class:`Templates` that takes a frozen view (plain strings, already
 formatted) and returns HTML; :meth:`Templates.layout` wraps each in the document with the
 built-in stylesheet. An app changes the look by subclassing :class:`Templates` and overriding
-the methods it wants (``layout`` alone gives the pages its base layout), then passing an
-instance as ``AdminPages(templates=...)``. Whatever an override renders, it must escape every
-value with :func:`html.escape` (:func:`esc`): entity IDs, URLs and claims come from outside.
+the methods it wants, then passing an instance as ``AdminPages(templates=...)``; its base
+layout comes from its framework's template ``samljit/admin/layout.html`` (the adapters render
+:meth:`Templates.parts` in it), or from an override of ``layout``. Whatever an override
+renders, it must escape every value with :func:`html.escape` (:func:`esc`): entity IDs, URLs
+and claims come from outside.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from ._admin_domains import DomainTemplates
 from ._admin_html import Problem, esc
 from ._admin_html import copy_field as _copy_field
+from ._web import PageParts
 
 __all__ = [
     "STYLESHEET",
@@ -173,27 +177,50 @@ class MappingView:
 
 class Templates(DomainTemplates):
     """The pages' HTML. Subclass and override any method to change the look; each returns
-    a fragment that :meth:`layout` wraps (override ``layout`` for the app's base layout)."""
+    a fragment that :meth:`layout` wraps. The app's base layout is its framework's template
+    ``samljit/admin/layout.html`` (docs/theming.md), or an override of ``layout``."""
+
+    stylesheet: ClassVar[str] = STYLESHEET
+    """The CSS of the built-in layout (and the ``stylesheet`` of the app's layout template):
+    a subclass may extend it, e.g. ``stylesheet = STYLESHEET + "header.admin{...}"``."""
+
+    def nav(self, base: str | None) -> list[tuple[str, str]]:
+        """(href, label) of the links to the account's pages under ``base``; none without
+        one (a page shown to someone who may not see them)."""
+        if base is None:
+            return []
+        links = (
+            ("", "Status"),
+            ("setup", "Setup guide"),
+            ("connect", "Connect IdP"),
+            ("mapping", "Claim mapping"),
+            ("disable", "Disable SSO"),
+        )
+        return [(base + path, label) for path, label in links]
 
     def layout(self, title: str, body: str, *, base: str | None) -> str:
         """The whole document: ``body`` under a header linking the account's pages."""
-        nav = ""
-        if base is not None:
-            links = (
-                ("", "Status"),
-                ("setup", "Setup guide"),
-                ("connect", "Connect IdP"),
-                ("mapping", "Claim mapping"),
-                ("disable", "Disable SSO"),
-            )
-            nav = "".join(f'<a href="{esc(base + path)}">{label}</a>' for path, label in links)
+        nav = "".join(f'<a href="{esc(href)}">{esc(label)}</a>' for href, label in self.nav(base))
         return (
             '<!doctype html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{esc(title)}</title><style>{STYLESHEET}</style></head><body>"
+            f"<title>{esc(title)}</title><style>{self.stylesheet}</style></head><body>"
             f'<header class="admin"><nav aria-label="SSO administration">{nav}</nav></header>'
             f"<main><h1>{esc(title)}</h1>{body}</main><script>{_COPY_SCRIPT}</script>"
             "</body></html>"
+        )
+
+    def parts(self, title: str, body: str, *, base: str | None) -> PageParts | None:
+        """The page before its layout, for an adapter that renders it in the app's layout
+        template; None when a subclass overrides :meth:`layout` (that is the app's layout)."""
+        if type(self).layout is not Templates.layout:
+            return None
+        return PageParts(
+            title=title,
+            body=body,
+            nav=self.nav(base),
+            stylesheet=self.stylesheet,
+            script=_COPY_SCRIPT,
         )
 
     def message(self, text: str) -> str:
