@@ -25,6 +25,7 @@ from ._admin_pages import (
     Templates,
     esc,
 )
+from ._admin_test import AdminService, TestResultView
 from ._web import ADMIN_LAYOUT, PageParts, WebResponse
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "AdminEvent",
     "AdminPages",
     "AdminRequest",
+    "AdminService",
     "CertificateView",
     "ConnectView",
     "DomainView",
@@ -46,6 +48,7 @@ __all__ = [
     "Problem",
     "StatusView",
     "Templates",
+    "TestResultView",
     "WebResponse",
     "esc",
 ]
