@@ -6,6 +6,7 @@ tests/django_app/test_admin_layout.py; the pages themselves in test_admin_core.p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +21,12 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 from starlette.testclient import TestClient
 
-from samljit import AccountConfig, ClaimMapping
+from samljit import AccountConfig, ClaimMapping, ProvisioningPolicy
 from samljit.errors import ConfigError
 from samljit.integrations import _jinja
 from samljit.integrations import fastapi as starlette_adapter
 from samljit.integrations import flask as flask_adapter
-from samljit.integrations._web import sp_config
+from samljit.integrations._web import CSRF_FIELD, sp_config
 from samljit.integrations.admin import (
     STYLESHEET,
     AdminPages,
@@ -38,6 +39,10 @@ from samljit.integrations.admin import (
 from samljit.integrations.sessions import MemorySessionStore
 from samljit.stores.memory import MemoryAccountStore
 from samljit.testing import TestIdP
+
+from .conftest import NOW
+from .sp_flows import redirect_message
+from .test_integrations_admin import _flask_site, _hidden, _serve, _starlette_site
 
 BASE = "http://testserver"
 HOSTILE = "<script>alert(1)</script>"
@@ -304,3 +309,39 @@ def test_a_templates_stylesheet_reaches_both_layouts() -> None:
     assert parts is not None
     assert parts.stylesheet.endswith("header.admin{background:#5b21b6}")
     assert "header.admin{background:#5b21b6}</style>" in Purple().layout("Status", "", base="/a/")
+
+
+@pytest.mark.parametrize("framework", ["flask", "starlette"])
+def test_test_connection_and_its_result_are_rendered_in_the_apps_layout(
+    framework: str, test_idp: TestIdP, templates: Path
+) -> None:
+    if framework == "flask":
+        made = _flask_site(test_idp)
+        made.client.application.template_folder = str(templates)
+    else:
+        made = _starlette_site(test_idp, admin_templates=Jinja2Templates(directory=templates))
+    for site in _serve(made):
+        config = dataclasses.replace(
+            _new_account("acme"),
+            idp_metadata=test_idp.metadata_xml,
+            policy=ProvisioningPolicy(create_users="always"),
+        )
+        site.accounts.save(config)
+        site.sign_in("ada")
+        status = site.get("/sso/admin/acme/")
+        assert '<main id="app-main"><h1>Single sign-on</h1>' in status.text
+        assert 'id="test-connection"' in status.text
+        started = site.post("/sso/admin/acme/test", {CSRF_FIELD: _hidden(status.text, CSRF_FIELD)})
+        issued = test_idp.issue_response(
+            sp_entity_id=config.sp.entity_id,
+            acs_url=config.sp.acs_url,
+            now=NOW,
+            in_response_to=redirect_message(started.headers["Location"]).get("ID"),
+            name_id="grace@acme.test",
+            attributes={"role": ["admin"]},
+        )
+        result = site.post("/sso/admin/acme/test/result", {"SAMLResponse": issued.form_value})
+        assert result.status == 200
+        assert "<title>Acme | Test connection result</title>" in result.text
+        assert '<main id="app-main"><h1>Test connection result</h1>' in result.text
+        assert 'id="test-action" data-action="create"' in result.text
