@@ -282,22 +282,22 @@ def sso_state(page: Page) -> str:
 
 
 def test_connection(admin: Browser, status: Page) -> None:
-    """Test connection: the admin signs in at the IdP as Ada; the result page says what a
-    real sign-in would do, and nothing is written."""
+    """Test connection: the admin signs in at the IdP as Ada with her new name and role; the
+    result page says what a real sign-in would do, and nothing is written."""
+    before = user_rows(admin)
     idp_page = admin.submit(status, "test-connection")
     expect("authn-request" in idp_page.texts, f"the test did not reach the IdP: {idp_page.url}")
-    print(f"   The app sent the browser to the IdP: {idp_page.text('authn-request')}")
+    print(f"   The app sends the browser to the IdP: {idp_page.text('authn-request')}")
     _, acs = sign_in_at_idp(
-        admin, idp_page, email="ada@acme.test", full_name="Ada Lovelace", role="developer"
+        admin, idp_page, email="ada@acme.test", full_name="Ada King", role="finance"
     )
     result = admin.submit(acs, "test-result-post")  # the ACS hands the answer to the result page
     expect(result.text("h1") == "Test connection result", f"no result page: {result.text('h1')}")
-    expect('data-action="create"' in result.html, f"unexpected: {result.text('test-action')}")
-    print(
-        f"   TEST CONNECTION: {result.text('test-action')} (NameID {result.text('test-name-id')})"
-    )
-    expect(user_rows(admin) == [], "a Test connection created a user")
-    print("   Nothing was written: the users page is still empty, and no session was issued.")
+    expect('data-action="update"' in result.html, f"unexpected: {result.text('test-action')}")
+    changes = "; ".join(" ".join(row) for row in result.tables.get("test-changes", [])[1:])
+    print(f"   TEST CONNECTION: {result.text('test-action')} ({changes})")
+    expect(user_rows(admin) == before, "a Test connection changed the users")
+    print("   Nothing was written: the users page is unchanged, and no session was issued.")
 
 
 def story(admin: Browser, ada: Browser, logs: LogCapture) -> None:
@@ -325,9 +325,6 @@ def story(admin: Browser, ada: Browser, logs: LogCapture) -> None:
     status = admin.get(ADMIN)
     expect(sso_state(status) == "on", "SSO should be on after saving")
     print(f"   Saved: {said(saved)} SSO is on.")
-    if "test-connection" in status.forms:
-        step("The admin runs Test connection, signing in at the IdP as Ada.")
-        test_connection(admin, status)
 
     step("Ada clicks PixelCDN's tile in her IdP portal: her first, IdP-initiated login.")
     _, page = sign_in_at_idp(ada, email="ada@acme.test", full_name="Ada Lovelace", role="developer")
@@ -345,7 +342,12 @@ def story(admin: Browser, ada: Browser, logs: LogCapture) -> None:
     expect(forbidden.status == 403, f"Ada opened the admin pages: HTTP {forbidden.status}")
     print("   Ada, a developer, may not open the SSO admin pages: HTTP 403.")
 
-    step("At the IdP, Ada is renamed Ada King and moved to finance; she logs in again.")
+    status = admin.get(ADMIN)
+    if "test-connection" in status.forms:  # Test connection, with the app's LoginService
+        step("At the IdP, Ada is renamed Ada King and moved to finance; the admin tests it.")
+        test_connection(admin, status)
+
+    step("Ada (now Ada King, in finance at the IdP) logs in again.")
     update_post, page = sign_in_at_idp(
         ada, email="ada@acme.test", full_name="Ada King", role="finance"
     )
