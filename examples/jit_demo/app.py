@@ -264,8 +264,8 @@ class JitDemoApp:
 
     def home(self, request: Request) -> Response:
         signed_in, admin = self._signed_in(request), self._admin_of(request)
+        session = admin[0] if admin else signed_in[0] if signed_in else None
         if admin is not None:
-            session = admin[0]
             who = (
                 f'<p id="signed-in">Signed in as {esc(ADMIN_EMAIL)} (Acme Admin, the local '
                 f"administrator of account {esc(DEMO_ACCOUNT)}).</p>"
@@ -273,25 +273,28 @@ class JitDemoApp:
                 "administration</a>: connect the IdP, test it, see the recent logins.</p>"
             )
         elif signed_in is not None:
-            session, user = signed_in
+            user = signed_in[1]
             who = (
                 f'<p id="signed-in">Signed in as {esc(user.email)} ({esc(user.full_name or "")}, '
                 f"{esc(user.role)}) in account {esc(user.account_id)}.</p>"
             )
         else:
-            body = (
+            who = (
                 '<p id="signed-in">Not signed in. Sign in from the <a href="/test-idp">test '
-                "IdP</a>, or as the administrator who sets up single sign-on:</p>"
+                "IdP</a>, or as the administrator who sets up single sign-on.</p>"
+            )
+        if session is not None:
+            who += (
+                '<form id="logout" method="post" action="/logout">'
+                f'<input type="hidden" name="{CSRF_FIELD}" value="{esc(session[CSRF_FIELD])}">'
+                "<button>Log out</button></form>"
+            )
+        if admin is None:
+            who += (
                 '<form id="admin-sign-in" method="post" action="/admin-sign-in"><button>'
                 f"Sign in as the account administrator ({esc(ADMIN_EMAIL)})</button></form>"
             )
-            return Response(_page("PixelCDN", body))
-        logout = (
-            '<form id="logout" method="post" action="/logout">'
-            f'<input type="hidden" name="{CSRF_FIELD}" value="{esc(session[CSRF_FIELD])}">'
-            "<button>Log out</button></form>"
-        )
-        return Response(_page("PixelCDN", who + logout))
+        return Response(_page("PixelCDN", who))
 
     def admin_sign_in(self, request: Request) -> Response:
         """The local administrator's sign-in (a demo's button; a real app asks a password)."""
