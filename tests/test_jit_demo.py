@@ -59,6 +59,9 @@ def test_story_runs_to_exit_0() -> None:
         "Preview (nothing saved yet): IdP entity ID http://127.0.0.1:",
         "Saved: The IdP is saved: the next sign-in uses it. SSO is on.",
         "Ada, a developer, may not open the SSO admin pages: HTTP 403.",
+        "TEST CONNECTION: A real sign-in would update this user. (full_name: Ada Lovelace -> "
+        "Ada King; role: developer -> finance)",
+        "Nothing was written: the users page is unchanged, and no session was issued.",
         "replayed: This assertion was already used to sign in",
         "The IdP settings are deleted. Users stay",
         "OK:",
@@ -330,6 +333,16 @@ def _admin_token(page: str) -> str:
     return found.group(1)
 
 
+def _redirected_to(url: str, form: dict[str, str], *, cookie: str) -> tuple[int, str]:
+    """The status and Location of a POST answered with a redirect."""
+    data = urlencode(form).encode("ascii")
+    request = Request(url, data=data, headers={"Cookie": cookie})  # noqa: S310 - 127.0.0.1
+    with pytest.raises(HTTPError) as redirect:
+        _BROWSER.open(request, timeout=10)  # redirects are not followed: raised
+    with redirect.value as answer:
+        return answer.code, answer.headers["Location"]
+
+
 def _multipart(fields: dict[str, str], files: dict[str, bytes]) -> tuple[bytes, str]:
     boundary = "samljit-demo-test-boundary"
     body = b"".join(
@@ -513,24 +526,31 @@ def _deflated(xml: bytes) -> str:
     return base64.b64encode(compressor.compress(xml) + compressor.flush()).decode()
 
 
-def test_the_test_idp_answers_the_apps_authn_request(fresh: Any) -> None:
-    """A Test connection's AuthnRequest: the test IdP answers it, and the ACS hands the answer
-    to the admin pages' result page; as a dry run, it would update Mallory, and changes nothing."""
+def test_test_connection_runs_through_the_test_idp_and_writes_nothing(fresh: Any) -> None:
+    """The admin pages' Test connection: the test IdP answers its AuthnRequest, the ACS hands
+    the answer on to the result page, which says what a real sign-in would do: update
+    Mallory. Nothing is written, and no session is issued."""
     _enable_sso(fresh, "acme")
     first = _login_form(fresh, "acme", "/")  # Mallory's first, IdP-initiated login: a developer
     assert _request(f"{fresh.base_url}/saml/acme/acs", first)[0] == 200
-    message = fresh.service.begin_test_login(
-        "acme", admin_id="admin@acme.test", relay_state=f"{ADMIN}test/result"
+    cookie = _admin_cookie(fresh)
+    _, status_page, _ = _exchange(f"{fresh.base_url}{ADMIN}", cookie=cookie)
+    assert f'<form class="card" id="test-connection" method="post" action="{ADMIN}test">' in (
+        status_page
     )
-    assert message.url is not None
-    status, page = _request(message.url)
+    token = {"csrf": _admin_token(status_page)}
+    status, location = _redirected_to(f"{fresh.base_url}{ADMIN}test", token, cookie=cookie)
+    assert status in (302, 303)
+    assert location.startswith(f"{fresh.base_url}/test-idp?SAMLRequest=")
+    status, idp_page = _request(location)
     assert status == 200
-    assert f"AuthnRequest <code>{message.message_id}</code>" in page
-    assert f'name="in_response_to" value="{message.message_id}"' in page
+    request_id = re.search(r'name="in_response_to" value="([^"]+)"', idp_page)
+    assert request_id is not None
+    assert f"AuthnRequest <code>{request_id.group(1)}</code>" in idp_page
     # The app keeps where to go next itself (with the pending request): no RelayState to echo.
-    assert 'name="relay_state" value=""' in page
+    assert 'name="relay_state" value=""' in idp_page
     fields = {
-        "in_response_to": message.message_id,
+        "in_response_to": request_id.group(1),
         "email": "mallory@initech.test",
         "full_name": "Mallory",
         "role": "finance",
@@ -541,12 +561,16 @@ def test_the_test_idp_answers_the_apps_authn_request(fresh: Any) -> None:
     response = re.search(r'name="SAMLResponse" value="([^"]+)"', auto_post)
     assert response is not None
     form = {"SAMLResponse": response.group(1)}
-    status, body = _request(f"{fresh.base_url}/saml/acme/acs", form)
-    assert status == 200
+    status, body, set_cookie = _exchange(f"{fresh.base_url}/saml/acme/acs", form)
+    assert (status, set_cookie) == (200, None)
     assert f'<form id="test-result-post" method="post" action="{ADMIN}test/result">' in body
     assert f'name="SAMLResponse" value="{response.group(1)}"' in body
-    result = fresh.service.complete_test_login(form, account_id="acme", admin_id="admin@acme.test")
-    assert (result.action, result.changes["role"]) == ("update", ("developer", "finance"))
+    # Only the administrator who started the test sees its result.
+    assert _exchange(f"{fresh.base_url}{ADMIN}test/result", form)[0] == 403
+    status, result, _ = _exchange(f"{fresh.base_url}{ADMIN}test/result", form, cookie=cookie)
+    assert status == 200
+    assert '<p id="test-action" data-action="update"' in result
+    assert '<tr data-field="role"><th>role</th><td>developer</td><td>finance</td></tr>' in result
     assert [u.role for u in fresh.users.users_of("acme")] == ["developer"]
 
 

@@ -164,8 +164,7 @@ class JitDemoApp:
             can_administer=self.can_administer,
             new_account=self.new_account,
             history=self.history,
-            metadata_source=self.service.metadata_source,
-            sp_metadata=self.service.sp_metadata,
+            service=self.service,  # Test connection; the metadata source and SP metadata
         )
         self.test_idp = TestIdP(entity_id=f"{base_url}/test-idp", sso_url=f"{base_url}/test-idp")
         # For the users page; a real app would keep it in its own tables.

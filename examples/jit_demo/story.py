@@ -285,16 +285,20 @@ def test_connection(admin: Browser, status: Page) -> None:
     """Test connection: the admin signs in at the IdP as Ada with her new name and role; the
     result page says what a real sign-in would do, and nothing is written."""
     before = user_rows(admin)
+    expect("test-connection" in status.forms, "the status page offers no Test connection")
     idp_page = admin.submit(status, "test-connection")
     expect("authn-request" in idp_page.texts, f"the test did not reach the IdP: {idp_page.url}")
-    print(f"   The app sends the browser to the IdP: {idp_page.text('authn-request')}")
+    answering = idp_page.text("authn-request").split(" (")[0]
+    print(f"   Test connection sends the admin's browser to the IdP. {answering}.")
     _, acs = sign_in_at_idp(
         admin, idp_page, email="ada@acme.test", full_name="Ada King", role="finance"
     )
     result = admin.submit(acs, "test-result-post")  # the ACS hands the answer to the result page
     expect(result.text("h1") == "Test connection result", f"no result page: {result.text('h1')}")
     expect('data-action="update"' in result.html, f"unexpected: {result.text('test-action')}")
-    changes = "; ".join(" ".join(row) for row in result.tables.get("test-changes", [])[1:])
+    rows = result.tables.get("test-changes", [])[1:]
+    changes = "; ".join(f"{name}: {old} -> {new}" for name, old, new in rows)
+    print("   The ACS refuses the answer as a login (test_login) and hands it to the result page:")
     print(f"   TEST CONNECTION: {result.text('test-action')} ({changes})")
     expect(user_rows(admin) == before, "a Test connection changed the users")
     print("   Nothing was written: the users page is unchanged, and no session was issued.")
@@ -342,10 +346,8 @@ def story(admin: Browser, ada: Browser, logs: LogCapture) -> None:
     expect(forbidden.status == 403, f"Ada opened the admin pages: HTTP {forbidden.status}")
     print("   Ada, a developer, may not open the SSO admin pages: HTTP 403.")
 
-    status = admin.get(ADMIN)
-    if "test-connection" in status.forms:  # Test connection, with the app's LoginService
-        step("At the IdP, Ada is renamed Ada King and moved to finance; the admin tests it.")
-        test_connection(admin, status)
+    step("At the IdP, Ada is renamed Ada King and moved to finance; the admin tests it.")
+    test_connection(admin, admin.get(ADMIN))
 
     step("Ada (now Ada King, in finance at the IdP) logs in again.")
     update_post, page = sign_in_at_idp(

@@ -248,3 +248,49 @@ def test_an_unaccepted_role_shows_the_error_page_and_changes_nothing(
     recent = browser.find_all("main section:last-of-type tr")[1].text
     assert "refused mary@acme.test role_not_accepted" in recent
     assert "The user has none of the roles the account accepts." in recent
+
+
+def test_test_connection_shows_what_a_sign_in_would_change_and_changes_nothing(
+    browser: Browser, demo: AppServer
+) -> None:
+    paste_test_idp_metadata(browser, demo)
+    sign_in_at_test_idp(
+        browser,
+        demo,
+        email="emmy@acme.test",
+        full_name="Emmy Noether",
+        role="developer",
+        step="first login",
+    )
+    assert browser.text("#outcome") in ("created", "unchanged")
+    before = users_table(browser, demo)
+
+    sign_in_as_admin(browser, demo)
+    browser.find("input#force-authn").click()
+    browser.shot("status page with Test connection")
+    browser.click("button#test-connection-start")
+    form = browser.wait_for("form#login")  # the test IdP, answering the AuthnRequest
+    assert browser.text("#authn-request").startswith("Answering the app's AuthnRequest _")
+    for name, value in (("email", "emmy@acme.test"), ("full_name", "Emmy Noether")):
+        field = form.find_element("name", name)
+        field.clear()
+        field.send_keys(value)
+    Select(form.find_element("name", "role")).select_by_value("finance")
+    browser.shot("test IdP answering the Test connection")
+    browser.click(form.find_element("css selector", "button"))
+    # The IdP's form posts to the ACS, whose form posts on to the result page.
+    browser.wait_for("h1", url=demo.url(f"{ADMIN}test/result"), text="Test connection result")
+    browser.shot("Test connection result")
+
+    assert browser.status() == 200
+    action = browser.find("#test-action")
+    assert action.get_attribute("data-action") == "update"
+    assert action.text == "A real sign-in would update this user."
+    assert browser.text("code#test-name-id") == "emmy@acme.test"
+    assert browser.text("#test-changes tr[data-field=role]").split() == [
+        "role",
+        "developer",
+        "finance",
+    ]
+    assert browser.text("#test-identity tr[data-field=email] td") == "emmy@acme.test"
+    assert users_table(browser, demo) == before  # nothing written
