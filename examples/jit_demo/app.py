@@ -98,7 +98,7 @@ SESSION_COOKIE = "pixelcdn_session"
 CSRF_FIELD = "csrf"
 ADMIN_KEY = "local_admin"
 """The session key of a local administrator's sign-in: {account_id, email}."""
-MAX_AUTHN_REQUEST = 64 * 1024
+MAX_AUTHN_REQUEST = 64 * 1024  # bytes, inflated: the test IdP reads no larger one
 _ACCOUNT = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 _LOCAL_PATH = re.compile(r"/(?![/\\])[^\\\s\x00-\x1f\x7f]*")  # not //host, not /\host
 _AUTHN_REQUEST = "{urn:oasis:names:tc:SAML:2.0:protocol}AuthnRequest"
