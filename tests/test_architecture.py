@@ -41,6 +41,7 @@ LAYERS: dict[str, set[str]] = {
         "samljit._expiry",
         "samljit._accounts",
         "samljit.setup_guides",
+        "samljit._setup_vendors",
         "samljit.messages",
         "samljit.protocols",
         "samljit._flow",
