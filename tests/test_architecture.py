@@ -44,6 +44,8 @@ LAYERS: dict[str, set[str]] = {
         "samljit._setup_vendors",
         "samljit.messages",
         "samljit.protocols",
+        "samljit._admin_protocols",
+        "samljit._async_protocols",
         "samljit._flow",
         "samljit._peek",
     },
