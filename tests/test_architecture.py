@@ -61,7 +61,12 @@ LAYERS: dict[str, set[str]] = {
         "samljit.provisioning",
     },
     "flows": {"samljit._results", "samljit._context", "samljit.history"},
-    "feature flows": {"samljit._acs", "samljit._sp_initiated", "samljit._slo"},
+    "feature flows": {
+        "samljit._acs_steps",
+        "samljit._acs",
+        "samljit._sp_initiated",
+        "samljit._slo",
+    },
     "test connection": {"samljit._test_login"},
     "service": {"samljit._service_base", "samljit._async_service", "samljit._service"},
     # samljit.domains imports dnspython (the [dns] extra) lazily, as the stores do theirs.
