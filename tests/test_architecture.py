@@ -37,6 +37,7 @@ LAYERS: dict[str, set[str]] = {
         "samljit._domains",
     },
     "SAML documents and ports": {
+        "samljit._metadata_document",
         "samljit.metadata",
         "samljit._expiry",
         "samljit._accounts",
