@@ -25,7 +25,10 @@ from ._config import METADATA_LIMITS, Limits
 from ._expiry import horizon
 from ._fetch import MetadataFetcher, _display, _scheme_allowed, _too_large, urllib_fetcher
 from ._monitoring import MetadataFinding, check_metadata
-from ._refresh import RefreshResult, _State, accepted, check_schedule, failed, refresh_interval
+from ._refresh import RefreshResult, _State, refresh_interval
+from ._refresh import accepted as _accepted
+from ._refresh import check_schedule as _check_schedule
+from ._refresh import failed as _failed
 from ._time import require_aware
 from .errors import ConfigError, MetadataFetchFailed, MetadataInvalid, SamlError
 from .metadata import (
@@ -112,7 +115,7 @@ class MetadataSource:
                 expected="https",
                 found=url.partition(":")[0] or None,
             )
-        check_schedule(
+        _check_schedule(
             timeout=timeout,
             refresh_interval=refresh_interval,
             min_refresh_interval=min_refresh_interval,
@@ -338,7 +341,7 @@ class MetadataSource:
             maximum=self._max_interval,
         )
         next_refresh = _add(now, interval) if self._url is not None else None
-        self._state, result = accepted(
+        self._state, result = _accepted(
             self._state,
             parsed,
             body,
@@ -359,7 +362,7 @@ class MetadataSource:
         message: str | None = None,
     ) -> RefreshResult:
         retry = (self._retry_interval, self._max_retry_interval) if self._url is not None else None
-        self._state, result = failed(
+        self._state, result = _failed(
             self._state, error, now, code=code, message=message, retry=retry
         )
         log.warning(
