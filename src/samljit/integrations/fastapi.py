@@ -24,7 +24,8 @@ The account administrators' pages (:mod:`samljit.integrations.admin`) are mounte
 
 They are synchronous: each request runs on a worker thread (``run_in_threadpool``), hooks
 included. Their forms carry the session's token (the logout token), which every admin POST
-must send back.
+must send back. With ``admin_templates=Jinja2Templates(...)`` holding
+``samljit/admin/layout.html``, each page is rendered in it (docs/theming.md).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import copy
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 from urllib.parse import parse_qsl
 
 from .._extras import missing_extra
@@ -58,6 +59,9 @@ from ._admin import AdminPages, AdminRequest
 from ._admin_test import AdminService
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
 from .sessions import MemorySessionStore, ServerSession, SessionStore
+
+if TYPE_CHECKING:
+    from starlette.templating import Jinja2Templates
 
 __all__ = [
     "MemorySessionStore",
@@ -145,6 +149,9 @@ class SamlSso:
             (e.g. ``lambda request: request.session.get("email", "")``), on a worker thread;
             required with ``admin``. Asked on every admin request, before
             ``can_administer``: give ``""`` when nobody is signed in.
+        admin_templates: the app's ``Jinja2Templates``: each admin page is rendered in its
+            ``samljit/admin/layout.html`` when it has one (with ``request`` and the context
+            processors, as ``TemplateResponse`` renders), else in the built-in layout.
 
     Raises:
         ConfigError: ``configuration_invalid``, ``admin`` without ``admin_id``.
@@ -159,12 +166,14 @@ class SamlSso:
         app: Any = None,
         admin: AdminPages | None = None,
         admin_id: Callable[[Request], str] | None = None,
+        admin_templates: Jinja2Templates | None = None,
     ) -> None:
         if admin is not None and admin_id is None:
             raise ConfigError("the admin pages need admin_id(request): who is acting")
         self.service = service
         self.admin = admin
         self.admin_id = admin_id
+        self.admin_templates = admin_templates
         self.prefix = prefix.rstrip("/")
         self.home = home
         self.routes: list[BaseRoute] = [
@@ -298,9 +307,10 @@ class SamlSso:
         account_id = request.path_params["account_id"]
         csrf_ok = request.method == "POST" and _web.csrf_valid(request.session, form)
         csrf_field = _web.csrf_input(request.session)
+        templates = self.admin_templates
 
         def handle() -> WebResponse:
-            return admin.handle(
+            response = admin.handle(
                 AdminRequest(
                     method=request.method,
                     account_id=account_id,
@@ -314,6 +324,11 @@ class SamlSso:
                     base=f"{self.prefix}/admin/{account_id}/",
                 )
             )
+            if templates is None:
+                return response
+            from ._jinja import starlette_layout  # Jinja only for an app that gave templates
+
+            return starlette_layout(templates, request, response, account_id)
 
         return await run_in_threadpool(handle)
 
