@@ -110,6 +110,8 @@ service = samljit.AsyncLoginService(
     session_revoker=sessions,  # the IdP's Single Logout ends the user's sessions
     account_for_domain={"acme.test": "acme"}.get,  # the account's verified email domains
     audit=record_logins(history),
+    metadata_allow_http=LOCAL_URLS,  # for the metadata URLs given on the admin pages
+    metadata_allow_private_addresses=LOCAL_URLS,
 )
 # --- end of samljit glue ------------------------------------------------------------------
 
