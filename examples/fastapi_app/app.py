@@ -133,9 +133,7 @@ admin = AdminPages(  # at /sso/admin/{account}/, on worker threads
     can_administer=can_administer,
     new_account=new_account,
     history=history,
-    # TODO(testconn): service=sso.blocking(service) once it is on main
-    sp_metadata=sso.from_thread(service.sp_metadata),
-    metadata_source=sso.from_thread(service.metadata_source),
+    service=sso.blocking(service),  # Test connection, the SP metadata, the URL's refresh state
     allow_http=LOCAL_URLS,
     allow_private_addresses=LOCAL_URLS,
 )

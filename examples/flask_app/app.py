@@ -128,8 +128,7 @@ admin = AdminPages(  # at /sso/admin/<account>/
     can_administer=can_administer,
     new_account=new_account,
     history=history,
-    sp_metadata=service.sp_metadata,  # TODO(testconn): service=service once it is on main
-    metadata_source=service.metadata_source,
+    service=service,  # Test connection, the SP metadata, the metadata URL's refresh state
     allow_http=LOCAL_URLS,
     allow_private_addresses=LOCAL_URLS,
 )

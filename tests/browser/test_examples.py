@@ -415,6 +415,27 @@ def test_an_sso_user_who_is_no_administrator_may_not_open_the_admin_pages(
     assert simplesamlphp.entity_id not in browser.text("body")
 
 
+def test_the_administrators_test_connection_signs_nobody_in(
+    browser: Browser, simplesamlphp: SimpleSAMLphp, example: Example
+) -> None:
+    """Test connection: a real round trip to SimpleSAMLphp, shown as what a sign-in would do."""
+    user = idp_user(simplesamlphp, example, "barbara", full_name="Barbara Liskov", role="finance")
+    sign_in_with_password(browser, example, "admin")
+    open_admin_pages(browser, example, "admin")
+
+    browser.click("button#test-connection-start")
+    sign_in_at_idp(browser, simplesamlphp, user, "test connection")
+
+    action = browser.wait_for("p#test-action", url=example.url(ADMIN_PAGES + "test/result"))
+    browser.shot("test connection result")
+    assert browser.text("main h1") == "Test connection result"
+    assert action.get_attribute("data-action") == "create"
+    assert browser.text("code#test-name-id") == user.email
+    assert user.email not in users_page(browser, example)  # a dry run: nobody was created
+    browser.open(example.url("/"))
+    assert browser.wait_for("span#email").text == ADMIN_EMAIL  # still the administrator
+
+
 @pytest.fixture(params=EXAMPLES)
 def unconnected_example(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
