@@ -13,7 +13,7 @@ beside it), ``ADMIN_PASSWORD`` (of the local administrator ``admin@acme.test``; 
 random one is printed on stderr), ``IDP_METADATA_URL`` (optional: account ``acme`` is
 connected to this IdP at start), ``ALLOW_LOCAL_METADATA_URLS=1`` (the admin pages also fetch
 http and private-address metadata URLs, such as a SimpleSAMLphp on 127.0.0.1). Everything
-between the "samljit glue" markers is what SSO costs the app.
+between the "samljit glue" markers is what SSO and the admin pages cost the app.
 """
 
 import dataclasses
