@@ -70,7 +70,7 @@ class GroupWrites:
         patch = _patch_op(Group, data)
 
         def patched(current: DirectoryGroup) -> Group:
-            model = group_model(current, {}, call.base)
+            model = group_model(current, call.base)
             try:
                 patch.patch(model)
             except (SCIMException, ValueError) as exc:

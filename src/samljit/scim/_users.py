@@ -21,6 +21,7 @@ from ..errors import (
     ScimConflict,
     ScimInvalid,
     ScimNotFound,
+    ScimNotSupported,
     SsoDisabled,
 )
 from ..protocols import (
@@ -155,6 +156,11 @@ class UserWrites:
 
     def patch(self, call: _Call, user_id: str, data: Mapping[str, Any]) -> DirectoryUser:
         """PATCH /Users/{id}: the operations applied to the user as it is now."""
+        if _changes_password(data):
+            raise ScimNotSupported(
+                "changing a password is not supported (ServiceProviderConfig changePassword): "
+                "users sign in at their IdP"
+            )
         patch = _patch_op(UserModel, data)
         for _ in range(_RETRIES):
             current = self.get(call, user_id)
@@ -326,6 +332,25 @@ def _patch_op(model: Any, data: Mapping[str, Any]) -> Any:
         return PatchOp[model].model_validate(dict(data), scim_ctx=Context.RESOURCE_PATCH_REQUEST)
     except ValidationError as exc:
         raise ScimInvalid(f"not a valid PatchOp: {exc.errors()[0].get('msg', '')}") from exc
+
+
+def _changes_password(data: Mapping[str, Any]) -> bool:
+    """Whether a PatchOp sets the password (by ``path``, or in a path-less value)."""
+    operations = data.get("Operations")
+    for operation in operations if isinstance(operations, list) else []:
+        if not isinstance(operation, Mapping):
+            continue
+        path = operation.get("path")
+        value = operation.get("value")
+        if isinstance(path, str) and path.strip().lower().rsplit(":", 1)[-1] == "password":
+            return True
+        if (
+            path is None
+            and isinstance(value, Mapping)
+            and any(str(k).lower() == "password" for k in value)
+        ):
+            return True
+    return False
 
 
 def _invalid(exc: Exception) -> ScimInvalid:
