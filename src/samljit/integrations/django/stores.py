@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 
 from ..._accounts import AccountConfig
 from ..._claims import ascii_lower
@@ -98,7 +98,7 @@ class DjangoUserStore:
         :class:`~samljit.UserStore`)."""
         model = get_user_model()
         try:
-            with transaction.atomic(using=self.using):
+            with transaction.atomic(using=self._write_db()):
                 if self._local_user(user.email) is not None:
                     raise DuplicateUser(user.email)
                 first_name, last_name = split_full_name(user.full_name)
@@ -135,7 +135,7 @@ class DjangoUserStore:
     ) -> UserRecord:
         """Apply ``changes`` and record the SSO login (see :class:`~samljit.UserStore`)."""
         changes = checked_changes(changes)
-        with transaction.atomic(using=self.using):
+        with transaction.atomic(using=self._write_db()):
             profile = (
                 SsoProfile.objects.using(self.using)
                 .select_for_update()
@@ -170,6 +170,14 @@ class DjangoUserStore:
             .order_by("user_id")
         )
         return [_record(profile) for profile in profiles]
+
+    def _write_db(self) -> str:
+        """The database whose transaction holds a create or update: ``using``, else where the
+        router sends SsoProfile writes. ``transaction.atomic(using=None)`` would open it on
+        the ``default`` database whatever the router says, leaving the writes to a routed
+        database outside any transaction (and ``select_for_update`` refused there)."""
+        alias: str = self.using or router.db_for_write(SsoProfile)
+        return alias
 
     def _local_user(self, email: str) -> Any:
         """The user with this email (or username) that has no SsoProfile, if any."""
