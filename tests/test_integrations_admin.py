@@ -23,7 +23,14 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from samljit import AccountConfig, AsyncLoginService, ClaimMapping, LoginService, in_thread
+from samljit import (
+    AccountConfig,
+    AsyncLoginService,
+    ClaimMapping,
+    LoginService,
+    ProvisioningPolicy,
+    in_thread,
+)
 from samljit.errors import ConfigError
 from samljit.integrations import fastapi as starlette_adapter
 from samljit.integrations import flask as flask_adapter
@@ -34,6 +41,7 @@ from samljit.stores.memory import MemoryAccountStore
 from samljit.testing import FixedClock, TestIdP
 
 from .conftest import NOW
+from .sp_flows import redirect_message
 from .test_integrations import _NoSessions, _service_options
 
 BASE = "http://testserver"
@@ -53,8 +61,11 @@ EVERY_ROUTE = [
     ("POST", "mapping", {"action": "save", "accepted_roles": "admin"}),
     ("GET", "disable", {}),
     ("POST", "disable", {"confirm": "yes"}),
+    ("POST", "test", {}),
+    ("POST", "test/result", {"SAMLResponse": "x"}),
 ]
-POSTS = [route for route in EVERY_ROUTE if route[0] == "POST"]
+# Test connection's result carries the IdP's signed response instead of the session's token.
+POSTS = [route for route in EVERY_ROUTE if route[0] == "POST" and route[1] != "test/result"]
 
 
 def _new_account(account_id: str) -> AccountConfig:
@@ -83,6 +94,7 @@ class AdminSite:
     accounts: MemoryAccountStore
     sessions: MemorySessionStore
     events: list[AdminEvent] = field(default_factory=list)
+    users: Any = None
 
     def sign_in(self, user: str) -> None:
         """The app's own login, putting the user in the session."""
@@ -148,12 +160,11 @@ def _flask_site(idp: TestIdP, **admin_options: Any) -> AdminSite:
     service = LoginService(**options, sessions=_NoSessions(), session_revoker=store)
     app = Flask(__name__)
     app.session_interface = flask_adapter.ServerSessionInterface(store)
-    site = AdminSite("flask", app.test_client(), accounts, store)
-    hooks = {"metadata_source": service.metadata_source, "sp_metadata": service.sp_metadata}
+    site = AdminSite("flask", app.test_client(), accounts, store, users=options["users"])
     sso = flask_adapter.SamlSso(
         service,
         app=app,
-        admin=_admin_pages(accounts, site.events, **hooks, **admin_options),
+        admin=_admin_pages(accounts, site.events, service=service, **admin_options),
         admin_id=lambda request: str(flask_session.get("user", "")),
     )
 
@@ -177,22 +188,21 @@ def _starlette_site(idp: TestIdP, **admin_options: Any) -> AdminSite:
     options = _service_options(idp)
     accounts: MemoryAccountStore = options["accounts"]
     accounts.delete("acme")
-    options["users"] = in_thread(options["users"])
+    users = options["users"]
+    options["users"] = in_thread(users)
     store = MemorySessionStore(clock=lambda: NOW)
     service = AsyncLoginService(**options, sessions=_NoSessions(), session_revoker=store)
     app = Starlette(
         routes=[Route("/sign-in/{user}", sign_in), Route("/logout-form", logout_form)],
         middleware=[Middleware(starlette_adapter.ServerSessionMiddleware, store=store)],
     )
-    site = AdminSite("starlette", TestClient(app), accounts, store)
-    hooks = {
-        "metadata_source": starlette_adapter.from_thread(service.metadata_source),
-        "sp_metadata": starlette_adapter.from_thread(service.sp_metadata),
-    }
+    site = AdminSite("starlette", TestClient(app), accounts, store, users=users)
     sso = starlette_adapter.SamlSso(
         service,
         app=app,
-        admin=_admin_pages(accounts, site.events, **hooks, **admin_options),
+        admin=_admin_pages(
+            accounts, site.events, service=starlette_adapter.blocking(service), **admin_options
+        ),
         admin_id=lambda request: str(request.session.get("user", "")),
     )
     return site
@@ -305,6 +315,66 @@ def test_every_admin_form_carries_the_sessions_token(connected: AdminSite) -> No
     for path in ("connect", "mapping", "disable"):
         text = connected.get(f"/sso/admin/acme/{path}").text
         assert _hidden(text, CSRF_FIELD) == token, path
+
+
+# --- Test connection ----------------------------------------------------------------------------
+
+
+def test_test_connection_goes_through_the_idp_and_the_acs_to_a_dry_run_result(
+    connected: AdminSite, test_idp: TestIdP
+) -> None:
+    config = connected.accounts.get("acme")
+    assert config is not None
+    connected.accounts.save(
+        dataclasses.replace(config, policy=ProvisioningPolicy(create_users="always"))
+    )
+    started = connected.post("/sso/admin/acme/test", {CSRF_FIELD: connected.token()})
+    assert started.status == 303
+    location = started.headers["Location"]
+    assert location.startswith(test_idp.sso_url + "?SAMLRequest=")
+    issued = test_idp.issue_response(
+        sp_entity_id=config.sp.entity_id,
+        acs_url=config.sp.acs_url,
+        now=NOW,
+        in_response_to=redirect_message(location).get("ID"),
+        name_id="grace@acme.test",
+        attributes={"role": ["developer"]},
+    )
+    # The IdP's POST to the ACS: posted on, from this site, to the admin pages.
+    relay = connected.post("/sso/acme/acs", {"SAMLResponse": issued.form_value})
+    assert relay.status == 200
+    assert '<form method="post" action="/sso/admin/acme/test/result">' in relay.text
+    assert _hidden(relay.text, "SAMLResponse") == issued.form_value
+    # ... where the administrator's session comes with it; no CSRF token needed.
+    result = connected.post("/sso/admin/acme/test/result", {"SAMLResponse": issued.form_value})
+    assert result.status == 200
+    assert 'id="test-action" data-action="create"' in result.text
+    assert '<code id="test-name-id">grace@acme.test</code>' in result.text
+    assert connected.users.get_by_email("grace@acme.test") is None
+    assert connected.sessions.count() == 1  # the administrator's own; nobody signed in
+
+
+def test_without_admin_pages_a_test_response_at_the_acs_is_a_plain_refusal(
+    test_idp: TestIdP,
+) -> None:
+    options = _service_options(test_idp)
+    service = LoginService(**options, sessions=_NoSessions())
+    app = Flask(__name__)
+    flask_adapter.SamlSso(service, app=app)
+    started = service.begin_test_login("acme", admin_id="ada")
+    assert started.url is not None
+    config = options["accounts"].get("acme")
+    issued = test_idp.issue_response(
+        sp_entity_id=config.sp.entity_id,
+        acs_url=config.sp.acs_url,
+        now=NOW,
+        in_response_to=started.message_id,
+        name_id="grace@acme.test",
+        attributes={"role": ["developer"]},
+    )
+    response = app.test_client().post("/sso/acme/acs", data={"SAMLResponse": issued.form_value})
+    assert response.status_code == 403
+    assert "test/result" not in response.get_data(as_text=True)
 
 
 # --- the story ----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from samljit.integrations.django import DjangoAccountStore, admin_pages, sp_conf
 from samljit.integrations.django.admin_views import get_admin_pages
 from samljit.testing import TestIdP
 
+from ..sp_flows import redirect_message
 from .conftest import BASE, MAPPING, SP, Site
 
 # Who administers which account, for the app's can_administer hook.
@@ -260,3 +261,61 @@ def _upload(content: bytes) -> Any:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("metadata.xml", content, content_type="text/xml")
+
+
+# --- Test connection --------------------------------------------------------------------------
+
+
+def test_test_connection_goes_through_the_acs_to_a_dry_run_result_under_csrf_checks(
+    pages: AdminPages, site: Site
+) -> None:
+    client = signed_in("ada", enforce_csrf_checks=True)
+    status = client.get("/sso/admin/acme/")
+    assert 'id="test-connection"' in status.content.decode()
+    started = client.post(
+        "/sso/admin/acme/test", {"csrfmiddlewaretoken": hidden(status, "csrfmiddlewaretoken")}
+    )
+    assert started.status_code == 303
+    issued = site.respond(
+        in_response_to=redirect_message(started["Location"]).get("ID"),
+        name_id="grace@acme.test",
+    )
+    # The IdP's cross-site POST to the ACS carries no cookie; it is posted on from this site.
+    relay = Client(enforce_csrf_checks=True).post(
+        "/sso/acme/acs", {"SAMLResponse": issued.form_value}
+    )
+    assert relay.status_code == 200
+    assert '<form method="post" action="/sso/admin/acme/test/result">' in relay.content.decode()
+    # The administrator's browser posts it with its session and without a CSRF token.
+    result = client.post(
+        "/sso/admin/acme/test/result", {"SAMLResponse": hidden(relay, "SAMLResponse")}
+    )
+    assert result.status_code == 200
+    assert 'id="test-action" data-action="create"' in result.content.decode()
+    assert site.users.get_by_email("grace@acme.test") is None
+
+
+def test_the_test_result_is_403_for_anyone_but_the_accounts_administrator(
+    pages: AdminPages, site: Site
+) -> None:
+    started = site.service.begin_test_login("acme", admin_id="ada")
+    issued = site.respond(in_response_to=started.message_id, name_id="grace@acme.test")
+    for who in (None, "eve", "bob"):
+        response = signed_in(who).post(
+            "/sso/admin/acme/test/result", {"SAMLResponse": issued.form_value}
+        )
+        assert response.status_code == 403
+    assert (
+        _action_of(
+            signed_in("ada").post(
+                "/sso/admin/acme/test/result", {"SAMLResponse": issued.form_value}
+            )
+        )
+        == "create"
+    )
+
+
+def _action_of(response: Any) -> str:
+    found = re.search(r'data-action="([^"]*)"', response.content.decode())
+    assert found is not None, response.content
+    return found.group(1)

@@ -16,11 +16,15 @@ path                   verb   what
 ``disable``            both   GET asks for confirmation; POST deletes the SSO configuration
 ``domains``            GET    verified domains (only with ``domains=``); POST ``domains/add``,
                               ``domains/verify``, ``domains/remove``
+``test``               POST   Test connection (only with ``service=``): to the IdP
+``test/result``        POST   the IdP's response, posted on by the ACS: what a login would do
 =====================  =====  ==============================================================
 
 Every request is first put to the app's ``can_administer`` hook (403 otherwise); every POST
-needs the adapter's CSRF check to have passed (403 otherwise); every change is an
-:class:`AdminEvent` given to ``audit`` and logged on ``samljit.audit``.
+but ``test/result`` needs the adapter's CSRF check to have passed (403 otherwise); every
+change is an :class:`AdminEvent` given to ``audit`` and logged on ``samljit.audit``.
+``test/result`` carries the IdP's signed response instead of a token: it shows a dry run of
+a test that this administrator started, and changes nothing.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from ._admin_pages import (
     Problem,
     StatusView,
 )
+from ._admin_test import RESULT_PATH
 from ._web import WebResponse
 
 __all__ = ["DEFAULT_MAX_METADATA_BYTES", "AdminEvent", "AdminPages", "AdminRequest"]
@@ -94,6 +99,9 @@ class AdminPages(_MappingPages):
         clock: the current time.
         domains: adds, verifies and removes the accounts' domains on the ``domains`` page
             (linked from the status page); without it that page is not there (404).
+        service: the login service (e.g. a :class:`~samljit.LoginService`): with it, the
+            status page offers Test connection, and ``metadata_source`` and ``sp_metadata``
+            default to the service's.
 
     Raises:
         ConfigError: ``configuration_invalid``, ``can_administer`` is not callable.
@@ -112,7 +120,7 @@ class AdminPages(_MappingPages):
             )
         method = request.method.upper()
         path = request.path.strip("/")
-        if method == "POST" and not request.csrf_ok:
+        if method == "POST" and not request.csrf_ok and path != RESULT_PATH:
             return self._page(
                 "Request refused",
                 self._templates.message(
@@ -138,6 +146,8 @@ class AdminPages(_MappingPages):
         }
         if self._domain_pages is not None:
             routes.update(self._domain_pages.routes())
+        if self._test_pages is not None:
+            routes.update(self._test_pages.routes())
         handler = routes.get((method, path))
         if handler is not None:
             return handler(request)
@@ -172,6 +182,7 @@ class AdminPages(_MappingPages):
             view = StatusView(
                 account_id=request.account_id,
                 base=request.base,
+                csrf_field=request.csrf_field,
                 enabled=False,
                 logins=logins,
                 domains=domains,
@@ -196,7 +207,9 @@ class AdminPages(_MappingPages):
         view = StatusView(
             account_id=request.account_id,
             base=request.base,
+            csrf_field=request.csrf_field,
             enabled=True,
+            test_connection=self._test_pages is not None and parsed is not None,
             idp=idp_view(parsed, self._clock()) if parsed is not None else None,
             problem=problem,
             source=f"Fetched from {config.idp_metadata_url}"

@@ -28,7 +28,8 @@ from ._admin_model import (
 from ._admin_pages import (
     Templates,
 )
-from ._web import WebResponse
+from ._admin_test import AdminService, TestPages
+from ._web import WebResponse, outbound
 
 
 class _AdminBase:
@@ -53,6 +54,7 @@ class _AdminBase:
         templates: Templates | None = None,
         clock: Callable[[], datetime] | None = None,
         domains: DomainVerifier | None = None,
+        service: AdminService | None = None,
     ) -> None:
         if not callable(can_administer):
             raise ConfigError("AdminPages needs a can_administer(request, account_id) hook")
@@ -61,6 +63,9 @@ class _AdminBase:
         self._new_account = new_account
         self._audit = audit
         self._history = history
+        if service is not None:
+            metadata_source = metadata_source or service.metadata_source
+            sp_metadata = sp_metadata or service.sp_metadata
         self._metadata_source = metadata_source
         self._sp_metadata = sp_metadata
         self._sp_metadata_url = sp_metadata_url
@@ -75,6 +80,9 @@ class _AdminBase:
         self._domains = domains
         self._domain_pages = (
             DomainPages(domains, self._templates, self._page, self._emit) if domains else None
+        )
+        self._test_pages = (
+            TestPages(service, self._templates, self._page, outbound) if service else None
         )
 
     @property

@@ -5,7 +5,10 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-__all__ = ["Problem", "copy_field", "esc"]
+from ..errors import SamlError
+from ..history import refusal_reason
+
+__all__ = ["Problem", "copy_field", "esc", "problem_of"]
 
 
 def esc(value: object) -> str:
@@ -19,6 +22,11 @@ class Problem:
 
     code: str
     text: str
+
+
+def problem_of(exc: SamlError) -> Problem:
+    """``exc`` for an administrator: the plain-language reason of its code, then its message."""
+    return Problem(code=exc.code, text=f"{refusal_reason(exc.code)} {exc.message}")
 
 
 def copy_field(ident: str, label: str, value: str, help_text: str) -> str:

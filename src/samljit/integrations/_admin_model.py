@@ -12,9 +12,9 @@ from types import MappingProxyType
 
 from .._accounts import AccountConfig
 from ..errors import SamlError
-from ..history import refusal_reason
 from ..metadata import ParsedMetadata, certificate_sha256, parse_idp_metadata
 from ..setup_guides import VENDORS, guided_setup
+from ._admin_html import problem_of
 from ._admin_pages import CertificateView, IdpView, Problem
 
 __all__ = [
@@ -92,10 +92,6 @@ class AdminEvent:
 
 def when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
-
-
-def problem_of(exc: SamlError) -> Problem:
-    return Problem(code=exc.code, text=f"{refusal_reason(exc.code)} {exc.message}")
 
 
 def digest(xml: bytes) -> str:

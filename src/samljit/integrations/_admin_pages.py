@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ._admin_domains import DomainTemplates
 from ._admin_html import Problem, esc
 from ._admin_html import copy_field as _copy_field
+from ._admin_test import TestTemplates
 
 __all__ = [
     "STYLESHEET",
@@ -110,6 +111,9 @@ class StatusView:
     base: str
     """The URL of the account's admin pages, ending with ``/``."""
     enabled: bool
+    csrf_field: str = ""
+    test_connection: bool = False
+    """Whether to offer Test connection (the pages have the login service; SSO is on)."""
     idp: IdpView | None = None
     problem: Problem | None = None
     """Why the saved metadata cannot be used, when it cannot."""
@@ -171,7 +175,7 @@ class MappingView:
     connected: bool = True
 
 
-class Templates(DomainTemplates):
+class Templates(DomainTemplates, TestTemplates):
     """The pages' HTML. Subclass and override any method to change the look; each returns
     a fragment that :meth:`layout` wraps (override ``layout`` for the app's base layout)."""
 
@@ -246,6 +250,8 @@ class Templates(DomainTemplates):
         if view.idp is not None:
             body += self.idp(view.idp)
         body += "</section>"
+        if view.test_connection:
+            body += self.test_form(view.base, view.csrf_field)
         if view.enabled:
             facts = "".join(
                 f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in view.source_facts
@@ -282,7 +288,12 @@ class Templates(DomainTemplates):
                 + f'<p><a href="{esc(view.base)}domains">Manage the verified domains</a></p>'
                 "</section>"
             )
-        return body
+        return body + self.status_extra(view)
+
+    def status_extra(self, view: StatusView) -> str:
+        """More sections at the end of the status page (none by default): the place for
+        what an app adds per account, such as its provisioning tokens."""
+        return ""
 
     def guide(self, view: GuideView) -> str:
         """The values to copy into the IdP's console, labelled as that console labels them."""

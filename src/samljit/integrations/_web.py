@@ -16,6 +16,7 @@ from typing import Any
 from .._config import SPConfig
 from .._models import NameID
 from .._service import LoginResult, LogoutResult, OutboundMessage
+from ..bindings import post_form
 from ..errors import ConfigError, SamlError
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "SESSION_KEY",
     "CurrentSessionRevoker",
     "WebResponse",
+    "acs_refused",
     "csrf_input",
     "csrf_valid",
     "failure",
@@ -137,6 +139,21 @@ def failure(exc: SamlError, *, step: str, account_id: str | None) -> WebResponse
         f'<code id="reference">{reference}</code>.</p><p><a href="/">Home</a></p>',
         status=500 if isinstance(exc, ConfigError) else 403,
     )
+
+
+def acs_refused(
+    exc: SamlError, form: Mapping[str, str], *, account_id: str, admin_base: str | None
+) -> WebResponse:
+    """The ACS's answer to a refused response: :func:`failure`, except for a response that
+    answers an administrator's Test connection (``test_login``) when the admin pages are
+    mounted at ``admin_base``. That one is posted on, from this page of the site, to the
+    admin pages' ``test/result``: a same-site POST, so the administrator's session cookie
+    (SameSite=Lax), which the IdP's cross-site POST could not carry, comes with it."""
+    if exc.code != "test_login" or admin_base is None:
+        return failure(exc, step="acs", account_id=account_id)
+    fields = {k: form[k] for k in ("SAMLResponse", "RelayState") if k in form}
+    document = post_form(admin_base + "test/result", fields, title="Checking the test")
+    return WebResponse(body=document.encode("utf-8"), headers={"Cache-Control": "no-store"})
 
 
 def remember_login(session: MutableMapping[str, Any], result: LoginResult) -> None:

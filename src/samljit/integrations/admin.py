@@ -24,6 +24,7 @@ from ._admin_pages import (
     Templates,
     esc,
 )
+from ._admin_test import AdminService, TestResultView
 from ._web import WebResponse
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "AdminEvent",
     "AdminPages",
     "AdminRequest",
+    "AdminService",
     "CertificateView",
     "ConnectView",
     "DomainView",
@@ -43,6 +45,7 @@ __all__ = [
     "Problem",
     "StatusView",
     "Templates",
+    "TestResultView",
     "WebResponse",
     "esc",
 ]

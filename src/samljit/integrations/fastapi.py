@@ -55,6 +55,7 @@ from .._service import AsyncLoginService
 from ..errors import ConfigError, InputError, SamlError
 from . import _web
 from ._admin import AdminPages, AdminRequest
+from ._admin_test import AdminService
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
 from .sessions import MemorySessionStore, ServerSession, SessionStore
 
@@ -62,6 +63,7 @@ __all__ = [
     "MemorySessionStore",
     "SamlSso",
     "ServerSessionMiddleware",
+    "blocking",
     "current_request",
     "current_session_revoker",
     "from_thread",
@@ -107,6 +109,24 @@ def from_thread(function: Callable[_P, Awaitable[_T]]) -> Callable[_P, _T]:
         return anyio.from_thread.run(run)
 
     return call
+
+
+class _Blocking:
+    """An ``AsyncLoginService`` as the synchronous :class:`AdminService` the admin pages call
+    on their worker thread."""
+
+    def __init__(self, service: AsyncLoginService) -> None:
+        self.begin_test_login = from_thread(service.begin_test_login)
+        self.complete_test_login = from_thread(service.complete_test_login)
+        self.metadata_source = from_thread(service.metadata_source)
+        self.sp_metadata = from_thread(service.sp_metadata)
+
+
+def blocking(service: AsyncLoginService) -> AdminService:
+    """``service`` for ``AdminPages(service=...)``: the admin pages run on a worker thread,
+    which hands each call to the event loop and waits (Test connection, the SP metadata and
+    the metadata URL's refresh state)."""
+    return _Blocking(service)
 
 
 class SamlSso:
@@ -200,13 +220,18 @@ class SamlSso:
 
     async def acs(self, request: Request) -> WebResponse:
         """The Assertion Consumer Service (``POST /sso/{account}/acs``); CSRF-exempt, signed
-        instead."""
+        instead. A response to an administrator's Test connection is posted on to the admin
+        pages."""
         account_id = request.path_params["account_id"]
         try:
             form = await _form(request)
-            result = await self.service.complete_login(form, account_id=account_id)
         except SamlError as exc:
             return _web.failure(exc, step="acs", account_id=account_id)
+        try:
+            result = await self.service.complete_login(form, account_id=account_id)
+        except SamlError as exc:
+            admin_base = f"{self.prefix}/admin/{account_id}/" if self.admin is not None else None
+            return _web.acs_refused(exc, form, account_id=account_id, admin_base=admin_base)
         _web.remember_login(request.session, result)
         return _web.redirect(result.redirect_to)
 

@@ -167,11 +167,20 @@ class SamlSso:
 
     def acs(self, account_id: str) -> Response:
         """The Assertion Consumer Service (``POST /sso/{account}/acs``); CSRF-exempt, signed
-        instead."""
+        instead. A response to an administrator's Test connection is posted on to the admin
+        pages."""
+        form = request.form.to_dict()
         try:
-            result = self.service.complete_login(request.form.to_dict(), account_id=account_id)
+            result = self.service.complete_login(form, account_id=account_id)
         except SamlError as exc:
-            return _respond(_web.failure(exc, step="acs", account_id=account_id))
+            admin_base = (
+                url_for(self.blueprint.name + ".admin", account_id=account_id, path="")
+                if self.admin is not None
+                else None
+            )
+            return _respond(
+                _web.acs_refused(exc, form, account_id=account_id, admin_base=admin_base)
+            )
         _web.remember_login(session, result)
         return _respond(_web.redirect(result.redirect_to))
 

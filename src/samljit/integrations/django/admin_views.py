@@ -10,13 +10,14 @@ answer 404 until ``SAMLJIT_ADMIN`` is set: the pages exist only with the app's
 store and the login service's SP metadata and metadata refresh state filled in.
 
 Django's own CSRF protection guards every POST (``csrf_protect``; the forms carry
-``csrfmiddlewaretoken``); the request body is refused (413) before it is read when its
+``csrfmiddlewaretoken``) but Test connection's result, which carries the IdP's signed response
+instead; the request body is refused (413) before it is read when its
 ``Content-Length`` exceeds what the pages can accept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -24,9 +25,12 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from ..._accounts import AccountConfig
+from ..._results import OutboundMessage
 from ..._service import LoginService
 from ...metadata_source import MetadataSource
+from ...provisioning import TestLoginResult
 from .._admin import AdminPages, AdminRequest
+from .._admin_test import RESULT_PATH
 from ._settings import SettingObject
 from .stores import DjangoAccountStore
 from .views import _csrf_field, _form, _serve, get_service
@@ -49,8 +53,8 @@ def admin_pages(
     **options: Any,
 ) -> AdminPages:
     """The :class:`~samljit.integrations.admin.AdminPages` of a Django project, for the
-    ``SAMLJIT_ADMIN`` setting: accounts in :class:`DjangoAccountStore`, the SP metadata and
-    the metadata URL's refresh state from the login service.
+    ``SAMLJIT_ADMIN`` setting: accounts in :class:`DjangoAccountStore`; the SP metadata, the
+    metadata URL's refresh state and Test connection from the login service.
 
     Args:
         can_administer: ``(request, account_id) -> bool``, the app's rule, e.g.
@@ -62,22 +66,39 @@ def admin_pages(
             ``sp_metadata_url``, ``templates``...); they replace the ones filled in here.
     """
 
-    def login_service() -> LoginService:
-        return service if service is not None else get_service()
-
-    def metadata_source(config: AccountConfig) -> MetadataSource | None:
-        return login_service().metadata_source(config)
-
-    def sp_metadata(account_id: str) -> bytes:
-        return login_service().sp_metadata(account_id)
-
     arguments: dict[str, Any] = {
         "accounts": DjangoAccountStore(),
-        "metadata_source": metadata_source,
-        "sp_metadata": sp_metadata,
+        "service": service if service is not None else _ServiceSetting(),
         **options,
     }
     return AdminPages(can_administer=can_administer, new_account=new_account, **arguments)
+
+
+class _ServiceSetting:
+    """``SAMLJIT_SERVICE``, resolved at the first call (settings may name it by path)."""
+
+    def begin_test_login(
+        self,
+        account_id: str,
+        *,
+        admin_id: str,
+        relay_state: str | None = None,
+        force_authn: bool = False,
+    ) -> OutboundMessage:
+        return get_service().begin_test_login(
+            account_id, admin_id=admin_id, relay_state=relay_state, force_authn=force_authn
+        )
+
+    def complete_test_login(
+        self, form: Mapping[str, str], *, account_id: str | None, admin_id: str
+    ) -> TestLoginResult:
+        return get_service().complete_test_login(form, account_id=account_id, admin_id=admin_id)
+
+    def metadata_source(self, config: AccountConfig) -> MetadataSource | None:
+        return get_service().metadata_source(config)
+
+    def sp_metadata(self, account_id: str) -> bytes:
+        return get_service().sp_metadata(account_id)
 
 
 def get_admin_pages() -> AdminPages | None:
@@ -92,9 +113,8 @@ def _admin_id(request: HttpRequest) -> str:
     return str(user.get_username())
 
 
-@csrf_protect
 @_serve
-def _checked(request: HttpRequest, pages: AdminPages, account_id: str, path: str) -> Any:
+def _handle(request: HttpRequest, pages: AdminPages, account_id: str, path: str) -> Any:
     files = {
         name: upload.read(pages.max_metadata_bytes + 1)  # the pages refuse what is over
         for name, upload in request.FILES.items()
@@ -107,13 +127,17 @@ def _checked(request: HttpRequest, pages: AdminPages, account_id: str, path: str
             form=_form(request) if request.method == "POST" else {},
             files=files,
             admin_id=_admin_id(request),
-            # csrf_protect let the POST through: Django's check passed.
+            # csrf_protect let the POST through: Django's check passed (never for the
+            # test result, which AdminPages does not ask for one).
             csrf_ok=getattr(request, "csrf_processing_done", False) is True,
             csrf_field=_csrf_field(request),
             native=request,
             base=request.path.removesuffix(path),
         )
     )
+
+
+_checked = csrf_protect(_handle)
 
 
 # Exempt from the middleware's check only so that the body's size is checked before
@@ -133,5 +157,8 @@ def admin_view(request: HttpRequest, account_id: str, path: str = "") -> HttpRes
         length = limit + 1
     if length > limit:
         return HttpResponse("Request body too large", status=413, content_type="text/plain")
-    response: HttpResponse = _checked(request, pages, account_id, path)
+    # The IdP's signed response, posted on by the ACS, carries no CSRF token: the page checks
+    # that it answers this administrator's own Test connection instead.
+    view = _handle if path.strip("/") == RESULT_PATH else _checked
+    response: HttpResponse = view(request, pages, account_id, path)
     return response

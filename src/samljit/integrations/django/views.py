@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth import logout as django_logout
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -42,6 +43,10 @@ def get_service() -> LoginService:
 
 def _home() -> str:
     return str(getattr(settings, "SAMLJIT_HOME", "/"))
+
+
+def _admin_mounted() -> bool:
+    return getattr(settings, "SAMLJIT_ADMIN", None) is not None
 
 
 def _serve(view: Callable[..., WebResponse]) -> Callable[..., HttpResponse]:
@@ -112,11 +117,18 @@ def login(request: HttpRequest, account_id: str) -> WebResponse:
 @_serve
 def acs(request: HttpRequest, account_id: str) -> WebResponse:
     """The Assertion Consumer Service: CSRF-exempt, the response's signature protects it
-    (and the IdP's cross-site POST carries no CSRF cookie)."""
+    (and the IdP's cross-site POST carries no CSRF cookie). A response to an administrator's
+    Test connection is posted on to the admin pages (with ``SAMLJIT_ADMIN``)."""
+    form = _form(request)
     try:
-        result = get_service().complete_login(_form(request), account_id=account_id)
+        result = get_service().complete_login(form, account_id=account_id)
     except SamlError as exc:
-        return _web.failure(exc, step="acs", account_id=account_id)
+        admin_base = (
+            reverse("samljit:admin", kwargs={"account_id": account_id})
+            if _admin_mounted()
+            else None
+        )
+        return _web.acs_refused(exc, form, account_id=account_id, admin_base=admin_base)
     _web.remember_login(request.session, result)
     return _web.redirect(result.redirect_to)
 
