@@ -47,6 +47,47 @@ def sp_key_pair(directory: Path) -> None:
     cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
 
 
+def prepare(metadata_url: str | None, admin_password: str) -> None:
+    """The local administrator of account ``acme``, ``admin@acme.test``, who was there before
+    SSO, with ``admin_password`` (a random one, printed, when empty); and, when
+    ``metadata_url`` is given, a shortcut for demos and tests: account ``acme`` connected to
+    that IdP, as its administrator would on the admin pages."""
+    import dataclasses
+    import secrets
+    from datetime import UTC, datetime
+
+    from django.contrib.auth.models import User
+    from mysite import sso
+
+    import samljit
+    from samljit.integrations.django import DjangoAccountStore
+    from samljit.integrations.django.models import SsoProfile
+
+    email = "admin@acme.test"
+    names = {"email": email, "first_name": "Acme", "last_name": "Admin"}
+    admin, _ = User.objects.get_or_create(username=email, defaults=names)
+    if not admin_password:
+        admin_password = secrets.token_urlsafe(12)
+        print(f"{email}'s password: {admin_password}", file=sys.stderr, flush=True)
+    admin.set_password(admin_password)
+    admin.save()
+    SsoProfile.objects.get_or_create(  # its account and role, as an SSO user's
+        user=admin,
+        defaults={
+            "email": email,
+            "account_id": "acme",
+            "role": "account_administrator",
+            "full_name": "Acme Admin",
+            "created_at": datetime.now(UTC),
+        },
+    )
+    if metadata_url:
+        fetch = samljit.urllib_fetcher(allow_http=True, allow_private_addresses=True)
+        metadata = fetch(metadata_url, timeout=10, max_bytes=10**6)
+        acme = dataclasses.replace(sso.new_account("acme"), idp_metadata=metadata)
+        DjangoAccountStore().save(acme)
+
+
 def main() -> None:
     sys.path.insert(0, str(HERE))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
@@ -61,14 +102,9 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
     from django.core.wsgi import get_wsgi_application
-    from mysite import sso
 
     call_command("migrate", verbosity=0)
-    metadata_url = os.environ.get("IDP_METADATA_URL")
-    if metadata_url:
-        sso.configure_acme(metadata_url)
-    else:
-        print("IDP_METADATA_URL is not set: account acme has no SSO", file=sys.stderr)
+    prepare(os.environ.get("IDP_METADATA_URL"), os.environ.get("ADMIN_PASSWORD", ""))
     server = make_server(
         "127.0.0.1", settings.PORT, get_wsgi_application(), server_class=ThreadingWSGIServer
     )

@@ -1,7 +1,10 @@
-"""Settings of a small existing Django project; samljit adds the lines marked ``# samljit``.
+"""Settings of a small existing Django project; samljit adds the lines marked ``# samljit``
+(and ``# samljit admin pages``).
 
 Environment: ``PORT`` (default 8000), ``DATABASE`` (the SQLite file; default
-``db.sqlite3`` next to manage.py), ``SECRET_KEY``.
+``db.sqlite3`` next to manage.py), ``SECRET_KEY``, ``ALLOW_LOCAL_METADATA_URLS=1`` (the SSO
+admin pages also fetch http and private-address metadata URLs, such as a SimpleSAMLphp on
+127.0.0.1).
 """
 
 import os
@@ -62,4 +65,7 @@ LOGGING = {
     "loggers": {"samljit": {"handlers": ["stderr"], "level": "INFO"}},
 }
 
+ALLOW_LOCAL_METADATA_URLS = os.environ.get("ALLOW_LOCAL_METADATA_URLS") == "1"
+
 SAMLJIT_SERVICE = "mysite.sso.service"  # samljit
+SAMLJIT_ADMIN = "mysite.sso.admin"  # samljit admin pages

@@ -1,8 +1,9 @@
 """samljit glue: everything this project adds for SAML single sign-on with Just-In-Time
-provisioning, with two lines in settings.py and one in urls.py (marked ``# samljit``).
+provisioning, and (below the marker) for its account administrators' SSO pages, with three
+lines in settings.py and one in urls.py (marked ``# samljit``, ``# samljit admin pages``).
 
 The IdP's users land as ``django.contrib.auth`` users: email as username, the IdP's role
-as a Group, its full name on ``user.sso_profile``.
+as a Group, its account, role and full name on ``user.sso_profile``.
 """
 
 from cryptography import x509
@@ -10,13 +11,15 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from django.conf import settings
 
 import samljit
-from samljit.integrations.django import DjangoAccountStore, login_service, sp_config
+from samljit.history import record_logins
+from samljit.integrations.django import admin_pages, login_service, sp_config
+
+from .views import can_administer
 
 DATA = settings.DATABASES["default"]["NAME"].parent  # next to the database
 ROLES = ["account_administrator", "developer", "finance", "media_library_full_access"]
 ROLES += ["media_library_view_only_access", "media_library_restricted_access"]
-# The demo's IdP runs on this host: allow loopback (a customer's metadata URL may not).
-FETCH = samljit.urllib_fetcher(allow_http=True, allow_private_addresses=True)
+HISTORY = samljit.stores.SQLiteLoginHistory(DATA / "samljit.sqlite3")  # for the status page
 
 
 def service() -> samljit.LoginService:
@@ -27,18 +30,29 @@ def service() -> samljit.LoginService:
         sp_key=load_pem_private_key((DATA / "sp-key.pem").read_bytes(), None),
         sp_certificate=x509.load_pem_x509_certificate((DATA / "sp-cert.pem").read_bytes()),
         account_for_domain=lambda domain: "acme",  # one customer: every email goes to acme
+        audit=record_logins(HISTORY),
     )
 
 
-def configure_acme(url: str) -> None:
-    """Trust the IdP whose metadata is at ``url`` for account ``acme`` (in a multi-customer
-    app, each account's administrator does this on a settings page)."""
+# --- samljit glue (admin pages) ------------------------------------------------------------
+
+
+def new_account(account_id: str) -> samljit.AccountConfig:
+    """What an account starts from, until its administrator connects the IdP."""
     mapping = {"preset": "generic", "accepted_roles": ROLES, "account_attributes": ["imagekit_id"]}
-    config = samljit.AccountConfig(
-        account_id="acme",
-        idp_metadata=FETCH(url, timeout=10, max_bytes=10**6),
-        sp=sp_config(settings.BASE_URL, "acme"),
+    return samljit.AccountConfig(
+        account_id=account_id,
+        idp_metadata=b"",  # set when the administrator connects the IdP
+        sp=sp_config(settings.BASE_URL, account_id),
         mapping=samljit.ClaimMapping.from_dict(mapping),  # email = NameID; full_name, role
         policy=samljit.ProvisioningPolicy(create_users="always"),  # also on SP-initiated login
     )
-    DjangoAccountStore().save(config)
+
+
+admin = admin_pages(  # the administrators' pages (SAMLJIT_ADMIN), at /sso/admin/<account>/
+    can_administer=can_administer,
+    new_account=new_account,
+    history=HISTORY,
+    allow_http=settings.ALLOW_LOCAL_METADATA_URLS,
+    allow_private_addresses=settings.ALLOW_LOCAL_METADATA_URLS,
+)
