@@ -105,6 +105,8 @@ service = samljit.LoginService(
     session_revoker=sessions,  # the IdP's Single Logout ends the user's sessions
     account_for_domain={"acme.test": "acme"}.get,  # the account's verified email domains
     audit=record_logins(history),
+    metadata_allow_http=LOCAL_URLS,  # keeps a metadata URL connected on the admin pages fresh
+    metadata_allow_private_addresses=LOCAL_URLS,
 )
 # --- end of samljit glue ------------------------------------------------------------------
 
@@ -126,8 +128,7 @@ admin = AdminPages(  # at /sso/admin/<account>/
     can_administer=can_administer,
     new_account=new_account,
     history=history,
-    sp_metadata=service.sp_metadata,  # TODO(testconn): service=service once it is on main
-    metadata_source=service.metadata_source,
+    service=service,  # Test connection; the SP metadata; the metadata URL's refresh state
     allow_http=LOCAL_URLS,
     allow_private_addresses=LOCAL_URLS,
 )

@@ -118,8 +118,8 @@ def test_an_administrator_sets_up_sso_from_scratch_with_the_pages_alone(
     assert identity(browser, "email") == developer.email
     assert developer.email not in users_page(browser, example)
 
-    # 5. Test connection as "Finance Team" (from the result page's own form): refused; fix
-    # the mapping; test again.
+    # 5. Test connection as "Finance Team": refused; fix the mapping; test again.
+    open_status(browser, example, "status: before testing the Finance Team user")
     start_test_connection(browser, force_authn=True)  # the IdP asks who, despite its session
     sign_in_at_idp(browser, simplesamlphp, finance, "test connection as Finance Team")
     action = read_test_result(browser, "test connection as Finance Team: refused")
@@ -136,6 +136,7 @@ def test_an_administrator_sets_up_sso_from_scratch_with_the_pages_alone(
     action = read_test_result(browser, "test connection as Finance Team: would create")
     assert action == "create"
     assert identity(browser, "role") == "finance"
+    assert identity(browser, "role", table="test-changes") == "finance"
     assert finance.email not in users_page(browser, example)
 
     # 6. The user signs in for real, from the app's SSO page.
@@ -159,6 +160,8 @@ def test_an_administrator_sets_up_sso_from_scratch_with_the_pages_alone(
     browser.shot("SSO disabled")
     status = open_status(browser, example, "status: SSO off again")
     assert "Single sign-on is off" in status
+    assert f"succeeded {finance.email}" in status  # the recent sign-ins: only the real one
+    assert developer.email not in status
 
     browser.new_session()
     start_sp_initiated_login(browser, example, finance, "sign-in after SSO was disabled")
@@ -248,7 +251,7 @@ def open_status(browser: Browser, example: Example, step: str) -> str:
 
 
 def start_test_connection(browser: Browser, *, force_authn: bool) -> None:
-    """Test connection (on the status or a result page): the browser goes to the IdP."""
+    """Test connection on the status page: the browser goes to the IdP."""
     form = browser.find("form#test-connection")
     box = form.find_element(By.CSS_SELECTOR, "input#force-authn")
     if box.is_selected() != force_authn:
@@ -270,9 +273,10 @@ def attribute(browser: Browser, name: str) -> list[str]:
     return [cell.text for cell in row.find_elements(By.CSS_SELECTOR, "td")]
 
 
-def identity(browser: Browser, field: str) -> str:
-    """One field of the identity the claims map to, on the result page."""
-    row = browser.find(f"table#test-identity tr[data-field='{field}']")
+def identity(browser: Browser, field: str, *, table: str = "test-identity") -> str:
+    """One field of the identity the claims map to, on the result page (or, with
+    ``table="test-changes"``, its value after the sign-in)."""
+    row = browser.find(f"table#{table} tr[data-field='{field}']")
     return str(row.find_elements(By.CSS_SELECTOR, "td")[-1].text)
 
 
