@@ -37,12 +37,16 @@ LAYERS: dict[str, set[str]] = {
         "samljit._domains",
     },
     "SAML documents and ports": {
+        "samljit._metadata_document",
         "samljit.metadata",
         "samljit._expiry",
         "samljit._accounts",
         "samljit.setup_guides",
+        "samljit._setup_vendors",
         "samljit.messages",
         "samljit.protocols",
+        "samljit._admin_protocols",
+        "samljit._async_protocols",
         "samljit._flow",
         "samljit._peek",
     },
@@ -58,9 +62,14 @@ LAYERS: dict[str, set[str]] = {
         "samljit.provisioning",
     },
     "flows": {"samljit._results", "samljit._context", "samljit.history"},
-    "feature flows": {"samljit._acs", "samljit._sp_initiated", "samljit._slo"},
+    "feature flows": {
+        "samljit._acs_steps",
+        "samljit._acs",
+        "samljit._sp_initiated",
+        "samljit._slo",
+    },
     "test connection": {"samljit._test_login"},
-    "service": {"samljit._service"},
+    "service": {"samljit._service_base", "samljit._async_service", "samljit._service"},
     # samljit.domains imports dnspython (the [dns] extra) lazily, as the stores do theirs.
     "edges": {"samljit", "samljit.__main__", "samljit.cli", "samljit.domains"},
 }
@@ -170,5 +179,34 @@ def test_an_unplaced_module_is_refused_with_a_hint() -> None:
 
 def test_an_upward_import_is_seen() -> None:
     """The rule can fail: the service imports the verification layer, not the reverse."""
-    assert _layer("samljit._response") < _layer("samljit._service")
-    assert "samljit._response" in {_own(name) for name in _imports("samljit._service")}
+    assert _layer("samljit._response") < _layer("samljit._service_base")
+    assert "samljit._response" in {_own(name) for name in _imports("samljit._service_base")}
+
+
+# Modules stay small enough to read in one sitting (docs/architecture.md). integrations/ is
+# being split separately and is not held to the limit yet.
+MAX_LINES = 400
+UNLIMITED = ("samljit.integrations",)
+# errors.py is the one error tree, drawn at its top and documented as one page: a flat list of
+# small classes, kept whole on purpose (STYLE.md, "Errors").
+LONGER_ON_PURPOSE = {"samljit.errors"}
+
+
+def _lines(module: str) -> int:
+    return len(MODULES[module].read_text().splitlines())
+
+
+@pytest.mark.parametrize(
+    "module",
+    sorted(m for m in MODULES if not m.startswith(UNLIMITED) and m not in LONGER_ON_PURPOSE),
+)
+def test_no_module_is_longer_than_the_limit(module: str) -> None:
+    """Split a module that grows past the limit along a real seam, into a private module its
+    public namespace re-exports (as protocols.py re-exports _async_protocols.py)."""
+    assert _lines(module) <= MAX_LINES, f"{module} has {_lines(module)} lines"
+
+
+@pytest.mark.parametrize("module", sorted(LONGER_ON_PURPOSE))
+def test_a_module_allowed_to_be_longer_still_needs_it(module: str) -> None:
+    """An exception that no longer applies is removed, so the limit covers the module again."""
+    assert _lines(module) > MAX_LINES

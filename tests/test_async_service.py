@@ -156,7 +156,7 @@ def test_signature_verification_runs_on_a_worker_thread_not_the_event_loops(
     stores: Stores, test_idp: TestIdP, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     verified_on: list[int] = []
-    recording_threads(monkeypatch, samljit._acs, "verify_response_xml", verified_on)
+    recording_threads(monkeypatch, samljit._acs_steps, "verify_response_xml", verified_on)
 
     async def login() -> int:
         await stores.async_service().complete_login(form(test_idp), account_id="acme")
@@ -205,7 +205,7 @@ def test_the_event_loop_serves_other_requests_while_a_login_verifies(
 ) -> None:
     """Verification does not return until another task on the loop has run meanwhile: were
     it run on the loop's thread, that task could not run and verification would give up."""
-    verify = samljit._acs.verify_response_xml
+    verify = samljit._acs_steps.verify_response_xml
     served_meanwhile = threading.Event()
     outcome: list[bool] = []
 
@@ -218,7 +218,7 @@ def test_the_event_loop_serves_other_requests_while_a_login_verifies(
             outcome.append(served_meanwhile.wait(timeout=2))
             return verify(*args, **kwargs)
 
-        monkeypatch.setattr(samljit._acs, "verify_response_xml", slow_verify)
+        monkeypatch.setattr(samljit._acs_steps, "verify_response_xml", slow_verify)
 
         async def another_request() -> None:
             await verifying.wait()
@@ -660,7 +660,7 @@ def test_the_response_is_decoded_and_peeked_at_on_a_worker_thread(
     """Decoding the POSTed value and finding the request it answers cost CPU in proportion to
     its size, before anything is authenticated: not on the event loop."""
     peeked_on: list[int] = []
-    recording_threads(monkeypatch, samljit._acs, "peek_response", peeked_on)
+    recording_threads(monkeypatch, samljit._acs_steps, "peek_response", peeked_on)
 
     async def login() -> int:
         await stores.async_service().complete_login(form(test_idp), account_id="acme")

@@ -1,14 +1,18 @@
-"""The JIT demo (examples/jit_demo): the story runs to exit 0, and the app escapes what it
-echoes and refuses SP metadata."""
+"""The JIT demo (examples/jit_demo): the story runs to exit 0; the app escapes what it echoes;
+samljit's admin pages are its SSO settings, open only to the account's local administrator,
+every POST with the session's token and a bounded body."""
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import importlib.util
 import re
 import socket
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -16,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.error import HTTPError
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from urllib.request import HTTPRedirectHandler, Request, build_opener, urlopen
 
 import pytest
@@ -51,12 +55,23 @@ def test_story_runs_to_exit_0() -> None:
         "REJECTED replayed",
         "REJECTED sso_disabled",
         "Ada logs out: the server ends her session",
+        "SSO is off. The setup guide: SP entity ID http://127.0.0.1:",
+        "Preview (nothing saved yet): IdP entity ID http://127.0.0.1:",
+        "Saved: The IdP is saved: the next sign-in uses it. SSO is on.",
+        "Ada, a developer, may not open the SSO admin pages: HTTP 403.",
+        "TEST CONNECTION: A real sign-in would update this user. (full_name: Ada Lovelace -> "
+        "Ada King; role: developer -> finance)",
+        "Nothing was written: the users page is unchanged, and no session was issued.",
+        "replayed: This assertion was already used to sign in",
+        "The IdP settings are deleted. Users stay",
         "OK:",
     ):
         assert expected in done.stdout
 
 
 def _load_app_module() -> ModuleType:
+    if str(DEMO) not in sys.path:  # app.py imports its plumbing, serving.py, as a script does
+        sys.path.insert(0, str(DEMO))
     spec = importlib.util.spec_from_file_location("jit_demo_app", DEMO / "app.py")
     assert spec is not None
     assert spec.loader is not None
@@ -83,12 +98,10 @@ def _request(url: str, form: dict[str, str] | None = None) -> tuple[int, str]:
 
 
 def _enable_sso(app: Any, account: str) -> None:
-    metadata = app.test_idp.metadata_xml.decode("utf-8")
-    status, body = _request(
-        f"{app.base_url}/admin/{account}/sso", {"action": "save", "metadata": metadata}
-    )
-    assert status == 200
-    assert "SSO is <b>enabled</b>" in body
+    """The account's SSO set up with the test IdP directly in the store (the admin pages
+    are for acme's administrator only; they have tests of their own below)."""
+    config = app.new_account(account)
+    app.accounts.save(dataclasses.replace(config, idp_metadata=app.test_idp.metadata_xml))
 
 
 def _login_form(app: Any, account: str, relay_state: str, **attributes: str) -> dict[str, str]:
@@ -154,32 +167,9 @@ def test_test_idp_escapes_what_it_posts(app: Any) -> None:
     assert f'name="RelayState" value="{escape(HOSTILE)}"' in body
 
 
-def test_settings_refuse_sp_metadata(app: Any) -> None:
-    url = f"{app.base_url}/admin/globex/sso"
-    status, body = _request(url, {"action": "save", "metadata": SP_METADATA})
-    assert status == 400
-    assert '<li class="error" id="metadata-error"><code>metadata_is_sp</code>' in body
-    assert "</textarea><script>" not in body
-    assert escape(SP_METADATA) in body  # kept in the textarea for the admin to fix
-    status, body = _request(url)
-    assert status == 200
-    assert "SSO is <b>disabled</b>" in body
-
-
-def test_settings_delete_disables_sso(app: Any) -> None:
-    _enable_sso(app, "hooli")
-    url = f"{app.base_url}/admin/hooli/sso"
-    status, body = _request(url, {"action": "delete"})
-    assert status == 200
-    assert "SSO is <b>disabled</b>" in body
-    status, body = _request(f"{app.base_url}/saml/hooli/acs", _login_form(app, "hooli", ""))
-    assert status == 403
-    assert '<code id="error-code">sso_disabled</code>' in body
-
-
 def test_unknown_pages_and_accounts(app: Any) -> None:
     assert _request(f"{app.base_url}/nope")[0] == 404
-    assert _request(f"{app.base_url}/admin/%3Cscript%3E/sso")[0] == 404
+    assert _request(f"{app.base_url}/sso/admin/%3Cscript%3E/")[0] == 404
     assert _request(f"{app.base_url}/users?account=<script>")[0] == 404
     assert _request(f"{app.base_url}/saml/acme/acs")[0] == 405
 
@@ -315,3 +305,285 @@ def test_the_server_hangs_up_on_a_client_that_stops_sending(tmp_path: Path, half
 
 def _port(app: Any) -> int:
     return int(app.base_url.rsplit(":", 1)[1])
+
+
+# --- the admin pages: samljit's, for acme's local administrator only ---------------------------
+
+ADMIN = "/sso/admin/acme/"
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Iterator[Any]:
+    """An app of its own, whose account acme starts with SSO off."""
+    with _load_app_module().running(tmp_path / "demo.sqlite") as app:
+        yield app
+
+
+def _admin_cookie(app: Any) -> str:
+    """The home page's button: the local administrator's session cookie (``name=value``)."""
+    status, _, set_cookie = _exchange(f"{app.base_url}/admin-sign-in", {})
+    assert status == 303
+    assert set_cookie is not None
+    return set_cookie.split(";")[0]
+
+
+def _admin_token(page: str) -> str:
+    found = re.search(r'<input type="hidden" name="csrf" value="([^"]+)">', page)
+    assert found is not None, page
+    return found.group(1)
+
+
+def _redirected_to(url: str, form: dict[str, str], *, cookie: str) -> tuple[int, str]:
+    """The status and Location of a POST answered with a redirect."""
+    data = urlencode(form).encode("ascii")
+    request = Request(url, data=data, headers={"Cookie": cookie})  # noqa: S310 - 127.0.0.1
+    with pytest.raises(HTTPError) as redirect:
+        _BROWSER.open(request, timeout=10)  # redirects are not followed: raised
+    with redirect.value as answer:
+        return answer.code, answer.headers["Location"]
+
+
+def _multipart(fields: dict[str, str], files: dict[str, bytes]) -> tuple[bytes, str]:
+    boundary = "samljit-demo-test-boundary"
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        + value.encode()
+        + b"\r\n"
+        for name, value in fields.items()
+    ) + b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="m.xml"\r\n'
+        "Content-Type: text/xml\r\n\r\n".encode()
+        + content
+        + b"\r\n"
+        for name, content in files.items()
+    )
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def _post_multipart(
+    url: str, fields: dict[str, str], files: dict[str, bytes], *, cookie: str
+) -> tuple[int, str]:
+    body, content_type = _multipart(fields, files)
+    headers = {"Cookie": cookie, "Content-Type": content_type}
+    request = Request(url, data=body, headers=headers)  # noqa: S310 - http://127.0.0.1
+    try:
+        with _BROWSER.open(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except HTTPError as error:
+        with error:
+            return error.code, error.read().decode()
+
+
+def _connect(app: Any, cookie: str) -> None:
+    """Connect the test IdP as the administrator: paste, preview, confirm."""
+    url = f"{app.base_url}{ADMIN}connect"
+    _, page, _ = _exchange(url, cookie=cookie)
+    metadata = app.test_idp.metadata_xml.decode()
+    status, preview = _post_multipart(
+        url, {"csrf": _admin_token(page), "metadata": metadata}, {}, cookie=cookie
+    )
+    assert status == 200
+    assert "<h1>Check your IdP</h1>" in preview
+    confirm = {
+        name: re.search(rf'name="{name}" value="([^"]*)"', preview).group(1)  # type: ignore[union-attr]
+        for name in ("csrf", "metadata_b64", "metadata_url", "entity_id")
+    }
+    status, saved, _ = _exchange(f"{url}/confirm", confirm, cookie=cookie)
+    assert status == 200
+    assert "<h1>IdP connected</h1>" in saved
+
+
+def test_nobody_signed_in_may_not_open_the_admin_pages(fresh: Any) -> None:
+    status, body = _request(f"{fresh.base_url}{ADMIN}")
+    assert status == 403
+    assert "You may not administer single sign-on for this account." in body
+
+
+def test_an_sso_user_may_not_open_the_admin_pages_even_with_the_administrator_role(
+    fresh: Any,
+) -> None:
+    _enable_sso(fresh, "acme")
+    form = _login_form(fresh, "acme", "/", role="account_administrator")
+    status, _, set_cookie = _exchange(f"{fresh.base_url}/saml/acme/acs", form)
+    assert status == 200
+    assert set_cookie is not None
+    cookie = set_cookie.split(";")[0]
+    assert "Signed in as mallory@initech.test" in _exchange(f"{fresh.base_url}/", cookie=cookie)[1]
+    assert _exchange(f"{fresh.base_url}{ADMIN}", cookie=cookie)[0] == 403
+
+
+def test_the_local_administrator_administers_acme_and_no_other_account(fresh: Any) -> None:
+    cookie = _admin_cookie(fresh)
+    status, home, _ = _exchange(f"{fresh.base_url}/", cookie=cookie)
+    assert status == 200
+    assert 'id="signed-in">Signed in as admin@acme.test' in home
+    assert f'<a id="sso-admin" href="{ADMIN}">' in home
+    status, page, _ = _exchange(f"{fresh.base_url}{ADMIN}", cookie=cookie)
+    assert status == 200
+    assert 'Single sign-on is <span class="off">off</span>' in page
+    assert _exchange(f"{fresh.base_url}/sso/admin/initech/", cookie=cookie)[0] == 403
+    assert _exchange(f"{fresh.base_url}/sso/admin/initech/connect", cookie=cookie)[0] == 403
+
+
+def test_the_administrator_connects_the_test_idp_and_users_sign_in(fresh: Any) -> None:
+    cookie = _admin_cookie(fresh)
+    _connect(fresh, cookie)
+    _, page, _ = _exchange(f"{fresh.base_url}{ADMIN}", cookie=cookie)
+    assert 'Single sign-on is <span class="ok">on</span>' in page
+    assert f"<code>{fresh.base_url}/test-idp</code>" in page  # the IdP's entity ID
+    status, body = _request(f"{fresh.base_url}/saml/acme/acs", _login_form(fresh, "acme", "/"))
+    assert status == 200
+    assert '<span id="outcome">created</span>' in body
+    _, page, _ = _exchange(f"{fresh.base_url}{ADMIN}", cookie=cookie)
+    assert "<td>succeeded</td><td>mallory@initech.test</td>" in page  # recent sign-ins
+
+
+def test_an_uploaded_metadata_file_is_previewed_and_nothing_is_saved(fresh: Any) -> None:
+    cookie = _admin_cookie(fresh)
+    url = f"{fresh.base_url}{ADMIN}connect"
+    token = _admin_token(_exchange(url, cookie=cookie)[1])
+    files = {"metadata_file": fresh.test_idp.metadata_xml}
+    status, preview = _post_multipart(url, {"csrf": token}, files, cookie=cookie)
+    assert status == 200
+    assert f"<code>{fresh.base_url}/test-idp</code>" in preview
+    assert fresh.accounts.get("acme") is None
+
+
+def test_pasted_sp_metadata_is_refused_and_escaped(fresh: Any) -> None:
+    cookie = _admin_cookie(fresh)
+    url = f"{fresh.base_url}{ADMIN}connect"
+    token = _admin_token(_exchange(url, cookie=cookie)[1])
+    status, page = _post_multipart(url, {"csrf": token, "metadata": SP_METADATA}, {}, cookie=cookie)
+    assert status == 400
+    assert "<code>metadata_is_sp</code>" in page
+    status, page = _post_multipart(
+        url, {"csrf": token, "metadata_url": HOSTILE, "entity_id": HOSTILE}, {}, cookie=cookie
+    )
+    assert status == 400
+    assert "<code>metadata_fetch_failed</code>" in page
+    assert f'name="entity_id" value="{escape(HOSTILE)}"' in page
+    assert "<script>alert" not in page
+    assert fresh.accounts.get("acme") is None
+
+
+@pytest.mark.parametrize("form", [{}, {"csrf": "forged"}], ids=["no token", "forged"])
+def test_an_admin_post_without_the_session_token_changes_nothing(
+    fresh: Any, form: dict[str, str]
+) -> None:
+    cookie = _admin_cookie(fresh)
+    _connect(fresh, cookie)
+    status, page, _ = _exchange(
+        f"{fresh.base_url}{ADMIN}disable", {**form, "confirm": "yes"}, cookie=cookie
+    )
+    assert status == 403
+    assert "nothing was changed" in page
+    assert fresh.accounts.get("acme") is not None
+
+
+def test_disabling_sso_on_the_admin_pages_refuses_the_next_login(fresh: Any) -> None:
+    cookie = _admin_cookie(fresh)
+    _connect(fresh, cookie)
+    url = f"{fresh.base_url}{ADMIN}disable"
+    token = _admin_token(_exchange(url, cookie=cookie)[1])
+    status, page, _ = _exchange(url, {"csrf": token, "confirm": "yes"}, cookie=cookie)
+    assert status == 200
+    assert "<h1>Single sign-on disabled</h1>" in page
+    status, body = _request(f"{fresh.base_url}/saml/acme/acs", _login_form(fresh, "acme", "/"))
+    assert status == 403
+    assert '<code id="error-code">sso_disabled</code>' in body
+
+
+def test_a_body_over_the_admin_pages_bound_is_refused_unread(fresh: Any) -> None:
+    cookie = _admin_cookie(fresh)
+    limit = fresh.admin.max_body_bytes
+    request = (
+        f"POST {ADMIN}connect HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {limit + 1}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", _port(fresh)), timeout=5) as client:
+        client.sendall(request.encode())  # the headers only: the server must not wait
+        answer = client.recv(4096)
+    assert answer.startswith(b"HTTP/1.0 413 ")
+
+
+def test_the_admin_logs_out_with_the_session_token(fresh: Any) -> None:
+    cookie = _admin_cookie(fresh)
+    _, home, _ = _exchange(f"{fresh.base_url}/", cookie=cookie)
+    status, _, _ = _exchange(
+        f"{fresh.base_url}/logout", {"csrf": _logout_token(home)}, cookie=cookie
+    )
+    assert status == 303
+    assert _exchange(f"{fresh.base_url}{ADMIN}", cookie=cookie)[0] == 403
+
+
+# --- the test IdP answers an AuthnRequest (the Test connection's) ----------------------------
+
+
+def _deflated(xml: bytes) -> str:
+    """``xml`` as the HTTP-Redirect binding's SAMLRequest value (raw DEFLATE, base64)."""
+    compressor = zlib.compressobj(wbits=-15)
+    return base64.b64encode(compressor.compress(xml) + compressor.flush()).decode()
+
+
+def test_test_connection_runs_through_the_test_idp_and_writes_nothing(fresh: Any) -> None:
+    """The admin pages' Test connection: the test IdP answers its AuthnRequest, the ACS hands
+    the answer on to the result page, which says what a real sign-in would do: update
+    Mallory. Nothing is written, and no session is issued."""
+    _enable_sso(fresh, "acme")
+    first = _login_form(fresh, "acme", "/")  # Mallory's first, IdP-initiated login: a developer
+    assert _request(f"{fresh.base_url}/saml/acme/acs", first)[0] == 200
+    cookie = _admin_cookie(fresh)
+    _, status_page, _ = _exchange(f"{fresh.base_url}{ADMIN}", cookie=cookie)
+    assert f'<form class="card" id="test-connection" method="post" action="{ADMIN}test">' in (
+        status_page
+    )
+    token = {"csrf": _admin_token(status_page)}
+    status, location = _redirected_to(f"{fresh.base_url}{ADMIN}test", token, cookie=cookie)
+    assert status in (302, 303)
+    assert location.startswith(f"{fresh.base_url}/test-idp?SAMLRequest=")
+    status, idp_page = _request(location)
+    assert status == 200
+    request_id = re.search(r'name="in_response_to" value="([^"]+)"', idp_page)
+    assert request_id is not None
+    assert f"AuthnRequest <code>{request_id.group(1)}</code>" in idp_page
+    # The app keeps where to go next itself (with the pending request): no RelayState to echo.
+    assert 'name="relay_state" value=""' in idp_page
+    fields = {
+        "in_response_to": request_id.group(1),
+        "email": "mallory@initech.test",
+        "full_name": "Mallory",
+        "role": "finance",
+        "imagekit_id": "acme",
+        "relay_state": "",
+    }
+    _, auto_post = _request(f"{fresh.base_url}/test-idp", fields)
+    response = re.search(r'name="SAMLResponse" value="([^"]+)"', auto_post)
+    assert response is not None
+    form = {"SAMLResponse": response.group(1)}
+    status, body, set_cookie = _exchange(f"{fresh.base_url}/saml/acme/acs", form)
+    assert (status, set_cookie) == (200, None)
+    assert f'<form id="test-result-post" method="post" action="{ADMIN}test/result">' in body
+    assert f'name="SAMLResponse" value="{response.group(1)}"' in body
+    # Only the administrator who started the test sees its result.
+    assert _exchange(f"{fresh.base_url}{ADMIN}test/result", form)[0] == 403
+    status, result, _ = _exchange(f"{fresh.base_url}{ADMIN}test/result", form, cookie=cookie)
+    assert status == 200
+    assert '<p id="test-action" data-action="update"' in result
+    assert '<tr data-field="role"><th>role</th><td>developer</td><td>finance</td></tr>' in result
+    assert [u.role for u in fresh.users.users_of("acme")] == ["developer"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SAMLRequest=bm90IGRlZmxhdGVk",
+        "SAMLRequest=" + quote(_deflated(b"<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>")),
+        "SAMLRequest=" + quote(_deflated(b'<LogoutRequest ID="x"/>')),
+    ],
+    ids=["not deflated", "a DTD", "not an AuthnRequest"],
+)
+def test_the_test_idp_refuses_what_is_not_an_authn_request(app: Any, query: str) -> None:
+    status, body = _request(f"{app.base_url}/test-idp?{query}")
+    assert status == 400
+    assert "Not an AuthnRequest." in body

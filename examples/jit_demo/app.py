@@ -1,13 +1,18 @@
 """PixelCDN: a small image-CDN-like web app with SAML single sign-on and Just-In-Time provisioning.
 
-Standard library only (wsgiref), on top of samljit's LoginService and SQLite stores. Pages, where
-``{account}`` is a customer account such as ``acme``:
+Standard library only (wsgiref), on top of samljit's LoginService, SQLite stores and admin
+pages. Pages, where ``{account}`` is a customer account such as ``acme``:
 
-- ``/admin/{account}/sso``: the account administrator's SSO settings: the SP entity ID and ACS
-  URL to copy into the IdP, the IdP metadata to paste (or delete, which disables SSO).
+- ``/``: who is signed in; a button that signs in the local administrator of ``acme``
+  (``admin@acme.test``), who may administer that account's SSO and no other.
+- ``/sso/admin/{account}/...``: samljit's admin pages (``samljit.integrations.admin``):
+  status and recent logins, setup guide, connect the IdP (paste, upload; preview, confirm),
+  claim mapping, disable; only for the account's administrator, every POST with the
+  session's token.
 - ``/saml/{account}/acs``: the Assertion Consumer Service the IdP posts to.
 - ``/test-idp`` and ``/test-idp/metadata.xml``: a built-in IdP (``samljit.testing.TestIdP``)
-  whose app is set up for account ``acme``: pick a user, name and role, and it signs in.
+  whose app is set up for account ``acme``: pick a user, name and role, and it signs in
+  (IdP-initiated, or answering the AuthnRequest of an administrator's Test connection).
 - ``/users``: the users of an account, their last SSO login and its outcome.
 - ``/logout``: ends the session (POST, with the session's logout token).
 
@@ -18,8 +23,9 @@ that stops sending for ``read_timeout`` seconds, so that no client can hold up a
 
 ``make demo`` drives it with story.py; ``make demo-serve`` keeps it running for a browser.
 
-This is a demo: the admin pages have no authentication and no CSRF protection. A real app puts
-them behind its own admin login, and reads its public base URL from configuration.
+This is a demo: the administrator signs in with a button, not a password, and the users page
+is open to anyone. A real app signs its administrators in with its own login, and reads its
+public base URL from configuration.
 """
 
 from __future__ import annotations
@@ -29,31 +35,52 @@ import logging
 import re
 import secrets
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.cookies import CookieError, SimpleCookie
+from http import HTTPStatus
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import Any
-from urllib.parse import parse_qs
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 from wsgiref.types import StartResponse, WSGIEnvironment
+from xml.etree import ElementTree
+
+from serving import (
+    READ_TIMEOUT,
+    QuietRequestHandler,
+    Request,
+    RequestHandler,
+    Response,
+    Server,
+    TooLarge,
+    first_values,
+    read_body,
+    send,
+)
+from serving import cookies as read_cookies
 
 import samljit
+from samljit.bindings import decode_redirect
+from samljit.history import record_logins
+from samljit.integrations.admin import AdminPages, AdminRequest, WebResponse
 from samljit.integrations.sessions import SESSION_KEY, MemorySessionStore
-from samljit.stores.sqlite import SQLiteAccountStore, SQLiteReplayCache, SQLiteUserStore
+from samljit.stores.sqlite import (
+    SQLiteAccountStore,
+    SQLiteLoginHistory,
+    SQLiteReplayCache,
+    SQLiteRequestStore,
+    SQLiteUserStore,
+)
 from samljit.testing import TestIdP
 
-__all__ = ["HOST", "ROLES", "JitDemoApp", "create_server", "running"]
+__all__ = ["ADMIN_EMAIL", "HOST", "ROLES", "JitDemoApp", "create_server", "running"]
 
 log = logging.getLogger("jit_demo")
 
 HOST = "127.0.0.1"
 DEMO_ACCOUNT = "acme"
 """The account the test IdP's app signs users into."""
+ADMIN_EMAIL = "admin@acme.test"
+"""The local administrator of DEMO_ACCOUNT: the one who sets up its SSO."""
 ROLES = (
     "account_administrator",
     "developer",
@@ -69,11 +96,12 @@ MAPPING: Mapping[str, Any] = {
 }
 SESSION_COOKIE = "pixelcdn_session"
 CSRF_FIELD = "csrf"
-READ_TIMEOUT = 10.0
-"""Seconds the server waits for a client that has stopped sending before it hangs up."""
-MAX_BODY = 8 * 1024 * 1024  # pasted metadata can be large; a SAMLResponse is < 1 MB
+ADMIN_KEY = "local_admin"
+"""The session key of a local administrator's sign-in: {account_id, email}."""
+MAX_AUTHN_REQUEST = 64 * 1024  # bytes, inflated: the test IdP reads no larger one
 _ACCOUNT = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 _LOCAL_PATH = re.compile(r"/(?![/\\])[^\\\s\x00-\x1f\x7f]*")  # not //host, not /\host
+_AUTHN_REQUEST = "{urn:oasis:names:tc:SAML:2.0:protocol}AuthnRequest"
 
 esc = html.escape  # every value that goes into HTML goes through this
 
@@ -104,34 +132,6 @@ class Sessions:
         return self.store.load(session_id) if session_id else None
 
 
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    account: str
-    query: Mapping[str, str]
-    form: Mapping[str, str]
-    cookies: Mapping[str, str]
-
-
-@dataclass
-class Response:
-    body: str
-    status: str = "200 OK"
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    content_type: str = "text/html; charset=utf-8"
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One SSO login, as the users page lists it."""
-
-    at: datetime
-    account: str
-    email: str | None
-    result: str
-
-
 Handler = Callable[[Request], Response]
 
 
@@ -149,21 +149,32 @@ class JitDemoApp:
                 idle_timeout=timedelta(minutes=30), lifetime=timedelta(hours=8)
             )
         self.sessions = Sessions(sessions)
+        self.history = SQLiteLoginHistory(database)
         self.service = samljit.LoginService(
             accounts=self.accounts,
             users=self.users,
             sessions=self.sessions,
             replay_cache=SQLiteReplayCache(database),
+            request_store=SQLiteRequestStore(database),  # the Test connection's AuthnRequest
             session_revoker=self.sessions,
+            audit=record_logins(self.history),
+        )
+        self.admin = AdminPages(
+            accounts=self.accounts,
+            can_administer=self.can_administer,
+            new_account=self.new_account,
+            history=self.history,
+            service=self.service,  # Test connection; the metadata source and SP metadata
         )
         self.test_idp = TestIdP(entity_id=f"{base_url}/test-idp", sso_url=f"{base_url}/test-idp")
-        # For the users page; a real app would keep these in its own tables.
+        # For the users page; a real app would keep it in its own tables.
         self.last_login: dict[str, str] = {}  # email -> outcome of the last login
-        self.attempts: deque[Attempt] = deque(maxlen=50)
+        admin = r"/sso/admin/(?P<account>[^/]+)/(?P<rest>.*)"
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("GET", re.compile(r"/"), self.home),
-            ("GET", re.compile(r"/admin/(?P<account>[^/]+)/sso"), self.settings_page),
-            ("POST", re.compile(r"/admin/(?P<account>[^/]+)/sso"), self.settings_save),
+            ("POST", re.compile(r"/admin-sign-in"), self.admin_sign_in),
+            ("GET", re.compile(admin), self.admin_page),
+            ("POST", re.compile(admin), self.admin_page),
             ("POST", re.compile(r"/saml/(?P<account>[^/]+)/acs"), self.acs),
             ("GET", re.compile(r"/test-idp"), self.test_idp_page),
             ("POST", re.compile(r"/test-idp"), self.test_idp_sign_in),
@@ -179,22 +190,25 @@ class JitDemoApp:
             acs_url=f"{self.base_url}/saml/{account}/acs",
         )
 
+    def new_account(self, account: str) -> samljit.AccountConfig:
+        """What an account without SSO starts from on the admin pages (no IdP yet)."""
+        return samljit.AccountConfig(
+            account_id=account,
+            idp_metadata=b"",
+            sp=self.sp_config(account),
+            mapping=samljit.ClaimMapping.from_dict(MAPPING),
+        )
+
+    def can_administer(self, native: object, account_id: str) -> bool:
+        """The admin pages' authorization: a live session of the local administrator of
+        ``account_id``; SSO users, other accounts and nobody get a 403."""
+        signed_in = self._admin_of(native) if isinstance(native, Request) else None
+        return signed_in is not None and signed_in[1]["account_id"] == account_id
+
     # --- WSGI -----------------------------------------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        response = self.handle(environ)
-        body = response.body.encode("utf-8")
-        headers = [
-            ("Content-Type", response.content_type),
-            ("Content-Length", str(len(body))),
-            ("Cache-Control", "no-store"),
-            ("X-Content-Type-Options", "nosniff"),
-            ("X-Frame-Options", "DENY"),
-            ("Referrer-Policy", "no-referrer"),
-            *response.headers,
-        ]
-        start_response(response.status, headers)
-        return [body]
+        return send(self.handle(environ), start_response)
 
     def handle(self, environ: WSGIEnvironment) -> Response:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO") or "/"
@@ -206,15 +220,25 @@ class JitDemoApp:
             allowed = True
             if route_method != method:
                 continue
+            raw_query = environ.get("QUERY_STRING", "")
             try:
-                query = _first_values(environ.get("QUERY_STRING", ""))
-                form = _read_form(environ) if method == "POST" else {}
+                query = first_values(raw_query)
+                form, files = read_body(environ, self.admin.max_body_bytes)
+            except TooLarge:
+                return _message(
+                    "Request too large", "Nothing was changed.", "413 Content Too Large"
+                )
             except ValueError:
                 return _message("Bad request", "The form could not be read.", "400 Bad Request")
-            account = match.groupdict().get("account") or query.get("account", DEMO_ACCOUNT)
+            params = match.groupdict()
+            account = params.get("account") or query.get("account", DEMO_ACCOUNT)
             if not _ACCOUNT.fullmatch(account):
                 return _message("Not found", "No such account.", "404 Not Found")
-            return handler(Request(method, path, account, query, form, _cookies(environ)))
+            cookies = read_cookies(environ)
+            rest = params.get("rest") or ""
+            return handler(
+                Request(method, path, account, query, form, cookies, files, raw_query, rest)
+            )
         if allowed:
             return _message("Method not allowed", "", "405 Method Not Allowed")
         return _message("Not found", "No such page.", "404 Not Found")
@@ -231,23 +255,82 @@ class JitDemoApp:
             return None
         return session, user
 
+    def _admin_of(self, request: Request) -> tuple[dict[str, Any], dict[str, str]] | None:
+        """The session and {account_id, email} of a signed-in local administrator."""
+        session = self.sessions.get(request.cookies.get(SESSION_COOKIE))
+        admin = session.get(ADMIN_KEY) if session else None
+        return (session, admin) if session is not None and isinstance(admin, dict) else None
+
     def home(self, request: Request) -> Response:
-        signed_in = self._signed_in(request)
-        if signed_in is None:
+        signed_in, admin = self._signed_in(request), self._admin_of(request)
+        session = admin[0] if admin else signed_in[0] if signed_in else None
+        if admin is not None:
+            who = (
+                f'<p id="signed-in">Signed in as {esc(ADMIN_EMAIL)} (Acme Admin, the local '
+                f"administrator of account {esc(DEMO_ACCOUNT)}).</p>"
+                f'<p><a id="sso-admin" href="/sso/admin/{DEMO_ACCOUNT}/">Single sign-on '
+                "administration</a>: connect the IdP, test it, see the recent logins.</p>"
+            )
+        elif signed_in is not None:
+            user = signed_in[1]
+            who = (
+                f'<p id="signed-in">Signed in as {esc(user.email)} ({esc(user.full_name or "")}, '
+                f"{esc(user.role)}) in account {esc(user.account_id)}.</p>"
+            )
+        else:
             who = (
                 '<p id="signed-in">Not signed in. Sign in from the <a href="/test-idp">test '
-                "IdP</a>.</p>"
+                "IdP</a>, or as the administrator who sets up single sign-on.</p>"
             )
-            return Response(_page("PixelCDN", who))
-        session, user = signed_in
-        who = (
-            f'<p id="signed-in">Signed in as {esc(user.email)} ({esc(user.full_name or "")}, '
-            f"{esc(user.role)}) in account {esc(user.account_id)}.</p>"
-            '<form id="logout" method="post" action="/logout">'
-            f'<input type="hidden" name="{CSRF_FIELD}" value="{esc(session[CSRF_FIELD])}">'
-            "<button>Log out</button></form>"
-        )
+        if session is not None:
+            who += (
+                '<form id="logout" method="post" action="/logout">'
+                f'<input type="hidden" name="{CSRF_FIELD}" value="{esc(session[CSRF_FIELD])}">'
+                "<button>Log out</button></form>"
+            )
+        if admin is None:
+            who += (
+                '<form id="admin-sign-in" method="post" action="/admin-sign-in"><button>'
+                f"Sign in as the account administrator ({esc(ADMIN_EMAIL)})</button></form>"
+            )
         return Response(_page("PixelCDN", who))
+
+    def admin_sign_in(self, request: Request) -> Response:
+        """The local administrator's sign-in (a demo's button; a real app asks a password)."""
+        old = request.cookies.get(SESSION_COOKIE)
+        if old:
+            self.sessions.store.delete(old)
+        admin = {"account_id": DEMO_ACCOUNT, "email": ADMIN_EMAIL}
+        session_id = self.sessions.store.create(
+            {ADMIN_KEY: admin, CSRF_FIELD: secrets.token_urlsafe(32)}
+        )
+        cookie = ("Set-Cookie", self._cookie(session_id))
+        return _redirect(f"/sso/admin/{DEMO_ACCOUNT}/", headers=[cookie])
+
+    def admin_page(self, request: Request) -> Response:
+        """samljit's admin pages: the request in plain values, the session's token as CSRF
+        check (the body was read up to ``AdminPages.max_body_bytes``)."""
+        admin = self._admin_of(request)
+        token = admin[0].get(CSRF_FIELD, "") if admin else ""
+        answer = self.admin.handle(
+            AdminRequest(
+                method=request.method,
+                account_id=request.account,
+                path=request.rest,
+                form=request.form,
+                files=request.files,
+                admin_id=admin[1]["email"] if admin else "",
+                csrf_ok=request.method == "POST" and _token_ok(token, request.form),
+                csrf_field=(
+                    f'<input type="hidden" name="{CSRF_FIELD}" value="{esc(token)}">'
+                    if token
+                    else ""
+                ),
+                native=request,
+                base=f"/sso/admin/{request.account}/",
+            )
+        )
+        return _from_web(answer)
 
     def logout(self, request: Request) -> Response:
         """End the session, only when the POST carries the session's token: a page of
@@ -256,8 +339,7 @@ class JitDemoApp:
         session = self.sessions.get(session_id)
         if session is None or session_id is None:
             return _redirect("/")  # nothing to end
-        token, sent = session.get(CSRF_FIELD, ""), request.form.get(CSRF_FIELD, "")
-        if not token or not secrets.compare_digest(token.encode(), sent.encode()):
+        if not _token_ok(session.get(CSRF_FIELD, ""), request.form):
             return _message(
                 "Logout refused", "The logout form's token is missing.", "403 Forbidden"
             )
@@ -267,127 +349,75 @@ class JitDemoApp:
             expired += "; Secure"
         return _redirect("/", headers=[("Set-Cookie", expired)])
 
-    def settings_page(self, request: Request) -> Response:
-        return self._settings(request.account)
-
-    def settings_save(self, request: Request) -> Response:
-        account = request.account
-        if request.form.get("action") == "delete":
-            self.accounts.delete(account)
-            log.info("SSO disabled for account %s: IdP metadata deleted", account)
-            return _redirect(f"/admin/{account}/sso")
-        pasted = request.form.get("metadata", "")
-        try:
-            self.accounts.save(
-                samljit.AccountConfig(
-                    account_id=account,
-                    idp_metadata=pasted.encode("utf-8"),
-                    sp=self.sp_config(account),
-                    mapping=samljit.ClaimMapping.from_dict(MAPPING),
-                )
-            )
-        except samljit.SamlError as exc:
-            return self._settings(account, pasted=pasted, error=exc)
-        log.info("SSO enabled for account %s", account)
-        return _redirect(f"/admin/{account}/sso")
-
-    def _settings(
-        self, account: str, *, pasted: str | None = None, error: samljit.SamlError | None = None
-    ) -> Response:
-        sp = self.sp_config(account)
-        config = self.accounts.get(account)
-        if config is None:
-            status = '<p id="sso-status">SSO is <b>disabled</b>: no IdP metadata saved.</p>'
-            warnings: tuple[samljit.metadata.MetadataWarning, ...] = ()
-        else:
-            parsed = samljit.parse_idp_metadata(config.idp_metadata, entity_id=config.idp_entity_id)
-            warnings = parsed.warnings
-            status = (
-                f'<p id="sso-status">SSO is <b>enabled</b> with the IdP '
-                f"<code>{esc(parsed.idp.entity_id)}</code>.</p>"
-            )
-        notes = "".join(
-            f'<li class="warning"><code>{esc(w.code)}</code>: {esc(w.message)}</li>'
-            for w in warnings
-        )
-        if error is not None:  # written for the administrator: show the message too
-            notes += (
-                f'<li class="error" id="metadata-error"><code>{esc(error.code)}</code>: '
-                f"{esc(error.message)}</li>"
-            )
-        if pasted is None:
-            pasted = config.idp_metadata.decode("utf-8", "replace") if config else ""
-        action = esc(f"/admin/{account}/sso")
-        delete = (
-            f'<form id="delete" method="post" action="{action}">'
-            '<input type="hidden" name="action" value="delete">'
-            "<button>Delete the metadata (disables SSO)</button></form>"
-            if config
-            else ""
-        )
-        body = f"""{status}
-<h2>1. In your IdP, create a SAML app with</h2>
-<dl><dt>SP entity ID (Audience URI, Identifier)</dt>
-<dd><code id="sp-entity-id">{esc(sp.entity_id)}</code></dd>
-<dt>ACS URL (Single sign-on URL, Reply URL)</dt>
-<dd><code id="acs-url">{esc(sp.acs_url)}</code></dd>
-<dt>Claims</dt><dd>NameID: the user's email; <code>full_name</code>; <code>role</code>, one of
-<code>{esc(", ".join(ROLES))}</code>; <code>imagekit_id</code>: <code>{esc(account)}</code></dd>
-</dl>
-<h2>2. Paste the IdP metadata XML</h2>
-<ul id="metadata-notes">{notes}</ul>
-<form id="save" method="post" action="{action}">
-<input type="hidden" name="action" value="save">
-<textarea name="metadata" rows="12" cols="100">{esc(pasted)}</textarea>
-<p><button>Save</button></p></form>
-{delete}"""
-        status_code = "200 OK" if error is None else "400 Bad Request"
-        return Response(_page(f"SSO settings of account {account}", body), status_code)
+    def _cookie(self, session_id: str) -> str:
+        cookie = f"{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax"
+        return cookie + "; Secure" if self.base_url.startswith("https://") else cookie
 
     def acs(self, request: Request) -> Response:
         try:
             result = self.service.complete_login(request.form, account_id=request.account)
         except samljit.SamlError as exc:
+            if exc.code == "test_login":
+                # The answer to an administrator's Test connection: the admin pages' result
+                # page reads it (same site, so the admin's SameSite=Lax cookie goes along).
+                fields = {
+                    k: v for k, v in request.form.items() if k in ("SAMLResponse", "RelayState")
+                }
+                action = f"/sso/admin/{request.account}/test/result"
+                return _auto_post("test-result-post", action, fields, "Showing the test result")
             # The browser gets the code only; the log gets what an administrator needs.
             log.warning("SSO login to %s rejected: %s: %s", request.account, exc.code, exc.message)
-            self._record(request.account, None, f"rejected: {exc.code}")
             body = (
                 f'<p>Single sign-on failed. Error code: <code id="error-code">{esc(exc.code)}'
                 "</code>. Ask your account administrator.</p>"
             )
             return Response(_page("Sign-in failed", body), "403 Forbidden")
         user, outcome = result.user, _describe(result.outcome)
-        self._record(result.account_id, user.email, outcome)
-        cookie = f"{SESSION_COOKIE}={result.session}; Path=/; HttpOnly; SameSite=Lax"
-        if self.base_url.startswith("https://"):
-            cookie += "; Secure"
+        self.last_login[user.email] = outcome
         body = f"""<p>Logged in as <b id="user-email">{esc(user.email)}</b>
 (<span id="user-name">{esc(user.full_name or "")}</span>,
 role <span id="user-role">{esc(user.role)}</span>) in account {esc(user.account_id)}.</p>
 <p>Provisioning: <span id="outcome">{esc(result.outcome.action)}</span>
 <span id="changes">{esc(_changes(result.outcome))}</span></p>
 {_relay_state(result.relay_state)}"""
-        return Response(_page("Signed in", body), headers=[("Set-Cookie", cookie)])
+        cookie = ("Set-Cookie", self._cookie(str(result.session)))
+        return Response(_page("Signed in", body), headers=[cookie])
 
     def test_idp_page(self, request: Request) -> Response:
+        """The sign-in form; with a SAMLRequest (HTTP-Redirect), it answers that request."""
+        in_response_to, relay_state = "", "/"
+        if "SAMLRequest" in request.query:
+            try:
+                message = decode_redirect(request.query_string, max_bytes=MAX_AUTHN_REQUEST)
+                in_response_to = _authn_request_id(message.xml)
+            except (samljit.SamlError, ValueError, ElementTree.ParseError):
+                return _message("Bad request", "Not an AuthnRequest.", "400 Bad Request")
+            relay_state = message.relay_state or ""
         role_options = "".join(
             f'<option value="{esc(role)}"{" selected" if role == "developer" else ""}>'
             f"{esc(role)}</option>"
             for role in (*ROLES, "guest")
         )
         sp = self.sp_config(DEMO_ACCOUNT)
+        answering = (
+            f'<p id="authn-request">Answering the app\'s AuthnRequest <code>{esc(in_response_to)}'
+            "</code> (SP-initiated, e.g. an administrator's Test connection).</p>"
+            if in_response_to
+            else ""
+        )
         body = f"""<p>IdP entity ID <code>{esc(self.test_idp.entity_id)}</code>;
-<a href="/test-idp/metadata.xml">metadata</a> to paste into the
-<a href="/admin/{esc(DEMO_ACCOUNT)}/sso">SSO settings</a>. Its app signs users in at
+<a href="/test-idp/metadata.xml">metadata</a> to give the
+<a href="/sso/admin/{esc(DEMO_ACCOUNT)}/connect">SSO admin pages</a>. Its app signs users in at
 <code>{esc(sp.acs_url)}</code> (IdP-initiated). <code>guest</code> is a role the app does not
-accept.</p>
+accept.</p>{answering}
 <form id="login" method="post" action="/test-idp">
+<input type="hidden" name="in_response_to" value="{esc(in_response_to)}">
 <p><label>Email <input name="email" value="ada@acme.test"></label></p>
 <p><label>Full name <input name="full_name" value="Ada Lovelace"></label></p>
 <p><label>Role <select name="role">{role_options}</select></label></p>
 <p><label>Account id (imagekit_id) <input name="imagekit_id" value="{esc(DEMO_ACCOUNT)}">
 </label></p>
-<p><label>RelayState <input name="relay_state" value="/"></label></p>
+<p><label>RelayState <input name="relay_state" value="{esc(relay_state)}"></label></p>
 <p><button>Sign in to PixelCDN</button></p></form>"""
         return Response(_page("Test IdP", body))
 
@@ -400,19 +430,13 @@ accept.</p>
             now=datetime.now(UTC),
             name_id=form.get("email", ""),
             attributes={name: [value] for name, value in claims.items() if value},
+            in_response_to=form.get("in_response_to") or None,
         )
-        relay_state = form.get("relay_state", "")
-        relay = (
-            f'<input type="hidden" name="RelayState" value="{esc(relay_state)}">'
-            if relay_state
-            else ""
-        )
+        fields = {"SAMLResponse": issued.form_value}
+        if relay_state := form.get("relay_state", ""):
+            fields["RelayState"] = relay_state
         # What every IdP does for the HTTP-POST binding: a form the browser submits at once.
-        body = f"""<form id="saml-post" method="post" action="{esc(sp.acs_url)}">
-<input type="hidden" name="SAMLResponse" value="{esc(issued.form_value)}">{relay}
-<p>Signing you in to PixelCDN... <button>Continue</button></p></form>
-<script>document.getElementById("saml-post").submit();</script>"""
-        return Response(_page("Test IdP: signing in", body))
+        return _auto_post("saml-post", sp.acs_url, fields, "Signing you in to PixelCDN")
 
     def test_idp_metadata(self, request: Request) -> Response:
         return Response(
@@ -430,24 +454,13 @@ accept.</p>
             for u in self.users.users_of(account)
         )
         stale = len(self.service.stale_users(account, days=90))
-        attempts = "".join(
-            f"<tr><td>{esc(_time(a.at))}</td><td>{esc(a.email or '(not known)')}</td>"
-            f"<td>{esc(a.result)}</td></tr>"
-            for a in reversed(self.attempts)
-            if a.account == account
-        )
         body = f"""<table id="users"><tr><th>Email</th><th>Name</th><th>Role</th>
 <th>Last SSO login</th><th>Last login's outcome</th></tr>{rows}</table>
 <p id="stale">No SSO login for 90 days: {stale} user(s). The IdP never says when a user was
 removed; delete such users here.</p>
-<h2>Recent SSO logins</h2>
-<table id="attempts"><tr><th>When</th><th>User</th><th>Result</th></tr>{attempts}</table>"""
+<p>The recent logins and refusals, with their reasons, are on the
+<a href="/sso/admin/{esc(account)}/">SSO status page</a> (for the account's administrator).</p>"""
         return Response(_page(f"Users of account {account}", body))
-
-    def _record(self, account: str, email: str | None, result: str) -> None:
-        if email is not None:
-            self.last_login[email] = result
-        self.attempts.append(Attempt(datetime.now(UTC), account, email, result))
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -455,7 +468,6 @@ removed; delete such users here.</p>
 _CSS = (
     "body{font:15px/1.4 system-ui,sans-serif;margin:2em;max-width:60em}"
     "td,th{padding:.2em .6em;text-align:left}code{background:#eee}"
-    ".error{color:#a00}.warning{color:#a60}"
 )
 
 
@@ -464,7 +476,7 @@ def _page(title: str, body: str) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
 <style>{_CSS}</style></head><body>
-<nav><a href="/">PixelCDN</a> | <a href="/admin/{DEMO_ACCOUNT}/sso">SSO settings</a> |
+<nav><a href="/">PixelCDN</a> | <a href="/sso/admin/{DEMO_ACCOUNT}/">SSO admin</a> |
 <a href="/test-idp">Test IdP</a> | <a href="/users">Users</a></nav>
 <h1>{esc(title)}</h1>
 {body}
@@ -478,6 +490,45 @@ def _message(title: str, text: str, status: str) -> Response:
 
 def _redirect(location: str, *, headers: list[tuple[str, str]] | None = None) -> Response:
     return Response("", "303 See Other", [("Location", location), *(headers or [])])
+
+
+def _auto_post(form_id: str, action: str, fields: Mapping[str, str], text: str) -> Response:
+    """A form the browser posts at once (the HTTP-POST binding's way of moving a message)."""
+    hidden = "".join(
+        f'<input type="hidden" name="{esc(name)}" value="{esc(value)}">'
+        for name, value in fields.items()
+    )
+    body = f"""<form id="{form_id}" method="post" action="{esc(action)}">{hidden}
+<p>{esc(text)}... <button>Continue</button></p></form>
+<script>document.getElementById("{form_id}").submit();</script>"""
+    return Response(_page(text, body))
+
+
+def _from_web(answer: WebResponse) -> Response:
+    """A response of samljit's admin pages as this app's."""
+    headers = list(answer.headers.items())
+    if answer.location is not None:
+        headers.append(("Location", answer.location))
+    status = f"{answer.status} {HTTPStatus(answer.status).phrase}"
+    return Response(answer.body, status, headers, answer.content_type)
+
+
+def _token_ok(token: object, form: Mapping[str, str]) -> bool:
+    """Whether the POST carries the session's token: a page of another site can make the
+    browser post, but cannot read the token (compared in constant time)."""
+    sent = form.get(CSRF_FIELD, "")
+    return isinstance(token, str) and bool(token) and secrets.compare_digest(token, sent)
+
+
+def _authn_request_id(xml: bytes) -> str:
+    """The ID of an AuthnRequest (at most MAX_AUTHN_REQUEST bytes, inflated)."""
+    if b"<!DOCTYPE" in xml:  # no DTD, so no entity can be declared, let alone expanded
+        raise ValueError("a DTD in an AuthnRequest")
+    root = ElementTree.fromstring(xml)  # noqa: S314 - bounded, and refused with a DTD above
+    request_id = root.get("ID")
+    if root.tag != _AUTHN_REQUEST or not request_id:
+        raise ValueError("not an AuthnRequest")
+    return request_id
 
 
 def _describe(outcome: samljit.provisioning.ProvisioningOutcome) -> str:
@@ -506,62 +557,7 @@ def _time(value: datetime | None) -> str:
     return value.astimezone(UTC).isoformat(sep=" ", timespec="milliseconds") if value else ""
 
 
-def _first_values(encoded: str) -> dict[str, str]:
-    parsed = parse_qs(encoded, keep_blank_values=True, max_num_fields=100)
-    return {name: values[0] for name, values in parsed.items()}
-
-
-def _read_form(environ: WSGIEnvironment) -> dict[str, str]:
-    """The urlencoded POST body, first value of each field. ValueError if unusable."""
-    if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        return {}
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    if not 0 <= length <= MAX_BODY:
-        raise ValueError("body too large")
-    try:
-        body = environ["wsgi.input"].read(length)
-    except OSError as exc:  # TimeoutError: the client stopped sending (read_timeout)
-        raise ValueError("the body did not arrive") from exc
-    if len(body) != length:
-        raise ValueError("the body ended early")
-    return _first_values(body.decode("utf-8", "replace"))
-
-
-def _cookies(environ: WSGIEnvironment) -> dict[str, str]:
-    try:
-        jar = SimpleCookie(environ.get("HTTP_COOKIE", ""))
-    except CookieError:
-        return {}
-    return {name: morsel.value for name, morsel in jar.items()}
-
-
 # --- serving ------------------------------------------------------------------------------
-
-
-class Server(ThreadingMixIn, WSGIServer):
-    """wsgiref's server with a thread per connection (a slow client holds up only its own)
-    and a read timeout per connection."""
-
-    daemon_threads = True  # a connection still open does not keep the process alive
-    read_timeout = READ_TIMEOUT
-
-
-class _Handler(WSGIRequestHandler):
-    def setup(self) -> None:
-        assert isinstance(self.server, Server)
-        self.timeout = self.server.read_timeout  # StreamRequestHandler applies it to the socket
-        super().setup()
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except TimeoutError:  # the request line or headers never arrived whole: hang up
-            self.close_connection = True
-
-
-class _QuietHandler(_Handler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 def create_server(
@@ -577,7 +573,7 @@ def create_server(
     ``read_timeout``: seconds to wait for a client that has stopped sending; ``sessions``:
     where the sessions live (default: in memory, 30 idle minutes, 8 hours at most).
     """
-    server = Server((HOST, port), _QuietHandler if quiet else _Handler)
+    server = Server((HOST, port), QuietRequestHandler if quiet else RequestHandler)
     server.read_timeout = read_timeout
     base_url = f"http://{HOST}:{server.server_port}"
     app = JitDemoApp(base_url=base_url, database=database, sessions=sessions)

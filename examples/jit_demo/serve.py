@@ -1,9 +1,10 @@
 """PixelCDN kept running for a browser: what ``make demo-serve`` runs.
 
 Serves app.py on 127.0.0.1:8000 (or ``--port``, or the ``JIT_DEMO_PORT`` environment variable)
-with a fresh SQLite file, until Ctrl-C. Open the printed URLs: paste the test IdP's metadata
-into the SSO settings, sign in from the test IdP as any user, name and role, and watch the
-users page.
+with a fresh SQLite file, until Ctrl-C. Open the printed URLs: sign in as the account
+administrator, connect the test IdP on samljit's admin pages (paste or upload its metadata,
+check, save), sign in from the test IdP as any user, name and role, and watch the users page
+and the admin status page's recent logins.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from app import DEMO_ACCOUNT, create_server
+from app import ADMIN_EMAIL, DEMO_ACCOUNT, create_server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,10 +38,14 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         base = app.base_url
         print(f"PixelCDN is running at {base}/ (users in {database}). Open:")
-        print(f"  1. {base}/test-idp/metadata.xml  the test IdP's metadata: copy it")
-        print(f"  2. {base}/admin/{DEMO_ACCOUNT}/sso  SSO settings: paste it and save")
-        print(f"  3. {base}/test-idp  sign in as any user, name, role and account id")
-        print(f"  4. {base}/users  the users, their last login and its outcome")
+        admin = f"{base}/sso/admin/{DEMO_ACCOUNT}/"
+        print(f"  1. {base}/  press Sign in as the account administrator ({ADMIN_EMAIL})")
+        print(f"  2. {admin}connect  connect the test IdP: paste or upload its metadata")
+        print(f"     ({base}/test-idp/metadata.xml), check what was read, then save")
+        print(f"  3. {base}/test-idp  sign in as any user, name, role and account id (in a")
+        print("     private window, to stay signed in as the administrator in this one)")
+        print(f"  4. {admin}  SSO status: the IdP, Test connection, the recent logins")
+        print(f"  5. {base}/users  the users, their last login and its outcome")
         print("Ctrl-C stops it.", flush=True)
         with server:
             try:

@@ -8,60 +8,19 @@ used up (atomically, in the shared stores), and only then is the user written.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 
-from ._accounts import AccountConfig
-from ._claims import ADDRESS_NAME_ID_FORMATS, Identity, normalize_email
-from ._config import RESPONSE_LIMITS, Limits
-from ._context import (
-    Context,
-    account,
-    awaited,
-    domain_owner,
-    identity_provider,
-    redirect_target,
-)
-from ._flow import Flow, compute
-from ._models import Assertion
-from ._peek import PeekedResponse, peek_response
-from ._ports import (
-    Requests,
-    add_replay_key,
-    consume_request,
-    create_user,
-    get_request,
-    get_user,
-    issue_session,
-    update_user,
-    users_of,
-)
-from ._response import DecryptionKey, VerifiedResponse, replayed, verify_response_xml
+from ._acs_steps import apply_rules, emit, map_identity, use_up, verify_posted
+from ._context import Context, redirect_target
+from ._flow import Flow
+from ._ports import create_user, get_user, issue_session, update_user, users_of
 from ._results import AuditEvent, LoginResult
-from .errors import (
-    AccountMismatch,
-    AuthnContextNotAccepted,
-    DomainNotOwned,
-    InResponseToMismatch,
-    MalformedResponse,
-    SamlError,
-    TestLoginForbidden,
-    TestLoginResponse,
-)
-from .metadata import IdentityProvider
-from .protocols import DuplicateUser, LoginContext, PendingRequest, UserRecord
-from .provisioning import (
-    ProvisioningOutcome,
-    ProvisioningPlan,
-    plan_provisioning,
-    stale_users,
-)
+from .errors import SamlError
+from .protocols import DuplicateUser, LoginContext, UserRecord
+from .provisioning import ProvisioningOutcome, plan_provisioning, stale_users
 
 __all__ = ["complete_login", "stale_users_of"]
-
-audit_log = logging.getLogger("samljit.audit")
 
 
 def complete_login(
@@ -74,7 +33,7 @@ def complete_login(
     try:
         result = yield from _complete(ctx, form, account_id, in_response_to, now, seen)
     except SamlError as exc:
-        _emit(
+        emit(
             ctx,
             AuditEvent(
                 name="login_rejected",
@@ -87,7 +46,7 @@ def complete_login(
         )
         raise
     if result.outcome.action != "unchanged":
-        _emit(
+        emit(
             ctx,
             AuditEvent(
                 name=f"user_{result.outcome.action}",
@@ -97,164 +56,13 @@ def complete_login(
                 changes=result.outcome.changes,
             ),
         )
-    _emit(
+    emit(
         ctx,
         AuditEvent(
             name="login_succeeded", at=now, account_id=result.account_id, email=result.user.email
         ),
     )
     return result
-
-
-@dataclass(frozen=True, slots=True)
-class _Verified:
-    """A response verified for an account, with the request it answers."""
-
-    config: AccountConfig
-    pending: PendingRequest | None
-    verified: VerifiedResponse
-    in_response_to: str | None
-
-
-def _saml_response(form: Mapping[str, str]) -> str:
-    saml_response = form.get("SAMLResponse")
-    if not saml_response:
-        raise MalformedResponse("the POST carries no SAMLResponse field")
-    return saml_response
-
-
-def _verified(
-    ctx: Context,
-    form: Mapping[str, str],
-    account_id: str | None,
-    in_response_to: str | None,
-    now: datetime,
-    seen: dict[str, str],
-    test_admin: str | None,
-) -> Flow[_Verified]:
-    """Decode, find the account and the request answered, verify. ``test_admin`` None: a
-    login, which refuses the answer to a test; else the administrator completing a test,
-    whose answer must be to their own test request."""
-    peeked: PeekedResponse | None = None
-    if account_id is None:
-        # One shared ACS: the Issuer the response claims selects the account (verification
-        # with that account's IdP decides); a value that does not decode or parse is refused
-        # with its own code, not reported as naming no account.
-        peeked = yield from compute(_peek, _saml_response(form), RESPONSE_LIMITS)
-        peeked.raise_for_parse_error()
-    # The account first: a refusal names an account (in the audit, in the login history)
-    # only once it is known to exist, whatever else the POST lacks.
-    config = yield from account(ctx, account_id, peeked.issuer if peeked else None)
-    seen["account_id"] = config.account_id
-    saml_response = _saml_response(form)
-    if peeked is None or peeked.limits != config.sp.limits:
-        peeked = yield from compute(_peek, saml_response, config.sp.limits)
-    pending = None
-    hint = peeked.in_response_to
-    if test_admin is not None:
-        if ctx.request_store is None or hint is None:
-            raise InResponseToMismatch(
-                "a Test connection response must answer a test request of this SP's request_store",
-                found=hint,
-            )
-        pending = yield from _pending_test(ctx.request_store, hint, config, now, test_admin)
-        in_response_to = pending.request_id
-    elif in_response_to is None and ctx.request_store is not None and hint is not None:
-        pending = yield from _pending_request(ctx.request_store, hint, config, now)
-        in_response_to = pending.request_id
-    idp = yield from identity_provider(ctx, config)
-    verified = yield from compute(
-        _verify, peeked, idp, config, now, in_response_to, ctx.decryption_keys
-    )
-    return _Verified(config, pending, verified, in_response_to)
-
-
-def _map_identity(config: AccountConfig, assertion: Assertion, seen: dict[str, str]) -> Identity:
-    """Map the verified assertion to the identity, bound to the account whose IdP signed.
-
-    Raises:
-        ClaimError, AccountMismatch: the claims make no identity of this account.
-    """
-    # Before mapping, the audit names the NameID only when it may be an address: a
-    # persistent ID shaped like one is not this user's email.
-    email = (
-        normalize_email(assertion.name_id.value)
-        if assertion.name_id.format in ADDRESS_NAME_ID_FORMATS
-        else None
-    )
-    if email is not None:
-        seen["email"] = email
-    identity = config.mapping.map_assertion(assertion)
-    seen["email"] = identity.email
-    if identity.account_id is not None and identity.account_id != config.account_id:
-        raise AccountMismatch(
-            f"the response says the user belongs to account {identity.account_id!r}, but "
-            f"it was signed by the IdP of account {config.account_id!r}",
-            expected=config.account_id,
-            found=identity.account_id,
-        )
-    return identity
-
-
-def _rules(
-    ctx: Context,
-    config: AccountConfig,
-    assertion: Assertion,
-    identity: Identity,
-    idp_initiated: bool,
-) -> Flow[ProvisioningPlan]:
-    """Every rule past the mapping, and the provisioning plan. Reads the user store, writes
-    nothing.
-
-    Raises:
-        ProvisioningError: a rule refuses the login.
-    """
-    owner = yield from domain_owner(ctx, identity.email)
-    if owner is not None and owner != config.account_id:
-        raise DomainNotOwned(
-            f"{identity.email} is at a domain owned by account {owner!r}: only that "
-            f"account's IdP may log it in, not the IdP of account {config.account_id!r}",
-            expected=owner,
-            found=config.account_id,
-        )
-    required = config.policy.required_authn_contexts
-    if required and assertion.authn_context_class not in required:
-        raise AuthnContextNotAccepted(
-            f"the IdP authenticated the user with {assertion.authn_context_class!r}; this "
-            f"account requires one of {list(required)}",
-            expected=list(required),
-            found=assertion.authn_context_class,
-        )
-    existing = yield from get_user(ctx.users, identity.email)
-    return plan_provisioning(
-        existing,
-        identity,
-        account_id=config.account_id,
-        policy=config.policy,
-        idp_initiated=idp_initiated,
-    )
-
-
-def _use_up(ctx: Context, checked: _Verified, now: datetime) -> Flow[None]:
-    """Use up the request and the assertion, atomically in the shared stores.
-
-    Raises:
-        InResponseToMismatch, Replayed: another response got there first.
-    """
-    pending = checked.pending
-    if pending is not None:
-        assert ctx.request_store is not None
-        if not (yield from consume_request(ctx.request_store, pending.request_id, now=now)):
-            raise InResponseToMismatch(
-                f"request {pending.request_id} was already answered or has expired",
-                found=pending.request_id,
-            )
-    verified = checked.verified
-    replay_key, expires_at = verified.replay_key, verified.replay_expires_at
-    if not (
-        yield from add_replay_key(ctx.replay_cache, replay_key, expires_at=expires_at, now=now)
-    ):
-        raise replayed(verified.assertion)
 
 
 def _complete(
@@ -267,14 +75,14 @@ def _complete(
 ) -> Flow[LoginResult]:
     """The login itself; ``seen`` collects what is known (verified only) for the audit."""
     relay_state = form.get("RelayState")
-    checked = yield from _verified(ctx, form, account_id, in_response_to, now, seen, None)
+    checked = yield from verify_posted(ctx, form, account_id, in_response_to, now, seen, None)
     config, pending, assertion = checked.config, checked.pending, checked.verified.assertion
     idp_initiated = checked.in_response_to is None
-    identity = _map_identity(config, assertion, seen)
-    plan = yield from _rules(ctx, config, assertion, identity, idp_initiated)
+    identity = map_identity(config, assertion, seen)
+    plan = yield from apply_rules(ctx, config, assertion, identity, idp_initiated)
     # Every check has passed: use up the request and the assertion, atomically, and only
     # then write.
-    yield from _use_up(ctx, checked, now)
+    yield from use_up(ctx, checked, now)
     outcome = plan.outcome
     if plan.new_user is not None:
         try:
@@ -316,53 +124,6 @@ def _complete(
     )
 
 
-def _pending_test(
-    requests: Requests, request_id: str, config: AccountConfig, now: datetime, admin_id: str
-) -> Flow[PendingRequest]:
-    """The outstanding test request the response says it answers, started by ``admin_id``."""
-    pending = yield from get_request(requests, request_id)
-    if pending is None or not awaited(
-        pending, kind="test_login", account_id=config.account_id, now=now
-    ):
-        raise InResponseToMismatch(
-            f"the response answers request {request_id!r}, which is not a pending Test "
-            "connection of this account (expired, already answered, or a login)",
-            found=request_id,
-        )
-    if pending.test_admin != admin_id:
-        raise TestLoginForbidden(
-            f"the Test connection {request_id!r} was started by another administrator; only "
-            "they can see its result",
-            found=admin_id,
-        )
-    return pending
-
-
-def _pending_request(
-    requests: Requests, request_id: str, config: AccountConfig, now: datetime
-) -> Flow[PendingRequest]:
-    """The outstanding request the response says it answers.
-
-    The InResponseTo read here is not yet verified: it only selects the request, and the
-    verification then requires the signed SubjectConfirmationData to name that request.
-    """
-    pending = yield from get_request(requests, request_id)
-    if pending is not None and pending.kind == "test_login":
-        # Never a login, whoever posts it: the test's result is for its administrator only.
-        raise TestLoginResponse(
-            f"the response answers request {request_id!r}, an administrator's Test connection: "
-            "complete it with complete_test_login, it never logs anyone in",
-            found=request_id,
-        )
-    if pending is None or not awaited(pending, kind="login", account_id=config.account_id, now=now):
-        raise InResponseToMismatch(
-            f"the response answers request {request_id!r}, which this SP is not waiting for "
-            "(expired, already answered, or sent for another account)",
-            found=request_id,
-        )
-    return pending
-
-
 def _update(
     ctx: Context, user: UserRecord, outcome: ProvisioningOutcome, now: datetime
 ) -> Flow[UserRecord]:
@@ -374,47 +135,3 @@ def stale_users_of(ctx: Context, account_id: str, days: int) -> Flow[list[UserRe
     """Users of ``account_id`` without an SSO login in ``days`` days."""
     users = yield from users_of(ctx.users, account_id)
     return stale_users(users, now=ctx.clock(), days=days)
-
-
-def _emit(ctx: Context, event: AuditEvent) -> None:
-    level = logging.WARNING if event.name.endswith("_rejected") else logging.INFO
-    audit_log.log(
-        level,
-        "%s account=%s email=%s code=%s changes=%s message=%s",
-        event.name,
-        event.account_id,
-        event.email,
-        event.code,
-        dict(event.changes) or None,
-        event.message,
-        extra={"samljit_event": event},
-    )
-    if ctx.audit is not None:
-        ctx.audit(event)
-
-
-# The CPU-bound steps, run through these module-level names (so that a test can watch on
-# which thread they run).
-
-
-def _peek(saml_response: str, limits: Limits) -> PeekedResponse:
-    return peek_response(saml_response, limits=limits)
-
-
-def _verify(
-    peeked: PeekedResponse,
-    idp: IdentityProvider,
-    config: AccountConfig,
-    now: datetime,
-    in_response_to: str | None,
-    decryption_keys: Sequence[DecryptionKey],
-) -> VerifiedResponse:
-    return verify_response_xml(
-        peeked,
-        idp=idp,
-        sp=config.sp,
-        now=now,
-        in_response_to=in_response_to,
-        allow_unsolicited=config.policy.allow_idp_initiated,
-        decryption_keys=decryption_keys,
-    )

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Literal
 
-from ._acs import _emit, _map_identity, _rules, _use_up, _verified
+from ._acs_steps import apply_rules, emit, map_identity, use_up, verify_posted
 from ._claims import Identity
 from ._context import (
     Context,
@@ -45,7 +45,7 @@ def complete_test_login(
     try:
         result = yield from _test(ctx, form, account_id, admin_id, now, seen)
     except SamlError as exc:
-        _emit(
+        emit(
             ctx,
             AuditEvent(
                 name="test_login_rejected",
@@ -58,7 +58,7 @@ def complete_test_login(
             ),
         )
         raise
-    _emit(
+    emit(
         ctx,
         AuditEvent(
             name="test_login_completed",
@@ -84,19 +84,19 @@ def _test(
 ) -> Flow[TestLoginResult]:
     """Every check of a login; the mapping's and the rules' refusal is the result, and
     nothing is written but the used-up request and assertion."""
-    checked = yield from _verified(ctx, form, account_id, None, now, seen, admin_id)
+    checked = yield from verify_posted(ctx, form, account_id, None, now, seen, admin_id)
     assertion = checked.verified.assertion
     identity: Identity | None = None
     plan: ProvisioningPlan | None = None
     refusal: SamlError | None = None
     try:
-        identity = _map_identity(checked.config, assertion, seen)
+        identity = map_identity(checked.config, assertion, seen)
         # As a real login answering this request would (SP-initiated).
-        plan = yield from _rules(ctx, checked.config, assertion, identity, False)
+        plan = yield from apply_rules(ctx, checked.config, assertion, identity, False)
     except (ClaimError, ProvisioningError) as exc:
         refusal = exc
     # Used up like a login's: the test response can never be posted again, to either path.
-    yield from _use_up(ctx, checked, now)
+    yield from use_up(ctx, checked, now)
     assert checked.pending is not None
     result = TestLoginResult(
         account_id=checked.config.account_id,

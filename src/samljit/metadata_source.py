@@ -8,14 +8,14 @@ reported in a :class:`RefreshResult`, and logins go on with the last good copy.
 :func:`check_metadata` reports what an operator must act on: expiring certificates and
 metadata past its ``validUntil``.
 
-This module holds the refresh state machine; the HTTP fetcher is in ``_fetch`` and the
-monitoring in ``_monitoring``. Every name in ``__all__`` is importable from here.
+This module holds the source: it fetches, parses and keeps the copy in use. The refresh
+schedule and the transitions of its state are in ``_refresh``, the HTTP fetcher in ``_fetch``
+and the monitoring in ``_monitoring``. Every name in ``__all__`` is importable from here.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -23,15 +23,16 @@ from cryptography import x509
 
 from ._config import METADATA_LIMITS, Limits
 from ._expiry import horizon
-from ._expiry import iso as _iso
 from ._fetch import MetadataFetcher, _display, _scheme_allowed, _too_large, urllib_fetcher
 from ._monitoring import MetadataFinding, check_metadata
-from ._refresh import RefreshResult, _State, refresh_interval, retry_delay
+from ._refresh import RefreshResult, _State, refresh_interval
+from ._refresh import accepted as _accepted
+from ._refresh import check_schedule as _check_schedule
+from ._refresh import failed as _failed
 from ._time import require_aware
 from .errors import ConfigError, MetadataFetchFailed, MetadataInvalid, SamlError
 from .metadata import (
     IdentityProvider,
-    MetadataWarning,
     ParsedMetadata,
     metadata_bytes,
     parse_idp_metadata,
@@ -114,23 +115,14 @@ class MetadataSource:
                 expected="https",
                 found=url.partition(":")[0] or None,
             )
-        if not (math.isfinite(timeout) and 0 < timeout <= 600):
-            raise ConfigError("timeout must be between 0 and 600 seconds", found=str(timeout))
-        if not timedelta(0) < min_refresh_interval <= max_refresh_interval <= timedelta(days=366):
-            raise ConfigError(
-                "refresh intervals must satisfy 0 < min_refresh_interval <= "
-                "max_refresh_interval <= 366 days"
-            )
-        for label, interval in (
-            ("refresh_interval", refresh_interval),
-            ("retry_interval", retry_interval),
-        ):
-            if not timedelta(0) < interval <= timedelta(days=366):
-                raise ConfigError(f"{label} must be positive and at most 366 days")
-        if not retry_interval <= max_retry_interval <= timedelta(days=366):
-            raise ConfigError(
-                "max_retry_interval must be at least retry_interval and at most 366 days"
-            )
+        _check_schedule(
+            timeout=timeout,
+            refresh_interval=refresh_interval,
+            min_refresh_interval=min_refresh_interval,
+            max_refresh_interval=max_refresh_interval,
+            retry_interval=retry_interval,
+            max_retry_interval=max_retry_interval,
+        )
         self._url = url
         if fetcher is None and url is not None:
             fetcher = urllib_fetcher(
@@ -349,25 +341,15 @@ class MetadataSource:
             maximum=self._max_interval,
         )
         next_refresh = _add(now, interval) if self._url is not None else None
-        changed = old is None or old.idp != idp
-        result = RefreshResult(
-            ok=True,
-            code="metadata_updated" if changed else "metadata_unchanged",
-            message=(
-                f"metadata for {idp.entity_id} "
-                + ("updated" if changed else "unchanged")
-                + f" ({len(idp.signing_certificates)} signing certificate(s))"
-            ),
-            at=now,
-            changed=changed,
-            serving=True,
-            warnings=parsed.warnings + warnings,
+        self._state, result = _accepted(
+            self._state,
+            parsed,
+            body,
+            now,
             next_refresh=next_refresh,
+            warnings=parsed.warnings + warnings,
         )
-        self._state = _State(
-            parsed=parsed, xml=body, fetched_at=now, next_refresh=next_refresh, last=result
-        )
-        if changed:
+        if result.changed:
             log.info("metadata of %s: %s", self.name, result.message)
         return result
 
@@ -379,37 +361,13 @@ class MetadataSource:
         code: str | None = None,
         message: str | None = None,
     ) -> RefreshResult:
-        state = self._state
-        code = code or (error.code if error is not None else "metadata_error")
-        message = message or (error.message if error is not None else "")
-        if state.parsed is not None:
-            fetched = state.fetched_at
-            message += f" (still using the copy accepted at {_iso(fetched) if fetched else '?'})"
-        failures = min(state.failures + 1, 64)
-        next_refresh = (
-            _add(now, retry_delay(failures, self._retry_interval, self._max_retry_interval))
-            if self._url is not None
-            else None
+        retry = (self._retry_interval, self._max_retry_interval) if self._url is not None else None
+        self._state, result = _failed(
+            self._state, error, now, code=code, message=message, retry=retry
         )
-        result = RefreshResult(
-            ok=False,
-            code=code,
-            message=message,
-            at=now,
-            serving=state.parsed is not None,
-            error=error,
-            warnings=(MetadataWarning(code, message),),
-            next_refresh=next_refresh,
+        log.warning(
+            "metadata refresh of %s failed [%s]: %s", self.name, result.code, result.message
         )
-        self._state = _State(
-            parsed=state.parsed,
-            xml=state.xml,
-            fetched_at=state.fetched_at,
-            next_refresh=next_refresh,
-            last=result,
-            failures=failures,
-        )
-        log.warning("metadata refresh of %s failed [%s]: %s", self.name, code, message)
         return result
 
 

@@ -1,9 +1,10 @@
 """The JIT demo's browser mode (``examples/jit_demo/serve.py``) in a real Chromium.
 
-An account administrator downloads the built-in test IdP's metadata, pastes it into the
-account's SSO settings and saves; users then sign in from the test IdP page, which posts a
-signed response to the app's ACS, and the users page shows what Just-In-Time provisioning
-did. Each test signs in its own user, so that the tests do not depend on one another.
+The account's local administrator signs in, downloads the built-in test IdP's metadata and
+connects it on samljit's admin pages (paste or upload, preview, save); users then sign in from
+the test IdP page, which posts a signed response to the app's ACS, the users page shows what
+Just-In-Time provisioning did, and the admin status page lists the recent logins. Each test
+signs in its own user, so that the tests do not depend on one another.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .conftest import AppServer, Browser, run_app
 pytestmark = pytest.mark.browser
 
 ACCOUNT = "acme"
+ADMIN = f"/sso/admin/{ACCOUNT}/"
 
 
 @pytest.fixture(scope="module")
@@ -28,21 +30,32 @@ def demo() -> Iterator[AppServer]:
         yield app
 
 
+def sign_in_as_admin(browser: Browser, demo: AppServer) -> None:
+    """The home page's button: the browser's session becomes the local administrator's, and
+    it lands on the admin pages' status page."""
+    browser.open(demo.url("/"))
+    browser.click(browser.wait_for("form#admin-sign-in button"))
+    browser.wait_for("h1", url=demo.url(ADMIN), text="Single sign-on")
+
+
 def paste_test_idp_metadata(browser: Browser, demo: AppServer) -> bytes:
-    """What the administrator does: download the test IdP's metadata from its page, paste it
-    into the SSO settings, save. Returns the metadata."""
+    """What the administrator does: download the test IdP's metadata from its page, sign in,
+    paste it on the admin pages' connect page, check the preview, save. Returns the metadata."""
     browser.open(demo.url("/test-idp"))
     browser.wait_for("h1", text="Test IdP")
     browser.shot("test IdP page")
     metadata = browser.download(browser.find("a[href='/test-idp/metadata.xml']"))
     assert b"IDPSSODescriptor" in metadata
-    browser.open(demo.url(f"/admin/{ACCOUNT}/sso"))
-    browser.wait_for("#save textarea[name=metadata]")
-    browser.paste(browser.find("#save textarea[name=metadata]"), metadata.decode("utf-8"))
-    browser.shot("SSO settings with the pasted metadata")
-    browser.click("#save button")
-    browser.wait_for("#sso-status", url=demo.url(f"/admin/{ACCOUNT}/sso"), text="enabled")
-    browser.shot("SSO settings saved")
+    sign_in_as_admin(browser, demo)
+    browser.open(demo.url(f"{ADMIN}connect"))
+    browser.paste(browser.wait_for("textarea#metadata"), metadata.decode("utf-8"))
+    browser.shot("connect page with the pasted metadata")
+    browser.click("form.card button[type=submit]")
+    browser.wait_for("h1", text="Check your IdP")
+    browser.shot("preview of the IdP")
+    browser.click("button#confirm")
+    browser.wait_for("h1", text="IdP connected")
+    browser.shot("IdP connected")
     return metadata
 
 
@@ -77,33 +90,66 @@ def users_table(browser: Browser, demo: AppServer) -> dict[str, tuple[str, ...]]
     return users
 
 
-def test_the_settings_page_saves_the_test_idp_metadata_and_refuses_garbage(
+def test_the_administrator_connects_the_test_idp_on_the_admin_pages_and_garbage_is_refused(
     browser: Browser, demo: AppServer
 ) -> None:
-    browser.open(demo.url(f"/admin/{ACCOUNT}/sso"))
-    browser.wait_for("#sso-status")
-    browser.shot("SSO settings")
-    assert browser.text("#sp-entity-id") == demo.url(f"/saml/{ACCOUNT}")
-    assert browser.text("#acs-url") == demo.url(f"/saml/{ACCOUNT}/acs")
+    browser.open(demo.url("/test-idp"))
+    browser.wait_for("h1", text="Test IdP")
+    metadata = browser.download(browser.find("a[href='/test-idp/metadata.xml']"))
+    sign_in_as_admin(browser, demo)
+    browser.shot("admin status page")
+    browser.open(demo.url("/"))
+    assert browser.wait_for("#sso-admin").get_attribute("href") == demo.url(ADMIN)
+    browser.open(demo.url(f"{ADMIN}setup/generic"))
+    browser.wait_for("#field-0")
+    browser.shot("setup guide")
+    assert browser.find("#field-0").get_attribute("value") == demo.url(f"/saml/{ACCOUNT}")
+    assert browser.find("#field-1").get_attribute("value") == demo.url(f"/saml/{ACCOUNT}/acs")
 
-    metadata = paste_test_idp_metadata(browser, demo)
-
-    assert browser.status() == 200
-    assert f"with the IdP {demo.url('/test-idp')}." in browser.text("#sso-status")
-    assert browser.find("#metadata-notes").text == ""  # no warning, no error
-    saved = browser.find("#save textarea[name=metadata]").get_attribute("value")
-    assert saved is not None
-    assert saved.encode("utf-8") == metadata
-
-    browser.paste(browser.find("#save textarea[name=metadata]"), "<not metadata")
-    browser.click("#save button")
-    error = browser.wait_for("#metadata-error")
+    browser.open(demo.url(f"{ADMIN}connect"))
+    browser.paste(browser.wait_for("textarea#metadata"), "<not metadata")
+    browser.click("form.card button[type=submit]")
+    browser.wait_for("div.problem")
     browser.shot("garbage refused")
     assert browser.status() == 400
-    assert error.text.startswith("metadata_invalid: ")
-    browser.open(demo.url(f"/admin/{ACCOUNT}/sso"))
-    browser.wait_for("#sso-status")
-    assert f"with the IdP {demo.url('/test-idp')}." in browser.text("#sso-status")
+    assert browser.text("div.problem code") == "metadata_invalid"
+
+    path = browser.downloads / "upload-me.xml"  # a real multipart upload of the file
+    path.write_bytes(metadata)
+    browser.find("input#metadata_file").send_keys(str(path))
+    browser.click("form.card button[type=submit]")
+    browser.wait_for("h1", text="Check your IdP")
+    browser.shot("preview of the uploaded metadata")
+    assert demo.url("/test-idp") in browser.text("main table")
+    browser.click("button#confirm")
+    browser.wait_for("h1", text="IdP connected")
+    browser.open(demo.url(ADMIN))
+    browser.wait_for("span.ok", text="on")
+    browser.shot("SSO on")
+    assert demo.url("/test-idp") in browser.text("main section table")
+
+
+def test_the_admin_pages_refuse_anyone_but_the_administrator(
+    browser: Browser, demo: AppServer
+) -> None:
+    browser.open(demo.url(ADMIN))
+    browser.wait_for("h1", text="Not allowed")
+    browser.shot("nobody signed in")
+    assert browser.status() == 403
+    paste_test_idp_metadata(browser, demo)
+    sign_in_at_test_idp(
+        browser,
+        demo,
+        email="ida@acme.test",
+        full_name="Ida Rhodes",
+        role="account_administrator",
+        step="an SSO user with the administrator role",
+    )
+    assert browser.text("#outcome") in ("created", "unchanged")
+    browser.open(demo.url(ADMIN))
+    browser.wait_for("h1", text="Not allowed")
+    browser.shot("SSO user refused")
+    assert browser.status() == 403
 
 
 def test_a_first_login_from_the_test_idp_creates_the_user(
@@ -197,4 +243,54 @@ def test_an_unaccepted_role_shows_the_error_page_and_changes_nothing(
     assert browser.text("h1") == "Sign-in failed"
     assert browser.text("#error-code") == "role_not_accepted"
     assert users_table(browser, demo) == before  # name, role, last login and its outcome
-    assert "rejected: role_not_accepted" in browser.text("table#attempts tr:nth-child(2)")
+    sign_in_as_admin(browser, demo)
+    browser.shot("recent sign-ins")
+    recent = browser.find_all("main section:last-of-type tr")[1].text
+    assert "refused mary@acme.test role_not_accepted" in recent
+    assert "The user has none of the roles the account accepts." in recent
+
+
+def test_test_connection_shows_what_a_sign_in_would_change_and_changes_nothing(
+    browser: Browser, demo: AppServer
+) -> None:
+    paste_test_idp_metadata(browser, demo)
+    sign_in_at_test_idp(
+        browser,
+        demo,
+        email="emmy@acme.test",
+        full_name="Emmy Noether",
+        role="developer",
+        step="first login",
+    )
+    assert browser.text("#outcome") in ("created", "unchanged")
+    before = users_table(browser, demo)
+
+    sign_in_as_admin(browser, demo)
+    browser.find("input#force-authn").click()
+    browser.shot("status page with Test connection")
+    browser.click("button#test-connection-start")
+    form = browser.wait_for("form#login")  # the test IdP, answering the AuthnRequest
+    assert browser.text("#authn-request").startswith("Answering the app's AuthnRequest _")
+    for name, value in (("email", "emmy@acme.test"), ("full_name", "Emmy Noether")):
+        field = form.find_element("name", name)
+        field.clear()
+        field.send_keys(value)
+    Select(form.find_element("name", "role")).select_by_value("finance")
+    browser.shot("test IdP answering the Test connection")
+    browser.click(form.find_element("css selector", "button"))
+    # The IdP's form posts to the ACS, whose form posts on to the result page.
+    browser.wait_for("h1", url=demo.url(f"{ADMIN}test/result"), text="Test connection result")
+    browser.shot("Test connection result")
+
+    assert browser.status() == 200
+    action = browser.find("#test-action")
+    assert action.get_attribute("data-action") == "update"
+    assert action.text == "A real sign-in would update this user."
+    assert browser.text("code#test-name-id") == "emmy@acme.test"
+    assert browser.text("#test-changes tr[data-field=role]").split() == [
+        "role",
+        "developer",
+        "finance",
+    ]
+    assert browser.text("#test-identity tr[data-field=email] td") == "emmy@acme.test"
+    assert users_table(browser, demo) == before  # nothing written

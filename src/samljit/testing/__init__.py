@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,12 +41,15 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from .._time import format_datetime, require_aware
-from .._xml import NS_DS, NS_MD, NS_SAML, NS_SAMLP, qname
+from .._xml import NS_DS, NS_MD, qname
 from ..bindings import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from ._fakes import FixedClock, RecordingSessionIssuer
 from ._keys import PrivateKey, default_algorithm, make_certificate
 from ._keys import sign as _sign
 from ._knobs import Encryption, Signing
+from ._response_xml import _Omit
+from ._response_xml import new_id as _new_id
+from ._response_xml import response_and_assertion as _response_and_assertion
 from ._xmlenc import (
     DataEncryption,
     EncryptedKeyPlacement,
@@ -76,13 +78,6 @@ __all__ = [
 EMAIL_ADDRESS: Final = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 _PASSWORD_PROTECTED = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"  # noqa: S105 - an AuthnContext class name
 _SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
-_BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
-_BASIC = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
-
-
-class _Omit:
-    def __repr__(self) -> str:
-        return "OMIT"
 
 
 OMIT: Final = _Omit()
@@ -282,62 +277,30 @@ class TestIdP:
         assertion_id = assertion_id or _new_id()
         end = not_on_or_after or now + lifetime
 
-        response = etree.Element(_p("Response"), nsmap={"samlp": NS_SAMLP, "saml": NS_SAML})
-        _set(response, "ID", response_id)
-        response.set("Version", "2.0")
-        response.set("IssueInstant", format_datetime(now))
-        _set(response, "Destination", acs_url if destination is None else destination)
-        if in_response_to is not None:
-            response.set("InResponseTo", in_response_to)
-        etree.SubElement(response, _a("Issuer")).text = issuer or self.entity_id
-        status_element = etree.SubElement(response, _p("Status"))
-        etree.SubElement(status_element, _p("StatusCode"), Value=status)
-
-        assertion = etree.Element(_a("Assertion"), nsmap={"saml": NS_SAML})
-        assertion.set("ID", assertion_id)
-        assertion.set("Version", "2.0")
-        assertion.set("IssueInstant", format_datetime(now))
-        etree.SubElement(assertion, _a("Issuer")).text = (
-            assertion_issuer or issuer or self.entity_id
+        response, assertion = _response_and_assertion(
+            idp_entity_id=self.entity_id,
+            sp_entity_id=sp_entity_id,
+            acs_url=acs_url,
+            now=now,
+            end=end,
+            response_id=response_id,
+            assertion_id=assertion_id,
+            name_id=name_id,
+            name_id_format=name_id_format,
+            attributes=attributes,
+            in_response_to=in_response_to,
+            not_before=not_before,
+            status=status,
+            audience=audience,
+            destination=destination,
+            recipient=recipient,
+            issuer=issuer,
+            assertion_issuer=assertion_issuer,
+            session_index=session_index,
+            authn_context_class=authn_context_class,
+            include_authn_statement=include_authn_statement,
+            signature_placeholder=signing.assertion,
         )
-        if signing.assertion:
-            etree.SubElement(
-                assertion, qname(NS_DS, "Signature"), Id="placeholder", nsmap={"ds": NS_DS}
-            )
-        subject = etree.SubElement(assertion, _a("Subject"))
-        name_id_element = etree.SubElement(subject, _a("NameID"))
-        _set(name_id_element, "Format", name_id_format)
-        name_id_element.text = name_id
-        confirmation = etree.SubElement(subject, _a("SubjectConfirmation"), Method=_BEARER)
-        data = etree.SubElement(confirmation, _a("SubjectConfirmationData"))
-        if in_response_to is not None:
-            data.set("InResponseTo", in_response_to)
-        data.set("NotOnOrAfter", format_datetime(end))
-        _set(data, "Recipient", acs_url if recipient is None else recipient)
-        conditions = etree.SubElement(assertion, _a("Conditions"))
-        _set(
-            conditions,
-            "NotBefore",
-            now - timedelta(seconds=30) if not_before is None else not_before,
-        )
-        conditions.set("NotOnOrAfter", format_datetime(end))
-        if not isinstance(audience, _Omit):
-            restriction = etree.SubElement(conditions, _a("AudienceRestriction"))
-            etree.SubElement(restriction, _a("Audience")).text = audience or sp_entity_id
-        if include_authn_statement:
-            statement = etree.SubElement(assertion, _a("AuthnStatement"))
-            statement.set("AuthnInstant", format_datetime(now))
-            statement.set("SessionIndex", session_index or _new_id())
-            context = etree.SubElement(statement, _a("AuthnContext"))
-            etree.SubElement(context, _a("AuthnContextClassRef")).text = authn_context_class
-        if attributes:
-            attribute_statement = etree.SubElement(assertion, _a("AttributeStatement"))
-            for name, values in attributes.items():
-                attribute = etree.SubElement(
-                    attribute_statement, _a("Attribute"), Name=name, NameFormat=_BASIC
-                )
-                for value in values:
-                    etree.SubElement(attribute, _a("AttributeValue")).text = value
 
         if edit_assertion is not None:
             edit_assertion(assertion)
@@ -382,22 +345,3 @@ class TestIdP:
 
 def _md(local: str) -> str:
     return qname(NS_MD, local)
-
-
-def _p(local: str) -> str:
-    return qname(NS_SAMLP, local)
-
-
-def _a(local: str) -> str:
-    return qname(NS_SAML, local)
-
-
-def _set(element: etree._Element, name: str, value: str | datetime | _Omit | None) -> None:
-    if value is None or isinstance(value, _Omit):
-        return
-    element.set(name, format_datetime(value) if isinstance(value, datetime) else value)
-
-
-def _new_id() -> str:
-    # xs:ID must not start with a digit.
-    return "_" + secrets.token_hex(16)
