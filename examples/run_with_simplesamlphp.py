@@ -5,14 +5,18 @@ What ``make example-flask`` (``-fastapi``, ``-django``) runs, after installing S
     python examples/run_with_simplesamlphp.py flask_app [--port 8000]
 
 It starts SimpleSAMLphp with the users below, starts the example with ``IDP_METADATA_URL``
-pointing at it, gives SimpleSAMLphp the example's SP metadata (as an IdP administrator
-uploads the file an SP sends), prints where to go, and stops both by process ID on Ctrl-C.
+pointing at it (account ``acme`` is connected at start; the admin pages can connect it anew),
+``ALLOW_LOCAL_METADATA_URLS=1`` (the admin pages may fetch SimpleSAMLphp's http metadata URL)
+and a random ``ADMIN_PASSWORD`` for the local administrator ``admin@acme.test``, gives
+SimpleSAMLphp the example's SP metadata (as an IdP administrator uploads the file an SP
+sends), prints where to go, and stops both by process ID on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -71,10 +75,13 @@ def main(argv: list[str] | None = None) -> int:
         idp_root.mkdir()
         key = ssp.make_key_pair("SimpleSAMLphp example IdP")
         with ssp.start(idp_root, idp_key=key, users=USERS) as idp:
+            admin_password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
             env = dict(
                 os.environ,
                 PORT=str(args.port),
                 IDP_METADATA_URL=idp.metadata_url,
+                ALLOW_LOCAL_METADATA_URLS="1",
+                ADMIN_PASSWORD=admin_password,
                 DATABASE=str(Path(tmp) / "app.sqlite3"),
             )
             app = subprocess.Popen(  # noqa: S603 - our own example
@@ -92,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  Users:         {base}/users")
                 print("  IdP logins: ada / ada-password, grace / grace-password,")
                 print("              guest / guest-password (an unaccepted role)")
+                print(f"  SSO admin:     {base}/sso/admin/acme/  (sign in at {base}/login")
+                print(f"                 as admin@acme.test / {admin_password}, or as grace)")
+                print(f"  IdP metadata:  {idp.metadata_url}  (for the admin pages' Connect IdP)")
                 print("Ctrl-C stops both.", flush=True)
                 app.wait()
             except KeyboardInterrupt:

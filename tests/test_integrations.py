@@ -635,8 +635,9 @@ def _glue(example: str) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("example", ["flask_app", "fastapi_app"])
 def test_an_examples_sso_glue_is_at_most_30_lines_of_code(example: str) -> None:
-    """What SSO costs an existing app: the code between the example's glue markers, but for
-    the account administrators' pages."""
+    """What SSO costs an existing app: the code between the example's glue markers but the
+    admin pages block (a few of these lines serve the admin pages too: their imports, the
+    login history and the metadata URL options)."""
     blocks = _glue(example)
     assert set(blocks) == {"(imports)", "", "(admin pages)"}
     sso = blocks["(imports)"] + blocks[""]

@@ -13,9 +13,9 @@ beside it), ``ADMIN_PASSWORD`` (of the local administrator ``admin@acme.test``; 
 random one is printed on stderr), ``IDP_METADATA_URL`` (optional: account ``acme`` is
 connected to this IdP at start), ``ALLOW_LOCAL_METADATA_URLS=1`` (the admin pages also fetch
 http and private-address metadata URLs, such as a SimpleSAMLphp on 127.0.0.1). Everything
-between the "samljit glue" markers is what SSO costs the app. Stores that block (SQLite,
-SQLAlchemy) run on worker threads through ``in_thread``; verification runs off the event loop
-too, and so do the admin pages.
+between the "samljit glue" markers is what SSO and the admin pages cost the app. Stores that
+block (SQLite, SQLAlchemy) run on worker threads through ``in_thread``; verification runs off
+the event loop too, and so do the admin pages.
 """
 
 import dataclasses
@@ -110,6 +110,8 @@ service = samljit.AsyncLoginService(
     session_revoker=sessions,  # the IdP's Single Logout ends the user's sessions
     account_for_domain={"acme.test": "acme"}.get,  # the account's verified email domains
     audit=record_logins(history),
+    metadata_allow_http=LOCAL_URLS,  # for the metadata URLs given on the admin pages
+    metadata_allow_private_addresses=LOCAL_URLS,
 )
 # --- end of samljit glue ------------------------------------------------------------------
 
@@ -131,9 +133,7 @@ admin = AdminPages(  # at /sso/admin/{account}/, on worker threads
     can_administer=can_administer,
     new_account=new_account,
     history=history,
-    # TODO(testconn): service=sso.blocking(service) once it is on main
-    sp_metadata=sso.from_thread(service.sp_metadata),
-    metadata_source=sso.from_thread(service.metadata_source),
+    service=sso.blocking(service),  # Test connection, the SP metadata, the URL's refresh state
     allow_http=LOCAL_URLS,
     allow_private_addresses=LOCAL_URLS,
 )

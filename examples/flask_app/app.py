@@ -13,7 +13,7 @@ beside it), ``ADMIN_PASSWORD`` (of the local administrator ``admin@acme.test``; 
 random one is printed on stderr), ``IDP_METADATA_URL`` (optional: account ``acme`` is
 connected to this IdP at start), ``ALLOW_LOCAL_METADATA_URLS=1`` (the admin pages also fetch
 http and private-address metadata URLs, such as a SimpleSAMLphp on 127.0.0.1). Everything
-between the "samljit glue" markers is what SSO costs the app.
+between the "samljit glue" markers is what SSO and the admin pages cost the app.
 """
 
 import dataclasses
@@ -105,7 +105,7 @@ service = samljit.LoginService(
     session_revoker=sessions,  # the IdP's Single Logout ends the user's sessions
     account_for_domain={"acme.test": "acme"}.get,  # the account's verified email domains
     audit=record_logins(history),
-    metadata_allow_http=LOCAL_URLS,  # keeps a metadata URL connected on the admin pages fresh
+    metadata_allow_http=LOCAL_URLS,  # for the metadata URLs given on the admin pages
     metadata_allow_private_addresses=LOCAL_URLS,
 )
 # --- end of samljit glue ------------------------------------------------------------------
@@ -128,7 +128,7 @@ admin = AdminPages(  # at /sso/admin/<account>/
     can_administer=can_administer,
     new_account=new_account,
     history=history,
-    service=service,  # Test connection; the SP metadata; the metadata URL's refresh state
+    service=service,  # Test connection, the SP metadata, the metadata URL's refresh state
     allow_http=LOCAL_URLS,
     allow_private_addresses=LOCAL_URLS,
 )

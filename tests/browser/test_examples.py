@@ -2,9 +2,10 @@
 
 Each app is started once per module as its README says, ``python examples/<name>/app.py``
 from the repository root, with ``PORT``, ``IDP_METADATA_URL`` (the SimpleSAMLphp IdP's
-metadata, which the app fetches to configure account ``acme``) and ``DATABASE`` (a new SQLite
-file). SimpleSAMLphp then learns the app as an IdP administrator would: from the SP metadata
-the app serves at ``/sso/acme/metadata``.
+metadata, which the app fetches to configure account ``acme``), ``ADMIN_PASSWORD`` and
+``DATABASE`` (a new SQLite file). SimpleSAMLphp then learns the app as an IdP administrator
+would: from the SP metadata the app serves at ``/sso/acme/metadata``. One more process per
+app, started without ``IDP_METADATA_URL``, is connected to SimpleSAMLphp on its admin pages.
 
 The contract every example app follows (the pages these tests read):
 
@@ -21,6 +22,11 @@ The contract every example app follows (the pages these tests read):
 - ``/users``: one ``<tr data-email="...">`` per user with ``td.full-name`` and ``td.role``.
 - Logout ends the app's session and logs out at the IdP (SAML Single Logout), which comes
   back to the SLO endpoint; the browser lands on ``/`` showing ``Not signed in``.
+- ``/login``: the app's own password sign-in (``input#username``, ``input#password``,
+  ``button#login``) for the local administrator ``admin@acme.test`` (role
+  ``account_administrator``, password ``ADMIN_PASSWORD``); then ``/`` as above, with
+  ``a#sso-admin`` to ``/sso/admin/acme/``, the account's SSO admin pages (a 403 for anyone but
+  the account's administrators).
 
 Each test uses a user of its own, so that the tests do not depend on one another's order.
 """
@@ -28,6 +34,7 @@ Each test uses a user of its own, so that the tests do not depend on one another
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +52,9 @@ DOMAIN = "acme.test"
 EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 MD = "{urn:oasis:names:tc:SAML:2.0:metadata}"
 STARTUP_TIMEOUT = 60.0  # Django and uvicorn import a lot on 2 slow cores
+ADMIN_EMAIL = "admin@acme.test"
+ADMIN_PASSWORD = "acme-admin-password"  # the apps are started with it
+ADMIN_PAGES = f"/sso/admin/{ACCOUNT}/"
 
 
 @dataclass(frozen=True)
@@ -73,26 +83,33 @@ class User:
     role: str
 
 
-@pytest.fixture(scope="module", params=EXAMPLES)
-def example(
-    request: pytest.FixtureRequest,
-    simplesamlphp: SimpleSAMLphp,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Example]:
-    name: str = request.param
+@contextmanager
+def start_example(name: str, database: Path, **env: str) -> Iterator[Example]:
+    """Run ``python examples/<name>/app.py`` with a new database and the local administrator's
+    password, until the block ends."""
     script = Path("examples") / name / "app.py"
     if not (ROOT / script).is_file():
         pytest.fail(
             f"{script} does not exist: the {name} example is not written yet", pytrace=False
         )
     port = free_port()
-    env = {
-        "PORT": str(port),
-        "IDP_METADATA_URL": simplesamlphp.metadata_url,
-        "DATABASE": str(tmp_path_factory.mktemp(name) / "app.sqlite"),
-    }
-    with run_app(name, [str(script)], port=port, env=env, timeout=STARTUP_TIMEOUT) as server:
-        example = Example(name=name, server=server)
+    env.update(PORT=str(port), ADMIN_PASSWORD=ADMIN_PASSWORD, DATABASE=str(database))
+    log_name = name if "IDP_METADATA_URL" in env else f"{name}-unconnected"
+    with run_app(log_name, [str(script)], port=port, env=env, timeout=STARTUP_TIMEOUT) as server:
+        yield Example(name=name, server=server)
+
+
+@pytest.fixture(scope="module", params=EXAMPLES)
+def example(
+    request: pytest.FixtureRequest,
+    simplesamlphp: SimpleSAMLphp,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Example]:
+    """The app, its account ``acme`` connected to SimpleSAMLphp at start (IDP_METADATA_URL)."""
+    name: str = request.param
+    database = tmp_path_factory.mktemp(name) / "app.sqlite"
+    with start_example(name, database, IDP_METADATA_URL=simplesamlphp.metadata_url) as example:
+        server = example.server
         status, metadata = http_get(example.entity_id, timeout=10)
         assert status == 200, f"GET {example.entity_id}: HTTP {status}\n{server.log()}"
         check_sp_metadata(example, metadata)
@@ -328,3 +345,143 @@ def test_logout_ends_the_app_session_and_the_idp_session(
     browser.wait_for("form input#username")
     browser.shot("login again: the IdP asks for the password")
     assert browser.driver.current_url.startswith(simplesamlphp.base_url)
+
+
+# --- the account administrators' pages ----------------------------------------------------
+
+
+def sign_in_with_password(browser: Browser, example: Example, step: str) -> None:
+    """The local administrator signs in on the app's own password form."""
+    browser.open(example.url("/login"))
+    browser.wait_for("form input#username")
+    assert browser.find("input#username").get_attribute("name") == "username"
+    assert browser.find("input#password").get_attribute("name") == "password"
+    browser.find("input#username").send_keys(ADMIN_EMAIL)
+    browser.find("input#password").send_keys(ADMIN_PASSWORD)
+    browser.shot(f"{step}: password sign-in")
+    browser.click("button#login")
+    browser.wait_for("span#email", url=example.url("/"))
+    assert browser.text("span#email") == ADMIN_EMAIL
+    assert browser.text("span#role") == "account_administrator"
+
+
+def open_admin_pages(browser: Browser, example: Example, step: str) -> None:
+    """Follow the home page's link to the account's SSO admin pages (their status page)."""
+    link = browser.find("a#sso-admin")
+    assert link.get_attribute("href") == example.url(ADMIN_PAGES)
+    browser.click(link)
+    browser.wait_for("main h1", url=example.url(ADMIN_PAGES), text="Single sign-on")
+    browser.shot(f"{step}: SSO status page")
+    assert browser.status() == 200
+
+
+def test_the_local_administrator_signs_in_and_sees_the_sso_status_page(
+    browser: Browser, simplesamlphp: SimpleSAMLphp, example: Example
+) -> None:
+    sign_in_with_password(browser, example, "admin")
+
+    open_admin_pages(browser, example, "admin")
+
+    main = browser.text("main")
+    assert "Single sign-on is on" in main
+    assert simplesamlphp.entity_id in [cell.text for cell in browser.find_all("main td code")]
+
+
+def test_a_wrong_password_is_refused(browser: Browser, example: Example) -> None:
+    browser.open(example.url("/login"))
+    browser.wait_for("form input#username")
+    browser.find("input#username").send_keys(ADMIN_EMAIL)
+    browser.find("input#password").send_keys(ADMIN_PASSWORD + "-not")
+    browser.click("button#login")
+    browser.wait_for("h1", text="Sign-in failed")
+    browser.shot("refused")
+    assert browser.status() == 403
+    expect_signed_out(browser, example, "after the refusal")
+
+
+def test_an_sso_user_who_is_no_administrator_may_not_open_the_admin_pages(
+    browser: Browser, simplesamlphp: SimpleSAMLphp, example: Example
+) -> None:
+    user = idp_user(simplesamlphp, example, "linus", full_name="Linus Pauling", role="developer")
+    sp_initiated_login(browser, simplesamlphp, example, user, "login")
+    expect_signed_in(browser, example, user, "login")
+    assert browser.find_all("a#sso-admin") == []
+
+    browser.open(example.url(ADMIN_PAGES))
+
+    browser.wait_for("body")
+    browser.shot("admin pages refused")
+    assert browser.status() == 403
+    assert simplesamlphp.entity_id not in browser.text("body")
+
+
+def test_the_administrators_test_connection_signs_nobody_in(
+    browser: Browser, simplesamlphp: SimpleSAMLphp, example: Example
+) -> None:
+    """Test connection: a real round trip to SimpleSAMLphp, shown as what a sign-in would do."""
+    user = idp_user(simplesamlphp, example, "barbara", full_name="Barbara Liskov", role="finance")
+    sign_in_with_password(browser, example, "admin")
+    open_admin_pages(browser, example, "admin")
+
+    browser.click("button#test-connection-start")
+    sign_in_at_idp(browser, simplesamlphp, user, "test connection")
+
+    action = browser.wait_for("p#test-action", url=example.url(ADMIN_PAGES + "test/result"))
+    browser.shot("test connection result")
+    assert browser.text("main h1") == "Test connection result"
+    assert action.get_attribute("data-action") == "create"
+    assert browser.text("code#test-name-id") == user.email
+    assert user.email not in users_page(browser, example)  # a dry run: nobody was created
+    browser.open(example.url("/"))
+    assert browser.wait_for("span#email").text == ADMIN_EMAIL  # still the administrator
+
+
+@pytest.fixture(params=EXAMPLES)
+def unconnected_example(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Example]:
+    """The app started without IDP_METADATA_URL: account ``acme`` has no SSO yet."""
+    name: str = request.param
+    database = tmp_path_factory.mktemp(f"{name}-unconnected") / "app.sqlite"
+    with start_example(name, database) as example:
+        yield example
+
+
+def test_the_administrator_connects_the_idp_by_pasting_its_metadata(
+    browser: Browser, simplesamlphp: SimpleSAMLphp, unconnected_example: Example
+) -> None:
+    """No settings page of the app's own: the admin pages connect SimpleSAMLphp, and its
+    users then sign in."""
+    example = unconnected_example
+    sign_in_with_password(browser, example, "admin")
+    open_admin_pages(browser, example, "before")
+    assert "Single sign-on is off" in browser.text("main")
+
+    browser.open(example.url(ADMIN_PAGES + "connect"))
+    textarea = browser.wait_for("form textarea#metadata")
+    browser.paste(textarea, simplesamlphp.metadata_xml.decode("utf-8"))
+    browser.shot("metadata pasted")
+    browser.click(f"form[action='{ADMIN_PAGES}connect'] button[type=submit]")
+    confirm = browser.wait_for("button#confirm")
+    browser.shot("preview")
+    assert simplesamlphp.entity_id in [cell.text for cell in browser.find_all("main td code")]
+    browser.click(confirm)
+    browser.wait_for("main h1", text="IdP connected")
+    browser.shot("connected")
+    browser.open(example.url(ADMIN_PAGES))
+    browser.wait_for("main h1", text="Single sign-on")
+    assert "Single sign-on is on" in browser.text("main")
+
+    # The IdP's administrator adds the app from the SP metadata it now serves.
+    status, metadata = http_get(example.entity_id, timeout=10)
+    assert status == 200, example.server.log()
+    check_sp_metadata(example, metadata)
+    simplesamlphp.register_sp(f"{example.name}-connected", metadata)
+    user = idp_user(
+        simplesamlphp, example, "rosalind", full_name="Rosalind Franklin", role="finance"
+    )
+    browser.new_session()
+    sp_initiated_login(browser, simplesamlphp, example, user, "SSO login")
+
+    expect_signed_in(browser, example, user, "SSO login")
+    assert users_page(browser, example)[user.email] == [(user.full_name, user.role)]

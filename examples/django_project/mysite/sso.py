@@ -19,6 +19,7 @@ from .views import can_administer
 DATA = settings.DATABASES["default"]["NAME"].parent  # next to the database
 ROLES = ["account_administrator", "developer", "finance", "media_library_full_access"]
 ROLES += ["media_library_view_only_access", "media_library_restricted_access"]
+LOCAL_URLS = settings.ALLOW_LOCAL_METADATA_URLS  # e.g. a SimpleSAMLphp on 127.0.0.1
 HISTORY = samljit.stores.SQLiteLoginHistory(DATA / "samljit.sqlite3")  # for the status page
 
 
@@ -31,6 +32,8 @@ def service() -> samljit.LoginService:
         sp_certificate=x509.load_pem_x509_certificate((DATA / "sp-cert.pem").read_bytes()),
         account_for_domain=lambda domain: "acme",  # one customer: every email goes to acme
         audit=record_logins(HISTORY),
+        metadata_allow_http=LOCAL_URLS,  # for the metadata URLs given on the admin pages
+        metadata_allow_private_addresses=LOCAL_URLS,
     )
 
 
@@ -53,6 +56,6 @@ admin = admin_pages(  # the administrators' pages (SAMLJIT_ADMIN), at /sso/admin
     can_administer=can_administer,
     new_account=new_account,
     history=HISTORY,
-    allow_http=settings.ALLOW_LOCAL_METADATA_URLS,
-    allow_private_addresses=settings.ALLOW_LOCAL_METADATA_URLS,
+    allow_http=LOCAL_URLS,
+    allow_private_addresses=LOCAL_URLS,
 )
