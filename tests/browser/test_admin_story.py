@@ -57,8 +57,11 @@ EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Example, str]]:
-    """The Flask example with no IdP, and its administrator's password."""
+def app(
+    simplesamlphp: SimpleSAMLphp, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Example, str]]:
+    """The Flask example with no IdP, and its administrator's password. At the end the IdP
+    forgets the app (in case a later app gets the same port)."""
     password = secrets.token_urlsafe(12)
     port = free_port()
     env = {
@@ -69,7 +72,11 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Example, str
     }
     script = str(Path("examples") / "flask_app" / "app.py")
     with run_app("admin-story", [script], port=port, env=env, timeout=STARTUP_TIMEOUT) as server:
-        yield Example(name="admin-story", server=server), password
+        example = Example(name="admin-story", server=server)
+        try:
+            yield example, password
+        finally:
+            simplesamlphp.unregister_sp_values(example.entity_id)
 
 
 def test_an_administrator_sets_up_sso_from_scratch_with_the_pages_alone(

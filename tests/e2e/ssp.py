@@ -288,6 +288,15 @@ class SimpleSAMLphp:
         self.console_sps[entity_id] = SPEntry(
             entity_id=entity_id, acs_url=acs_url, slo_url=slo_url, name_id_format=name_id_format
         )
+        self._write_console_sps()
+
+    def unregister_sp_values(self, entity_id: str) -> None:
+        """Delete an SP registered by :meth:`register_sp_values` (none: nothing happens), so
+        that a later app on the same port is known by its own registration."""
+        if self.console_sps.pop(entity_id, None) is not None:
+            self._write_console_sps()
+
+    def _write_console_sps(self) -> None:
         text = render_sp_entries(list(self.console_sps.values()))
         _write_atomically(self.root / CONSOLE_SPS, text.encode("utf-8"))
 

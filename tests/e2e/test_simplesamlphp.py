@@ -439,6 +439,20 @@ def test_simplesamlphp_knows_an_sp_from_the_values_typed_into_its_console(
     assert result.assertion.name_id.format == EMAIL_FORMAT
 
 
+def test_an_sp_registered_from_values_can_be_unregistered(simplesamlphp: SimpleSAMLphp) -> None:
+    entity_id = "https://sp.samljit.test/acme-console-removed"
+    simplesamlphp.register_sp_values(entity_id, acs_url="http://127.0.0.1:9/sso/removed/acs")
+    known = Browser([simplesamlphp.origin]).get(simplesamlphp.idp_initiated_url(entity_id))
+    assert known.form_with("username", "password")
+
+    simplesamlphp.unregister_sp_values(entity_id)
+
+    unknown = Browser([simplesamlphp.origin]).get(simplesamlphp.idp_initiated_url(entity_id))
+    assert "MetadataNotFound" in unknown.text
+    assert not unknown.forms
+    assert entity_id not in simplesamlphp.console_sps
+
+
 @BOTH_BINDINGS
 def test_sp_initiated_login_creates_the_user_and_returns_to_the_saved_target(
     simplesamlphp: SimpleSAMLphp, binding: str
