@@ -177,7 +177,7 @@ def _flask_site(idp: TestIdP, **admin_options: Any) -> AdminSite:
     return site
 
 
-def _starlette_site(idp: TestIdP, **admin_options: Any) -> AdminSite:
+def _starlette_site(idp: TestIdP, admin_templates: Any = None, **admin_options: Any) -> AdminSite:
     async def sign_in(request: Request) -> PlainTextResponse:
         request.session["user"] = request.path_params["user"]
         return PlainTextResponse("")
@@ -204,6 +204,7 @@ def _starlette_site(idp: TestIdP, **admin_options: Any) -> AdminSite:
             accounts, site.events, service=starlette_adapter.blocking(service), **admin_options
         ),
         admin_id=lambda request: str(request.session.get("user", "")),
+        admin_templates=admin_templates,
     )
     return site
 

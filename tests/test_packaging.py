@@ -169,6 +169,7 @@ def test_the_sdist_ships_the_package_and_no_test_suite(tmp_path: Path) -> None:
     assert "src/samljit/__init__.py" in names
     assert "src/samljit/py.typed" in names
     assert "src/samljit/__main__.py" in names
+    assert "src/samljit/integrations/django/templates/samljit/admin/layout.html" in names
     assert not [name for name in names if name.startswith("tests")]
     assert "License-Expression: MIT" in pkg_info
     assert 'extra == "dev"' not in pkg_info

@@ -108,7 +108,12 @@ class _AdminBase:
 
     def _page(self, title: str, body: str, base: str | None, status: int = 200) -> WebResponse:
         document = self._templates.layout(title, body, base=base)
-        return WebResponse(status=status, body=document.encode("utf-8"), headers=HEADERS)
+        return WebResponse(
+            status=status,
+            body=document.encode("utf-8"),
+            headers=HEADERS,
+            page=self._templates.parts(title, body, base=base),
+        )
 
     def _bounded(self, xml: bytes) -> bytes:
         if len(xml) > self._max_bytes:

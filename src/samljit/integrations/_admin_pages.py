@@ -1,22 +1,37 @@
-"""The HTML of the account administrator's pages: the views they show and :class:`Templates`.
+"""The HTML of the account administrator's pages: :class:`Templates` (the views it renders are
+in ``_admin_views``).
 
 Every page is one method of :class:`Templates` that takes a frozen view (plain strings, already
 formatted) and returns HTML; :meth:`Templates.layout` wraps each in the document with the
 built-in stylesheet. An app changes the look by subclassing :class:`Templates` and overriding
-the methods it wants (``layout`` alone gives the pages its base layout), then passing an
-instance as ``AdminPages(templates=...)``. Whatever an override renders, it must escape every
-value with :func:`html.escape` (:func:`esc`): entity IDs, URLs and claims come from outside.
+the methods it wants, then passing an instance as ``AdminPages(templates=...)``; its base
+layout comes from its framework's template ``samljit/admin/layout.html`` (the adapters render
+:meth:`Templates.parts` in it), or from an override of ``layout``. Whatever an override
+renders, it must escape every value with :func:`html.escape` (:func:`esc`): entity IDs, URLs
+and claims come from outside.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import ClassVar
 
 from ._admin_domains import DomainTemplates
 from ._admin_html import Problem, esc
 from ._admin_html import copy_field as _copy_field
 from ._admin_test import TestTemplates
+from ._admin_views import (
+    COPY_SCRIPT,
+    STYLESHEET,
+    CertificateView,
+    ConnectView,
+    GuideView,
+    IdpView,
+    LoginView,
+    MappingView,
+    StatusView,
+)
+from ._web import PageParts
 
 __all__ = [
     "STYLESHEET",
@@ -32,172 +47,53 @@ __all__ = [
     "esc",
 ]
 
-STYLESHEET = """
-*{box-sizing:border-box}
-body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;
-background:#f6f8fa}
-main{max-width:56rem;margin:0 auto;padding:1rem 1.25rem 3rem}
-header.admin{background:#24292f;color:#fff;padding:.75rem 1.25rem}
-header.admin a{color:#fff;margin-right:1rem}
-h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}
-section,form.card{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:1rem;
-margin:1rem 0}
-label{display:block;font-weight:600;margin:.75rem 0 .25rem}
-input[type=text],input[type=url],input[type=email],textarea,select{width:100%;padding:.5rem;
-border:1px solid #8c959f;border-radius:6px;font:inherit}
-textarea{min-height:8rem;font-family:ui-monospace,monospace;font-size:.85rem}
-button{font:inherit;padding:.45rem .9rem;border-radius:6px;border:1px solid #1f883d;
-background:#1f883d;color:#fff;cursor:pointer;margin-top:.75rem}
-button.secondary{background:#fff;color:#1f2328;border-color:#8c959f}
-button.danger{background:#cf222e;border-color:#cf222e}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;
-border-bottom:1px solid #d0d7de;vertical-align:top;overflow-wrap:anywhere}
-.copy{display:flex;gap:.5rem;align-items:center}.copy input{flex:1}.copy button{margin:0}
-.problem{border-left:4px solid #cf222e;background:#ffebe9;padding:.5rem .75rem;margin:.5rem 0}
-.warning{border-left:4px solid #bf8700;background:#fff8c5;padding:.5rem .75rem;margin:.5rem 0}
-.ok{color:#1a7f37;font-weight:600}.off{color:#cf222e;font-weight:600}
-code{font-family:ui-monospace,monospace;overflow-wrap:anywhere}
-@media (max-width:40rem){main{padding:.5rem}th,td{display:block}}
-"""
-"""The built-in stylesheet, inlined in every page (no CDN)."""
-
-# Copy buttons: select the read-only field (works without JavaScript: select and copy by
-# hand), and copy it with the Clipboard API where the browser has one.
-_COPY_SCRIPT = (
-    "document.querySelectorAll('[data-copy]').forEach(function(b){b.addEventListener('click',"
-    "function(){var i=document.getElementById(b.dataset.copy);i.select();"
-    "if(navigator.clipboard){navigator.clipboard.writeText(i.value)}})})"
-)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CertificateView:
-    """One signing certificate of the IdP."""
-
-    subject: str
-    not_after: str
-    sha256: str
-    expired: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IdpView:
-    """What was read from IdP metadata."""
-
-    entity_id: str
-    sso: Sequence[tuple[str, str]] = ()
-    """(binding, location) of each SingleSignOnService."""
-    slo: Sequence[tuple[str, str]] = ()
-    certificates: Sequence[CertificateView] = ()
-    warnings: Sequence[Problem] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LoginView:
-    """One recent login or refusal."""
-
-    at: str
-    outcome: str
-    email: str = ""
-    code: str = ""
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StatusView:
-    """The status page."""
-
-    account_id: str
-    base: str
-    """The URL of the account's admin pages, ending with ``/``."""
-    enabled: bool
-    csrf_field: str = ""
-    test_connection: bool = False
-    """Whether to offer Test connection (the pages have the login service; SSO is on)."""
-    idp: IdpView | None = None
-    problem: Problem | None = None
-    """Why the saved metadata cannot be used, when it cannot."""
-    source: str = "pasted"
-    """``pasted`` or the metadata URL."""
-    source_facts: Sequence[tuple[str, str]] = ()
-    """(label, value): last refresh, next refresh, last error."""
-    logins: Sequence[LoginView] = ()
-    domains: Sequence[tuple[str, bool]] | None = None
-    """(domain, verified) of each of the account's domains; None when the app does not
-    verify domains."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GuideView:
-    """The guided setup of one vendor."""
-
-    account_id: str
-    base: str
-    display_name: str
-    create_app: str
-    fields: Sequence[tuple[str, str, str]]
-    """(label, value, help)."""
-    attributes_section: str
-    attributes: Sequence[tuple[str, str, str]]
-    """(attribute name, value, help)."""
-    steps: Sequence[str]
-    vendors: Sequence[tuple[str, str]] = ()
-    """(key, display name) of every vendor, for the menu."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConnectView:
-    """The connect form, or the preview of what was read."""
-
-    account_id: str
-    base: str
-    csrf_field: str
-    problem: Problem | None = None
-    idp: IdpView | None = None
-    metadata_b64: str = ""
-    metadata_url: str = ""
-    entity_id: str = ""
-    max_bytes: int = 0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MappingView:
-    """The claim mapping form and its preview."""
-
-    account_id: str
-    base: str
-    csrf_field: str
-    presets: Sequence[str]
-    form: dict[str, str] = field(default_factory=dict)
-    problem: Problem | None = None
-    result: Sequence[tuple[str, str]] = ()
-    """(field, value) of the identity the sample claims map to."""
-    connected: bool = True
-
 
 class Templates(DomainTemplates, TestTemplates):
     """The pages' HTML. Subclass and override any method to change the look; each returns
-    a fragment that :meth:`layout` wraps (override ``layout`` for the app's base layout)."""
+    a fragment that :meth:`layout` wraps. The app's base layout is its framework's template
+    ``samljit/admin/layout.html`` (docs/theming.md), or an override of ``layout``."""
+
+    stylesheet: ClassVar[str] = STYLESHEET
+    """The CSS of the built-in layout (and the ``stylesheet`` of the app's layout template):
+    a subclass may extend it, e.g. ``stylesheet = STYLESHEET + "header.admin{...}"``."""
+
+    def nav(self, base: str | None) -> list[tuple[str, str]]:
+        """(href, label) of the links to the account's pages under ``base``; none without
+        one (a page shown to someone who may not see them)."""
+        if base is None:
+            return []
+        links = (
+            ("", "Status"),
+            ("setup", "Setup guide"),
+            ("connect", "Connect IdP"),
+            ("mapping", "Claim mapping"),
+            ("disable", "Disable SSO"),
+        )
+        return [(base + path, label) for path, label in links]
 
     def layout(self, title: str, body: str, *, base: str | None) -> str:
         """The whole document: ``body`` under a header linking the account's pages."""
-        nav = ""
-        if base is not None:
-            links = (
-                ("", "Status"),
-                ("setup", "Setup guide"),
-                ("connect", "Connect IdP"),
-                ("mapping", "Claim mapping"),
-                ("disable", "Disable SSO"),
-            )
-            nav = "".join(f'<a href="{esc(base + path)}">{label}</a>' for path, label in links)
+        nav = "".join(f'<a href="{esc(href)}">{esc(label)}</a>' for href, label in self.nav(base))
         return (
             '<!doctype html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{esc(title)}</title><style>{STYLESHEET}</style></head><body>"
+            f"<title>{esc(title)}</title><style>{self.stylesheet}</style></head><body>"
             f'<header class="admin"><nav aria-label="SSO administration">{nav}</nav></header>'
-            f"<main><h1>{esc(title)}</h1>{body}</main><script>{_COPY_SCRIPT}</script>"
+            f"<main><h1>{esc(title)}</h1>{body}</main><script>{COPY_SCRIPT}</script>"
             "</body></html>"
+        )
+
+    def parts(self, title: str, body: str, *, base: str | None) -> PageParts | None:
+        """The page before its layout, for an adapter that renders it in the app's layout
+        template; None when a subclass overrides :meth:`layout` (that is the app's layout)."""
+        if type(self).layout is not Templates.layout:
+            return None
+        return PageParts(
+            title=title,
+            body=body,
+            nav=self.nav(base),
+            stylesheet=self.stylesheet,
+            script=COPY_SCRIPT,
         )
 
     def message(self, text: str) -> str:

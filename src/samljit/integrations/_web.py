@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import logging
 import secrets
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,14 +20,17 @@ from ..bindings import post_form
 from ..errors import ConfigError, SamlError
 
 __all__ = [
+    "ADMIN_LAYOUT",
     "CSRF_FIELD",
     "SESSION_KEY",
     "CurrentSessionRevoker",
+    "PageParts",
     "WebResponse",
     "acs_refused",
     "csrf_input",
     "csrf_valid",
     "failure",
+    "layout_context",
     "logout_allowed",
     "logout_form",
     "logout_target",
@@ -51,6 +54,29 @@ CSRF_FIELD = "samljit_csrf"
 GENERIC_FAILURE = "Single sign-on failed"
 
 
+ADMIN_LAYOUT = "samljit/admin/layout.html"
+"""The template name under which an app gives the admin pages its own base layout (Flask's
+templates folder, Django's template loaders, the FastAPI adapter's ``admin_templates``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PageParts:
+    """An HTML page before its layout, for an adapter that renders it in the app's own base
+    layout (the admin pages give one with each page; see docs/theming.md)."""
+
+    title: str
+    """Plain text: the layout escapes it."""
+    body: str
+    """The page's HTML, every value in it already escaped: the layout inserts it as is."""
+    nav: Sequence[tuple[str, str]] = ()
+    """(href, label) of the links to the account's pages, plain text; none on a page shown
+    to someone who may not see them."""
+    stylesheet: str = ""
+    """The built-in CSS (the layout may include it in a ``<style>`` or leave it out)."""
+    script: str = ""
+    """The copy buttons' JavaScript (without it, the values are selected and copied by hand)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WebResponse:
     """A framework-neutral HTTP response."""
@@ -60,6 +86,26 @@ class WebResponse:
     content_type: str = "text/html; charset=utf-8"
     location: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    page: PageParts | None = None
+    """The parts of an HTML ``body`` rendered in the built-in layout, when an adapter may
+    render them in the app's layout instead (:data:`ADMIN_LAYOUT`)."""
+
+
+def layout_context(
+    page: PageParts, *, account_id: str, safe: Callable[[str], object]
+) -> dict[str, object]:
+    """The variables of :data:`ADMIN_LAYOUT`: ``title``, ``body``, ``nav``, ``stylesheet``,
+    ``script`` and ``account_id``. ``safe`` is the template engine's mark for HTML it must
+    not escape again (Jinja's ``Markup``, Django's ``mark_safe``): the body, the CSS and the
+    script; the rest is plain text the template escapes."""
+    return {
+        "title": page.title,
+        "body": safe(page.body),
+        "nav": list(page.nav),
+        "stylesheet": safe(page.stylesheet),
+        "script": safe(page.script),
+        "account_id": account_id,
+    }
 
 
 def sp_config(base_url: str, account_id: str, *, prefix: str = "/sso", **options: Any) -> SPConfig:

@@ -4,7 +4,8 @@ Mounted by every adapter: Flask and FastAPI (``SamlSso(service, admin=AdminPages
 admin_id=...)``) and Django (the ``SAMLJIT_ADMIN`` setting); elsewhere an adapter (or an app)
 routes ``GET``/``POST {prefix}/admin/{account}/{path}`` to :meth:`AdminPages.handle` with an
 :class:`AdminRequest`, and turns the returned response into its framework's. See
-docs/admin-pages.md for the pages, the authorization hook and how to override the templates.
+docs/admin-pages.md for the pages and the authorization hook, docs/theming.md for the app's
+base layout (``samljit/admin/layout.html`` in each framework's templates) and the templates.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from ._admin_pages import (
     esc,
 )
 from ._admin_test import AdminService, TestResultView
-from ._web import WebResponse
+from ._web import ADMIN_LAYOUT, PageParts, WebResponse
 
 __all__ = [
+    "ADMIN_LAYOUT",
     "DEFAULT_MAX_METADATA_BYTES",
     "STYLESHEET",
     "AdminEvent",
@@ -42,6 +44,7 @@ __all__ = [
     "IdpView",
     "LoginView",
     "MappingView",
+    "PageParts",
     "Problem",
     "StatusView",
     "Templates",

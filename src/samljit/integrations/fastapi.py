@@ -24,16 +24,16 @@ The account administrators' pages (:mod:`samljit.integrations.admin`) are mounte
 
 They are synchronous: each request runs on a worker thread (``run_in_threadpool``), hooks
 included. Their forms carry the session's token (the logout token), which every admin POST
-must send back.
+must send back. With ``admin_templates=Jinja2Templates(...)`` holding
+``samljit/admin/layout.html``, each page is rendered in it (docs/theming.md).
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import parse_qsl
 
 from .._extras import missing_extra
@@ -41,13 +41,13 @@ from .._extras import missing_extra
 try:
     import anyio.from_thread
     from starlette.concurrency import run_in_threadpool
-    from starlette.datastructures import MutableHeaders, UploadFile
+    from starlette.datastructures import UploadFile
     from starlette.exceptions import HTTPException
     from starlette.formparsers import MultiPartException
-    from starlette.requests import HTTPConnection, Request
+    from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import BaseRoute, Mount, Route, Router
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+    from starlette.types import Message
 except ImportError as exc:  # pragma: no cover - tested in a subprocess
     raise missing_extra(__name__, "fastapi", exc) from exc
 
@@ -56,8 +56,12 @@ from ..errors import ConfigError, InputError, SamlError
 from . import _web
 from ._admin import AdminPages, AdminRequest
 from ._admin_test import AdminService
+from ._starlette_sessions import ServerSessionMiddleware
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
-from .sessions import MemorySessionStore, ServerSession, SessionStore
+from .sessions import MemorySessionStore
+
+if TYPE_CHECKING:
+    from starlette.templating import Jinja2Templates
 
 __all__ = [
     "MemorySessionStore",
@@ -145,6 +149,9 @@ class SamlSso:
             (e.g. ``lambda request: request.session.get("email", "")``), on a worker thread;
             required with ``admin``. Asked on every admin request, before
             ``can_administer``: give ``""`` when nobody is signed in.
+        admin_templates: the app's ``Jinja2Templates``: each admin page is rendered in its
+            ``samljit/admin/layout.html`` when it has one (with ``request`` and the context
+            processors, as ``TemplateResponse`` renders), else in the built-in layout.
 
     Raises:
         ConfigError: ``configuration_invalid``, ``admin`` without ``admin_id``.
@@ -159,12 +166,14 @@ class SamlSso:
         app: Any = None,
         admin: AdminPages | None = None,
         admin_id: Callable[[Request], str] | None = None,
+        admin_templates: Jinja2Templates | None = None,
     ) -> None:
         if admin is not None and admin_id is None:
             raise ConfigError("the admin pages need admin_id(request): who is acting")
         self.service = service
         self.admin = admin
         self.admin_id = admin_id
+        self.admin_templates = admin_templates
         self.prefix = prefix.rstrip("/")
         self.home = home
         self.routes: list[BaseRoute] = [
@@ -298,9 +307,10 @@ class SamlSso:
         account_id = request.path_params["account_id"]
         csrf_ok = request.method == "POST" and _web.csrf_valid(request.session, form)
         csrf_field = _web.csrf_input(request.session)
+        templates = self.admin_templates
 
         def handle() -> WebResponse:
-            return admin.handle(
+            response = admin.handle(
                 AdminRequest(
                     method=request.method,
                     account_id=account_id,
@@ -314,6 +324,11 @@ class SamlSso:
                     base=f"{self.prefix}/admin/{account_id}/",
                 )
             )
+            if templates is None:
+                return response
+            from ._jinja import starlette_layout  # Jinja only for an app that gave templates
+
+            return starlette_layout(templates, request, response, account_id)
 
         return await run_in_threadpool(handle)
 
@@ -383,88 +398,3 @@ async def _form(request: Request) -> dict[str, str]:
     for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
         fields.setdefault(name, value)
     return fields
-
-
-class ServerSessionMiddleware:
-    """Server-side ``request.session`` for Starlette and FastAPI, in place of Starlette's
-    SessionMiddleware: the cookie (HttpOnly, SameSite) holds only an opaque random ID, the
-    data lives in ``store``. An emptied session (logout) is deleted from the store; a session
-    the store has ended (expiry, the IdP's Single Logout) is never written back.
-
-    The store is called on the event loop: give it an in-memory store or one whose calls
-    are quick (see :class:`~samljit.integrations.sessions.SessionStore`).
-
-    Args:
-        store: where the sessions live; also the service's ``session_revoker``.
-        cookie_name: the cookie holding the session ID.
-        max_age: the cookie's Max-Age in seconds; None: a browser-session cookie (the
-            store's own expiry applies either way).
-        same_site: the cookie's SameSite attribute.
-        https_only: mark the cookie Secure (do so whenever the app is served over HTTPS).
-        path: the cookie's path.
-    """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        store: SessionStore,
-        cookie_name: str = "session",
-        max_age: int | None = None,
-        same_site: Literal["lax", "strict", "none"] = "lax",
-        https_only: bool = False,
-        path: str = "/",
-    ) -> None:
-        self.app = app
-        self.store = store
-        self.cookie_name = cookie_name
-        attributes = f"Path={path}; HttpOnly; SameSite={same_site}"
-        if https_only:
-            attributes += "; Secure"
-        self._attributes = attributes
-        self._max_age = "" if max_age is None else f"; Max-Age={max_age}"
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ASGI entry point: load the request's server-side session, save it after the
-        response."""
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        session_id = HTTPConnection(scope).cookies.get(self.cookie_name) or None
-        data = self.store.load(session_id) if session_id is not None else None
-        if data is None:
-            session_id = None
-        session = ServerSession(data or {})
-        before = copy.deepcopy(data or {})
-        scope["session"] = session
-
-        async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                cookie = self._commit(session_id, session, before)
-                if cookie is not None:
-                    headers = MutableHeaders(scope=message)
-                    headers.append("Set-Cookie", cookie)
-                    headers.add_vary_header("Cookie")
-            await send(message)
-
-        await self.app(scope, receive, send_with_cookie)
-
-    def _commit(
-        self, session_id: str | None, session: ServerSession, before: dict[str, Any]
-    ) -> str | None:
-        """Write the session back; the Set-Cookie value to send, if any."""
-        expired = f"{self.cookie_name}=; {self._attributes}; Max-Age=0"
-        if not session:
-            if session_id is None:
-                return None
-            self.store.delete(session_id)
-            return expired
-        if session_id is None or session.rotate_requested:
-            if session_id is not None:
-                self.store.delete(session_id)
-            session_id = self.store.create(dict(session))
-        elif session == before:
-            return None
-        elif not self.store.save(session_id, dict(session)):
-            return expired  # ended meanwhile: stays ended
-        return f"{self.cookie_name}={session_id}; {self._attributes}{self._max_age}"

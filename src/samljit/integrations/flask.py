@@ -24,11 +24,13 @@ The account administrators' pages (:mod:`samljit.integrations.admin`) are mounte
             admin_id=lambda request: session.get("email", ""))
 
 Their forms carry the session's token (the logout token), which every admin POST must send
-back; Flask-WTF's CSRFProtect is told to leave them to that check.
+back; Flask-WTF's CSRFProtect is told to leave them to that check. When the app's templates
+have ``samljit/admin/layout.html``, each page is rendered in it (docs/theming.md).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -36,7 +38,17 @@ from typing import Any
 from .._extras import missing_extra
 
 try:
-    from flask import Blueprint, Flask, Response, has_request_context, request, session, url_for
+    from flask import (
+        Blueprint,
+        Flask,
+        Response,
+        current_app,
+        has_request_context,
+        render_template,
+        request,
+        session,
+        url_for,
+    )
     from flask.sessions import SessionInterface, SessionMixin
     from flask.wrappers import Request as FlaskRequest
     from flask.wrappers import Response as FlaskResponse
@@ -47,7 +59,7 @@ except ImportError as exc:  # pragma: no cover - tested in a subprocess
 
 from .._service import LoginService
 from ..errors import ConfigError, SamlError
-from . import _web
+from . import _jinja, _web
 from ._admin import AdminPages, AdminRequest
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
 from .sessions import MemorySessionStore, SessionStore
@@ -86,6 +98,8 @@ class SamlSso:
         app: the app to register on now.
         admin: the account administrators' pages, mounted at ``{prefix}/admin/<account>/``
             (GET and POST) when given; their ``can_administer`` hook gets Flask's request.
+            Each page is rendered in the app's template ``samljit/admin/layout.html`` when
+            it has one (see :data:`~samljit.integrations.admin.ADMIN_LAYOUT`).
         admin_id: who is acting on the admin pages, for the audit events, from Flask's
             request (e.g. ``lambda request: session.get("email", "")``); required with ``admin``.
             Asked on every admin request, before ``can_administer``: give ``""`` when
@@ -253,7 +267,17 @@ class SamlSso:
                 base=url_for(self.blueprint.name + ".admin", account_id=account_id, path=""),
             )
         )
-        return _respond(response)
+        return _respond(_in_layout(response, account_id))
+
+
+def _in_layout(response: WebResponse, account_id: str) -> WebResponse:
+    """An admin page in the app's ``samljit/admin/layout.html`` (its templates folder or a
+    blueprint's), rendered as Flask renders any template; as it is when there is none."""
+    template = _jinja.layout(current_app.jinja_env) if response.page is not None else None
+    if template is None or response.page is None:  # not a page, or the app has no layout
+        return response
+    document = render_template(template, **_jinja.context(response.page, account_id))
+    return dataclasses.replace(response, body=document.encode("utf-8"))
 
 
 def _respond(response: WebResponse) -> Response:

@@ -13,14 +13,22 @@ Django's own CSRF protection guards every POST (``csrf_protect``; the forms carr
 ``csrfmiddlewaretoken``) but Test connection's result, which carries the IdP's signed response
 instead; the request body is refused (413) before it is read when its
 ``Content-Length`` exceeds what the pages can accept.
+
+Each page is rendered in the template ``samljit/admin/layout.html``: this app ships the
+built-in layout under that name (found with ``APP_DIRS``), and a project's own template of
+that name (its ``DIRS``, or an app listed earlier) replaces it (docs/theming.md).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
@@ -31,6 +39,7 @@ from ...metadata_source import MetadataSource
 from ...provisioning import TestLoginResult
 from .._admin import AdminPages, AdminRequest
 from .._admin_test import RESULT_PATH
+from .._web import ADMIN_LAYOUT, WebResponse, layout_context
 from ._settings import SettingObject
 from .stores import DjangoAccountStore
 from .views import _csrf_field, _form, _serve, get_service
@@ -119,7 +128,7 @@ def _handle(request: HttpRequest, pages: AdminPages, account_id: str, path: str)
         name: upload.read(pages.max_metadata_bytes + 1)  # the pages refuse what is over
         for name, upload in request.FILES.items()
     }
-    return pages.handle(
+    response = pages.handle(
         AdminRequest(
             method=request.method or "GET",
             account_id=account_id,
@@ -135,9 +144,24 @@ def _handle(request: HttpRequest, pages: AdminPages, account_id: str, path: str)
             base=request.path.removesuffix(path),
         )
     )
+    return _in_layout(request, response, account_id)
 
 
 _checked = csrf_protect(_handle)
+
+
+def _in_layout(request: HttpRequest, response: WebResponse, account_id: str) -> WebResponse:
+    """An admin page in the template ``samljit/admin/layout.html``, with the request's context
+    processors; as it is when the project's template engines find no such template."""
+    if response.page is None:
+        return response
+    try:
+        template = get_template(ADMIN_LAYOUT)
+    except TemplateDoesNotExist:
+        return response
+    context = layout_context(response.page, account_id=account_id, safe=mark_safe)
+    document = template.render(context, request)
+    return dataclasses.replace(response, body=document.encode("utf-8"))
 
 
 # Exempt from the middleware's check only so that the body's size is checked before
