@@ -158,8 +158,10 @@ def test_an_administrator_sets_up_sso_from_scratch_with_the_pages_alone(
     # 7. The administrator disables SSO; the next SSO sign-in is refused.
     browser.new_session()
     admin_signs_in(browser, example, password)
-    browser.open(example.url(ADMIN_ROOT + "disable"))
-    browser.wait_for("button#disable")
+    browser.click("a#sso-admin")
+    browser.wait_for("header nav", url=example.url(ADMIN_ROOT))
+    browser.click(browser.find(f"header a[href='{ADMIN_ROOT}disable']"))
+    browser.wait_for("button#disable", url=example.url(ADMIN_ROOT + "disable"))
     browser.find("input[name=confirm]").click()
     browser.shot("disable SSO: confirm")
     browser.click("button#disable")
