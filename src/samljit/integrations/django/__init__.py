@@ -8,7 +8,8 @@
     urlpatterns += [path("sso/", include("samljit.integrations.django.urls"))]
 
 The reference stores (:class:`DjangoUserStore` over ``django.contrib.auth`` users, the
-role as a Group; :class:`DjangoAccountStore`), the :class:`DjangoSessionIssuer`
+role as a Group; :class:`DjangoAccountStore`; for SCIM, :class:`DjangoDirectoryStore` over
+the same users and :class:`DjangoScimTokenStore`), the :class:`DjangoSessionIssuer`
 (``django.contrib.auth.login`` on the request being served) and
 :data:`current_session_revoker` plug into the app's :class:`~samljit.LoginService`;
 :func:`login_service` builds one with all of them; :func:`admin_pages` builds the
@@ -38,10 +39,17 @@ if TYPE_CHECKING:
     from .admin_views import admin_pages
     from .service import login_service
     from .sessions import DjangoSessionIssuer, current_request, current_session_revoker
-    from .stores import DjangoAccountStore, DjangoUserStore
+    from .stores import (
+        DjangoAccountStore,
+        DjangoDirectoryStore,
+        DjangoScimTokenStore,
+        DjangoUserStore,
+    )
 
 __all__ = [
     "DjangoAccountStore",
+    "DjangoDirectoryStore",
+    "DjangoScimTokenStore",
     "DjangoSessionIssuer",
     "DjangoUserStore",
     "admin_pages",
@@ -54,6 +62,8 @@ __all__ = [
 _LAZY = {
     "admin_pages": "admin_views",
     "DjangoAccountStore": "stores",
+    "DjangoDirectoryStore": "stores",
+    "DjangoScimTokenStore": "stores",
     "DjangoUserStore": "stores",
     "DjangoSessionIssuer": "sessions",
     "current_request": "sessions",
