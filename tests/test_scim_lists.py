@@ -64,6 +64,13 @@ def names(reply: object) -> list[str]:
             'displayName co "Turing" or externalId eq "ext-ada"',
             ["ada@acme.example", "alan@acme.example"],
         ),
+        ('userName ne "ada@acme.example"', ["alan@acme.example", "grace@acme.example"]),
+        (
+            'userName ew "acme.example"',
+            ["ada@acme.example", "alan@acme.example", "grace@acme.example"],
+        ),
+        ('not (displayName co "Hop")', ["ada@acme.example", "alan@acme.example"]),
+        ('displayName gt "B"', ["grace@acme.example"]),
         ('userName eq "nobody@acme.example"', []),
         ('userName eq "ada@globex.example"', []),
     ],
