@@ -14,6 +14,7 @@ from scim2_models import (
     EnterpriseUser,
     Group,
     ListResponse,
+    Mutability,
     ResourceType,
     ResponseParameters,
     Schema,
@@ -31,7 +32,9 @@ UserModel = User[EnterpriseUser]
 CONTENT_TYPE = "application/scim+json"
 MAX_FILTER_RESULTS = 10_000
 
-_HIDDEN = ("id", "meta", "groups", "schemas")
+# What is never kept of a User the IdP wrote: what the service owns, and the password
+# (writeOnly, RFC 7643 §4.1.1: users sign in at the IdP; samljit keeps no password).
+_HIDDEN = ("id", "meta", "groups", "schemas", "password")
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
@@ -69,14 +72,15 @@ def _first(exc: ValidationError) -> str:
 
 def stored_resource(user: Any) -> dict[str, Any]:
     """What is kept of a validated User: everything the IdP wrote but what the service
-    owns (``id``, ``meta``, ``groups``)."""
+    owns (``id``, ``meta``, ``groups``) and the ``password``, which is never stored."""
     data: dict[str, Any] = user.model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST)
     return {k: v for k, v in data.items() if k not in _HIDDEN}
 
 
 def user_model(entry: DirectoryUser, groups: Sequence[DirectoryGroup], base: str) -> Any:
     """The User resource of ``entry``: what the IdP wrote, with the app's own values of the
-    fields the app owns (the email as ``userName``, ``active``), its groups and its meta."""
+    fields the app owns (the email as ``userName``, ``active`` unless unassigned while the
+    user is active), its groups and its meta."""
     record = entry.user
     data: dict[str, Any] = dict(entry.resource)
     if not data:  # written only by SAML logins: what the app knows
@@ -84,12 +88,15 @@ def user_model(entry: DirectoryUser, groups: Sequence[DirectoryGroup], base: str
             "displayName": record.full_name,
             "emails": [{"value": record.email, "primary": True, "type": "work"}],
             "roles": [{"value": record.role, "primary": True}],
+            "active": record.active,
         }
+    if "active" in data or not record.active:
+        # Unassigned (never written, or removed by a PATCH) means active: it stays so.
+        data["active"] = record.active
     data.update(
         {
             "id": record.user_id,
             "userName": record.email,
-            "active": record.active,
             "externalId": entry.external_id,
             "groups": [
                 {
@@ -114,8 +121,9 @@ def user_model(entry: DirectoryUser, groups: Sequence[DirectoryGroup], base: str
     )
 
 
-def group_model(group: DirectoryGroup, member_emails: Mapping[str, str], base: str) -> Group:
-    """The Group resource of ``group``, its members with their emails as ``display``."""
+def group_model(group: DirectoryGroup, base: str) -> Group:
+    """The Group resource of ``group``. A member's ``display`` is not kept (the schema
+    declares it read-only), so that a group reads back as the IdP wrote it."""
     data: dict[str, Any] = {
         "id": group.group_id,
         "displayName": group.display_name,
@@ -123,7 +131,6 @@ def group_model(group: DirectoryGroup, member_emails: Mapping[str, str], base: s
         "members": [
             {
                 "value": m,
-                "display": member_emails.get(m),
                 "$ref": f"{base}/Users/{m}",
                 "type": "User",
             }
@@ -229,5 +236,12 @@ def resource_types() -> list[ResourceType]:
 
 
 def schemas() -> list[Schema]:
-    """The schemas of User, the enterprise extension and Group."""
-    return [User.to_schema(), EnterpriseUser.to_schema(), Group.to_schema()]
+    """The schemas of User, the enterprise extension and Group, as this service serves
+    them: a member's ``display`` is the member's ``userName``, so it is read-only."""
+    group = Group.to_schema()
+    for attribute in group.attributes or []:
+        if attribute.name == "members":
+            for sub in attribute.sub_attributes or []:
+                if sub.name == "display":
+                    sub.mutability = Mutability.read_only
+    return [User.to_schema(), EnterpriseUser.to_schema(), group]

@@ -13,7 +13,8 @@ from .._results import AuditEvent
 from ..errors import ScimConflict, ScimInvalid, ScimNotFound
 from ..protocols import DirectoryGroup, DirectoryStore, StaleWrite
 from ._documents import group_model, validated_group
-from ._users import DELETED, UserWrites, _invalid, _patch_op
+from ._patch import invalid, patch_op
+from ._users import DELETED, UserWrites
 
 if TYPE_CHECKING:
     from ._service import _Call
@@ -67,14 +68,14 @@ class GroupWrites:
 
     def patch(self, call: _Call, group_id: str, data: Mapping[str, Any]) -> DirectoryGroup:
         """PATCH /Groups/{id}: e.g. members added or removed."""
-        patch = _patch_op(Group, data)
+        patch = patch_op(Group, data)
 
         def patched(current: DirectoryGroup) -> Group:
-            model = group_model(current, {}, call.base)
+            model = group_model(current, call.base)
             try:
                 patch.patch(model)
             except (SCIMException, ValueError) as exc:
-                raise _invalid(exc) from exc
+                raise invalid(exc) from exc
             return model
 
         return self._retry(call, group_id, patched)

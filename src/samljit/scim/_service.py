@@ -194,7 +194,10 @@ class ScimService:
             return ScimResponse(status=400, body=error_document(invalid))
         except (SCIMException, ValidationError) as exc:
             # What scim2-models refuses past the checks above (a path or value it cannot use).
-            invalid = ScimInvalid(f"the request cannot be applied: {exc}"[:500])
+            scim_type = getattr(exc, "scim_type", None) or "invalidValue"
+            invalid = ScimInvalid(
+                f"the request cannot be applied: {exc}"[:500], scim_type=str(scim_type)
+            )
             return ScimResponse(status=400, body=error_document(invalid))
 
     def _authenticated(self, request: ScimRequest) -> _Call:
@@ -219,11 +222,16 @@ class ScimService:
         kind, ident = [*parts, "", ""][:2]
         if len(parts) > 2:
             raise ScimNotFound(f"no such endpoint {call.request.path!r}")
-        if kind == "ServiceProviderConfig" and method == "GET" and not ident:
+        if kind in ("ServiceProviderConfig", "ResourceTypes", "Schemas") and method != "GET":
+            raise _not_allowed(method, "GET")  # RFC 7644 §4: discovery is read-only
+        if kind == "ServiceProviderConfig" and not ident:
             config = service_provider_config(self._documentation, self.max_page_size)
             return self._ok(dump(config, Context.RESOURCE_QUERY_RESPONSE))
-        if kind in ("ResourceTypes", "Schemas") and method == "GET":
+        if kind in ("ResourceTypes", "Schemas"):
             return self._discovery(kind, ident)
+        if kind == ".search" or ident == ".search":
+            # RFC 7644 §3.4.3: POST .search is optional; filter with GET instead.
+            raise ScimNotSupported("POST .search is not supported: filter with GET")
         if kind == "Users":
             return self._users_endpoint(call, method, ident)
         if kind == "Groups":
@@ -256,8 +264,6 @@ class ScimService:
                 location = f"{call.base}/Users/{entry.user.user_id}"
                 return ScimResponse(status=201, body=body, headers={"Location": location})
             raise _not_allowed(method, "GET, POST")
-        if ident == ".search":
-            raise ScimNotSupported("POST /Users/.search is not supported: filter with GET")
         if method == "GET":
             entry = self._users.get(call, ident)
         elif method == "PUT":
@@ -327,16 +333,13 @@ class ScimService:
         return self._ok(dump(self._group(call, group), Context.RESOURCE_QUERY_RESPONSE, parameters))
 
     def _group(self, call: _Call, group: Any) -> Group:
-        emails = {}
-        for member in group.members:
-            entry = self.directory.get_user(call.account_id, member)
-            if entry is not None:
-                emails[member] = entry.user.email
-        return group_model(group, emails, call.base)
+        return group_model(group, call.base)
 
     # --- helpers --------------------------------------------------------------------------
 
     def _page(self, query: Mapping[str, str]) -> tuple[int, int]:
+        if "sortBy" in query:
+            raise ScimNotSupported("sorting is not supported (ServiceProviderConfig sort)")
         try:
             start = max(1, int(query.get("startIndex", "1")))
             count = int(query.get("count", str(self.max_page_size)))
@@ -365,7 +368,7 @@ class ScimService:
 def _filter(model: Any, text: str) -> Any:
     try:
         return ScimFilter[model](text)
-    except (ValueError, TypeError, SamlError) as exc:
+    except (ValueError, TypeError, SamlError, SCIMException) as exc:
         raise ScimInvalid(f"bad filter {text[:200]!r}: {exc}", scim_type="invalidFilter") from exc
 
 

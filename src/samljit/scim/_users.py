@@ -8,8 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-from scim2_models import Context, PatchOp, SCIMException
+from scim2_models import Context, SCIMException
 
 from .._claims import Identity, normalize_email
 from .._results import AuditEvent
@@ -21,6 +20,7 @@ from ..errors import (
     ScimConflict,
     ScimInvalid,
     ScimNotFound,
+    ScimNotSupported,
     SsoDisabled,
 )
 from ..protocols import (
@@ -33,6 +33,7 @@ from ..protocols import (
     StaleWrite,
 )
 from ._documents import UserModel, stored_resource, user_model, validated_user
+from ._patch import changes_password, invalid, patch_op
 
 if TYPE_CHECKING:
     from ._service import _Call
@@ -161,7 +162,12 @@ class UserWrites:
 
     def patch(self, call: _Call, user_id: str, data: Mapping[str, Any]) -> DirectoryUser:
         """PATCH /Users/{id}: the operations applied to the user as it is now."""
-        patch = _patch_op(UserModel, data)
+        if changes_password(data):
+            raise ScimNotSupported(
+                "changing a password is not supported (ServiceProviderConfig changePassword): "
+                "users sign in at their IdP"
+            )
+        patch = patch_op(UserModel, data)
         for _ in range(_RETRIES):
             current = self.get(call, user_id)
             groups = self.groups_of(call.account_id, user_id)
@@ -169,7 +175,7 @@ class UserWrites:
             try:
                 patch.patch(model)
             except (SCIMException, ValueError) as exc:
-                raise _invalid(exc) from exc
+                raise invalid(exc) from exc
             try:
                 return self._write(call, current, model, groups)
             except StaleWrite:
@@ -325,15 +331,3 @@ class UserWrites:
                 source="scim",
             )
         )
-
-
-def _patch_op(model: Any, data: Mapping[str, Any]) -> Any:
-    try:
-        return PatchOp[model].model_validate(dict(data), scim_ctx=Context.RESOURCE_PATCH_REQUEST)
-    except ValidationError as exc:
-        raise ScimInvalid(f"not a valid PatchOp: {exc.errors()[0].get('msg', '')}") from exc
-
-
-def _invalid(exc: Exception) -> ScimInvalid:
-    scim_type = getattr(exc, "scim_type", None) or "invalidValue"
-    return ScimInvalid(f"the patch cannot be applied: {exc}", scim_type=str(scim_type))
