@@ -327,3 +327,44 @@ def test_entra_groups(scim: ScimApp) -> None:
     )
     assert not_member["totalResults"] == 0
     assert scim.send("DELETE", f"Groups/{group_id}").status == 204
+
+
+def test_entra_manager_by_id_only(scim: ScimApp) -> None:
+    """Entra ID's default mappings send the enterprise ``manager`` as the manager's ID only:
+    ``{"value": id}`` in a create, a bare string in a PATCH. The ``$ref`` is filled in."""
+    boss = scim.send(
+        "POST",
+        "Users",
+        {
+            "schemas": [USER_SCHEMA],
+            "userName": "grace@acme.example",
+            "roles": [{"value": "developer"}],
+        },
+    )
+    assert boss.status == 201
+    created = scim.send(
+        "POST",
+        "Users",
+        {
+            "schemas": [USER_SCHEMA, ENTERPRISE],
+            "userName": "ada@acme.example",
+            "roles": [{"value": "developer"}],
+            ENTERPRISE: {"department": "R&D", "manager": {"value": boss["id"]}},
+        },
+    )
+    assert created.status == 201
+    manager = created[ENTERPRISE]["manager"]
+    assert manager["value"] == boss["id"]
+    assert manager["$ref"].endswith(f"/Users/{boss['id']}")
+
+    patched = scim.send(
+        "PATCH",
+        f"Users/{created['id']}",
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "Add", "path": f"{ENTERPRISE}:manager", "value": "42"}],
+        },
+    )
+    assert patched.status == 200
+    assert patched[ENTERPRISE]["manager"]["value"] == "42"
+    assert patched[ENTERPRISE]["manager"]["$ref"].endswith("/Users/42")

@@ -48,6 +48,28 @@ def parse_json(body: bytes) -> dict[str, Any]:
     return data
 
 
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def manager_reference(value: Any, base: str) -> Any:
+    """The enterprise ``manager`` as scim2-models needs it, with its ``$ref``: IdPs send only
+    the manager's ID (Entra ID as a bare string in PATCH, ``{"value": id}`` elsewhere)."""
+    if isinstance(value, str):
+        value = {"value": value}
+    if isinstance(value, Mapping) and isinstance(value.get("value"), str) and "$ref" not in value:
+        return {**value, "$ref": f"{base}/Users/{value['value']}"}
+    return value
+
+
+def with_references(data: Mapping[str, Any], base: str) -> dict[str, Any]:
+    """``data`` with the references IdPs leave out filled in (the manager's ``$ref``)."""
+    extension = data.get(ENTERPRISE)
+    if isinstance(extension, Mapping) and "manager" in extension:
+        manager = manager_reference(extension["manager"], base)
+        return {**data, ENTERPRISE: {**extension, "manager": manager}}
+    return dict(data)
+
+
 def validated_user(data: Mapping[str, Any], context: Context) -> Any:
     """``data`` as a User of this service, or ``invalidValue`` saying what is wrong."""
     try:

@@ -20,16 +20,18 @@ from pydantic import ValidationError
 from scim2_models import Context, PatchOp
 
 from ..errors import ScimInvalid
+from ._documents import manager_reference, with_references
 
 __all__ = ["changes_password", "invalid", "patch_op"]
 
 
-def patch_op(model: Any, data: Mapping[str, Any]) -> Any:
-    """``data`` as a ``PatchOp`` of ``model``, or ``invalidValue``."""
+def patch_op(model: Any, data: Mapping[str, Any], base: str = "") -> Any:
+    """``data`` as a ``PatchOp`` of ``model``, or ``invalidValue``; ``base`` (the account's
+    SCIM root) completes the references IdPs leave out."""
     body = dict(data)
     operations = body.get("Operations")
     if isinstance(operations, list):
-        body["Operations"] = [o for op in operations for o in _expanded(op)]
+        body["Operations"] = [_referenced(o, base) for op in operations for o in _expanded(op)]
     try:
         return PatchOp[model].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
     except ValidationError as exc:
@@ -56,6 +58,17 @@ def _expanded(operation: Any) -> list[Any]:
     ):
         return [{"op": op, "path": f'{path}[value eq "{_quoted(v["value"])}"]'} for v in value]
     return [operation]
+
+
+def _referenced(operation: Any, base: str) -> Any:
+    if not isinstance(operation, Mapping) or "value" not in operation:
+        return operation
+    path, value = operation.get("path"), operation["value"]
+    if isinstance(path, str) and path.lower().rsplit(":", 1)[-1] == "manager":
+        return {**operation, "value": manager_reference(value, base)}
+    if path is None and isinstance(value, Mapping):
+        return {**operation, "value": with_references(value, base)}
+    return operation
 
 
 def _is_path(key: object) -> bool:

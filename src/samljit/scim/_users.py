@@ -32,7 +32,13 @@ from ..protocols import (
     SessionRevoker,
     StaleWrite,
 )
-from ._documents import UserModel, stored_resource, user_model, validated_user
+from ._documents import (
+    UserModel,
+    stored_resource,
+    user_model,
+    validated_user,
+    with_references,
+)
 from ._patch import changes_password, invalid, patch_op
 
 if TYPE_CHECKING:
@@ -100,7 +106,7 @@ class UserWrites:
         """POST /Users: a new user, or the account's user of that email that only SAML
         logins (or a SCIM DELETE) wrote, adopted. 409 for a user the directory already has,
         and for an email of another account."""
-        model = validated_user(data, Context.RESOURCE_CREATION_REQUEST)
+        model = validated_user(with_references(data, call.base), Context.RESOURCE_CREATION_REQUEST)
         if not model.user_name:
             raise ScimInvalid("userName is required", scim_type="invalidValue")
         identity = self._identity(call, model, [], None)
@@ -151,7 +157,9 @@ class UserWrites:
 
     def replace(self, call: _Call, user_id: str, data: Mapping[str, Any]) -> DirectoryUser:
         """PUT /Users/{id}."""
-        model = validated_user(data, Context.RESOURCE_REPLACEMENT_REQUEST)
+        model = validated_user(
+            with_references(data, call.base), Context.RESOURCE_REPLACEMENT_REQUEST
+        )
         for _ in range(_RETRIES):
             current = self.get(call, user_id)
             try:
@@ -167,7 +175,7 @@ class UserWrites:
                 "changing a password is not supported (ServiceProviderConfig changePassword): "
                 "users sign in at their IdP"
             )
-        patch = patch_op(UserModel, data)
+        patch = patch_op(UserModel, data, call.base)
         for _ in range(_RETRIES):
             current = self.get(call, user_id)
             groups = self.groups_of(call.account_id, user_id)
