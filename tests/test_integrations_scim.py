@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from flask import Flask
+from flask import session as flask_session
 from flask_wtf.csrf import CSRFProtect
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -23,12 +25,16 @@ from samljit import AsyncLoginService, LoginService, in_thread
 from samljit.directory import ScimTokens
 from samljit.integrations import fastapi as starlette_adapter
 from samljit.integrations import flask as flask_adapter
+from samljit.integrations._web import CSRF_FIELD
+from samljit.integrations.admin import AdminEvent
+from samljit.integrations.sessions import MemorySessionStore
 from samljit.scim import CONTENT_TYPE, ScimRequest, ScimResponse, ScimService
 from samljit.stores.memory import MemoryDirectoryStore, MemoryScimTokenStore, MemoryUserStore
 from samljit.testing import FixedClock, TestIdP
 
 from .conftest import NOW
 from .test_integrations import _NoSessions, _service_options
+from .test_integrations_admin import _admin_pages, _hidden
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -308,3 +314,53 @@ def test_starlette_runs_the_service_on_a_worker_thread(test_idp: TestIdP) -> Non
     with made.client:
         assert made.call("GET", "/scim/v2/acme/Users").status == 200
     assert made.scim.on_event_loop == [False]
+
+
+def test_a_token_generated_on_the_admin_page_opens_the_scim_endpoint(test_idp: TestIdP) -> None:
+    """Flask, with Flask-WTF installed: the administrator generates a token on the status
+    page (the session's token as CSRF check) and the IdP provisions with it."""
+    options = _service_options(test_idp)
+    scim = _scim(options, options["users"])
+    store = MemorySessionStore(clock=lambda: NOW)
+    service = LoginService(**options, sessions=_NoSessions(), session_revoker=store)
+    app = Flask(__name__)
+    app.secret_key = "tests-only"
+    CSRFProtect(app)
+    app.session_interface = flask_adapter.ServerSessionInterface(store)
+    events: list[AdminEvent] = []
+    admin = _admin_pages(
+        options["accounts"],
+        events,
+        scim_tokens=scim.tokens,
+        scim_url=lambda account: f"http://localhost/scim/v2/{account}",
+    )
+    sso = flask_adapter.SamlSso(
+        service,
+        app=app,
+        admin=admin,
+        admin_id=lambda request: str(flask_session.get("user", "")),
+        scim=scim,
+    )
+
+    def sign_in(user: str) -> str:
+        flask_session["user"] = user
+        return ""
+
+    app.add_url_rule("/sign-in/<user>", "sign_in", sign_in)
+    app.add_url_rule("/logout-form", "logout_form", sso.logout_form)
+    client = app.test_client()
+    client.get("/sign-in/ada")
+    csrf = _hidden(client.get("/logout-form").get_data(as_text=True), CSRF_FIELD)
+    status = client.get("/sso/admin/acme/").get_data(as_text=True)
+    assert 'value="http://localhost/scim/v2/acme"' in status
+    page = client.post("/sso/admin/acme/scim/tokens", data={CSRF_FIELD: csrf, "label": "Okta"})
+    assert page.status_code == 200
+    shown = re.search(r'id="scim-secret" value="([^"]+)"', page.get_data(as_text=True))
+    assert shown is not None
+    secret = shown.group(1)
+    answer = client.get("/scim/v2/acme/Users", headers={"Authorization": f"Bearer {secret}"})
+    assert answer.status_code == 200
+    assert [(e.name, e.admin_id) for e in events] == [("scim_token_issued", "ada")]
+    refused = client.post("/sso/admin/acme/scim/tokens", data={"label": "no token"})
+    assert refused.status_code == 403
+    assert len(scim.tokens.tokens_of("acme")) == 1
