@@ -23,13 +23,15 @@ example-flask example-fastapi example-django: $(BIN)/samljit
 	$(BIN)/python examples/run_with_simplesamlphp.py $(patsubst example-%,%,$@)$(if $(filter example-django,$@),_project,_app)
 
 # tests/e2e run SimpleSAMLphp from Debian's packages, tests/browser also Debian's Chromium and
-# ChromeDriver, tests/redis Debian's redis-server, tests/dns Debian's dnsmasq; the scripts
-# install them when missing.
+# ChromeDriver, tests/redis Debian's redis-server, tests/dns Debian's dnsmasq, the SQL store
+# tests (marked postgresql) a throw-away cluster of Debian's postgresql; the scripts install
+# them when missing.
 test: $(BIN)/samljit
 	bash .ci/simplesamlphp.sh
 	bash .ci/browser.sh
 	bash .ci/redis.sh
 	bash .ci/dnsmasq.sh
+	bash .ci/postgresql.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src

@@ -1,9 +1,11 @@
-"""Shared fixtures: one test IdP (key generation is slow), an SP, a fixed clock, and each
-login service."""
+"""Shared fixtures: one test IdP (key generation is slow), an SP, a fixed clock, each login
+service, and a PostgreSQL server with a database per test (started only for the tests that ask
+for one: see ``tests/postgres.py``)."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 import samljit
 from samljit.testing import IssuedResponse, TestIdP
 
+from .postgres import PostgresServer, running_server
 from .services import async_service_factory
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
@@ -87,3 +90,33 @@ def login_service(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]
         return
     with asyncio.Runner() as runner:
         yield async_service_factory(runner)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that asks for the server itself ``postgresql`` too."""
+    for item in items:
+        if "postgresql_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgresql)
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Iterator[PostgresServer]:
+    """One throw-away cluster for the session, started on first use."""
+    with running_server() as server:
+        yield server
+
+
+_DATABASE_NUMBERS = itertools.count(1)
+
+
+@pytest.fixture
+def postgresql_url(postgresql_server: PostgresServer) -> Iterator[str]:
+    """A SQLAlchemy URL (``postgresql+psycopg://``) of a new, empty database, dropped after
+    the test (with any connection the test left open)."""
+    name = f"samljit_test_{next(_DATABASE_NUMBERS)}"
+    postgresql_server.create_database(name)
+    yield postgresql_server.url(name)
+    postgresql_server.drop_database(name)

@@ -2,12 +2,19 @@
 these tests are collected), a SQLite file migrated once and emptied after each test, and a
 LoginService over the Django stores per test.
 
+The store tests also run on PostgreSQL (``django_database``): a second database,
+``postgresql``, on the session's throw-away server (``tests/postgres.py``), created with
+Django's own test-database machinery when the first such test runs and destroyed at the end.
+A test on it has every query routed there by :data:`ROUTER`, as an app's router would, and
+the database is emptied after it.
+
 Other test directories never see Django: settings live in this process only after this
 directory is collected, and ``tests/test_package.py`` checks a fresh interpreter.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -20,6 +27,29 @@ import pytest
 from django.conf import settings
 
 _DIR = Path(tempfile.mkdtemp(prefix="samljit-django-tests-"))
+POSTGRESQL = "postgresql"
+
+
+class DatabaseRouter:
+    """Sends every query to ``alias`` while it is set (a test on PostgreSQL), else leaves
+    Django's default. Nothing migrates on PostgreSQL before its server is up: until then
+    ``makemigrations --check`` must not try to reach it."""
+
+    def __init__(self) -> None:
+        self.alias: str | None = None
+        self.postgresql_up = False
+
+    def db_for_read(self, model: Any, **hints: Any) -> str | None:
+        return self.alias
+
+    def db_for_write(self, model: Any, **hints: Any) -> str | None:
+        return self.alias
+
+    def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool | None:
+        return None if db != POSTGRESQL or self.postgresql_up else False
+
+
+ROUTER = DatabaseRouter()
 
 if not settings.configured:
     settings.configure(
@@ -44,8 +74,18 @@ if not settings.configured:
                 "NAME": str(_DIR / "db.sqlite3"),
                 # BEGIN IMMEDIATE: concurrent writers queue on the lock instead of failing.
                 "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 30},
-            }
+            },
+            POSTGRESQL: {
+                "ENGINE": "django.db.backends.postgresql",
+                "NAME": "samljit",
+                "USER": "samljit",
+                # HOST and PORT: the server's, filled in by django_postgresql once it runs.
+                "HOST": "",
+                "PORT": "",
+                "TEST": {"NAME": "samljit_django_test"},
+            },
         },
+        DATABASE_ROUTERS=[ROUTER],
         USE_TZ=True,
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
@@ -54,7 +94,7 @@ if not settings.configured:
     django.setup()
 
 from django.core.management import call_command  # noqa: E402 - needs configured settings
-from django.db import connections  # noqa: E402
+from django.db import DEFAULT_DB_ALIAS, connections  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
@@ -71,6 +111,7 @@ from samljit.stores.memory import MemoryReplayCache, MemoryRequestStore  # noqa:
 from samljit.testing import IssuedResponse, TestIdP, make_certificate  # noqa: E402
 
 from ..conftest import NOW  # noqa: E402
+from ..postgres import PostgresServer, on_postgresql  # noqa: E402
 
 BASE = "http://testserver"
 SP = sp_config(BASE, "acme")
@@ -90,6 +131,42 @@ def django_database() -> Iterator[None]:
 def empty_database(django_database: None) -> Iterator[None]:
     yield
     call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def django_postgresql(postgresql_server: PostgresServer) -> Iterator[str]:
+    """The ``postgresql`` database: Django creates and migrates it, and destroys it at the end."""
+    settings.DATABASES[POSTGRESQL].update(HOST="127.0.0.1", PORT=str(postgresql_server.port))
+    ROUTER.postgresql_up = True
+    creation = connections[POSTGRESQL].creation
+    old_name = creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    yield POSTGRESQL
+    connections.close_all()
+    creation.destroy_test_db(old_name, verbosity=0)
+
+
+@contextlib.contextmanager
+def on_django_postgresql(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Route the test's queries to PostgreSQL; empty the database afterwards."""
+    request.getfixturevalue("django_postgresql")
+    ROUTER.alias = POSTGRESQL
+    try:
+        yield POSTGRESQL
+    finally:
+        ROUTER.alias = None
+        connections.close_all()
+        call_command("flush", database=POSTGRESQL, interactive=False, verbosity=0)
+
+
+@pytest.fixture(params=["sqlite", on_postgresql("postgresql")])
+def django_db(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The database a store test runs on, by its alias: ``default`` (the SQLite file) or
+    ``postgresql``. Ask for it with ``usefixtures`` ahead of fixtures that write (``site``)."""
+    if request.param == "sqlite":
+        yield DEFAULT_DB_ALIAS
+        return
+    with on_django_postgresql(request) as alias:
+        yield alias
 
 
 @pytest.fixture

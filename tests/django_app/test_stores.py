@@ -6,6 +6,7 @@ SQLite file)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import threading
@@ -20,13 +21,13 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import connections
 from django.test.utils import override_settings
-from sqlalchemy import MetaData, create_engine, select
+from sqlalchemy import Engine, MetaData, create_engine, select
 
 from samljit import AccountConfig, ClaimMapping, LoginService, NewUser, SamlError
 from samljit.integrations.django import DjangoAccountStore, DjangoUserStore
 from samljit.integrations.django.models import SsoAccount, SsoProfile
 from samljit.integrations.django.stores import _from_db, _to_db, split_full_name
-from samljit.protocols import DuplicateUser
+from samljit.protocols import DuplicateUser, UserRecord
 from samljit.stores.memory import (
     MemoryAccountStore,
     MemoryReplayCache,
@@ -38,38 +39,96 @@ from samljit.stores.sqlite import SQLiteAccountStore, SQLiteUserStore
 from samljit.testing import TestIdP
 
 from ..conftest import NOW
-from .conftest import MAPPING, SP, Site
+from ..postgres import on_postgresql
+from .conftest import MAPPING, SP, Site, on_django_postgresql
 
 ADA = NewUser(email="ada@acme.test", account_id="acme", full_name="Ada Lovelace", role="developer")
-STORES = ["memory", "sqlite", "django"]
+# Each SQL store on SQLite and, marked `postgresql`, on PostgreSQL.
+SQL_USERS = [
+    "sqlite",
+    "django",
+    "sqlalchemy",
+    on_postgresql("django-postgresql"),
+    on_postgresql("sqlalchemy-postgresql"),
+]
+SQL_ACCOUNTS = ["sqlite", "django", on_postgresql("django-postgresql")]
+# Django's own behaviour, on its SQLite database and on PostgreSQL. A fixture, so that it is
+# set up before any other fixture writes (`site`).
+ON_BOTH_DATABASES = pytest.mark.usefixtures("django_db")
 
 
-@pytest.fixture(params=[*STORES, "sqlalchemy"])
-def users(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    if request.param == "memory":
+@pytest.fixture(params=["sqlite", on_postgresql("postgresql")])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A SQLAlchemy engine on a new SQLite file or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'users.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgresql_url")
+    made = create_engine(url)
+    yield made
+    made.dispose()
+
+
+@contextlib.contextmanager
+def user_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if kind == "memory":
         yield MemoryUserStore()
-    elif request.param == "sqlalchemy":
-        engine = create_engine(f"sqlite:///{tmp_path / 'users.sqlite3'}")
-        yield SQLAlchemyUserStore(engine)
-        engine.dispose()
-    elif request.param == "sqlite":
+    elif kind == "sqlite":
         store = SQLiteUserStore(tmp_path / "users.sqlite3")
         yield store
         store.close()
-    else:
+    elif kind == "django":
         yield DjangoUserStore()
+    elif kind == "django-postgresql":
+        with on_django_postgresql(request):
+            yield DjangoUserStore()
+    else:
+        engine = (
+            create_engine(request.getfixturevalue("postgresql_url"))
+            if kind == "sqlalchemy-postgresql"
+            else create_engine(f"sqlite:///{tmp_path / 'users.sqlite3'}")
+        )
+        yield SQLAlchemyUserStore(engine)
+        engine.dispose()
 
 
-@pytest.fixture(params=STORES)
-def accounts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    if request.param == "memory":
+@pytest.fixture(params=["memory", *SQL_USERS])
+def users(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    with user_store(request.param, request, tmp_path) as store:
+        yield store
+
+
+@pytest.fixture(params=SQL_USERS)
+def sql_users(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    with user_store(request.param, request, tmp_path) as store:
+        yield store
+
+
+@contextlib.contextmanager
+def account_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if kind == "memory":
         yield MemoryAccountStore()
-    elif request.param == "sqlite":
+    elif kind == "sqlite":
         store = SQLiteAccountStore(tmp_path / "accounts.sqlite3")
         yield store
         store.close()
-    else:
+    elif kind == "django":
         yield DjangoAccountStore()
+    else:
+        with on_django_postgresql(request):
+            yield DjangoAccountStore()
+
+
+@pytest.fixture(params=["memory", *SQL_ACCOUNTS])
+def accounts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    with account_store(request.param, request, tmp_path) as store:
+        yield store
+
+
+@pytest.fixture(params=SQL_ACCOUNTS)
+def sql_accounts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    with account_store(request.param, request, tmp_path) as store:
+        yield store
 
 
 def account(test_idp: TestIdP, account_id: str = "acme", **changes: Any) -> AccountConfig:
@@ -127,23 +186,14 @@ def test_update_without_changes_records_only_the_login(users: Any) -> None:
     assert updated == dataclasses.replace(created, last_sso_login=later)
 
 
-@pytest.mark.parametrize("store", ["sqlite", "django", "sqlalchemy"])
-def test_update_refuses_any_field_but_full_name_and_role(store: str, tmp_path: Path) -> None:
-    users: Any = {
-        "sqlite": lambda: SQLiteUserStore(tmp_path / "u.sqlite3"),
-        "django": DjangoUserStore,
-        "sqlalchemy": lambda: SQLAlchemyUserStore(create_engine(f"sqlite:///{tmp_path}/u.db")),
-    }[store]()
-    created = users.create(ADA, now=NOW)
+def test_update_refuses_any_field_but_full_name_and_role(sql_users: Any) -> None:
+    created = sql_users.create(ADA, now=NOW)
     with pytest.raises(ValueError, match="account_id"):
-        users.update(created.user_id, changes={"account_id": "globex"}, last_sso_login=NOW)
-    assert users.get_by_email("ada@acme.test") == created
-    if store == "sqlite":
-        users.close()
+        sql_users.update(created.user_id, changes={"account_id": "globex"}, last_sso_login=NOW)
+    assert sql_users.get_by_email("ada@acme.test") == created
 
 
-def test_the_sqlalchemy_store_can_use_the_apps_own_table(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'app.sqlite3'}")
+def test_the_sqlalchemy_store_can_use_the_apps_own_table(engine: Engine) -> None:
     metadata = MetaData()
     table = users_table(metadata, "people")
     metadata.create_all(engine)
@@ -152,18 +202,15 @@ def test_the_sqlalchemy_store_can_use_the_apps_own_table(tmp_path: Path) -> None
     with engine.connect() as connection:
         assert connection.execute(select(table.c.email)).scalars().all() == ["ada@acme.test"]
     assert users.get_by_email("ada@acme.test") == created
-    engine.dispose()
 
 
-def test_concurrent_sqlalchemy_creates_of_one_email_make_one_user(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'race.sqlite3'}")
+def test_concurrent_sqlalchemy_creates_of_one_email_make_one_user(engine: Engine) -> None:
     users = SQLAlchemyUserStore(engine)
     outcomes = _race(lambda _: users.create(ADA, now=NOW))
     assert Counter(type(outcome).__name__ for outcome in outcomes) == Counter(
         {"UserRecord": 1, "DuplicateUser": len(outcomes) - 1}
     )
     assert len(users.users_of("acme")) == 1
-    engine.dispose()
 
 
 def test_users_of_lists_one_accounts_users_in_creation_order(users: Any) -> None:
@@ -236,9 +283,8 @@ def test_deleting_an_account_configuration_removes_it_everywhere(
     accounts.delete("acme")  # deleting twice is harmless
 
 
-@pytest.mark.parametrize("store", ["sqlite", "django"])
 def test_metadata_in_another_encoding_is_kept_byte_for_byte(
-    store: str, tmp_path: Path, test_idp: TestIdP
+    sql_accounts: Any, test_idp: TestIdP
 ) -> None:
     latin1 = (
         test_idp.metadata_xml.decode("utf-8")
@@ -246,33 +292,23 @@ def test_metadata_in_another_encoding_is_kept_byte_for_byte(
         .replace("<md:IDPSSODescriptor", "<!-- Société Générale --><md:IDPSSODescriptor", 1)
         .encode("latin-1")
     )
-    accounts: Any = (
-        SQLiteAccountStore(tmp_path / "a.sqlite3") if store == "sqlite" else DjangoAccountStore()
-    )
     config = account(test_idp, idp_metadata=latin1)
-    accounts.save(config)
-    assert accounts.get("acme") == config
-    if store == "sqlite":
-        accounts.close()
+    sql_accounts.save(config)
+    assert sql_accounts.get("acme") == config
 
 
-@pytest.mark.parametrize("store", ["sqlite", "django"])
-def test_metadata_that_does_not_parse_is_refused_at_save(store: str, tmp_path: Path) -> None:
-    accounts: Any = (
-        SQLiteAccountStore(tmp_path / "a.sqlite3") if store == "sqlite" else DjangoAccountStore()
-    )
+def test_metadata_that_does_not_parse_is_refused_at_save(sql_accounts: Any) -> None:
     bad = AccountConfig(account_id="acme", idp_metadata=b"<html>SSO</html>", sp=SP, mapping=MAPPING)
     with pytest.raises(SamlError) as caught:
-        accounts.save(bad)
+        sql_accounts.save(bad)
     assert caught.value.code.startswith("metadata_")
-    assert accounts.get("acme") is None
-    if store == "sqlite":
-        accounts.close()
+    assert sql_accounts.get("acme") is None
 
 
 # --- what is Django's own ---------------------------------------------------------------------
 
 
+@ON_BOTH_DATABASES
 def test_a_created_user_is_a_django_user_in_the_roles_group() -> None:
     created = DjangoUserStore().create(ADA, now=NOW)
     user = User.objects.get(pk=int(created.user_id))
@@ -286,6 +322,7 @@ def test_a_created_user_is_a_django_user_in_the_roles_group() -> None:
     assert [g.name for g in user.groups.all()] == ["developer"]
 
 
+@ON_BOTH_DATABASES
 def test_a_role_change_moves_the_user_to_the_new_roles_group_only() -> None:
     users = DjangoUserStore(group_prefix="sso:")
     created = users.create(ADA, now=NOW)
@@ -300,6 +337,7 @@ def test_a_role_change_moves_the_user_to_the_new_roles_group_only() -> None:
     ]
 
 
+@ON_BOTH_DATABASES
 def test_a_full_name_change_is_kept_whole_and_split_for_display() -> None:
     users = DjangoUserStore()
     created = users.create(ADA, now=NOW)
@@ -325,6 +363,7 @@ def test_the_full_name_is_split_at_the_last_word(
     assert split_full_name(full_name) == split
 
 
+@ON_BOTH_DATABASES
 def test_an_app_user_with_the_email_belongs_to_no_account_and_blocks_creation() -> None:
     local = User.objects.create_user("ADA@acme.test", email="", password="x")
     users = DjangoUserStore()
@@ -380,6 +419,7 @@ def _race(work: Callable[[int], object]) -> list[object]:
     return results
 
 
+@ON_BOTH_DATABASES
 def test_concurrent_creates_of_one_email_make_one_user() -> None:
     users = DjangoUserStore()
     results = _race(lambda _: users.create(ADA, now=NOW))
@@ -388,6 +428,48 @@ def test_concurrent_creates_of_one_email_make_one_user() -> None:
     assert User.objects.count() == SsoProfile.objects.count() == 1
 
 
+def test_concurrent_updates_of_one_user_leave_one_writers_version(sql_users: Any) -> None:
+    """Logins that change one user at the same time: each sees its own changes, and the user
+    ends as one of them left it (name, role and login time together), never a mix."""
+    created = sql_users.create(ADA, now=NOW)
+    versions = [
+        dataclasses.replace(
+            created,
+            full_name=f"Ada {i}",
+            role=f"role-{i}",
+            last_sso_login=NOW + timedelta(minutes=i),
+        )
+        for i in range(THREADS)
+    ]
+    results = _race(
+        lambda i: sql_users.update(
+            created.user_id,
+            changes={"full_name": versions[i].full_name, "role": versions[i].role},
+            last_sso_login=versions[i].last_sso_login,
+        )
+    )
+    assert results == versions
+    assert sql_users.get_by_email("ada@acme.test") in versions
+
+
+@ON_BOTH_DATABASES
+def test_concurrent_role_changes_leave_the_user_in_one_roles_group() -> None:
+    users = DjangoUserStore()
+    created = users.create(ADA, now=NOW)
+    changes = [{"full_name": f"Ada {i}", "role": f"role-{i}"} for i in range(THREADS)]
+    results = _race(lambda i: users.update(created.user_id, changes=changes[i], last_sso_login=NOW))
+    assert all(isinstance(result, UserRecord) for result in results), results
+    final = users.get_by_email("ada@acme.test")
+    assert final is not None
+    assert final.full_name is not None
+    winner = final.full_name.split()[-1]
+    user = User.objects.get()
+    assert final.role == f"role-{winner}"
+    assert (user.first_name, user.last_name) == ("Ada", winner)
+    assert [g.name for g in user.groups.all()] == [f"role-{winner}"]
+
+
+@ON_BOTH_DATABASES
 def test_concurrent_first_logins_create_exactly_one_user(site: Site) -> None:
     service = LoginService(
         accounts=DjangoAccountStore(),
@@ -406,6 +488,7 @@ def test_concurrent_first_logins_create_exactly_one_user(site: Site) -> None:
     assert [g.name for g in User.objects.get().groups.all()] == ["developer"]
 
 
+@ON_BOTH_DATABASES
 def test_the_rows_name_themselves_in_the_admin(site: Site) -> None:
     DjangoUserStore().create(ADA, now=NOW)
     assert str(SsoProfile.objects.get()) == "ada@acme.test (acme)"

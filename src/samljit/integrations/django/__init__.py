@@ -10,7 +10,8 @@
     urlpatterns += [path("scim/v2/", include("samljit.integrations.django.scim_urls"))]
 
 The reference stores (:class:`DjangoUserStore` over ``django.contrib.auth`` users, the
-role as a Group; :class:`DjangoAccountStore`), the :class:`DjangoSessionIssuer`
+role as a Group; :class:`DjangoAccountStore`; for SCIM, :class:`DjangoDirectoryStore` over
+the same users and :class:`DjangoScimTokenStore`), the :class:`DjangoSessionIssuer`
 (``django.contrib.auth.login`` on the request being served) and
 :data:`current_session_revoker` plug into the app's :class:`~samljit.LoginService`;
 :func:`login_service` builds one with all of them; :func:`admin_pages` builds the
@@ -41,10 +42,17 @@ if TYPE_CHECKING:
     from .admin_views import admin_pages
     from .service import login_service
     from .sessions import DjangoSessionIssuer, current_request, current_session_revoker
-    from .stores import DjangoAccountStore, DjangoUserStore
+    from .stores import (
+        DjangoAccountStore,
+        DjangoDirectoryStore,
+        DjangoScimTokenStore,
+        DjangoUserStore,
+    )
 
 __all__ = [
     "DjangoAccountStore",
+    "DjangoDirectoryStore",
+    "DjangoScimTokenStore",
     "DjangoSessionIssuer",
     "DjangoUserStore",
     "admin_pages",
@@ -57,6 +65,8 @@ __all__ = [
 _LAZY = {
     "admin_pages": "admin_views",
     "DjangoAccountStore": "stores",
+    "DjangoDirectoryStore": "stores",
+    "DjangoScimTokenStore": "stores",
     "DjangoUserStore": "stores",
     "DjangoSessionIssuer": "sessions",
     "current_request": "sessions",
