@@ -351,3 +351,13 @@ def _refusal(site: Site, form: dict[str, str]) -> SamlError:
     with pytest.raises(SamlError) as caught:
         site.service.complete_login(form, account_id="acme")
     return caught.value
+
+
+def test_the_reason_reads_as_sentences(site: Site) -> None:
+    attributes = {"full_name": ["Grace"], "role": ["Finance Team"], "imagekit_id": ["acme"]}
+    response = site.call("POST", "test/result", site.answer(site.start(), attributes=attributes))
+    reason = re.search(r'<p id="test-reason">([^<]*)</p>', _text(response))
+    assert reason is not None
+    sentences = html.unescape(reason.group(1)).split(". ")
+    assert len(sentences) >= 2
+    assert all(s[:1].isupper() for s in sentences)

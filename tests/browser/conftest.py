@@ -11,6 +11,7 @@ them: ``.ci/browser.sh``.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -127,15 +128,28 @@ class Browser:
     """``artifacts/browser/<test name>/``"""
     downloads: Path
     steps: int = 0
+    full_page: bool = False
+    """Screenshots show the whole page, not only the 1280x1024 window."""
 
     def shot(self, step: str) -> Path:
         """Save a screenshot of the page as ``<NN>-<step>.png``, numbered in test order."""
         self.steps += 1
         path = self.artifacts / f"{self.steps:02d}-{_slug(step)}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.driver.save_screenshot(str(path)):
+        if self.full_page:
+            path.write_bytes(self._full_page_png())
+        elif not self.driver.save_screenshot(str(path)):
             raise AssertionError(f"Chromium did not save the screenshot {path}")
         return path
+
+    def _full_page_png(self) -> bytes:
+        size = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+        shot = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {"format": "png", "captureBeyondViewport": True, "clip": clip},
+        )
+        return base64.b64decode(shot["data"])
 
     def open(self, url: str) -> None:
         self.driver.get(url)

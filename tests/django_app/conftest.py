@@ -2,7 +2,7 @@
 these tests are collected), a SQLite file migrated once and emptied after each test, and a
 LoginService over the Django stores per test.
 
-The store tests also run on PostgreSQL (``django_database``): a second database,
+The store tests also run on PostgreSQL (``database_alias``): a second database,
 ``postgresql``, on the session's throw-away server (``tests/postgres.py``), created with
 Django's own test-database machinery when the first such test runs and destroyed at the end.
 A test on it has every query routed there by :data:`ROUTER`, as an app's router would, and
@@ -159,7 +159,7 @@ def on_django_postgresql(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", on_postgresql("postgresql")])
-def django_db(request: pytest.FixtureRequest) -> Iterator[str]:
+def database_alias(request: pytest.FixtureRequest) -> Iterator[str]:
     """The database a store test runs on, by its alias: ``default`` (the SQLite file) or
     ``postgresql``. Ask for it with ``usefixtures`` ahead of fixtures that write (``site``)."""
     if request.param == "sqlite":

@@ -24,7 +24,7 @@ from ..postgres import on_postgresql
 
 ADA = NewUser(email="ada@acme.test", account_id="acme", full_name="Ada Lovelace", role="developer")
 DIRECTORY_COLUMNS = {"active", "external_id", "scim_resource", "version", "updated_at"}
-ON_BOTH_DATABASES = pytest.mark.usefixtures("django_db")
+ON_BOTH_DATABASES = pytest.mark.usefixtures("database_alias")
 
 # The users table as samljit 0.x made it before SCIM, with one user that logged in by SAML.
 OLD_USERS = """

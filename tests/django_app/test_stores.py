@@ -1,8 +1,9 @@
 """The Django reference stores against the store contract: the same assertions run on the
 in-memory and SQLite stores, so the Django ones are held to what samljit expects of any
-store. Then what is Django's own: the users, the role groups, the migration, and exactly
-one user from concurrent first logins (threads, each with its own connection, on one
-SQLite file)."""
+store; the SQL stores (Django's and SQLAlchemy's) run on SQLite and on PostgreSQL. Then what
+is Django's own: the users, the role groups, the migration, and the races (threads released
+together, each with its own connection): exactly one user from concurrent first logins, and
+one writer's version of a user updated concurrently."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ SQL_USERS = [
 SQL_ACCOUNTS = ["sqlite", "django", on_postgresql("django-postgresql")]
 # Django's own behaviour, on its SQLite database and on PostgreSQL. A fixture, so that it is
 # set up before any other fixture writes (`site`).
-ON_BOTH_DATABASES = pytest.mark.usefixtures("django_db")
+ON_BOTH_DATABASES = pytest.mark.usefixtures("database_alias")
 
 
 @pytest.fixture(params=["sqlite", on_postgresql("postgresql")])

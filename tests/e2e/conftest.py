@@ -2,9 +2,9 @@
 
 The ``simplesamlphp`` fixture (one per test session) runs it with :func:`tests.e2e.ssp.start`
 from a temporary directory, with the users in :data:`USERS`, the hand-written SP entries of
-``simplesamlphp/saml20-sp-remote.php`` and one SP known only from the metadata XML samljit
-generates; the server is stopped by its process ID at the end. Install the packages with
-``.ci/simplesamlphp.sh``.
+``simplesamlphp/saml20-sp-remote.php``, one SP known only from the metadata XML samljit
+generates and one known only from the values typed into its console; the server is stopped
+by its process ID at the end. Install the packages with ``.ci/simplesamlphp.sh``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ SP_GENERATED_METADATA = "https://sp.samljit.test/acme-sp-initiated"
 # endpoint takes only HTTP-POST, one to which SimpleSAMLphp sends unsigned logout messages.
 SP_POST_LOGOUT = "https://sp.samljit.test/acme-post-logout"
 SP_UNSIGNED_LOGOUT = "https://sp.samljit.test/acme-unsigned-logout"
+# The SP that SimpleSAMLphp knows only from the values an administrator types into its console
+# (register_sp_values: entity ID, ACS URL, SLO URL, NameID format; no certificate).
+SP_CONSOLE = "https://sp.samljit.test/acme-console"
 ACS_URLS = {
     SP_ASSERTION_SIGNED: "http://127.0.0.1:9/sso/acme/acs",
     SP_RESPONSE_SIGNED: "http://127.0.0.1:9/sso/acme-signed-response/acs",
@@ -41,12 +44,14 @@ ACS_URLS = {
     SP_GENERATED_METADATA: "http://127.0.0.1:9/sso/acme-sp-initiated/acs",
     SP_POST_LOGOUT: "http://127.0.0.1:9/sso/acme-post-logout/acs",
     SP_UNSIGNED_LOGOUT: "http://127.0.0.1:9/sso/acme-unsigned-logout/acs",
+    SP_CONSOLE: "http://127.0.0.1:9/sso/acme-console/acs",
 }
 SLO_URL = "http://127.0.0.1:9/sso/acme-sp-initiated/slo"
 SLO_URLS = {
     SP_GENERATED_METADATA: SLO_URL,
     SP_POST_LOGOUT: "http://127.0.0.1:9/sso/acme-post-logout/slo",
     SP_UNSIGNED_LOGOUT: "http://127.0.0.1:9/sso/acme-unsigned-logout/slo",
+    SP_CONSOLE: "http://127.0.0.1:9/sso/acme-console/slo",
 }
 SP_ORIGIN = "http://127.0.0.1:9"
 """Where the SP would be: nothing listens there, the browser never goes there."""
@@ -140,5 +145,11 @@ def simplesamlphp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleSA
         certificates={"sp.crt": sp_key.cert_pem},
         sp_metadata={"samljit-sp": sp_metadata_xml},
     ) as server:
+        server.register_sp_values(
+            SP_CONSOLE,
+            acs_url=ACS_URLS[SP_CONSOLE],
+            slo_url=SLO_URLS[SP_CONSOLE],
+            name_id_format=EMAIL_FORMAT,
+        )
         running = {f.name: getattr(server, f.name) for f in fields(RunningSimpleSAMLphp)}
         yield SimpleSAMLphp(**running, sp_key=sp_key, sp_metadata_xml=sp_metadata_xml)

@@ -8,9 +8,10 @@ metadata answers, and stops the server by its process ID on exit. Nothing outsid
 directory is read or written except the installed packages (``.ci/simplesamlphp.sh``).
 
 SimpleSAMLphp reads its configuration and metadata again for every request, so a running IdP
-can learn an SP (:meth:`SimpleSAMLphp.register_sp`, from the SP's metadata XML) and an IdP
-administrator's changes to a user (:meth:`SimpleSAMLphp.set_user`, which rewrites
-``authsources.php``) take effect at the user's next login.
+can learn an SP (:meth:`SimpleSAMLphp.register_sp`, from the SP's metadata XML, or
+:meth:`SimpleSAMLphp.register_sp_values`, from the values an administrator types into the
+IdP's console) and an IdP administrator's changes to a user (:meth:`SimpleSAMLphp.set_user`,
+which rewrites ``authsources.php``) take effect at the user's next login.
 
 The process helpers (:func:`free_port`, :func:`http_get`, :func:`wait_until_serving`,
 :func:`stop_process`) serve the browser tests' app servers too.
@@ -44,11 +45,13 @@ __all__ = [
     "INSTALL_HINT",
     "IdPUser",
     "KeyPair",
+    "SPEntry",
     "SimpleSAMLphp",
     "free_port",
     "http_get",
     "make_key_pair",
     "render_authsources",
+    "render_sp_entries",
     "start",
     "stop_process",
     "wait_until_serving",
@@ -66,6 +69,10 @@ STARTUP_TIMEOUT = 20.0
 POLL_INTERVAL = 0.1
 AUTH_SOURCE = "samljit-users"
 """The exampleauth:UserPass source of saml20-idp-hosted.php ('auth')."""
+CONSOLE_SPS = Path("metadata") / "console" / "saml20-sp-remote.php"
+"""The SPs registered from typed-in values (config.php's second flatfile source)."""
+HTTP_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+HTTP_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +161,57 @@ def render_authsources(users: Sequence[IdPUser]) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SPEntry:
+    """An SP as an IdP administrator types it into the IdP's console from the SP's setup page:
+    entity ID, ACS URL, SLO URL and NameID format, and no certificate (so the IdP does not
+    check the signatures of the SP's requests, as a console asks for none by default)."""
+
+    entity_id: str
+    acs_url: str
+    slo_url: str | None = None
+    name_id_format: str | None = None
+
+
+def render_sp_entries(entries: Sequence[SPEntry]) -> str:
+    """``saml20-sp-remote.php`` with one hand-written SimpleSAMLphp entry per ``entries``."""
+    lines = [
+        "<?php",
+        "",
+        "/*",
+        " * SPs registered from the values their setup pages show (entity ID, ACS URL, SLO URL,",
+        " * NameID format), written by tests/e2e/ssp.py (render_sp_entries) while the server",
+        " * runs, as an IdP administrator fills in the IdP's console. No certificate was typed",
+        " * in: the signatures of these SPs' requests are not checked.",
+        " */",
+        "",
+    ]
+    for entry in entries:
+        lines += [
+            f"$metadata[{_php_string(entry.entity_id)}] = [",
+            "    'AssertionConsumerService' => [",
+            f"        ['Binding' => {_php_string(HTTP_POST)}, "
+            f"'Location' => {_php_string(entry.acs_url)}, 'index' => 0],",
+            "    ],",
+        ]
+        if entry.slo_url is not None:
+            lines += [
+                "    'SingleLogoutService' => [",
+                f"        ['Binding' => {_php_string(HTTP_REDIRECT)}, "
+                f"'Location' => {_php_string(entry.slo_url)}],",
+                "    ],",
+            ]
+        if entry.name_id_format is not None:
+            lines.append(f"    'NameIDFormat' => {_php_string(entry.name_id_format)},")
+        lines += [
+            "    'validate.authnrequest' => false,",
+            "    'validate.logout' => false,",
+            "];",
+            "",
+        ]
+    return "\n".join(lines)
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     """Replace ``path`` in one step: a request that reads it meanwhile sees old or new."""
     partial = path.with_name(f".{path.name}.partial")
@@ -177,6 +235,8 @@ class SimpleSAMLphp:
     pid: int
     users: dict[str, IdPUser] = field(default_factory=dict, compare=False)
     """The users of the login form as last written to ``authsources.php``, by username."""
+    console_sps: dict[str, SPEntry] = field(default_factory=dict, compare=False)
+    """The SPs registered by :meth:`register_sp_values`, by entity ID."""
 
     def url(self, path: str) -> str:
         return self.base_url + path.lstrip("/")
@@ -210,6 +270,35 @@ class SimpleSAMLphp:
         if not name.replace("-", "").replace("_", "").isalnum():
             raise ValueError(f"an SP file name is letters, digits, - and _: {name!r}")
         _write_atomically(self.root / "metadata" / "sp" / f"{name}.xml", metadata_xml)
+
+    def register_sp_values(
+        self,
+        entity_id: str,
+        *,
+        acs_url: str,
+        slo_url: str | None = None,
+        name_id_format: str | None = None,
+    ) -> None:
+        """Register an SP from the values its setup page shows, as an IdP administrator
+        types them into the IdP's console (rewrites ``metadata/console/saml20-sp-remote.php``):
+        its next request knows the SP. Registering an entity ID again replaces its entry."""
+        for url in (acs_url, slo_url):
+            if url is not None and not url.startswith(("http://", "https://")):
+                raise ValueError(f"an SP endpoint is an http(s) URL: {url!r}")
+        self.console_sps[entity_id] = SPEntry(
+            entity_id=entity_id, acs_url=acs_url, slo_url=slo_url, name_id_format=name_id_format
+        )
+        self._write_console_sps()
+
+    def unregister_sp_values(self, entity_id: str) -> None:
+        """Delete an SP registered by :meth:`register_sp_values` (none: nothing happens), so
+        that a later app on the same port is known by its own registration."""
+        if self.console_sps.pop(entity_id, None) is not None:
+            self._write_console_sps()
+
+    def _write_console_sps(self) -> None:
+        text = render_sp_entries(list(self.console_sps.values()))
+        _write_atomically(self.root / CONSOLE_SPS, text.encode("utf-8"))
 
     def set_user(self, username: str, *, password: str, **attributes: str | Sequence[str]) -> None:
         """Add or change a user of the login form (rewrites ``authsources.php``).
@@ -319,8 +408,19 @@ def _require_installation() -> str:
 
 
 def _write_tree(root: Path, idp_key: KeyPair, certificates: Mapping[str, bytes]) -> None:
-    for name in ("config", "metadata", "metadata/sp", "cert", "log", "data", "tmp", "sessions"):
+    for name in (
+        "config",
+        "metadata",
+        "metadata/sp",
+        "metadata/console",
+        "cert",
+        "log",
+        "data",
+        "tmp",
+        "sessions",
+    ):
         (root / name).mkdir()
+    (root / CONSOLE_SPS).write_text(render_sp_entries([]))
     (root / "docroot").mkdir()
     shutil.copyfile(CONFIG / "config.php", root / "config" / "config.php")
     for name in ("saml20-idp-hosted.php", "saml20-sp-remote.php"):
@@ -330,7 +430,9 @@ def _write_tree(root: Path, idp_key: KeyPair, certificates: Mapping[str, bytes])
     (root / "cert" / "idp.crt").write_bytes(idp_key.cert_pem)
     for name, pem in certificates.items():
         (root / "cert" / name).write_bytes(pem)
-    (root / "opcache-blacklist.txt").write_text(f"{root / 'config' / 'authsources.php'}\n")
+    # The files the fixtures rewrite while the server runs are left out of PHP's OPcache.
+    rewritten = (root / "config" / "authsources.php", root / CONSOLE_SPS)
+    (root / "opcache-blacklist.txt").write_text("".join(f"{path}\n" for path in rewritten))
     # baseurlpath is 'simplesaml/': the docroot holds only that name, pointing at www/.
     (root / "docroot" / "simplesaml").symlink_to(SSP_WWW, target_is_directory=True)
 
@@ -389,7 +491,8 @@ def start(
             [
                 php,
                 # PHP's built-in server caches compiled scripts (OPcache, revalidated every
-                # 2 s by default): authsources.php, which set_user rewrites, is left out of it.
+                # 2 s by default): authsources.php, which set_user rewrites, and the SPs of
+                # register_sp_values are left out of it.
                 "-d",
                 f"opcache.blacklist_filename={root / 'opcache-blacklist.txt'}",
                 "-S",
@@ -420,6 +523,7 @@ def start(
             root=root,
             pid=process.pid,
             users=users_by_name,
+            console_sps=server.console_sps,
         )
     finally:
         stop_process(process)

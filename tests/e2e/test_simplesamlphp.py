@@ -26,6 +26,7 @@ from .conftest import (
     ACS_URLS,
     EMAIL_FORMAT,
     SP_ASSERTION_SIGNED,
+    SP_CONSOLE,
     SP_GENERATED_METADATA,
     SP_RESPONSE_ONLY,
     SP_RESPONSE_SIGNED,
@@ -415,6 +416,41 @@ def test_simplesamlphp_reads_the_sp_metadata_samljit_generates(
     audience = document.find(".//saml:Audience", NS)
     assert audience is not None
     assert audience.text == SP_GENERATED_METADATA
+
+
+def test_simplesamlphp_knows_an_sp_from_the_values_typed_into_its_console(
+    simplesamlphp: SimpleSAMLphp,
+) -> None:
+    """SP_CONSOLE exists only as the values of an SP's setup page (entity ID, ACS URL, SLO
+    URL, NameID format): an SP-initiated login from it comes back to that ACS URL with an
+    emailAddress NameID, and samljit signs the user in."""
+    sp = make_sp(simplesamlphp, SP_CONSOLE, create_users="always")
+    login = sp.service.begin_login(ACCOUNT)
+    browser = Browser([simplesamlphp.origin])
+    page = browser.log_in(send_login_request(browser, login), "ada", PASSWORDS["ada"])
+    form = page.auto_submit_form()
+    assert form.action == ACS_URLS[SP_CONSOLE]
+    assert response_xml(form.fields).get("InResponseTo") == login.message_id
+
+    result = sp.service.complete_login(form.fields, account_id=ACCOUNT)
+
+    assert result.outcome.action == "created"
+    assert result.user.email == "ada@acme.test"
+    assert result.assertion.name_id.format == EMAIL_FORMAT
+
+
+def test_an_sp_registered_from_values_can_be_unregistered(simplesamlphp: SimpleSAMLphp) -> None:
+    entity_id = "https://sp.samljit.test/acme-console-removed"
+    simplesamlphp.register_sp_values(entity_id, acs_url="http://127.0.0.1:9/sso/removed/acs")
+    known = Browser([simplesamlphp.origin]).get(simplesamlphp.idp_initiated_url(entity_id))
+    assert known.form_with("username", "password")
+
+    simplesamlphp.unregister_sp_values(entity_id)
+
+    unknown = Browser([simplesamlphp.origin]).get(simplesamlphp.idp_initiated_url(entity_id))
+    assert "MetadataNotFound" in unknown.text
+    assert not unknown.forms
+    assert entity_id not in simplesamlphp.console_sps
 
 
 @BOTH_BINDINGS

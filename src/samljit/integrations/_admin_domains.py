@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .._domains import parse_domain
 from ..errors import DnsFailed, DomainNotVerified, SamlError
 from ..history import refusal_reason
-from ._admin_html import Problem, copy_field, esc
+from ._admin_html import Problem, copy_field, esc, explained
 
 if TYPE_CHECKING:
     from ..domains import DomainVerifier
@@ -232,5 +232,5 @@ def _problem(exc: SamlError) -> Problem:
             if not found
             else "The TXT record found there holds another value: publish exactly the value shown."
         )
-        return Problem(code=exc.code, text=f"{refusal_reason(exc.code)} {detail}")
-    return Problem(code=exc.code, text=f"{refusal_reason(exc.code)} {exc.message}")
+        return Problem(code=exc.code, text=explained(exc.code, detail))
+    return Problem(code=exc.code, text=explained(exc.code, exc.message))

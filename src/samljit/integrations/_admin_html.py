@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ..errors import SamlError
 from ..history import refusal_reason
 
-__all__ = ["Problem", "copy_field", "esc", "problem_of"]
+__all__ = ["Problem", "copy_field", "esc", "explained", "problem_of"]
 
 
 def esc(value: object) -> str:
@@ -26,7 +26,12 @@ class Problem:
 
 def problem_of(exc: SamlError) -> Problem:
     """``exc`` for an administrator: the plain-language reason of its code, then its message."""
-    return Problem(code=exc.code, text=f"{refusal_reason(exc.code)} {exc.message}")
+    return Problem(code=exc.code, text=explained(exc.code, exc.message))
+
+
+def explained(code: str, message: str) -> str:
+    """The plain-language reason of ``code``, then ``message`` as a sentence of its own."""
+    return f"{refusal_reason(code)} {message[:1].upper()}{message[1:]}".strip()
 
 
 def copy_field(ident: str, label: str, value: str, help_text: str) -> str:

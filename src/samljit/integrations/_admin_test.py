@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from ..errors import SamlError
-from ..history import refusal_reason
-from ._admin_html import Problem, esc, problem_of
+from ._admin_html import Problem, esc, explained, problem_of
 
 if TYPE_CHECKING:
     from .._accounts import AccountConfig
@@ -229,9 +228,7 @@ class TestPages:
             csrf_field=request.csrf_field,
             action=result.action,
             code=result.code or "",
-            reason=f"{refusal_reason(result.code)} {result.message or ''}".strip()
-            if result.code
-            else "",
+            reason=explained(result.code, result.message or "") if result.code else "",
             name_id=assertion.name_id.value,
             name_id_format=assertion.name_id.format or "",
             attributes=list(assertion.attributes.items()),

@@ -108,9 +108,15 @@ class UserWrites:
             if existing is not None:
                 if existing.resource and DELETED not in existing.resource:
                     raise ScimConflict(f"the directory already has {identity.email}")
-                return self._write(
-                    call, existing, model, self.groups_of(call.account_id, existing.user.user_id)
-                )
+                try:
+                    return self._write(
+                        call,
+                        existing,
+                        model,
+                        self.groups_of(call.account_id, existing.user.user_id),
+                    )
+                except StaleWrite:
+                    continue  # another request wrote the user meanwhile: look again
             try:
                 entry = self._directory.create_user(
                     NewUser(

@@ -72,6 +72,10 @@ $config = [
     'metadata.sources' => array_merge(
         // saml20-idp-hosted.php and saml20-sp-remote.php in 'metadatadir'.
         [['type' => 'flatfile']],
+        // SPs typed into the IdP's console from the values of their setup pages (entity ID,
+        // ACS URL, SLO URL): tests/e2e/ssp.py (SimpleSAMLphp.register_sp_values) rewrites
+        // this directory's saml20-sp-remote.php while the server runs.
+        [['type' => 'flatfile', 'directory' => $root . '/metadata/console/']],
         // SP metadata XML as an SP administrator would send it: samljit.build_sp_metadata's
         // output, or what a running example app serves at /sso/acme/metadata. The fixtures
         // (tests/e2e/ssp.py, SimpleSAMLphp.register_sp) write one file per SP, even while
