@@ -245,7 +245,7 @@ def test_an_unaccepted_role_shows_the_error_page_and_changes_nothing(
     assert users_table(browser, demo) == before  # name, role, last login and its outcome
     sign_in_as_admin(browser, demo)
     browser.shot("recent sign-ins")
-    recent = browser.find_all("main section:last-of-type tr")[1].text
+    recent = browser.find_all("#recent-sign-ins tr")[1].text
     assert "refused mary@acme.test role_not_accepted" in recent
     assert "The user has none of the roles the account accepts." in recent
 

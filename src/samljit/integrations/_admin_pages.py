@@ -163,7 +163,7 @@ class Templates(DomainTemplates, TestTemplates, ScimTemplates):
             for r in view.logins
         )
         body += (
-            "<section><h2>Recent sign-ins</h2>"
+            '<section id="recent-sign-ins"><h2>Recent sign-ins</h2>'
             + (
                 "<table><tr><th>When</th><th>Outcome</th><th>User</th><th>Code</th>"
                 f"<th>Reason</th></tr>{rows}</table>"
