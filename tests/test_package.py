@@ -83,6 +83,7 @@ PUBLIC_NAMESPACES = {
     "samljit.integrations.flask",
     "samljit.integrations.fastapi",
     "samljit.integrations.django",
+    "samljit.integrations.django.scim_views",
     "samljit.integrations.sessions",
     "samljit.integrations.admin",
     "samljit.messages",
@@ -93,6 +94,8 @@ PUBLIC_NAMESPACES = {
     "samljit.domains",
     "samljit.history",
     "samljit.provisioning",
+    "samljit.scim",
+    "samljit.directory",
 }
 
 _DIRECTIVE = re.compile(r"^::: ([\w.]+)\n((?:[ \t]+.*\n)*)", re.M)

@@ -137,10 +137,16 @@ def user_model(entry: DirectoryUser, groups: Sequence[DirectoryGroup], base: str
             ),
         }
     )
-    return UserModel.model_validate(
-        {k: v for k, v in data.items() if v is not None},
-        scim_ctx=Context.RESOURCE_QUERY_RESPONSE,
-    )
+    cleaned = {k: v for k, v in data.items() if v is not None}
+    try:
+        return UserModel.model_validate(cleaned, scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+    except ValidationError:
+        if entry.resource:
+            raise
+        # A SAML user whose address email-validator refuses (a special-use domain such as
+        # .test) is still listed: its userName carries the address.
+        cleaned.pop("emails", None)
+        return UserModel.model_validate(cleaned, scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
 
 
 def group_model(group: DirectoryGroup, base: str) -> Group:

@@ -5,7 +5,9 @@
     INSTALLED_APPS += ["samljit.integrations.django"]        # models: SsoProfile, SsoAccount
     SAMLJIT_SERVICE = "myproject.sso.service"                 # a LoginService, or a factory
     SAMLJIT_ADMIN = "myproject.sso.admin"                     # optional: the admin pages
+    SAMLJIT_SCIM = "myproject.sso.scim"                       # optional: a ScimService
     urlpatterns += [path("sso/", include("samljit.integrations.django.urls"))]
+    urlpatterns += [path("scim/v2/", include("samljit.integrations.django.scim_urls"))]
 
 The reference stores (:class:`DjangoUserStore` over ``django.contrib.auth`` users, the
 role as a Group; :class:`DjangoAccountStore`; for SCIM, :class:`DjangoDirectoryStore` over
@@ -15,8 +17,9 @@ the same users and :class:`DjangoScimTokenStore`), the :class:`DjangoSessionIssu
 :func:`login_service` builds one with all of them; :func:`admin_pages` builds the
 account administrators' pages (mounted under ``sso/admin/<account>/`` once
 ``SAMLJIT_ADMIN`` names them). The adapter keeps, under
-``request.session["samljit"]``, what SP-initiated logout needs. Only the ACS and SLO views
-go without Django's CSRF check.
+``request.session["samljit"]``, what SP-initiated logout needs. Only the ACS and SLO views,
+and the SCIM endpoint (bearer tokens, :mod:`~samljit.integrations.django.scim_views`), go
+without Django's CSRF check.
 
 The names are loaded on first use: Django imports this package while it is still
 setting up its apps, before models may be imported.
