@@ -47,6 +47,7 @@ LAYERS: dict[str, set[str]] = {
         "samljit.protocols",
         "samljit._admin_protocols",
         "samljit._async_protocols",
+        "samljit._directory_protocols",
         "samljit._flow",
         "samljit._peek",
     },
@@ -60,6 +61,7 @@ LAYERS: dict[str, set[str]] = {
         "samljit._monitoring",
         "samljit._refresh",
         "samljit.provisioning",
+        "samljit.directory",
     },
     "flows": {"samljit._results", "samljit._context", "samljit.history"},
     "feature flows": {
@@ -75,7 +77,13 @@ LAYERS: dict[str, set[str]] = {
 }
 
 # Whole packages at the edges: a new module under them needs no entry.
-EDGE_PACKAGES = ("samljit.stores", "samljit.integrations", "samljit.testing", "samljit.cli")
+EDGE_PACKAGES = (
+    "samljit.stores",
+    "samljit.integrations",
+    "samljit.scim",
+    "samljit.testing",
+    "samljit.cli",
+)
 
 # What the layers below the edges may import from outside the standard library.
 CORE_THIRD_PARTY = {"lxml", "signxml", "cryptography"}

@@ -1,12 +1,14 @@
 """The JIT demo (examples/jit_demo): the story runs to exit 0; the app escapes what it echoes;
 samljit's admin pages are its SSO settings, open only to the account's local administrator,
-every POST with the session's token and a bounded body."""
+every POST with the session's token and a bounded body; its SCIM endpoint takes the tokens
+generated there, and deactivating a user ends their session and their logins."""
 
 from __future__ import annotations
 
 import base64
 import dataclasses
 import importlib.util
+import json
 import re
 import socket
 import subprocess
@@ -64,6 +66,13 @@ def test_story_runs_to_exit_0() -> None:
         "Nothing was written: the users page is unchanged, and no session was issued.",
         "replayed: This assertion was already used to sign in",
         "The IdP settings are deleted. Users stay",
+        "(shown once)",
+        'IdP: GET /Users?filter=userName eq "ada@acme.test" -> id 1',
+        "IdP: PATCH /Users/1 active=false -> HTTP 200, active False",
+        "Ada's open session has ended (revoked on deactivation)",
+        "REJECTED user_deactivated: Ada's next login",
+        "| unchanged | deactivated. Active users (what the plan counts): 0 of 1.",
+        "The admin's status page: user_deactivated: The IdP deactivated the user (SCIM)",
         "OK:",
     ):
         assert expected in done.stdout
@@ -587,3 +596,113 @@ def test_the_test_idp_refuses_what_is_not_an_authn_request(app: Any, query: str)
     status, body = _request(f"{app.base_url}/test-idp?{query}")
     assert status == 400
     assert "Not an AuthnRequest." in body
+
+
+# --- SCIM: the IdP provisions with a token from the admin status page ------------------------
+
+SCIM = "/scim/v2/acme"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def _scim(
+    app: Any, method: str, path: str, token: str | None, document: object = None
+) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = None
+    if document is not None:
+        data = json.dumps(document).encode()
+        headers["Content-Type"] = "application/scim+json"
+    url = f"{app.base_url}{SCIM}{path}"
+    request = Request(url, data=data, headers=headers, method=method)  # noqa: S310 - 127.0.0.1
+    try:
+        with _BROWSER.open(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read() or b"{}")
+
+
+def _generate_token(app: Any, cookie: str) -> tuple[str, str]:
+    """Generate a token on the status page: (its ID, its secret)."""
+    token = _admin_token(_exchange(f"{app.base_url}{ADMIN}", cookie=cookie)[1])
+    status, page, _ = _exchange(
+        f"{app.base_url}{ADMIN}scim/tokens", {"csrf": token, "label": "IdP"}, cookie=cookie
+    )
+    assert status == 200
+    secret = re.search(r'id="scim-secret" value="([^"]+)"', page)
+    token_id = re.search(r"Token <code>([0-9a-f]+)</code>", page)
+    assert secret is not None
+    assert token_id is not None
+    return token_id.group(1), secret.group(1)
+
+
+def test_the_scim_endpoint_needs_a_token_of_the_account(fresh: Any) -> None:
+    assert _scim(fresh, "GET", "/Users", None)[0] == 401
+    other = fresh.scim_tokens.issue("globex")[0]
+    assert _scim(fresh, "GET", "/Users", other)[0] == 401
+
+
+def test_a_token_from_the_status_page_works_until_it_is_revoked(fresh: Any) -> None:
+    cookie = _admin_cookie(fresh)
+    token_id, secret = _generate_token(fresh, cookie)
+    status, page, _ = _exchange(f"{fresh.base_url}{ADMIN}", cookie=cookie)
+    assert status == 200
+    assert f'value="{fresh.base_url}{SCIM}"' in page
+    assert secret not in page
+    assert _scim(fresh, "GET", "/ServiceProviderConfig", secret)[0] == 200
+    form = {"csrf": _admin_token(page), "token_id": token_id}
+    revoked = _exchange(f"{fresh.base_url}{ADMIN}scim/tokens/revoke", form, cookie=cookie)
+    assert revoked[0] == 200
+    assert _scim(fresh, "GET", "/ServiceProviderConfig", secret)[0] == 401
+
+
+def test_a_scim_body_over_the_bound_is_refused_unread(fresh: Any) -> None:
+    request = (
+        f"POST {SCIM}/Users HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/scim+json\r\n"
+        f"Content-Length: {fresh.scim.max_body_bytes + 1}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", _port(fresh)), timeout=5) as client:
+        client.sendall(request.encode())  # the headers only: the server must not wait
+        answer = client.recv(4096)
+    assert answer.startswith(b"HTTP/1.0 413 ")
+
+
+def test_a_user_deactivated_by_scim_loses_session_and_logins(fresh: Any) -> None:
+    """Pre-provisioned by SCIM, signed in by SAML (the same user), deactivated by SCIM: the
+    session ends, the next login is refused, the users page says so."""
+    _enable_sso(fresh, "acme")
+    secret = fresh.scim_tokens.issue("acme")[0]
+    user = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "grace@acme.example",
+        "displayName": "Grace Hopper",
+        "roles": [{"value": "developer"}],
+    }
+    status, created = _scim(fresh, "POST", "/Users", secret, user)
+    assert status == 201
+    form = _login_form(fresh, "acme", "/")
+    form["SAMLResponse"] = fresh.test_idp.issue_response(
+        sp_entity_id=fresh.sp_config("acme").entity_id,
+        acs_url=fresh.sp_config("acme").acs_url,
+        now=datetime.now(UTC),
+        name_id="grace@acme.example",
+        attributes={"role": ["developer"], "imagekit_id": ["acme"], "full_name": ["Grace Hopper"]},
+    ).form_value
+    status, page, set_cookie = _exchange(f"{fresh.base_url}/saml/acme/acs", form)
+    assert status == 200
+    assert '<span id="outcome">unchanged</span>' in page
+    assert set_cookie is not None
+    cookie = set_cookie.split(";")[0]
+    assert "grace@acme.example" in _exchange(f"{fresh.base_url}/", cookie=cookie)[1]
+    patch = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": False}}]}
+    status, patched = _scim(fresh, "PATCH", f"/Users/{created['id']}", secret, patch)
+    assert (status, patched["active"]) == (200, False)
+    assert "Not signed in" in _exchange(f"{fresh.base_url}/", cookie=cookie)[1]
+    status, body = _request(f"{fresh.base_url}/saml/acme/acs", form)
+    assert status == 403
+    assert '<code id="error-code">user_deactivated</code>' in body
+    _, users = _request(f"{fresh.base_url}/users")
+    assert "<td>grace@acme.example</td>" in users
+    assert "<td>deactivated</td>" in users
+    assert "Active users (what the plan counts): 0 of 1." in users

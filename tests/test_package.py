@@ -64,7 +64,7 @@ def test_the_top_level_exports_the_branches_of_the_error_tree_only() -> None:
 
 def test_the_top_level_stays_small() -> None:
     """What a host app needs, about fifty names; everything else in a public namespace."""
-    assert len(samljit.__all__) <= 60
+    assert len(samljit.__all__) <= 61  # 60, and the SCIM branch of the error tree
 
 
 # The public namespaces, each documented by one generated page of docs/reference/.
@@ -83,6 +83,7 @@ PUBLIC_NAMESPACES = {
     "samljit.integrations.flask",
     "samljit.integrations.fastapi",
     "samljit.integrations.django",
+    "samljit.integrations.django.scim_views",
     "samljit.integrations.sessions",
     "samljit.integrations.admin",
     "samljit.messages",
@@ -93,6 +94,8 @@ PUBLIC_NAMESPACES = {
     "samljit.domains",
     "samljit.history",
     "samljit.provisioning",
+    "samljit.scim",
+    "samljit.directory",
 }
 
 _DIRECTIVE = re.compile(r"^::: ([\w.]+)\n((?:[ \t]+.*\n)*)", re.M)

@@ -34,6 +34,7 @@ ADAPTERS = [
     ("samljit.integrations.django", "django", "django", ["django.contrib.auth", "django.urls"]),
     ("samljit.stores.sqlalchemy", "sqlalchemy", "sqlalchemy", ["sqlalchemy"]),
     ("samljit.stores.redis", "redis", "redis", ["redis.asyncio"]),
+    ("samljit.scim", "scim2_models", "scim", ["scim2_models"]),
 ]
 IDS = [extra for _, _, extra, _ in ADAPTERS]
 

@@ -13,7 +13,11 @@ pages. Pages, where ``{account}`` is a customer account such as ``acme``:
 - ``/test-idp`` and ``/test-idp/metadata.xml``: a built-in IdP (``samljit.testing.TestIdP``)
   whose app is set up for account ``acme``: pick a user, name and role, and it signs in
   (IdP-initiated, or answering the AuthnRequest of an administrator's Test connection).
-- ``/users``: the users of an account, their last SSO login and its outcome.
+- ``/scim/v2/{account}/...``: the account's SCIM 2.0 endpoint (``samljit.scim``), through
+  which its IdP creates, updates and deactivates users, with a bearer token the account's
+  administrator generates on the admin status page.
+- ``/users``: the users of an account, active or deactivated, their last SSO login and its
+  outcome.
 - ``/logout``: ends the session (POST, with the session's logout token).
 
 Sessions live on the server (``samljit.integrations.sessions.MemorySessionStore``): the cookie
@@ -31,6 +35,7 @@ public base URL from configuration.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
 import secrets
@@ -54,20 +59,25 @@ from serving import (
     TooLarge,
     first_values,
     read_body,
+    read_raw,
     send,
 )
 from serving import cookies as read_cookies
 
 import samljit
 from samljit.bindings import decode_redirect
+from samljit.directory import ScimTokens
 from samljit.history import record_logins
 from samljit.integrations.admin import AdminPages, AdminRequest, WebResponse
 from samljit.integrations.sessions import SESSION_KEY, MemorySessionStore
+from samljit.scim import ScimRequest, ScimService
 from samljit.stores.sqlite import (
     SQLiteAccountStore,
+    SQLiteDirectoryStore,
     SQLiteLoginHistory,
     SQLiteReplayCache,
     SQLiteRequestStore,
+    SQLiteScimTokenStore,
     SQLiteUserStore,
 )
 from samljit.testing import TestIdP
@@ -100,6 +110,7 @@ ADMIN_KEY = "local_admin"
 """The session key of a local administrator's sign-in: {account_id, email}."""
 MAX_AUTHN_REQUEST = 64 * 1024  # bytes, inflated: the test IdP reads no larger one
 _ACCOUNT = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+_SCIM = re.compile(r"/scim/v2/(?P<account>[a-z0-9][a-z0-9_-]{0,62})(?:/(?P<rest>.*))?")
 _LOCAL_PATH = re.compile(r"/(?![/\\])[^\\\s\x00-\x1f\x7f]*")  # not //host, not /\host
 _AUTHN_REQUEST = "{urn:oasis:names:tc:SAML:2.0:protocol}AuthnRequest"
 
@@ -159,12 +170,23 @@ class JitDemoApp:
             session_revoker=self.sessions,
             audit=record_logins(self.history),
         )
+        # SCIM writes the same users (SQLiteDirectoryStore is over SQLiteUserStore's rows) and
+        # ends a deactivated user's sessions through the same revoker as Single Logout.
+        self.scim_tokens = ScimTokens(SQLiteScimTokenStore(database))
+        self.scim = ScimService(
+            accounts=self.accounts,
+            directory=SQLiteDirectoryStore(database),
+            tokens=self.scim_tokens,
+            session_revoker=self.sessions,
+        )
         self.admin = AdminPages(
             accounts=self.accounts,
             can_administer=self.can_administer,
             new_account=self.new_account,
             history=self.history,
             service=self.service,  # Test connection; the metadata source and SP metadata
+            scim_tokens=self.scim_tokens,  # the status page's SCIM base URL and tokens
+            scim_url=self.scim_url,
         )
         self.test_idp = TestIdP(entity_id=f"{base_url}/test-idp", sso_url=f"{base_url}/test-idp")
         # For the users page; a real app would keep it in its own tables.
@@ -190,6 +212,10 @@ class JitDemoApp:
             acs_url=f"{self.base_url}/saml/{account}/acs",
         )
 
+    def scim_url(self, account: str) -> str:
+        """The account's SCIM base URL, for its IdP's provisioning settings."""
+        return f"{self.base_url}/scim/v2/{account}"
+
     def new_account(self, account: str) -> samljit.AccountConfig:
         """What an account without SSO starts from on the admin pages (no IdP yet)."""
         return samljit.AccountConfig(
@@ -212,6 +238,8 @@ class JitDemoApp:
 
     def handle(self, environ: WSGIEnvironment) -> Response:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO") or "/"
+        if (scim := _SCIM.fullmatch(path)) is not None:
+            return self.scim_endpoint(environ, scim["account"], scim["rest"] or "")
         allowed = False
         for route_method, pattern, handler in self.routes:
             match = pattern.fullmatch(path)
@@ -242,6 +270,30 @@ class JitDemoApp:
         if allowed:
             return _message("Method not allowed", "", "405 Method Not Allowed")
         return _message("Not found", "No such page.", "404 Not Found")
+
+    def scim_endpoint(self, environ: WSGIEnvironment, account: str, rest: str) -> Response:
+        """The account's SCIM endpoint: the IdP's request in plain values to samljit's
+        ScimService, which checks the bearer token first. No cookies, no CSRF token: an API."""
+        try:
+            body = read_raw(environ, self.scim.max_body_bytes)
+        except TooLarge:
+            return _scim_error(413, f"the body is over {self.scim.max_body_bytes} bytes")
+        except ValueError:
+            return _scim_error(400, "the body could not be read")
+        answer = self.scim.handle(
+            ScimRequest(
+                method=environ["REQUEST_METHOD"],
+                account_id=account,
+                path=rest,
+                base_url=self.scim_url(account),
+                query=first_values(environ.get("QUERY_STRING", "")),
+                authorization=environ.get("HTTP_AUTHORIZATION"),
+                body=body,
+            )
+        )
+        status = f"{answer.status} {HTTPStatus(answer.status).phrase}"
+        content_type = answer.content_type or "application/scim+json"
+        return Response(answer.body, status, list(answer.headers.items()), content_type)
 
     # --- pages ----------------------------------------------------------------------------
 
@@ -450,14 +502,18 @@ accept.</p>{answering}
         rows = "".join(
             f"<tr><td>{esc(u.email)}</td><td>{esc(u.full_name or '')}</td><td>{esc(u.role)}</td>"
             f"<td>{esc(_time(u.last_sso_login))}</td>"
-            f"<td>{esc(self.last_login.get(u.email, ''))}</td></tr>"
+            f"<td>{esc(self.last_login.get(u.email, ''))}</td>"
+            f"<td>{'active' if u.active else 'deactivated'}</td></tr>"
             for u in self.users.users_of(account)
         )
+        users = self.users.users_of(account)
+        active = sum(1 for u in users if u.active)
         stale = len(self.service.stale_users(account, days=90))
         body = f"""<table id="users"><tr><th>Email</th><th>Name</th><th>Role</th>
-<th>Last SSO login</th><th>Last login's outcome</th></tr>{rows}</table>
-<p id="stale">No SSO login for 90 days: {stale} user(s). The IdP never says when a user was
-removed; delete such users here.</p>
+<th>Last SSO login</th><th>Last login's outcome</th><th>Status</th></tr>{rows}</table>
+<p id="active">Active users (what the plan counts): {active} of {len(users)}.</p>
+<p id="stale">No SSO login for 90 days: {stale} user(s). An IdP that provisions by SCIM
+deactivates the users it removes; without SCIM, delete such users here.</p>
 <p>The recent logins and refusals, with their reasons, are on the
 <a href="/sso/admin/{esc(account)}/">SSO status page</a> (for the account's administrator).</p>"""
         return Response(_page(f"Users of account {account}", body))
@@ -486,6 +542,17 @@ def _page(title: str, body: str) -> str:
 
 def _message(title: str, text: str, status: str) -> Response:
     return Response(_page(title, f"<p>{esc(text)}</p>"), status)
+
+
+def _scim_error(status: int, detail: str) -> Response:
+    """An RFC 7644 error document, for what is refused before the SCIM service sees it."""
+    document = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": str(status),
+        "detail": detail,
+    }
+    phrase = HTTPStatus(status).phrase
+    return Response(json.dumps(document), f"{status} {phrase}", [], "application/scim+json")
 
 
 def _redirect(location: str, *, headers: list[tuple[str, str]] | None = None) -> Response:

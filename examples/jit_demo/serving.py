@@ -28,6 +28,7 @@ __all__ = [
     "cookies",
     "first_values",
     "read_body",
+    "read_raw",
     "send",
 ]
 
@@ -146,6 +147,24 @@ def read_body(environ: WSGIEnvironment, limit: int) -> tuple[dict[str, str], dic
             else:
                 files.setdefault(name, value)
     return form, files
+
+
+def read_raw(environ: WSGIEnvironment, limit: int) -> bytes:
+    """The body as it came (the SCIM endpoint's JSON), read only when its Content-Length is
+    at most ``limit`` bytes. TooLarge, or ValueError if it did not arrive."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError as exc:
+        raise ValueError("a Content-Length that is no number") from exc
+    if length > limit:
+        raise TooLarge(f"{length} bytes")
+    try:
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+    except OSError as exc:  # TimeoutError: the client stopped sending (read_timeout)
+        raise ValueError("the body did not arrive") from exc
+    if len(body) != length:
+        raise ValueError("the body ended early")
+    return body
 
 
 def cookies(environ: WSGIEnvironment) -> dict[str, str]:

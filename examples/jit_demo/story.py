@@ -2,12 +2,14 @@
 
 Starts PixelCDN (app.py) on 127.0.0.1 with a fresh SQLite file and drives it as a browser
 would: GET pages, fill in and POST their forms, follow the test IdP's auto-submitting form to
-the ACS, keep the session cookie. Each step prints what happened; the script exits 0 only
-when every outcome was the expected one.
+the ACS, keep the session cookie. For the SCIM chapter it also plays the IdP's provisioning
+client, calling the app's SCIM endpoint with the token the administrator generated. Each
+step prints what happened; the script exits 0 only when every outcome was the expected one.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import sys
@@ -18,7 +20,7 @@ from html.parser import HTMLParser
 from http.cookiejar import CookieJar
 from pathlib import Path
 from urllib.error import HTTPError
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 from urllib.request import HTTPCookieProcessor, Request, build_opener
 
 from app import running
@@ -278,7 +280,9 @@ def said(page: Page) -> str:
 def sso_state(page: Page) -> str:
     """``on`` or ``off``, as the admin status page says."""
     expect(page.text("h1") == "Single sign-on", f"{page.url} is not the status page")
-    return page.texts.get(".ok") or page.text(".off")
+    states = [s for s in ("on", "off") if f"Single sign-on is {s}." in page.text("main")]
+    expect(len(states) == 1, f"{page.url} does not say whether SSO is on")
+    return states[0]
 
 
 def test_connection(admin: Browser, status: Page) -> None:
@@ -302,6 +306,72 @@ def test_connection(admin: Browser, status: Page) -> None:
     print(f"   TEST CONNECTION: {result.text('test-action')} ({changes})")
     expect(user_rows(admin) == before, "a Test connection changed the users")
     print("   Nothing was written: the users page is unchanged, and no session was issued.")
+
+
+def scim_call(
+    method: str, url: str, token: str | None, document: object = None
+) -> tuple[int, dict[str, object]]:
+    """One request of the IdP's SCIM client: (HTTP status, the JSON answer or {})."""
+    expect(urlsplit(url).scheme == "http", f"refusing to open {url}")
+    headers = {"Accept": "application/scim+json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None
+    if document is not None:
+        data = json.dumps(document).encode("utf-8")
+        headers["Content-Type"] = "application/scim+json"
+    request = Request(url, data=data, headers=headers, method=method)  # noqa: S310 - http only
+    try:
+        with build_opener().open(request, timeout=10) as response:
+            status, body = response.status, response.read()
+    except HTTPError as error:
+        with error:
+            status, body = error.code, error.read()
+    return status, json.loads(body) if body else {}
+
+
+def scim_deactivation(admin: Browser, ada: Browser, logs: LogCapture) -> None:
+    """The admin generates a SCIM token; the IdP, told Ada has left, finds her by userName and
+    deactivates her (as Okta and Entra ID do on unassignment); then her session has ended, her
+    next login is refused, and the users page says she is deactivated."""
+    status = admin.get(ADMIN)
+    expect("scim-base-url" in status.values, "the status page shows no SCIM base URL")
+    issued = admin.submit(status, f"{ADMIN}scim/tokens", label="Test IdP provisioning")
+    expect(issued.text("h1") == "SCIM token generated", f"no token: {issued.text('h1')}")
+    token, base = issued.values["scim-secret"], issued.values["scim-base-url"]
+    print(f"   The admin generates a SCIM token on the status page: {token[:17]}... (shown once)")
+    print(f"   and enters it in the IdP with the SCIM base URL {base}")
+    expect(token not in admin.get(ADMIN).html, "the status page shows the secret again")
+    unauthenticated, _ = scim_call("GET", f"{base}/Users", None)
+    expect(unauthenticated == 401, f"SCIM without a token answered {unauthenticated}")
+    query = quote('userName eq "ada@acme.test"')
+    found_status, found = scim_call("GET", f"{base}/Users?filter={query}", token)
+    expect(found_status == 200 and found.get("totalResults") == 1, f"Ada not found: {found}")
+    resources = found["Resources"]
+    assert isinstance(resources, list)
+    user_id = resources[0]["id"]
+    print(f'   IdP: GET /Users?filter=userName eq "ada@acme.test" -> id {user_id}')
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": False}],
+    }
+    patched_status, patched = scim_call("PATCH", f"{base}/Users/{user_id}", token, patch)
+    expect(patched_status == 200, f"the PATCH answered {patched_status}: {patched}")
+    expect(patched.get("active") is False, f"Ada is still active: {patched}")
+    print(f"   IdP: PATCH /Users/{user_id} active=false -> HTTP 200, active {patched['active']}")
+    signed_in = ada.get("/").text("signed-in")
+    expect(signed_in.startswith("Not signed in"), f"Ada's session survived: {signed_in}")
+    print("   Ada's open session has ended (revoked on deactivation): the home page says")
+    print(f"      {signed_in[:40]}...")
+    _, page = sign_in_at_idp(ada, email="ada@acme.test", full_name="Ada King", role="finance")
+    expect_rejected(page, "user_deactivated", "Ada's next login", logs)
+    rows = user_rows(admin)
+    expect(rows[0][0] == "ada@acme.test" and rows[0][-1] == "deactivated", f"users: {rows}")
+    active = admin.get("/users").text("active")
+    print(f"   The users page: {' | '.join(rows[0])}. {active}")
+    recent = recent_logins(admin)[0]
+    expect(recent[3] == "user_deactivated", f"the status page lists {recent}")
+    print(f"   The admin's status page: {recent[3]}: {recent[4]}")
 
 
 def story(admin: Browser, ada: Browser, logs: LogCapture) -> None:
@@ -384,6 +454,13 @@ def story(admin: Browser, ada: Browser, logs: LogCapture) -> None:
     print("   The admin's status page lists them with their reasons:")
     for _, _, user, code, reason in recent_logins(admin)[:3]:
         print(f"      {code}: {reason} ({user or 'user not known'})")
+
+    step("Ada signs in again; then she leaves, and the IdP deactivates her through SCIM.")
+    _, page = sign_in_at_idp(ada, email="ada@acme.test", full_name="Ada King", role="finance")
+    expect(page.text("outcome") == "unchanged", f"unexpected: {page.text('outcome')}")
+    expect("ada@acme.test" in ada.get("/").text("signed-in"), "Ada is not signed in")
+    print("   Ada is signed in (unchanged).")
+    scim_deactivation(admin, ada, logs)
 
     step("The admin disables SSO (the IdP settings are deleted).")
     disable = admin.get(f"{ADMIN}disable")

@@ -31,10 +31,15 @@ class ProvisioningPolicy:
     """Accept unsolicited responses (the user clicked the app tile in the IdP portal)."""
     required_authn_contexts: tuple[str, ...] = ()
     """When set, the assertion's AuthnContextClassRef must be one of these (e.g. MFA)."""
+    scim_delete: Literal["deactivate", "delete"] = "deactivate"
+    """What the IdP's SCIM ``DELETE`` of a user does: deactivate it (it stays in the app,
+    uncounted, and may be reactivated) or delete its row."""
 
     def __post_init__(self) -> None:
         if self.create_users not in ("idp_initiated", "always", "never"):
             raise ConfigError("create_users must be idp_initiated, always or never")
+        if self.scim_delete not in ("deactivate", "delete"):
+            raise ConfigError("scim_delete must be deactivate or delete")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,6 +106,7 @@ class AccountConfig:
                 "update_users": self.policy.update_users,
                 "allow_idp_initiated": self.policy.allow_idp_initiated,
                 "required_authn_contexts": list(self.policy.required_authn_contexts),
+                "scim_delete": self.policy.scim_delete,
             },
         }
 

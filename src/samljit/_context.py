@@ -128,12 +128,21 @@ def domain_owner(ctx: Context, email: str) -> Flow[str | None]:
     """The account that owns the domain of ``email`` (a normalized address), or None:
     ``account_for_domain`` asked for the domain, then (when owners cover subdomains) for
     each parent domain of two or more labels; the nearest owner wins."""
-    if ctx.account_for_domain is None:
+    return (
+        yield from owner_of_email(ctx.account_for_domain, ctx.domain_owner_covers_subdomains, email)
+    )
+
+
+def owner_of_email(
+    account_for_domain: DomainOwner | None, covers_subdomains: bool, email: str
+) -> Flow[str | None]:
+    """:func:`domain_owner` with its two settings given."""
+    if account_for_domain is None:
         return None
     labels = email.rpartition("@")[2].split(".")
-    last = len(labels) - 1 if ctx.domain_owner_covers_subdomains else 1
+    last = len(labels) - 1 if covers_subdomains else 1
     for start in range(last):
-        owner = yield from owner_of_domain(ctx.account_for_domain, ".".join(labels[start:]))
+        owner = yield from owner_of_domain(account_for_domain, ".".join(labels[start:]))
         if owner is not None:
             return owner
     return None

@@ -86,4 +86,10 @@ class AuditEvent:
         default_factory=lambda: MappingProxyType({})
     )
     admin_id: str | None = None
-    """For the Test connection events: the administrator who ran it."""
+    """For the Test connection events: the administrator who ran it; for SCIM's, the token
+    (``scim-token:<token_id>``)."""
+    source: str = "saml"
+    """What made the change: ``saml`` (a login, a Test connection) or ``scim`` (the IdP's
+    directory: ``scim_user_created``, ``scim_user_updated``, ``scim_user_deactivated``,
+    ``scim_user_reactivated``, ``scim_user_deleted``, ``scim_group_created``,
+    ``scim_group_updated``, ``scim_group_deleted``)."""

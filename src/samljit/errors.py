@@ -73,13 +73,23 @@ contains keys or whole documents. Browsers should get a generic page keyed by ``
     │   ├── EmailInvalid            email_invalid
     │   ├── RoleNotAccepted         role_not_accepted
     │   └── AccountClaimMissing     account_missing
-    └── ProvisioningError           the identity may not log in here
-        ├── SsoDisabled             sso_disabled
-        ├── AccountNotFound         account_not_found
-        ├── AccountMismatch         account_mismatch
-        ├── DomainNotOwned          domain_not_owned
-        ├── UserNotProvisioned      user_not_provisioned
-        └── AuthnContextNotAccepted authn_context_not_accepted
+    ├── ProvisioningError           the identity may not log in here
+    │   ├── SsoDisabled             sso_disabled
+    │   ├── AccountNotFound         account_not_found
+    │   ├── AccountMismatch         account_mismatch
+    │   ├── DomainNotOwned          domain_not_owned
+    │   ├── UserNotProvisioned      user_not_provisioned
+    │   ├── UserDeactivated         user_deactivated
+    │   └── AuthnContextNotAccepted authn_context_not_accepted
+    └── ScimError                   SCIM requests (samljit.scim), with an HTTP status
+        ├── ScimUnauthorized        scim_unauthorized (401)
+        ├── ScimNotFound            scim_not_found (404)
+        ├── ScimInvalid             scim_invalid (400, scimType)
+        ├── ScimConflict            scim_conflict (409 uniqueness)
+        ├── ScimMethodNotAllowed    scim_method_not_allowed (405)
+        ├── ScimTooLarge            scim_too_large (413)
+        ├── ScimRateLimited         scim_rate_limited (429)
+        └── ScimNotSupported        scim_not_supported (501)
 """
 
 from __future__ import annotations
@@ -141,6 +151,15 @@ __all__ = [
     "RoleNotAccepted",
     "SamlError",
     "SamlWarning",
+    "ScimConflict",
+    "ScimError",
+    "ScimInvalid",
+    "ScimMethodNotAllowed",
+    "ScimNotFound",
+    "ScimNotSupported",
+    "ScimRateLimited",
+    "ScimTooLarge",
+    "ScimUnauthorized",
     "SignatureError",
     "SignatureInvalid",
     "SignatureMisplaced",
@@ -156,6 +175,7 @@ __all__ = [
     "TransformForbidden",
     "UnsolicitedResponse",
     "UntrustedKey",
+    "UserDeactivated",
     "UserNotProvisioned",
     "ValidationError",
     "XmlForbiddenConstruct",
@@ -666,7 +686,94 @@ class UserNotProvisioned(ProvisioningError):
     code = "user_not_provisioned"
 
 
+class UserDeactivated(ProvisioningError):
+    """The IdP deactivated the user by SCIM: it may not log in until reactivated."""
+
+    code = "user_deactivated"
+
+
 class AuthnContextNotAccepted(ProvisioningError):
     """The IdP's authentication is not one the account requires."""
 
     code = "authn_context_not_accepted"
+
+
+# --- SCIM --------------------------------------------------------------------------------
+
+
+class ScimError(SamlError):
+    """Group: a SCIM request is refused (RFC 7644 §3.12): ``status`` is its HTTP status and
+    ``scim_type`` its ``scimType``, when the RFC defines one."""
+
+    code = "scim_error"
+    status: ClassVar[int] = 400
+    scim_type: ClassVar[str | None] = None
+
+
+class ScimUnauthorized(ScimError):
+    """No bearer token, or not an active token of the account."""
+
+    code = "scim_unauthorized"
+    status = 401
+
+
+class ScimNotFound(ScimError):
+    """No such resource in this account (another account's resources are not found)."""
+
+    code = "scim_not_found"
+    status = 404
+
+
+class ScimInvalid(ScimError):
+    """The request's JSON, attribute values, filter or patch are not valid."""
+
+    code = "scim_invalid"
+    status = 400
+    scim_type = "invalidValue"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        scim_type: str = "invalidValue",
+        expected: Found = None,
+        found: Found = None,
+    ) -> None:
+        super().__init__(message, expected=expected, found=found)
+        self.scim_type = scim_type  # type: ignore[misc]
+
+
+class ScimConflict(ScimError):
+    """The ``userName`` (email) is another user's (RFC 7644 ``uniqueness``)."""
+
+    code = "scim_conflict"
+    status = 409
+    scim_type = "uniqueness"
+
+
+class ScimMethodNotAllowed(ScimError):
+    """The endpoint does not take this HTTP method."""
+
+    code = "scim_method_not_allowed"
+    status = 405
+
+
+class ScimTooLarge(ScimError):
+    """The request body or the page asked for is over the limit."""
+
+    code = "scim_too_large"
+    status = 413
+
+
+class ScimRateLimited(ScimError):
+    """The app's rate-limit hook refused the request."""
+
+    code = "scim_rate_limited"
+    status = 429
+
+
+class ScimNotSupported(ScimError):
+    """A SCIM feature this service declares unsupported (bulk, sort, ETags, password)."""
+
+    code = "scim_not_supported"
+    status = 501

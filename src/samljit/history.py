@@ -106,6 +106,16 @@ REFUSAL_REASONS = MappingProxyType(
         "not create users.",
         "authn_context_not_accepted": "The user did not sign in the way the account requires "
         "(e.g. with multi-factor).",
+        "user_deactivated": "The IdP deactivated the user (SCIM): they may not sign in.",
+        "scim_error": "The directory request could not be completed.",
+        "scim_unauthorized": "The directory request had no valid token of this account.",
+        "scim_not_found": "The directory has no such user or group in this account.",
+        "scim_invalid": "The directory request is not valid SCIM.",
+        "scim_conflict": "Another user already has this email address.",
+        "scim_method_not_allowed": "The directory endpoint does not take this method.",
+        "scim_too_large": "The directory request is larger than the app accepts.",
+        "scim_rate_limited": "Too many directory requests: the IdP should retry later.",
+        "scim_not_supported": "The IdP asked for a SCIM feature this app does not offer.",
     }
 )
 """A short plain-language reason for each error code, for administrators (the code's entry

@@ -21,6 +21,9 @@ __all__ = [
     "AsyncSessionIssuer",
     "AsyncSessionRevoker",
     "AsyncUserStore",
+    "DirectoryGroup",
+    "DirectoryStore",
+    "DirectoryUser",
     "DomainChallenge",
     "DomainStore",
     "DuplicateUser",
@@ -31,8 +34,11 @@ __all__ = [
     "PendingRequest",
     "ReplayCache",
     "RequestStore",
+    "ScimToken",
+    "ScimTokenStore",
     "SessionIssuer",
     "SessionRevoker",
+    "StaleWrite",
     "TxtResolver",
     "UserRecord",
     "UserStore",
@@ -72,6 +78,10 @@ class UserRecord:
     full_name: str | None
     role: str
     last_sso_login: datetime | None = None
+    active: bool = True
+    """False once the IdP deactivated the user by SCIM: its SAML logins are refused
+    (``user_deactivated``) and the app should stop counting it. Stores without SCIM leave it
+    True."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -236,4 +246,12 @@ from ._async_protocols import (  # noqa: E402
     AsyncSessionRevoker,
     AsyncUserStore,
     in_thread,
+)
+from ._directory_protocols import (  # noqa: E402
+    DirectoryGroup,
+    DirectoryStore,
+    DirectoryUser,
+    ScimToken,
+    ScimTokenStore,
+    StaleWrite,
 )

@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 from ._accounts import ProvisioningPolicy
 from ._claims import Identity
 from ._models import Assertion
-from .errors import AccountMismatch, UserNotProvisioned
+from .errors import AccountMismatch, UserDeactivated, UserNotProvisioned
 from .protocols import NewUser, UserRecord
 
 __all__ = [
@@ -98,6 +98,7 @@ def plan_provisioning(
             (users are never moved between accounts).
         UserNotProvisioned: ``user_not_provisioned``, no such user and the policy does not
             allow creating one on this kind of login.
+        UserDeactivated: ``user_deactivated``, the directory (SCIM) deactivated the user.
     """
     if existing is None:
         allowed = policy.create_users == "always" or (
@@ -131,6 +132,12 @@ def plan_provisioning(
             "them in (users are never moved between accounts)",
             expected=account_id,
             found=existing.account_id,
+        )
+    if not existing.active:
+        raise UserDeactivated(
+            f"{identity.email} was deactivated by the account's directory (SCIM): the user may "
+            "not log in until the IdP reactivates them",
+            found=identity.email,
         )
     changes: dict[str, tuple[str | None, str | None]] = {}
     if policy.update_users:

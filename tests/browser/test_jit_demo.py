@@ -9,7 +9,10 @@ signs in its own user, so that the tests do not depend on one another.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
 
 import pytest
 from selenium.webdriver.support.ui import Select
@@ -245,7 +248,7 @@ def test_an_unaccepted_role_shows_the_error_page_and_changes_nothing(
     assert users_table(browser, demo) == before  # name, role, last login and its outcome
     sign_in_as_admin(browser, demo)
     browser.shot("recent sign-ins")
-    recent = browser.find_all("main section:last-of-type tr")[1].text
+    recent = browser.find_all("#recent-sign-ins tr")[1].text
     assert "refused mary@acme.test role_not_accepted" in recent
     assert "The user has none of the roles the account accepts." in recent
 
@@ -294,3 +297,41 @@ def test_test_connection_shows_what_a_sign_in_would_change_and_changes_nothing(
     ]
     assert browser.text("#test-identity tr[data-field=email] td") == "emmy@acme.test"
     assert users_table(browser, demo) == before  # nothing written
+
+
+def _scim_status(demo: AppServer, token: str) -> int:
+    request = Request(  # noqa: S310 - the demo on 127.0.0.1
+        demo.url(f"/scim/v2/{ACCOUNT}/Users"), headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urlopen(request, timeout=10) as response:  # noqa: S310 - the demo on 127.0.0.1
+            assert json.loads(response.read())["schemas"]
+            return int(response.status)
+    except HTTPError as error:
+        with error:
+            return error.code
+
+
+def test_the_administrator_generates_a_scim_token_shown_once_and_revokes_it(
+    browser: Browser, demo: AppServer
+) -> None:
+    sign_in_as_admin(browser, demo)
+    base_url = browser.wait_for("input#scim-base-url").get_attribute("value")
+    assert base_url == demo.url(f"/scim/v2/{ACCOUNT}")
+    browser.find("input#scim-label").send_keys("Test IdP provisioning")
+    browser.shot("status page with the SCIM section")
+    browser.click("button#scim-issue")
+    browser.wait_for("h1", text="SCIM token generated")
+    browser.shot("SCIM token shown once")
+    secret = browser.find("input#scim-secret").get_attribute("value") or ""
+    assert secret.startswith("samljit_scim_")
+    assert _scim_status(demo, secret) == 200
+
+    browser.open(demo.url(ADMIN))
+    row = browser.wait_for("#scim-tokens tr", text="Test IdP provisioning")
+    assert "active" in row.text
+    assert secret not in browser.driver.page_source
+    browser.click(row.find_element("css selector", "button.danger"))
+    browser.wait_for("h1", text="SCIM token revoked")
+    browser.shot("SCIM token revoked")
+    assert _scim_status(demo, secret) == 401

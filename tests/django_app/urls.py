@@ -1,4 +1,5 @@
-"""The test project's URLs: samljit under /sso/, and a home page."""
+"""The test project's URLs: samljit under /sso/, its SCIM endpoint under /scim/v2/, and a
+home page."""
 
 from __future__ import annotations
 
@@ -13,4 +14,5 @@ def home(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("", home),
     path("sso/", include("samljit.integrations.django.urls")),
+    path("scim/v2/", include("samljit.integrations.django.scim_urls")),
 ]

@@ -18,6 +18,8 @@ path                   verb   what
                               ``domains/verify``, ``domains/remove``
 ``test``               POST   Test connection (only with ``service=``): to the IdP
 ``test/result``        POST   the IdP's response, posted on by the ACS: what a login would do
+``scim/tokens``        POST   a new SCIM token, its secret shown once (only with
+                              ``scim_tokens=``); ``scim/tokens/revoke``
 =====================  =====  ==============================================================
 
 Every request is first put to the app's ``can_administer`` hook (403 otherwise); every POST
@@ -102,9 +104,14 @@ class AdminPages(_MappingPages):
         service: the login service (e.g. a :class:`~samljit.LoginService`): with it, the
             status page offers Test connection, and ``metadata_source`` and ``sp_metadata``
             default to the service's.
+        scim_tokens: the accounts' SCIM tokens (:class:`~samljit.directory.ScimTokens`):
+            with it, the status page shows the SCIM base URL and issues and revokes tokens.
+        scim_url: ``account_id ->`` the account's SCIM base URL; required with
+            ``scim_tokens`` (e.g. ``lambda a: f"https://app.example.com/scim/v2/{a}"``).
 
     Raises:
-        ConfigError: ``configuration_invalid``, ``can_administer`` is not callable.
+        ConfigError: ``configuration_invalid``, ``can_administer`` is not callable, or
+            one of ``scim_tokens`` and ``scim_url`` without the other.
     """
 
     # --- dispatch -------------------------------------------------------------------------
@@ -148,6 +155,8 @@ class AdminPages(_MappingPages):
             routes.update(self._domain_pages.routes())
         if self._test_pages is not None:
             routes.update(self._test_pages.routes())
+        if self._scim_pages is not None:
+            routes.update(self._scim_pages.routes())
         handler = routes.get((method, path))
         if handler is not None:
             return handler(request)
@@ -178,6 +187,7 @@ class AdminPages(_MappingPages):
             if self._domains is not None
             else None
         )
+        scim = self._scim_pages.view(request) if self._scim_pages is not None else None
         if config is None:
             view = StatusView(
                 account_id=request.account_id,
@@ -186,6 +196,7 @@ class AdminPages(_MappingPages):
                 enabled=False,
                 logins=logins,
                 domains=domains,
+                scim=scim,
             )
             return self._page("Single sign-on", self._templates.status(view), request.base)
         source = self._metadata_source(config) if self._metadata_source else None
@@ -218,6 +229,7 @@ class AdminPages(_MappingPages):
             source_facts=facts,
             logins=logins,
             domains=domains,
+            scim=scim,
         )
         return self._page("Single sign-on", self._templates.status(view), request.base)
 

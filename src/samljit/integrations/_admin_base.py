@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from .._accounts import AccountConfig
 from .._fetch import MetadataFetcher, urllib_fetcher
+from ..directory import ScimTokens
 from ..domains import DomainVerifier
 from ..errors import (
     ConfigError,
@@ -24,10 +25,12 @@ from ._admin_model import (
     AdminEvent,
     AdminRequest,
     audit_log,
+    when,
 )
 from ._admin_pages import (
     Templates,
 )
+from ._admin_scim import ScimPages
 from ._admin_test import AdminService, TestPages
 from ._web import WebResponse, outbound
 
@@ -55,9 +58,13 @@ class _AdminBase:
         clock: Callable[[], datetime] | None = None,
         domains: DomainVerifier | None = None,
         service: AdminService | None = None,
+        scim_tokens: ScimTokens | None = None,
+        scim_url: Callable[[str], str] | None = None,
     ) -> None:
         if not callable(can_administer):
             raise ConfigError("AdminPages needs a can_administer(request, account_id) hook")
+        if (scim_tokens is None) != (scim_url is None):
+            raise ConfigError("AdminPages needs both scim_tokens and scim_url(account_id)")
         self._accounts = accounts
         self._can_administer = can_administer
         self._new_account = new_account
@@ -83,6 +90,11 @@ class _AdminBase:
         )
         self._test_pages = (
             TestPages(service, self._templates, self._page, outbound) if service else None
+        )
+        self._scim_pages = (
+            ScimPages(scim_tokens, scim_url, self._templates, self._page, self._emit, when)
+            if scim_tokens is not None and scim_url is not None
+            else None
         )
 
     @property

@@ -80,7 +80,9 @@ class AdminEvent:
     each changed setting to its (old, new) value (metadata by SHA-256 digest, not content).
     On the verified domains page: ``domain_added``, ``domain_verified`` and
     ``domain_removed``, whose ``changes`` map the domain to its (old, new) state
-    (``pending``, ``verified`` or None).
+    (``pending``, ``verified`` or None). For SCIM tokens: ``scim_token_issued`` and
+    ``scim_token_revoked``, whose ``changes`` map the token's ID to its (old, new) state
+    (None, ``active`` or ``revoked``); never its secret.
     """
 
     name: str

@@ -19,6 +19,7 @@ from typing import ClassVar
 from ._admin_domains import DomainTemplates
 from ._admin_html import Problem, esc
 from ._admin_html import copy_field as _copy_field
+from ._admin_scim import ScimTemplates
 from ._admin_test import TestTemplates
 from ._admin_views import (
     COPY_SCRIPT,
@@ -48,7 +49,7 @@ __all__ = [
 ]
 
 
-class Templates(DomainTemplates, TestTemplates):
+class Templates(DomainTemplates, TestTemplates, ScimTemplates):
     """The pages' HTML. Subclass and override any method to change the look; each returns
     a fragment that :meth:`layout` wraps. The app's base layout is its framework's template
     ``samljit/admin/layout.html`` (docs/theming.md), or an override of ``layout``."""
@@ -162,7 +163,7 @@ class Templates(DomainTemplates, TestTemplates):
             for r in view.logins
         )
         body += (
-            "<section><h2>Recent sign-ins</h2>"
+            '<section id="recent-sign-ins"><h2>Recent sign-ins</h2>'
             + (
                 "<table><tr><th>When</th><th>Outcome</th><th>User</th><th>Code</th>"
                 f"<th>Reason</th></tr>{rows}</table>"
@@ -184,6 +185,8 @@ class Templates(DomainTemplates, TestTemplates):
                 + f'<p><a href="{esc(view.base)}domains">Manage the verified domains</a></p>'
                 "</section>"
             )
+        if view.scim is not None:
+            body += self.scim_status(view.scim)
         return body + self.status_extra(view)
 
     def status_extra(self, view: StatusView) -> str:

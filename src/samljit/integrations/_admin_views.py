@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ._admin_html import Problem
+from ._admin_scim import ScimView
 
 __all__ = [
     "COPY_SCRIPT",
@@ -119,6 +120,8 @@ class StatusView:
     domains: Sequence[tuple[str, bool]] | None = None
     """(domain, verified) of each of the account's domains; None when the app does not
     verify domains."""
+    scim: ScimView | None = None
+    """The account's SCIM base URL and tokens; None when the pages do not manage SCIM."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,6 +25,7 @@ from ._admin_pages import (
     Templates,
     esc,
 )
+from ._admin_scim import ScimTokenView, ScimView
 from ._admin_test import AdminService, TestResultView
 from ._web import ADMIN_LAYOUT, PageParts, WebResponse
 
@@ -46,6 +47,8 @@ __all__ = [
     "MappingView",
     "PageParts",
     "Problem",
+    "ScimTokenView",
+    "ScimView",
     "StatusView",
     "Templates",
     "TestResultView",

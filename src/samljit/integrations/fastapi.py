@@ -26,6 +26,10 @@ They are synchronous: each request runs on a worker thread (``run_in_threadpool`
 included. Their forms carry the session's token (the logout token), which every admin POST
 must send back. With ``admin_templates=Jinja2Templates(...)`` holding
 ``samljit/admin/layout.html``, each page is rendered in it (docs/theming.md).
+
+With ``scim=ScimService(...)``, each account's SCIM 2.0 endpoint is mounted beside them,
+under ``/scim/v2/{account}/`` (``scim_prefix``); the service runs on a worker thread, and
+its requests carry the account's bearer token (docs/scim.md).
 """
 
 from __future__ import annotations
@@ -34,28 +38,25 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
-from urllib.parse import parse_qsl
 
 from .._extras import missing_extra
 
 try:
     import anyio.from_thread
     from starlette.concurrency import run_in_threadpool
-    from starlette.datastructures import UploadFile
-    from starlette.exceptions import HTTPException
-    from starlette.formparsers import MultiPartException
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import BaseRoute, Mount, Route, Router
-    from starlette.types import Message
 except ImportError as exc:  # pragma: no cover - tested in a subprocess
     raise missing_extra(__name__, "fastapi", exc) from exc
 
 from .._service import AsyncLoginService
-from ..errors import ConfigError, InputError, SamlError
+from ..errors import ConfigError, SamlError
 from . import _web
 from ._admin import AdminPages, AdminRequest
 from ._admin_test import AdminService
+from ._starlette_bodies import MAX_FORM_BYTES, TooLarge, admin_form
+from ._starlette_bodies import form as _form
 from ._starlette_sessions import ServerSessionMiddleware
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
 from .sessions import MemorySessionStore
@@ -63,7 +64,10 @@ from .sessions import MemorySessionStore
 if TYPE_CHECKING:
     from starlette.templating import Jinja2Templates
 
+    from ..scim import ScimService
+
 __all__ = [
+    "MAX_FORM_BYTES",
     "MemorySessionStore",
     "SamlSso",
     "ServerSessionMiddleware",
@@ -80,9 +84,6 @@ _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
 _request: ContextVar[Request | None] = ContextVar("samljit_request", default=None)
-
-MAX_FORM_BYTES = 2 * 1024 * 1024
-"""The largest POST body read (a SAMLResponse is limited to far less by SPConfig.limits)."""
 
 
 def current_request() -> Request | None:
@@ -152,6 +153,9 @@ class SamlSso:
         admin_templates: the app's ``Jinja2Templates``: each admin page is rendered in its
             ``samljit/admin/layout.html`` when it has one (with ``request`` and the context
             processors, as ``TemplateResponse`` renders), else in the built-in layout.
+        scim: the SCIM endpoint of every account, mounted at ``{scim_prefix}/{account}/``
+            (named ``samljit_scim``) when given (the ``[scim]`` extra).
+        scim_prefix: where the SCIM endpoint is mounted.
 
     Raises:
         ConfigError: ``configuration_invalid``, ``admin`` without ``admin_id``.
@@ -167,6 +171,8 @@ class SamlSso:
         admin: AdminPages | None = None,
         admin_id: Callable[[Request], str] | None = None,
         admin_templates: Jinja2Templates | None = None,
+        scim: ScimService | None = None,
+        scim_prefix: str = "/scim/v2",
     ) -> None:
         if admin is not None and admin_id is None:
             raise ConfigError("the admin pages need admin_id(request): who is acting")
@@ -189,6 +195,11 @@ class SamlSso:
             page = _handler(self.admin_page)
             both = ["GET", "POST"]
             self.routes.append(Route("/admin/{account_id}/{path:path}", page, methods=both))
+        self.scim_mount: Mount | None = None
+        if scim is not None:
+            from ._starlette_scim import scim_mount  # needs the [scim] extra
+
+            self.scim_mount = scim_mount(scim, scim_prefix)
         if app is not None:
             self.install(app)
 
@@ -196,6 +207,8 @@ class SamlSso:
         """Mount the routes on a FastAPI or Starlette ``app`` (or a Router)."""
         router: Router = app if isinstance(app, Router) else app.router
         router.routes.append(Mount(self.prefix, routes=self.routes, name="samljit"))
+        if self.scim_mount is not None:
+            router.routes.append(self.scim_mount)
 
     def logout_form(self, request: Request, label: str = "Log out") -> str:
         """The logout button (``button#logout``), an HTML form with the session's token."""
@@ -301,8 +314,8 @@ class SamlSso:
         files: dict[str, bytes] = {}
         if request.method == "POST":
             try:
-                form, files = await _admin_form(request, admin.max_body_bytes)
-            except _TooLarge:
+                form, files = await admin_form(request, admin.max_body_bytes)
+            except TooLarge:
                 return _web.too_large(admin.max_body_bytes)
         account_id = request.path_params["account_id"]
         csrf_ok = request.method == "POST" and _web.csrf_valid(request.session, form)
@@ -333,38 +346,6 @@ class SamlSso:
         return await run_in_threadpool(handle)
 
 
-class _TooLarge(Exception):
-    pass
-
-
-async def _admin_form(request: Request, limit: int) -> tuple[dict[str, str], dict[str, bytes]]:
-    """An admin POST's fields and uploaded files (first of each name), its body read whole
-    only when at most ``limit`` bytes; an unreadable body gives no fields (so no CSRF token,
-    a 403)."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise _TooLarge
-    data = bytes(body)
-
-    async def replay() -> Message:
-        return {"type": "http.request", "body": data, "more_body": False}
-
-    fields: dict[str, str] = {}
-    files: dict[str, bytes] = {}
-    try:
-        async with Request(request.scope, replay).form(max_part_size=limit) as parsed:
-            for name, value in parsed.multi_items():
-                if isinstance(value, UploadFile):
-                    files.setdefault(name, await value.read())
-                else:
-                    fields.setdefault(name, value)
-    except (MultiPartException, HTTPException):  # the latter when the scope has an app
-        return {}, {}
-    return fields, files
-
-
 def _handler(
     view: Callable[[Request], Awaitable[WebResponse]],
 ) -> Callable[[Request], Awaitable[Response]]:
@@ -385,16 +366,3 @@ def _handler(
         )
 
     return endpoint
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The urlencoded POST body (first value of each field), read with a size bound."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise InputError(f"the POST body is larger than {MAX_FORM_BYTES} bytes")
-    fields: dict[str, str] = {}
-    for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
-        fields.setdefault(name, value)
-    return fields

@@ -26,6 +26,10 @@ The account administrators' pages (:mod:`samljit.integrations.admin`) are mounte
 Their forms carry the session's token (the logout token), which every admin POST must send
 back; Flask-WTF's CSRFProtect is told to leave them to that check. When the app's templates
 have ``samljit/admin/layout.html``, each page is rendered in it (docs/theming.md).
+
+With ``scim=ScimService(...)``, each account's SCIM 2.0 endpoint is mounted beside them,
+under ``/scim/v2/<account>/`` (``scim_prefix``), exempt from Flask-WTF's CSRFProtect: its
+requests carry the account's bearer token instead (docs/scim.md).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._extras import missing_extra
 
@@ -63,6 +67,9 @@ from . import _jinja, _web
 from ._admin import AdminPages, AdminRequest
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
 from .sessions import MemorySessionStore, SessionStore
+
+if TYPE_CHECKING:
+    from ..scim import ScimService
 
 __all__ = [
     "MemorySessionStore",
@@ -104,6 +111,9 @@ class SamlSso:
             request (e.g. ``lambda request: session.get("email", "")``); required with ``admin``.
             Asked on every admin request, before ``can_administer``: give ``""`` when
             nobody is signed in.
+        scim: the SCIM endpoint of every account, mounted at ``{scim_prefix}/<account>/`` as
+            the blueprint ``samljit_scim`` when given (the ``[scim]`` extra).
+        scim_prefix: where the SCIM endpoint is mounted.
 
     Raises:
         ConfigError: ``configuration_invalid``, ``admin`` without ``admin_id``.
@@ -118,6 +128,8 @@ class SamlSso:
         app: Flask | None = None,
         admin: AdminPages | None = None,
         admin_id: Callable[[FlaskRequest], str] | None = None,
+        scim: ScimService | None = None,
+        scim_prefix: str = "/scim/v2",
     ) -> None:
         if admin is not None and admin_id is None:
             raise ConfigError("the admin pages need admin_id(request): who is acting")
@@ -139,19 +151,29 @@ class SamlSso:
             root = {"path": ""}
             add("/admin/<account_id>/", "admin", self.admin_page, methods=both, defaults=root)
             add("/admin/<account_id>/<path:path>", "admin", self.admin_page, methods=both)
+        self.scim_blueprint: Blueprint | None = None
+        if scim is not None:
+            from ._flask_scim import scim_blueprint  # needs the [scim] extra
+
+            self.scim_blueprint = scim_blueprint(scim, scim_prefix)
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
         """Mount the endpoints on ``app``; when Flask-WTF's CSRFProtect is installed, exempt only
-        the ACS and SLO."""
+        the ACS and SLO (and the SCIM endpoint)."""
         app.register_blueprint(self.blueprint)
+        if self.scim_blueprint is not None:
+            app.register_blueprint(self.scim_blueprint)
         csrf: Any = app.extensions.get("csrf")
         if csrf is not None and hasattr(csrf, "exempt"):
-            csrf.exempt(self.blueprint.name + ".acs")
-            csrf.exempt(self.blueprint.name + ".slo")
+            if self.scim_blueprint is not None:  # a bearer-token API, no cookies
+                csrf.exempt(self.scim_blueprint)
+            # Flask-WTF matches a view by its module and name, not by its endpoint.
+            csrf.exempt(self.acs)
+            csrf.exempt(self.slo)
             if self.admin is not None:  # checked against the session's own token instead
-                csrf.exempt(self.blueprint.name + ".admin")
+                csrf.exempt(self.admin_page)
 
     def logout_form(self, label: str = "Log out") -> str:
         """The logout button (``button#logout``), an HTML form with the session's token."""

@@ -30,3 +30,11 @@ def checked_changes(changes: Mapping[str, str | None]) -> Mapping[str, str | Non
     if unknown:
         raise ValueError(f"cannot change {sorted(unknown)}")
     return changes
+
+
+def row_id(value: str) -> int | None:
+    """The integer key of a user or group ID from a request (a URL path), or None when it
+    cannot be one of the SQL stores' keys: such an ID is simply not found."""
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None

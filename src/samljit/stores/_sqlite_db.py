@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from ..protocols import UserRecord
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samljit_users (
     user_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -17,7 +19,12 @@ CREATE TABLE IF NOT EXISTS samljit_users (
     full_name TEXT,
     role TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    last_sso_login TEXT
+    last_sso_login TEXT,
+    active INTEGER NOT NULL DEFAULT 1,
+    external_id TEXT,
+    scim_resource TEXT,
+    version INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT
 );
 CREATE INDEX IF NOT EXISTS samljit_users_account ON samljit_users (account_id);
 CREATE TABLE IF NOT EXISTS samljit_accounts (
@@ -61,12 +68,52 @@ CREATE TABLE IF NOT EXISTS samljit_login_history (
 );
 CREATE INDEX IF NOT EXISTS samljit_login_history_account
     ON samljit_login_history (account_id, record_id);
+CREATE TABLE IF NOT EXISTS samljit_groups (
+    group_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    external_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS samljit_groups_account ON samljit_groups (account_id);
+CREATE TABLE IF NOT EXISTS samljit_group_members (
+    group_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS samljit_group_members_user ON samljit_group_members (user_id);
+CREATE TABLE IF NOT EXISTS samljit_scim_tokens (
+    token_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    digest TEXT NOT NULL UNIQUE,
+    label TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS samljit_scim_tokens_account ON samljit_scim_tokens (account_id);
 """
 
+_INDEX_OF_ADDED_COLUMNS = (
+    "CREATE INDEX IF NOT EXISTS samljit_users_external ON samljit_users (account_id, external_id)"
+)
+"""The index on columns of :data:`_ADDED_COLUMNS`: made once those exist."""
 
-_ADDED_COLUMNS = (("samljit_requests", "test_admin", "TEXT"),)
+
+_ADDED_COLUMNS = (
+    ("samljit_requests", "test_admin", "TEXT"),
+    # SCIM (the directory): older files' users are active, at version 0, as SAML made them.
+    ("samljit_users", "active", "INTEGER NOT NULL DEFAULT 1"),
+    ("samljit_users", "external_id", "TEXT"),
+    ("samljit_users", "scim_resource", "TEXT"),
+    ("samljit_users", "version", "INTEGER NOT NULL DEFAULT 0"),
+    ("samljit_users", "updated_at", "TEXT"),
+)
 """Columns added after their table was first released: a file made by an older samljit gets
-them (with NULL in its existing rows) when it is opened."""
+them (its existing rows get the column's default, else NULL) when it is opened."""
 
 
 def _add_missing_columns(connection: sqlite3.Connection) -> None:
@@ -78,6 +125,7 @@ def _add_missing_columns(connection: sqlite3.Connection) -> None:
             present = {row["name"] for row in connection.execute(f"PRAGMA table_info({table})")}
             if column not in present:
                 connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        connection.execute(_INDEX_OF_ADDED_COLUMNS)
     finally:
         connection.execute("COMMIT")
 
@@ -124,3 +172,15 @@ class _Database:
 
 def _time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
+
+
+def _user(row: sqlite3.Row) -> UserRecord:
+    return UserRecord(
+        user_id=str(row["user_id"]),
+        email=row["email"],
+        account_id=row["account_id"],
+        full_name=row["full_name"],
+        role=row["role"],
+        last_sso_login=_time(row["last_sso_login"]),
+        active=bool(row["active"]),
+    )

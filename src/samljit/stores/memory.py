@@ -30,10 +30,12 @@ __all__ = [
     "DEFAULT_HISTORY_SIZE",
     "DEFAULT_MAX_PENDING",
     "MemoryAccountStore",
+    "MemoryDirectoryStore",
     "MemoryDomainStore",
     "MemoryLoginHistory",
     "MemoryReplayCache",
     "MemoryRequestStore",
+    "MemoryScimTokenStore",
     "MemorySessionIssuer",
     "MemoryUserStore",
 ]
@@ -330,3 +332,6 @@ class MemoryLoginHistory:
         with self._lock:
             records = list(self._records.get(account_id, ()))
         return records[::-1][: max(limit, 0)]
+
+
+from ._memory_directory import MemoryDirectoryStore, MemoryScimTokenStore  # noqa: E402

@@ -1,31 +1,38 @@
-"""A :class:`~samljit.UserStore` on SQLAlchemy 2 (Core): any database SQLAlchemy speaks.
+"""A :class:`~samljit.UserStore`, and the SCIM :class:`~samljit.protocols.DirectoryStore` and
+:class:`~samljit.protocols.ScimTokenStore`, on SQLAlchemy 2 (Core): any database SQLAlchemy
+speaks (tested on SQLite and PostgreSQL).
 
 Install with ``pip install samljit[sqlalchemy]``. Use it from Flask or Django-less apps as it
 is, and from an :class:`~samljit.AsyncLoginService` through :func:`samljit.in_thread`::
 
     engine = sqlalchemy.create_engine("postgresql+psycopg://...")
     users = SQLAlchemyUserStore(engine)
+    directory = SQLAlchemyDirectoryStore(users)     # SCIM: the same user rows
+    tokens = SQLAlchemyScimTokenStore(engine)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 from .._extras import missing_extra
 
 try:
     from sqlalchemy import (
+        Boolean,
         Column,
         DateTime,
         Engine,
+        Index,
         Integer,
         MetaData,
-        Row,
         String,
         Table,
+        Text,
         insert,
         select,
+        true,
         update,
     )
     from sqlalchemy.exc import IntegrityError
@@ -34,14 +41,38 @@ except ImportError as exc:  # pragma: no cover - tested in a subprocess
 
 from ..protocols import DuplicateUser, NewUser, UserRecord
 from ._records import checked_changes, created_record
+from ._sqlalchemy_directory import SQLAlchemyDirectoryStore
+from ._sqlalchemy_tables import (
+    add_missing_columns,
+    group_members_table,
+    groups_table,
+    scim_tokens_table,
+    user_record,
+)
+from ._sqlalchemy_tokens import SQLAlchemyScimTokenStore
 
-__all__ = ["SQLAlchemyUserStore", "users_table"]
+__all__ = [
+    "SQLAlchemyDirectoryStore",
+    "SQLAlchemyScimTokenStore",
+    "SQLAlchemyUserStore",
+    "group_members_table",
+    "groups_table",
+    "scim_tokens_table",
+    "users_table",
+]
 
 
 def users_table(metadata: MetaData, name: str = "samljit_users") -> Table:
     """The table the store keeps users in; add it to the app's own ``MetaData`` (and its
     migrations) or let the store create it. The unique email index is what makes a
-    concurrent first login create one user, not two."""
+    concurrent first login create one user, not two.
+
+    The last five columns are the SCIM directory's (:class:`SQLAlchemyDirectoryStore`):
+    ``active``, the IdP's ``external_id``, the SCIM attributes it last wrote
+    (``scim_resource``, JSON text), the ``version`` of optimistic concurrency and
+    ``updated_at``. A table made by an earlier samljit gets them when the store creates
+    missing tables (``create_table=True``); with your own migrations, add them there.
+    """
     return Table(
         name,
         metadata,
@@ -52,6 +83,12 @@ def users_table(metadata: MetaData, name: str = "samljit_users") -> Table:
         Column("role", String(200), nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("last_sso_login", DateTime(timezone=True)),
+        Column("active", Boolean, nullable=False, server_default=true()),
+        Column("external_id", String(500)),
+        Column("scim_resource", Text),
+        Column("version", Integer, nullable=False, server_default="0"),
+        Column("updated_at", DateTime(timezone=True)),
+        Index(f"{name}_external", "account_id", "external_id"),
     )
 
 
@@ -61,8 +98,8 @@ class SQLAlchemyUserStore:
     Args:
         engine: the app's engine.
         table: the table to use (default: ``samljit_users`` in a MetaData of its own).
-        create_table: create the table if it is missing (leave it to the app's migrations
-            with False).
+        create_table: create the table if it is missing, and add the columns an earlier
+            samljit did not have (leave it to the app's migrations with False).
     """
 
     def __init__(
@@ -72,12 +109,13 @@ class SQLAlchemyUserStore:
         self.table = table if table is not None else users_table(MetaData())
         if create_table:
             self.table.create(engine, checkfirst=True)
+            add_missing_columns(engine, self.table)
 
     def get_by_email(self, email: str) -> UserRecord | None:
         """The user with this (normalized) email, or ``None`` (see :class:`~samljit.UserStore`)."""
         with self.engine.connect() as connection:
             row = connection.execute(select(self.table).where(self.table.c.email == email)).first()
-        return _user(row) if row is not None else None
+        return user_record(row) if row is not None else None
 
     def create(self, user: NewUser, *, now: datetime) -> UserRecord:
         """Insert the new user; :class:`~samljit.protocols.DuplicateUser` if the email exists (see
@@ -109,7 +147,7 @@ class SQLAlchemyUserStore:
                 update(self.table).where(key).values(**changes, last_sso_login=last_sso_login)
             )
             row = connection.execute(select(self.table).where(key)).one()
-        return _user(row)
+        return user_record(row)
 
     def users_of(self, account_id: str) -> list[UserRecord]:
         """Every user of the account, for the stale-user report."""
@@ -119,23 +157,4 @@ class SQLAlchemyUserStore:
                 .where(self.table.c.account_id == account_id)
                 .order_by(self.table.c.user_id)
             ).all()
-        return [_user(row) for row in rows]
-
-
-def _user(row: Row[tuple[object, ...]]) -> UserRecord:
-    values = row._mapping
-    return UserRecord(
-        user_id=str(values["user_id"]),
-        email=values["email"],
-        account_id=values["account_id"],
-        full_name=values["full_name"],
-        role=values["role"],
-        last_sso_login=_aware(values["last_sso_login"]),
-    )
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes: they were stored in UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+        return [user_record(row) for row in rows]

@@ -1,8 +1,10 @@
-"""SQLite stores (standard library only): users, account configurations and the replay cache.
+"""SQLite stores (standard library only): users, account configurations, the replay cache and
+the SCIM directory and tokens.
 
-One database file can hold all three. Every process opens its own connections; SQLite's
-locking makes ``create`` (a UNIQUE email) and the replay cache (a PRIMARY KEY) atomic across
-processes. WAL journaling lets readers and a writer work at once.
+One database file can hold them all (the directory is over the users' own rows). Every
+process opens its own connections; SQLite's locking makes ``create`` (a UNIQUE email) and the
+replay cache (a PRIMARY KEY) atomic across processes, and the directory's writes conditional
+on the version they read. WAL journaling lets readers and a writer work at once.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from ..protocols import (
 )
 from ._records import checked_changes, created_record
 from ._sqlite_admin import SQLiteDomainStore, SQLiteLoginHistory
-from ._sqlite_db import _Database, _time
+from ._sqlite_db import _Database, _user
+from ._sqlite_directory import SQLiteDirectoryStore, SQLiteScimTokenStore
 from .memory import (
     DEFAULT_MAX_PENDING,
     _checked_max_pending,
@@ -33,23 +36,14 @@ from .memory import (
 
 __all__ = [
     "SQLiteAccountStore",
+    "SQLiteDirectoryStore",
     "SQLiteDomainStore",
     "SQLiteLoginHistory",
     "SQLiteReplayCache",
     "SQLiteRequestStore",
+    "SQLiteScimTokenStore",
     "SQLiteUserStore",
 ]
-
-
-def _user(row: sqlite3.Row) -> UserRecord:
-    return UserRecord(
-        user_id=str(row["user_id"]),
-        email=row["email"],
-        account_id=row["account_id"],
-        full_name=row["full_name"],
-        role=row["role"],
-        last_sso_login=_time(row["last_sso_login"]),
-    )
 
 
 class SQLiteUserStore:

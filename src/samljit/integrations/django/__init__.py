@@ -5,17 +5,21 @@
     INSTALLED_APPS += ["samljit.integrations.django"]        # models: SsoProfile, SsoAccount
     SAMLJIT_SERVICE = "myproject.sso.service"                 # a LoginService, or a factory
     SAMLJIT_ADMIN = "myproject.sso.admin"                     # optional: the admin pages
+    SAMLJIT_SCIM = "myproject.sso.scim"                       # optional: a ScimService
     urlpatterns += [path("sso/", include("samljit.integrations.django.urls"))]
+    urlpatterns += [path("scim/v2/", include("samljit.integrations.django.scim_urls"))]
 
 The reference stores (:class:`DjangoUserStore` over ``django.contrib.auth`` users, the
-role as a Group; :class:`DjangoAccountStore`), the :class:`DjangoSessionIssuer`
+role as a Group; :class:`DjangoAccountStore`; for SCIM, :class:`DjangoDirectoryStore` over
+the same users and :class:`DjangoScimTokenStore`), the :class:`DjangoSessionIssuer`
 (``django.contrib.auth.login`` on the request being served) and
 :data:`current_session_revoker` plug into the app's :class:`~samljit.LoginService`;
 :func:`login_service` builds one with all of them; :func:`admin_pages` builds the
 account administrators' pages (mounted under ``sso/admin/<account>/`` once
 ``SAMLJIT_ADMIN`` names them). The adapter keeps, under
-``request.session["samljit"]``, what SP-initiated logout needs. Only the ACS and SLO views
-go without Django's CSRF check.
+``request.session["samljit"]``, what SP-initiated logout needs. Only the ACS and SLO views,
+and the SCIM endpoint (bearer tokens, :mod:`~samljit.integrations.django.scim_views`), go
+without Django's CSRF check.
 
 The names are loaded on first use: Django imports this package while it is still
 setting up its apps, before models may be imported.
@@ -38,10 +42,17 @@ if TYPE_CHECKING:
     from .admin_views import admin_pages
     from .service import login_service
     from .sessions import DjangoSessionIssuer, current_request, current_session_revoker
-    from .stores import DjangoAccountStore, DjangoUserStore
+    from .stores import (
+        DjangoAccountStore,
+        DjangoDirectoryStore,
+        DjangoScimTokenStore,
+        DjangoUserStore,
+    )
 
 __all__ = [
     "DjangoAccountStore",
+    "DjangoDirectoryStore",
+    "DjangoScimTokenStore",
     "DjangoSessionIssuer",
     "DjangoUserStore",
     "admin_pages",
@@ -54,6 +65,8 @@ __all__ = [
 _LAZY = {
     "admin_pages": "admin_views",
     "DjangoAccountStore": "stores",
+    "DjangoDirectoryStore": "stores",
+    "DjangoScimTokenStore": "stores",
     "DjangoUserStore": "stores",
     "DjangoSessionIssuer": "sessions",
     "current_request": "sessions",

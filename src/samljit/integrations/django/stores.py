@@ -3,8 +3,10 @@
 
 ::
 
-    users = DjangoUserStore()          # samljit.UserStore
-    accounts = DjangoAccountStore()    # samljit.AccountStore
+    users = DjangoUserStore()                   # samljit.UserStore
+    accounts = DjangoAccountStore()             # samljit.AccountStore
+    directory = DjangoDirectoryStore(users)     # SCIM: the same users
+    tokens = DjangoScimTokenStore()             # SCIM bearer tokens (digests)
 """
 
 from __future__ import annotations
@@ -26,7 +28,13 @@ from ...protocols import DuplicateUser, NewUser, UserRecord
 from ...stores._records import checked_changes
 from .models import SsoAccount, SsoProfile
 
-__all__ = ["DjangoAccountStore", "DjangoUserStore", "split_full_name"]
+__all__ = [
+    "DjangoAccountStore",
+    "DjangoDirectoryStore",
+    "DjangoScimTokenStore",
+    "DjangoUserStore",
+    "split_full_name",
+]
 
 
 def split_full_name(full_name: str | None) -> tuple[str, str]:
@@ -96,39 +104,49 @@ class DjangoUserStore:
     def create(self, user: NewUser, *, now: datetime) -> UserRecord:
         """Insert the new user; :class:`~samljit.protocols.DuplicateUser` if the email exists (see
         :class:`~samljit.UserStore`)."""
+        return _record(self._insert(user, created_at=now, last_sso_login=now))
+
+    def _insert(self, user: NewUser, *, active: bool = True, **profile: Any) -> SsoProfile:
+        """A new Django user with its SsoProfile (``profile``: its other fields), in one
+        transaction; DuplicateUser if the email is taken, by SSO or by a local user."""
         model = get_user_model()
         try:
             with transaction.atomic(using=self._write_db()):
                 if self._local_user(user.email) is not None:
                     raise DuplicateUser(user.email)
-                first_name, last_name = split_full_name(user.full_name)
                 fields: dict[str, Any] = {
                     model.USERNAME_FIELD: user.email,
                     model.get_email_field_name(): user.email,
                 }
-                names = {field.name for field in model._meta.get_fields()}
-                fields.update(
-                    (name, value)
-                    for name, value in (("first_name", first_name), ("last_name", last_name))
-                    if name in names
-                )
                 django_user = model(**fields)
+                self._set_names(django_user, user.full_name)
+                if not active and _has_field(django_user, "is_active"):
+                    django_user.is_active = False
                 django_user.set_unusable_password()
                 django_user.save(using=self.using)
-                profile = SsoProfile(
+                created = SsoProfile(
                     user=django_user,
                     email=ascii_lower(user.email),
                     account_id=user.account_id,
                     full_name=user.full_name,
                     role=user.role,
-                    created_at=_to_db(now),
-                    last_sso_login=_to_db(now),
-                )
-                profile.save(using=self.using)
+                    active=active,
+                    **{name: _to_db(value) if isinstance(value, datetime) else value
+                       for name, value in profile.items()},
+                )  # fmt: skip
+                created.save(using=self.using)
                 self._join_role_group(django_user, user.role)
         except IntegrityError as exc:
             raise DuplicateUser(user.email) from exc
-        return _record(profile)
+        return created
+
+    def _set_names(self, django_user: Any, full_name: str | None) -> None:
+        """Set the user's first and last name (where the user model has them) from the IdP's
+        full name."""
+        first_name, last_name = split_full_name(full_name)
+        for name, value in (("first_name", first_name), ("last_name", last_name)):
+            if _has_field(django_user, name):
+                setattr(django_user, name, value)
 
     def update(
         self, user_id: str, *, changes: Mapping[str, str | None], last_sso_login: datetime
@@ -145,20 +163,14 @@ class DjangoUserStore:
             django_user = profile.user
             if "full_name" in changes:
                 profile.full_name = changes["full_name"]
-                first_name, last_name = split_full_name(profile.full_name)
-                names = {field.name for field in type(django_user)._meta.get_fields()}
-                for name, value in (("first_name", first_name), ("last_name", last_name)):
-                    if name in names:
-                        setattr(django_user, name, value)
+                self._set_names(django_user, profile.full_name)
                 django_user.save(using=self.using)
             role = changes.get("role")
             if role is not None and role != profile.role:
-                old = Group.objects.using(self.using).filter(name=self.group_name(profile.role))
-                django_user.groups.remove(*old)
+                self._move_role_group(django_user, profile.role, role)
                 profile.role = role
-                self._join_role_group(django_user, role)
             profile.last_sso_login = _to_db(last_sso_login)
-            profile.save(using=self.using)
+            profile.save(using=self.using, update_fields=[*changes, "last_sso_login"])
         return _record(profile)
 
     def users_of(self, account_id: str) -> list[UserRecord]:
@@ -188,8 +200,15 @@ class DjangoUserStore:
         return by_email.first() or by_name.first()
 
     def _join_role_group(self, django_user: Any, role: str) -> None:
+        """Put the user in the group of ``role`` (created when first needed)."""
         group, _ = Group.objects.using(self.using).get_or_create(name=self.group_name(role))
         django_user.groups.add(group)
+
+    def _move_role_group(self, django_user: Any, old_role: str, role: str) -> None:
+        """Move the user from the group of ``old_role`` to that of ``role``."""
+        old = Group.objects.using(self.using).filter(name=self.group_name(old_role))
+        django_user.groups.remove(*old)
+        self._join_role_group(django_user, role)
 
 
 class DjangoAccountStore:
@@ -245,7 +264,12 @@ def _record(profile: SsoProfile) -> UserRecord:
         full_name=profile.full_name,
         role=profile.role,
         last_sso_login=_from_db(profile.last_sso_login),
+        active=profile.active,
     )
+
+
+def _has_field(django_user: Any, name: str) -> bool:
+    return any(field.name == name for field in type(django_user)._meta.get_fields())
 
 
 def _to_db(value: datetime) -> datetime:
@@ -259,3 +283,7 @@ def _from_db(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+# The SCIM stores build on the helpers above, hence imported last.
+from ._directory_stores import DjangoDirectoryStore, DjangoScimTokenStore  # noqa: E402
