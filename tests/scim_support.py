@@ -8,13 +8,22 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 import samljit
 from samljit import AccountConfig, AuditEvent, ClaimMapping, LoginService, SPConfig
@@ -98,6 +107,8 @@ class ScimApp:
     events: list[AuditEvent] = field(default_factory=list)
     limits: dict[str, Any] = field(default_factory=dict)
     domain_owners: dict[str, str] = field(default_factory=dict)
+    http_root: str | None = None
+    """When set (:func:`serving`), :meth:`send` goes over HTTP to the endpoint served there."""
 
     def __post_init__(self) -> None:
         self.sessions = MemorySessionStore(clock=self.clock)
@@ -160,6 +171,14 @@ class ScimApp:
         ``authorization`` is the header as it is, instead."""
         parts = urlsplit(target)
         secret = self.secrets[account] if token == "" else token
+        header = (
+            authorization
+            if authorization is not None
+            else (f"Bearer {secret}" if secret is not None else None)
+        )
+        payload = raw if raw is not None else (json.dumps(body).encode() if body else b"")
+        if self.http_root is not None and service is None:
+            return self._over_http(method, f"{account}/{target}", header, payload)
         request = ScimRequest(
             method=method,
             account_id=account,
@@ -172,6 +191,24 @@ class ScimApp:
             body=raw if raw is not None else (json.dumps(body).encode() if body else b""),
         )
         return Reply((service or self.service).handle(request))
+
+    def _over_http(
+        self, method: str, target: str, authorization: str | None, payload: bytes
+    ) -> Reply:
+        headers = {"Content-Type": "application/scim+json"}
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        answer = httpx.request(
+            method, f"{self.http_root}/{target}", headers=headers, content=payload, timeout=30
+        )
+        return Reply(
+            ScimResponse(
+                status=answer.status_code,
+                body=answer.content,
+                content_type=answer.headers.get("content-type", ""),
+                headers=dict(answer.headers),
+            )
+        )
 
     def create_user(
         self, user_name: str = "ada@acme.example", *, account: str = "acme", **attributes: Any
@@ -258,3 +295,52 @@ def globex_idp() -> TestIdP:
 def new_app(acme_idp: TestIdP, **options: Any) -> ScimApp:
     """A fresh app with acme (``acme_idp``) and globex, each with one SCIM token."""
     return ScimApp(idps={"acme": acme_idp, "globex": globex_idp()}, **options)
+
+
+def asgi_app(scim: ScimApp) -> Starlette:
+    """A minimal adapter: ``/scim/v2/{account}/{path}`` to ``ScimService.handle``."""
+
+    async def endpoint(request: Request) -> Response:
+        account = request.path_params["account"]
+        answer = scim.service.handle(
+            ScimRequest(
+                method=request.method,
+                account_id=account,
+                path=request.path_params["path"],
+                base_url=f"{str(request.base_url).rstrip('/')}/scim/v2/{account}",
+                query=dict(request.query_params),
+                authorization=request.headers.get("authorization"),
+                body=await request.body(),
+            )
+        )
+        headers = dict(answer.headers)
+        if answer.content_type:
+            headers["content-type"] = answer.content_type
+        return Response(answer.body, status_code=answer.status, headers=headers)
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    return Starlette(routes=[Route("/scim/v2/{account}/{path:path}", endpoint, methods=methods)])
+
+
+@contextmanager
+def serving(scim: ScimApp) -> Iterator[str]:
+    """``scim``'s endpoint served by uvicorn on 127.0.0.1 (a free port), its ``/scim/v2``
+    root URL yielded and set as ``scim.http_root`` while it runs."""
+    server = uvicorn.Server(
+        uvicorn.Config(asgi_app(scim), host="127.0.0.1", port=0, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped"
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    scim.http_root = f"http://127.0.0.1:{port}/scim/v2"
+    try:
+        yield scim.http_root
+    finally:
+        scim.http_root = None
+        server.should_exit = True
+        thread.join(timeout=30)

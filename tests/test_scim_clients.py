@@ -19,23 +19,41 @@ them, against :class:`~samljit.scim.ScimService`:
   ``{"op": "Remove", "path": "members", "value": [{"value": ...}]}``, groups read with
   ``excludedAttributes=members``.
 
-Each sequence ends where it matters to the app: the user row, SAML login refused
+Each sequence runs twice: handed to the service as an adapter would, and over HTTP against
+the endpoint served by uvicorn on 127.0.0.1. Each ends where it matters to the app: the user row, SAML login refused
 (``user_deactivated``) and sessions revoked after the deactivation, and restored after a
 reactivation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from samljit.testing import TestIdP
 
-from .scim_support import ENTERPRISE, GROUP_SCHEMA, PATCH_OP, USER_SCHEMA, ScimApp, new_app
+from .scim_support import (
+    ENTERPRISE,
+    GROUP_SCHEMA,
+    PATCH_OP,
+    USER_SCHEMA,
+    ScimApp,
+    new_app,
+    serving,
+)
 
 
-@pytest.fixture
-def scim(test_idp: TestIdP) -> ScimApp:
-    return new_app(test_idp)
+@pytest.fixture(params=["in-process", "over-http"])
+def scim(request: pytest.FixtureRequest, test_idp: TestIdP) -> Iterator[ScimApp]:
+    """The app, called as an adapter would call ScimService, and over HTTP against the
+    endpoint served by uvicorn on 127.0.0.1."""
+    app = new_app(test_idp)
+    if request.param == "in-process":
+        yield app
+        return
+    with serving(app):
+        yield app
 
 
 def test_okta_user_lifecycle(scim: ScimApp) -> None:

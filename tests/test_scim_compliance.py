@@ -21,53 +21,20 @@ no role the app knows. Everything else is the tester's own.
 from __future__ import annotations
 
 import collections
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import CheckResult, Status, check_server
 from scim2_tester import filling as tester_filling
 from scim2_tester.checkers import patch_add, patch_replace
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from samljit.scim import ScimRequest
 from samljit.testing import TestIdP
 
-from .scim_support import MAPPING, ScimApp, new_app
-
-
-def asgi_app(scim: ScimApp) -> Starlette:
-    """A minimal adapter: ``/scim/v2/{account}/{path}`` to ``ScimService.handle``."""
-
-    async def endpoint(request: Request) -> Response:
-        account = request.path_params["account"]
-        answer = scim.service.handle(
-            ScimRequest(
-                method=request.method,
-                account_id=account,
-                path=request.path_params["path"],
-                base_url=f"{str(request.base_url).rstrip('/')}/scim/v2/{account}",
-                query=dict(request.query_params),
-                authorization=request.headers.get("authorization"),
-                body=await request.body(),
-            )
-        )
-        headers = dict(answer.headers)
-        if answer.content_type:
-            headers["content-type"] = answer.content_type
-        return Response(answer.body, status_code=answer.status, headers=headers)
-
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    return Starlette(routes=[Route("/scim/v2/{account}/{path:path}", endpoint, methods=methods)])
+from .scim_support import MAPPING, ScimApp, new_app, serving
 
 
 @pytest.fixture
@@ -76,22 +43,8 @@ def served(test_idp: TestIdP) -> Iterator[tuple[ScimApp, str]]:
     root URL of acme's endpoint."""
     mapping = MAPPING.with_changes(unaccepted_role="default", default_role="viewer")
     scim = new_app(test_idp, mapping=mapping)
-    server = uvicorn.Server(
-        uvicorn.Config(asgi_app(scim), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield scim, f"http://127.0.0.1:{port}/scim/v2/acme/"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serving(scim) as root:
+        yield scim, f"{root}/acme/"
 
 
 @pytest.fixture
