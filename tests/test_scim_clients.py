@@ -20,9 +20,9 @@ them, against :class:`~samljit.scim.ScimService`:
   ``excludedAttributes=members``.
 
 Each sequence runs twice: handed to the service as an adapter would, and over HTTP against
-the endpoint served by uvicorn on 127.0.0.1. Each ends where it matters to the app: the user row, SAML login refused
-(``user_deactivated``) and sessions revoked after the deactivation, and restored after a
-reactivation.
+the endpoint served by uvicorn on 127.0.0.1. Each ends where it matters to the app: the user
+row, SAML login refused (``user_deactivated``) and sessions revoked after the deactivation,
+and restored after a reactivation.
 """
 
 from __future__ import annotations
