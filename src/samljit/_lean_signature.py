@@ -73,7 +73,9 @@ _INCLUSIVE_NAMESPACES = qname(NS_EXC_C14N, "InclusiveNamespaces")
 # other spelling is signxml's to read (it splits on single spaces and hands libxml2 the rest).
 _PREFIX = r"(?:#default|[A-Za-z_][A-Za-z0-9._-]*)"
 _PREFIX_LIST = re.compile(f"{_PREFIX}(?: {_PREFIX})*")
-_XML_SPACE = " \t\r\n"
+# What may follow the Signature (or the element) for signxml's re-parse of it to succeed: no
+# carriage return, which lxml serialises as "&#13;", a reference that is not whitespace there.
+_TAIL_SPACE = " \t\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +96,11 @@ def lean_shape(signed: etree._Element, signature: etree._Element) -> LeanShape |
     exclusive c14n (the Reference's after enveloped-signature, as IdPs write them), any
     PrefixList is spelt plainly, SignedInfo holds no comment or processing instruction (signxml
     reads the Reference from the canonical SignedInfo, which may drop them), and no text but
-    whitespace follows the Signature, or the signed element when a PrefixList makes signxml
-    re-read it (signxml re-parses both with what follows them, which such text breaks).
+    whitespace (spaces, tabs, line feeds) follows the Signature, or the signed element when a
+    PrefixList makes signxml re-read it (signxml re-parses both serialised with what follows
+    them, which other text breaks).
     """
-    if (signature.tail or "").strip(_XML_SPACE):
+    if (signature.tail or "").strip(_TAIL_SPACE):
         return None
     signed_info = signature.find(_SIGNED_INFO)
     assert signed_info is not None  # check_signed_info made sure
@@ -110,6 +113,15 @@ def lean_shape(signed: etree._Element, signature: etree._Element) -> LeanShape |
     transforms = reference.find(_TRANSFORMS)
     if method.get("Algorithm") not in _EXCLUSIVE_URIS or transforms is None or len(transforms) != 2:
         return None
+    signature_method = signed_info.find(_SIGNATURE_METHOD)
+    digest_method = reference.find(_DIGEST_METHOD)
+    if (
+        signature_method is None
+        or signature_method.get("Algorithm") not in _SIGNATURES
+        or digest_method is None
+        or digest_method.get("Algorithm") not in _DIGESTS
+    ):
+        return None  # an algorithm allowed one day but not written here yet
     enveloped, c14n = transforms
     if enveloped.get("Algorithm") != _ENVELOPED or c14n.get("Algorithm") not in _EXCLUSIVE_URIS:
         return None
@@ -119,7 +131,7 @@ def lean_shape(signed: etree._Element, signature: etree._Element) -> LeanShape |
     signed_info_prefixes, reference_prefixes = (
         None if value is None else tuple(value.split(" ")) for value in lists
     )
-    if reference_prefixes and (signed.tail or "").strip(_XML_SPACE):
+    if reference_prefixes and (signed.tail or "").strip(_TAIL_SPACE):
         return None
     return LeanShape(
         signed_info_comments=method.get("Algorithm") == _WITH_COMMENTS,
