@@ -13,10 +13,11 @@ expected, found) when both refuse. The signatures come from
 - a mutation fuzzer: signed documents (the test IdP's and the interop corpus's) mutated,
   mostly re-signed so that signxml accepts them (``tests/fuzz/resign.py``), and judged.
 
-A case where the lean path refuses what signxml accepts must be listed in ``STRICTER`` with its
-justification (docs/security.md). None is: the lean path hands every shape it is not sure of to
-signxml before any crypto, so it is never stricter. ``make fuzz-differential`` runs the fuzzer
-at length (``SAMLJIT_FUZZ_EXAMPLES`` per test, a random seed).
+A case where the lean path refuses what signxml accepts must be listed in ``STRICTER``
+(``tests/signature_paths.py``) with its justification (docs/security.md). None is: the lean
+path hands every shape it is not sure of to signxml before any crypto, so it is never stricter.
+``make fuzz-differential`` runs the fuzzer at length (``SAMLJIT_FUZZ_EXAMPLES`` per test, a
+random seed); ``SAMLJIT_SIGNATURE_DIFFERENTIAL=1`` runs the whole test suite with both paths.
 """
 
 from __future__ import annotations
@@ -26,110 +27,30 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
 import samljit
-from samljit import _metadata_document, _response, logout
 from samljit._certificates import load_certificate
-from samljit._lean_signature import lean_shape
-from samljit._signature import Verified, signature_child, verify_enveloped
 from samljit._signed_info import check_signed_info
-from samljit._xml import parse_xml
 from samljit.testing import attacks
 
-from .conftest import INTEROP
 from .fuzz import targets
-from .fuzz.mutations import TREE_MUTATIONS, _declare_namespace, mutate_bytes
-from .fuzz.resign import SIGNATURE_MUTATIONS, flip_value, resign
+from .fuzz.resign import resign
+from .fuzz.signature_mutants import interop_documents, judge_document, keys, mutant, pinned
+from .signature_paths import TALLY, install, is_lean
 from .test_interop import CASES, _verify
-
-STRICTER: dict[str, str] = {}
-"""Cases where the lean path may refuse what signxml accepts: name -> why that is right."""
-
-TALLY: Counter[str] = Counter()
-
-
-def _judge(lean: bool, args: dict[str, Any]) -> Verified | Exception:
-    try:
-        return verify_enveloped(lean=lean, **args)
-    except Exception as exc:  # compared below: a non-SamlError must match too
-        return exc
-
-
-def _error(outcome: Exception) -> tuple[Any, ...]:
-    if isinstance(outcome, samljit.SamlError):
-        return (type(outcome), outcome.code, str(outcome), outcome.expected, outcome.found)
-    return (type(outcome), str(outcome))
-
-
-def _is_lean(args: dict[str, Any]) -> bool:
-    try:
-        check_signed_info(
-            args["signature"],
-            args["signed"].get("ID"),
-            allow_sha1=args["allow_sha1"],
-            what=args["what"],
-        )
-    except samljit.SamlError:
-        return False
-    return lean_shape(args["signed"], args["signature"]) is not None
-
-
-def differ(
-    signed: etree._Element,
-    signature: etree._Element,
-    *,
-    certificates: tuple[x509.Certificate, ...],
-    allow_sha1: bool,
-    what: str,
-) -> Verified:
-    """Both paths on one signature; fails on any disagreement, else returns signxml's verdict."""
-    args = dict(
-        signed=signed,
-        signature=signature,
-        certificates=certificates,
-        allow_sha1=allow_sha1,
-        what=what,
-    )
-    before = etree.tostring(signed)
-    reference = _judge(False, args)
-    lean = _judge(True, args)
-    assert etree.tostring(signed) == before, "a verification changed the document"
-    shaped = _is_lean(args)
-    TALLY["signatures"] += 1
-    TALLY["lean shape" if shaped else "signxml shape"] += 1
-    if isinstance(reference, Verified):
-        TALLY["accepted" + (" (lean shape)" if shaped else "")] += 1
-        if not isinstance(lean, Verified):
-            pytest.fail(f"the lean path refuses what signxml accepts: {lean!r}")
-        assert etree.tostring(lean.element) == etree.tostring(reference.element)
-        assert etree.tostring(lean.element, method="c14n") == etree.tostring(
-            reference.element, method="c14n"
-        )
-        assert lean.certificate == reference.certificate
-        return reference
-    TALLY["refused " + getattr(reference, "code", type(reference).__name__)] += 1
-    if isinstance(lean, Verified):
-        pytest.fail(f"the lean path accepts what signxml refuses: {reference!r}")
-    if _error(lean) != _error(reference) and os.environ.get("DIFF_DUMP"):
-        Path(os.environ["DIFF_DUMP"]).write_bytes(etree.tostring(signed.getroottree()))
-    assert _error(lean) == _error(reference)
-    raise reference
 
 
 @pytest.fixture
 def differential(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every signature samljit verifies while the test runs is judged by both paths."""
-    for module in (_response, _metadata_document, logout):
-        monkeypatch.setattr(module, "verify_enveloped", differ)
+    install(monkeypatch)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -157,12 +78,6 @@ RSA_METHODS = (
 EC_METHODS = ("ecdsa-sha256", "ecdsa-sha384", "ecdsa-sha512", "ecdsa-sha1")
 DIGESTS = ("sha256", "sha384", "sha512", "sha1", "sha224")
 KINDS = targets.RESPONSE_KINDS
-
-
-def keys() -> dict[str, Any]:
-    w = targets.world()
-    ec_key, _ = targets._pair("idp-next")
-    return {"rsa": w.idp.key, "ec": ec_key}
 
 
 def _verify_xml(xml: bytes, *, allow_sha1: bool = False) -> None:
@@ -273,7 +188,7 @@ def _shapes(xml: bytes) -> list[bool]:
             check_signed_info(signature, args["signed"].get("ID"), allow_sha1=True, what="x")
         except samljit.SamlError:
             continue
-        found.append(_is_lean({**args, "allow_sha1": True, "what": "x"}))
+        found.append(is_lean({**args, "allow_sha1": True, "what": "x"}))
     return found
 
 
@@ -342,10 +257,6 @@ def test_every_interop_response(case_dir: Path) -> None:
     assert (outcome == "accepted") == (case["expect"] == "accept"), outcome
 
 
-def interop_documents() -> list[Path]:
-    return sorted((INTEROP / "metadata").glob("*.xml"))
-
-
 @pytest.mark.usefixtures("differential")
 @pytest.mark.parametrize("path", interop_documents(), ids=lambda p: p.name)
 def test_every_interop_metadata_document(path: Path) -> None:
@@ -360,13 +271,13 @@ def test_every_interop_metadata_document(path: Path) -> None:
         )
         if c.text
     ]
-    for pinned in (own, [targets.world().idp.certificate]):
-        if pinned:
+    for certificates in (own, [targets.world().idp.certificate]):
+        if certificates:
             outcome = run(
                 samljit.parse_idp_metadata,
                 path.read_bytes(),
                 now=targets.NOW,
-                signing_certificates=pinned,
+                signing_certificates=certificates,
             )
             TALLY[f"interop metadata {outcome}"] += 1
 
@@ -383,111 +294,6 @@ FUZZ = settings(
 )
 
 
-@cache
-def seeds() -> tuple[bytes, ...]:
-    """Signed documents: the test IdP's (every kind, RSA, EC and PSS), logout messages, signed
-    metadata, and every interop response and signed metadata document (re-signed when
-    mutated, with the fuzzer's keys)."""
-    w = targets.world()
-    ec_key, ec_certificate = targets._pair("idp-next")
-    found = [targets.issue_response(kind) for kind in KINDS]
-    found += [
-        targets.issue_response(
-            "double_signed", signing_key=ec_key, signing_certificate=ec_certificate
-        ),
-        targets.issue_response(
-            "double_signed", signature_algorithm="sha384-rsa-MGF1", digest_algorithm="sha512"
-        ),
-        targets.logout_xml("request", signed=True),
-        targets.logout_xml("response", signed=True),
-        targets.signed_metadata(w.metadata),
-    ]
-    for case_dir in CASES:
-        case = json.loads((case_dir / "case.json").read_text())
-        raw = (case_dir / case["response"]).read_bytes()
-        found.append(raw if raw.lstrip().startswith(b"<") else base64.b64decode(raw))
-    found += [p.read_bytes() for p in interop_documents() if p.stat().st_size < 200_000]
-    return tuple(x for x in found if b"Signature" in x)
-
-
-def _certificates(data: st.DataObject) -> tuple[x509.Certificate, ...]:
-    w = targets.world()
-    _, ec_certificate = targets._pair("idp-next")
-    rsa_certificate, other = w.idp.certificate, w.sp_certificate
-    choices = [
-        *[(rsa_certificate, ec_certificate)] * 6,
-        (ec_certificate, rsa_certificate),
-        (rsa_certificate,),
-        (ec_certificate,),
-        (other, rsa_certificate),
-        (other,),
-    ]
-    return data.draw(st.sampled_from(choices), label="pinned")
-
-
-def judge_document(
-    xml: bytes, certificates: tuple[x509.Certificate, ...], allow_sha1: bool
-) -> None:
-    """Every enveloped signature of ``xml``, parsed as samljit parses, judged by both paths."""
-    try:
-        root = parse_xml(xml, samljit.SPConfig(entity_id="e", acs_url="https://a/").limits)
-    except samljit.SamlError as exc:
-        TALLY[f"unparsed {exc.code}"] += 1
-        return
-    for signature in list(root.iter("{http://www.w3.org/2000/09/xmldsig#}Signature")):
-        signed = signature.getparent()
-        if signed is None:
-            continue
-        what = etree.QName(signed).localname
-        try:
-            found = signature_child(signed, what)
-            if found is not None:
-                differ(
-                    found.getparent(),
-                    found,
-                    certificates=certificates,
-                    allow_sha1=allow_sha1,
-                    what=what,
-                )
-        except samljit.SamlError:
-            continue
-
-
-PREFIXES = {
-    "dsig": ((b"<ds:", b"<dsig:"), (b"</ds:", b"</dsig:"), (b"xmlns:ds=", b"xmlns:dsig=")),
-    "default": ((b"<ds:", b"<"), (b"</ds:", b"</"), (b"xmlns:ds=", b"xmlns=")),
-}
-
-
-def mutant(data: st.DataObject, *, re_sign: bool) -> bytes:
-    """A seed mutated: its namespaces at the byte level (sometimes), its tree (1 to 3 edits,
-    mostly of the signatures), then re-signed (``re_sign``), then maybe a signature value or
-    the bytes changed (rarely, when re-signed: those mutants are for accepting)."""
-    seed = data.draw(st.sampled_from(seeds()), label="seed")
-    namespaces = data.draw(st.sampled_from(["keep"] * 6 + ["declare", *PREFIXES]), label="ns")
-    if namespaces == "declare":
-        seed = _declare_namespace(data, seed)
-    elif namespaces in PREFIXES:
-        for old, new in PREFIXES[namespaces]:
-            seed = seed.replace(old, new)
-    try:
-        root = etree.fromstring(seed, etree.XMLParser(resolve_entities=False, huge_tree=True))
-    except etree.XMLSyntaxError:
-        reject()
-    for _ in range(data.draw(st.integers(1, 2 if re_sign else 3), label="mutations")):
-        generic = data.draw(st.integers(0, 3), label="generic") == 0
-        pool = TREE_MUTATIONS if generic else SIGNATURE_MUTATIONS
-        data.draw(st.sampled_from(pool), label="mutation")(data, root)
-    if re_sign:
-        resign(root, keys())
-    if data.draw(st.integers(0, 7 if re_sign else 2), label="flip") == 0:
-        flip_value(data, root)
-    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-    if data.draw(st.integers(0, 19 if re_sign else 7), label="bytes") == 0:
-        xml = mutate_bytes(data, xml)
-    return xml
-
-
 @FUZZ
 @given(data=st.data())
 def test_re_signed_mutants_are_judged_alike(data: st.DataObject) -> None:
@@ -495,7 +301,7 @@ def test_re_signed_mutants_are_judged_alike(data: st.DataObject) -> None:
     accept with the same content."""
     xml = mutant(data, re_sign=True)
     allow_sha1 = data.draw(st.integers(0, 3), label="allow_sha1") != 0
-    judge_document(xml, _certificates(data), allow_sha1)
+    judge_document(xml, pinned(data), allow_sha1)
 
 
 @FUZZ
@@ -503,4 +309,4 @@ def test_re_signed_mutants_are_judged_alike(data: st.DataObject) -> None:
 def test_mutants_are_judged_alike(data: st.DataObject) -> None:
     """Mutated after signing: refusals, which must be the same refusal."""
     xml = mutant(data, re_sign=False)
-    judge_document(xml, _certificates(data), data.draw(st.booleans(), label="allow_sha1"))
+    judge_document(xml, pinned(data), data.draw(st.booleans(), label="allow_sha1"))
