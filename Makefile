@@ -61,7 +61,7 @@ fuzz: $(BIN)/samljit
 		--hypothesis-seed=$$seed --hypothesis-show-statistics
 
 # The signature differential fuzzer at length (docs/security.md): SAMLJIT_FUZZ_EXAMPLES mutants
-# per test (the normal suite runs 1500) from a random seed, each signature judged by both the
+# per test (the normal suite runs 2000) from a random seed, each signature judged by both the
 # lean path and signxml; any disagreement fails and hypothesis prints the mutant.
 fuzz-differential: $(BIN)/samljit
 	@seed=$$($(BIN)/python -c 'import secrets; print(secrets.randbits(32))'); \

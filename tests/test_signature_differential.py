@@ -286,7 +286,7 @@ def test_every_interop_metadata_document(path: Path) -> None:
 
 LONG_RUN = int(os.environ.get("SAMLJIT_FUZZ_EXAMPLES", "0"))
 FUZZ = settings(
-    max_examples=LONG_RUN or 1500,
+    max_examples=LONG_RUN or 2000,
     deadline=None,
     derandomize=not LONG_RUN,
     database=None,

@@ -1,4 +1,7 @@
-"""XML-DSig verification pinned to metadata certificates, returning only the signed element."""
+"""XML-DSig verification pinned to metadata certificates, returning only the signed element.
+
+The shapes real IdPs send take the lean path (``_lean_signature``), every other one signxml.
+"""
 
 from __future__ import annotations
 
