@@ -12,7 +12,9 @@ service.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -367,3 +369,24 @@ def test_a_cached_configuration_is_replaced_when_its_version_changes(idp: TestId
     cache.keep("acme", 1, _config(idp))
     assert cache.get("acme", 1) is not None
     assert cache.get("acme", 2) is None
+
+
+def test_a_sqlite_file_made_before_versions_were_read_gets_their_index(
+    tmp_path: Path, idp: TestIdP
+) -> None:
+    """``config_version`` reads ``updated_at`` from a covering index (the row would be walked
+    through to its end, past the whole metadata): a file made without it gets it on open."""
+    path = tmp_path / "old.sqlite3"
+    old = SQLiteAccountStore(path)
+    old.save(_config(idp))
+    old.close()
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("DROP INDEX samljit_accounts_version")
+    reopened = SQLiteAccountStore(path)
+    assert reopened.config_version("acme") is not None
+    plan = reopened.db.connection().execute(
+        "EXPLAIN QUERY PLAN SELECT updated_at FROM samljit_accounts"
+        " INDEXED BY samljit_accounts_version WHERE account_id = 'acme'"
+    )
+    assert "COVERING INDEX" in " ".join(str(row["detail"]) for row in plan)
+    reopened.close()
