@@ -36,6 +36,14 @@ def _signature_differential(monkeypatch: pytest.MonkeyPatch) -> None:
         install(monkeypatch)
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Under SAMLJIT_SIGNATURE_DIFFERENTIAL, how many signatures both paths judged, and how."""
+    if os.environ.get("SAMLJIT_SIGNATURE_DIFFERENTIAL"):
+        from .signature_paths import TALLY
+
+        terminalreporter.write_line(f"signature differential: {dict(sorted(TALLY.items()))}")
+
+
 @pytest.fixture(scope="session")
 def test_idp() -> TestIdP:
     return TestIdP(entity_id="https://idp.example.test/metadata")
