@@ -193,7 +193,8 @@ def verify_enveloped(
         return Verified(element=element, certificate=certificate)
 
     trusted = [fingerprint(c) for c in certificates]
-    offered = _offered_certificate(signature)
+    if len(certificates) <= 1:  # else read above already
+        offered = _offered_certificate(signature)
     if offered is not None and offered not in certificates:
         raise UntrustedKey(
             f"the {what} is signed with a certificate that is not in the IdP metadata: update "
