@@ -27,15 +27,21 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
 import samljit
+import samljit.testing
 from samljit._certificates import load_certificate
 from samljit._signed_info import check_signed_info
 from samljit.testing import attacks
@@ -43,7 +49,7 @@ from samljit.testing import attacks
 from .fuzz import targets
 from .fuzz.resign import resign
 from .fuzz.signature_mutants import interop_documents, judge_document, keys, mutant, pinned
-from .signature_paths import TALLY, install, is_lean
+from .signature_paths import TALLY, differ, install, is_lean
 from .test_interop import CASES, _verify
 
 
@@ -80,7 +86,9 @@ DIGESTS = ("sha256", "sha384", "sha512", "sha1", "sha224")
 KINDS = targets.RESPONSE_KINDS
 
 
-def _verify_xml(xml: bytes, *, allow_sha1: bool = False) -> None:
+def _verify_xml(
+    xml: bytes, *, allow_sha1: bool = False, provider: samljit.IdentityProvider | None = None
+) -> None:
     w = targets.world()
     sp = (
         w.sp
@@ -91,7 +99,7 @@ def _verify_xml(xml: bytes, *, allow_sha1: bool = False) -> None:
     )
     samljit.verify_response_xml(
         xml,
-        idp=w.provider,
+        idp=provider or w.provider,
         sp=sp,
         now=targets.NOW,
         allow_unsolicited=True,
@@ -118,6 +126,76 @@ def test_every_algorithm_and_digest_of_the_test_idp(kind: str, allow_sha1: bool)
                 )  # fmt: skip
                 outcomes[run(_verify_xml, xml, allow_sha1=allow_sha1)] += 1
     assert outcomes["accepted"] >= (27 if allow_sha1 else 18), outcomes
+
+
+def _idp_with(key: Any) -> samljit.testing.TestIdP:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "curve test IdP")])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(datetime(2020, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2045, 1, 1, tzinfo=UTC))
+        .sign(key, hashes.SHA256())
+    )
+    return samljit.testing.TestIdP(targets.IDP_ENTITY_ID, key=key, certificate=certificate)
+
+
+@pytest.mark.usefixtures("differential")
+@pytest.mark.parametrize("curve", [ec.SECP256R1, ec.SECP384R1, ec.SECP521R1])
+def test_ecdsa_on_every_curve(curve: type[ec.EllipticCurve]) -> None:
+    """r || s is as long as twice the curve's order: 64, 96 and 132 bytes (P-521: 66 each)."""
+    idp = _idp_with(ec.generate_private_key(curve()))
+    provider = samljit.parse_idp_metadata(idp.metadata_xml, now=targets.NOW).idp
+    outcomes: Counter[str] = Counter()
+    for method in EC_METHODS[:3]:
+        xml = idp.issue_response(
+            sp_entity_id=targets.SP_ENTITY_ID,
+            acs_url=targets.ACS_URL,
+            now=targets.NOW,
+            signature_algorithm=method,
+            sign_response=True,
+        ).xml
+        outcomes[run(_verify_xml, xml, provider=provider)] += 1
+    assert outcomes == {"accepted": 3}
+
+
+@pytest.mark.parametrize("kind", ["ed25519", "ed448"])
+def test_a_pinned_key_of_another_type(kind: str) -> None:
+    """A metadata key neither RSA nor EC is tried for an RSA signature, and refused alike."""
+    key = (
+        ed25519.Ed25519PrivateKey.generate()
+        if kind == "ed25519"
+        else ed448.Ed448PrivateKey.generate()
+    )
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "odd key")])
+    odd = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(datetime(2020, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2045, 1, 1, tzinfo=UTC))
+        .sign(key, None)
+    )
+    root = etree.fromstring(targets.issue_response("double_signed"))
+    for pinned_certificates in ((odd,), (odd, targets.world().idp.certificate)):
+        for signature in root.iter("{http://www.w3.org/2000/09/xmldsig#}Signature"):
+            signed = signature.getparent()
+            assert signed is not None
+            try:
+                differ(
+                    signed,
+                    signature,
+                    certificates=pinned_certificates,
+                    allow_sha1=False,
+                    what=etree.QName(signed).localname,
+                )
+            except samljit.SamlError as exc:
+                TALLY[f"odd key {exc.code}"] += 1
 
 
 def _edit_signatures(xml: bytes, edit: Callable[[etree._Element], None]) -> bytes:
