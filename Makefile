@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo demo-serve test docs docs-build fuzz lint typecheck bench bench-smoke clean example-flask example-fastapi example-django
+.PHONY: demo demo-serve test docs docs-build fuzz fuzz-differential lint typecheck bench bench-smoke clean example-flask example-fastapi example-django
 
 $(BIN)/samljit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,16 @@ fuzz: $(BIN)/samljit
 	echo "fuzz seed $$seed"; \
 	SAMLJIT_FUZZ_EXAMPLES=$${SAMLJIT_FUZZ_EXAMPLES:-20000} SAMLJIT_FUZZ_SAVE=artifacts/fuzz-crashers \
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz/test_fuzz.py -k "only_saml_errors or keeps_the_good_copy" \
+		--hypothesis-seed=$$seed --hypothesis-show-statistics
+
+# The signature differential fuzzer at length (docs/security.md): SAMLJIT_FUZZ_EXAMPLES mutants
+# per test (the normal suite runs 2000) from a random seed, each signature judged by both the
+# lean path and signxml; any disagreement fails and hypothesis prints the mutant.
+fuzz-differential: $(BIN)/samljit
+	@seed=$$($(BIN)/python -c 'import secrets; print(secrets.randbits(32))'); \
+	echo "fuzz-differential seed $$seed"; \
+	SAMLJIT_FUZZ_EXAMPLES=$${SAMLJIT_FUZZ_EXAMPLES:-20000} \
+	$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_signature_differential.py -k mutants \
 		--hypothesis-seed=$$seed --hypothesis-show-statistics
 
 bench:

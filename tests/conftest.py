@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,24 @@ NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 SP_ENTITY_ID = "https://app.example.com/saml/acme"
 ACS_URL = "https://app.example.com/saml/acme/acs"
 INTEROP = Path(__file__).resolve().parents[1].parent / "shared" / "interop"
+
+
+@pytest.fixture(autouse=True)
+def _signature_differential(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With SAMLJIT_SIGNATURE_DIFFERENTIAL=1, every signature any test verifies is judged by
+    both signature paths, which must agree (``tests/signature_paths.py``)."""
+    if os.environ.get("SAMLJIT_SIGNATURE_DIFFERENTIAL"):
+        from .signature_paths import install
+
+        install(monkeypatch)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Under SAMLJIT_SIGNATURE_DIFFERENTIAL, how many signatures both paths judged, and how."""
+    if os.environ.get("SAMLJIT_SIGNATURE_DIFFERENTIAL"):
+        from .signature_paths import TALLY
+
+        terminalreporter.write_line(f"signature differential: {dict(sorted(TALLY.items()))}")
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,7 @@ LAYERS: dict[str, set[str]] = {
         "samljit._schema",
         "samljit._signed_info",
         "samljit._signature",
+        "samljit._lean_signature",
         "samljit._encryption",
         "samljit._keys",
         "samljit.bindings",

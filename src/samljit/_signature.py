@@ -1,11 +1,16 @@
-"""XML-DSig verification pinned to metadata certificates, returning only the signed element."""
+"""XML-DSig verification pinned to metadata certificates, returning only the signed element.
+
+The shapes real IdPs send take the lean path (``_lean_signature``), every other one signxml.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import copy
+import functools
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +23,7 @@ from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from ._certificates import fingerprint, load_certificate
+from ._lean_signature import LeanVerifier, lean_shape, remove_keeping_tail
 from ._signed_info import (
     _C14N,
     _ENVELOPED,
@@ -95,7 +101,7 @@ class _PinnedVerifier(XMLVerifier):
             payload = self._fromstring(etree.tostring(root))  # type: ignore[no-untyped-call]
         if _ENVELOPED in algorithms:
             for child in payload.iterchildren(_SIGNATURE):  # one, as signature_child() made sure
-                _remove_keeping_tail(child)
+                remove_keeping_tail(child)
         canonical = self._c14n(payload, algorithm=method, inclusive_ns_prefixes=prefixes)
         digest_method = reference.find("ds:DigestMethod", NSMAP)
         digest_value = reference.find("ds:DigestValue", NSMAP)
@@ -124,20 +130,6 @@ _CONFIGS = {
 }
 
 
-def _remove_keeping_tail(element: etree._Element) -> None:
-    """Detach ``element``; the text after it (its tail) stays in the document, as XML-DSig's
-    enveloped-signature transform removes the element node only."""
-    parent = element.getparent()
-    assert parent is not None
-    if element.tail:
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
-        else:
-            parent.text = (parent.text or "") + element.tail
-    parent.remove(element)
-
-
 def signature_child(element: etree._Element, what: str) -> etree._Element | None:
     """The ds:Signature child of ``element``, or None; more than one is refused."""
     found = [child for child in element if child.tag == _SIGNATURE]
@@ -155,11 +147,15 @@ def verify_enveloped(
     certificates: tuple[x509.Certificate, ...],
     allow_sha1: bool,
     what: str,
+    lean: bool = True,
 ) -> Verified:
     """Verify the enveloped ``signature`` of ``signed`` with one of ``certificates``.
 
-    signxml sees only ``signed`` (the Response, or the Assertion on its own), so the reference
-    can only resolve inside it. Only the element the signature references is returned,
+    After ``check_signed_info``, a signature of the shape real IdPs send (see ``lean_shape``)
+    is verified by the lean path (``_lean_signature``: lxml c14n and cryptography), any other
+    by signxml, which sees only ``signed`` (the Response, or the Assertion on its own), so the
+    reference can only resolve inside it. ``lean=False`` sends every signature to signxml (the
+    differential test runs both). Only the element the signature references is returned,
     re-parsed from its canonical form, so nothing unsigned (not even a comment) can be read
     afterwards.
 
@@ -169,7 +165,12 @@ def verify_enveloped(
     """
     element_id = signed.get("ID")
     method = check_signed_info(signature, element_id, allow_sha1=allow_sha1, what=what)
-    config = _CONFIGS[allow_sha1]
+    shape = lean_shape(signed, signature) if lean else None
+    attempt: Callable[[x509.Certificate], etree._Element | None]
+    if shape is not None:
+        attempt = LeanVerifier(signed, signature, shape)
+    else:
+        attempt = functools.partial(_verify_with_signxml, signed, _CONFIGS[allow_sha1])
     offered = _offered_certificate(signature) if len(certificates) > 1 else None
     # During a rollover the metadata may hold keys of two types; only those of the signature
     # algorithm's type can have made it.
@@ -178,12 +179,7 @@ def verify_enveloped(
         if _is_ec(certificate) is not wants_ec:
             continue
         try:
-            result = _PinnedVerifier().verify(
-                signed,
-                x509_cert=certificate,
-                expect_config=config,
-                validate_schema=False,  # check_signed_info has checked the shape signxml reads
-            )
+            element = attempt(certificate)
         except InvalidDigest as exc:
             raise SignatureInvalid(
                 f"the {what} was changed after it was signed (digest mismatch)"
@@ -192,13 +188,13 @@ def verify_enveloped(
             continue
         except Exception as exc:
             raise SignatureInvalid(f"the {what} signature cannot be verified: {exc}") from exc
-        element = result.signed_xml if isinstance(result, VerifyResult) else None
         if element is None or element.tag != signed.tag or element.get("ID") != element_id:
             raise ReferenceMismatch(f"the {what} signature does not cover the {what} itself")
         return Verified(element=element, certificate=certificate)
 
     trusted = [fingerprint(c) for c in certificates]
-    offered = _offered_certificate(signature)
+    if len(certificates) <= 1:  # else read above already
+        offered = _offered_certificate(signature)
     if offered is not None and offered not in certificates:
         raise UntrustedKey(
             f"the {what} is signed with a certificate that is not in the IdP metadata: update "
@@ -211,6 +207,18 @@ def verify_enveloped(
         "certificate(s) in the IdP metadata",
         expected=trusted,
     )
+
+
+def _verify_with_signxml(
+    signed: etree._Element, config: SignatureConfiguration, certificate: x509.Certificate
+) -> etree._Element | None:
+    result = _PinnedVerifier().verify(
+        signed,
+        x509_cert=certificate,
+        expect_config=config,
+        validate_schema=False,  # check_signed_info has checked the shape signxml reads
+    )
+    return result.signed_xml if isinstance(result, VerifyResult) else None
 
 
 def _is_ec(certificate: x509.Certificate) -> bool | None:
