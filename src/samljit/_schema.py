@@ -108,6 +108,16 @@ _MISPLACED = etree.XPath(
     namespaces={"saml": NS_SAML},
 )
 _NAMES = {f"{{{ns}}}": prefix for ns, prefix in _PREFIXES.items()}
+_NAMESPACES = {prefix: ns for ns, prefix in _PREFIXES.items()}
+# The names the content models mention, looked up rather than rebuilt for every child; a fixed
+# table, so that no input can grow it.
+_KNOWN = {
+    f"{{{_NAMESPACES[prefix]}}}{local}": f"{prefix}:{local}"
+    for prefix, local in re.findall(
+        r"\b(saml|samlp|ds|xenc):(\w+)",
+        " ".join([*_MODELS, *(m.pattern for m in _MODELS.values()), "ds:Signature"]),
+    )
+}
 
 
 def check_response_schema(response: etree._Element) -> None:
@@ -128,9 +138,9 @@ def _check(root: etree._Element) -> None:
     pending = [root]
     while pending:
         element = pending.pop()
-        name = _name(element.tag)
+        name = _KNOWN.get(element.tag) or _name(element.tag)
         children = [child for child in element if isinstance(child.tag, str)]
-        names = [_name(child.tag) for child in children]
+        names = [_KNOWN.get(child.tag) or _name(child.tag) for child in children]
         if not _MODELS[name].fullmatch("".join(f"{n} " for n in names if n != "ds:Signature")):
             _refuse(name, names)
         pending.extend(c for c, n in zip(children, names, strict=True) if n in _MODELS)
