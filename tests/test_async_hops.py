@@ -24,7 +24,9 @@ from samljit import (
     AsyncLoginService,
     AuditEvent,
     ClaimMapping,
+    ConfigError,
     LoginResult,
+    LoginService,
     SamlError,
     SPConfig,
     in_thread,
@@ -251,3 +253,30 @@ def test_concurrent_logins_with_one_worker_thread_each_get_their_user(
     assert [result.user.email for result in results] == emails
     assert sorted(user.email for user in users.users_of("acme")) == sorted(emails)
     assert executor.hand_offs == 2 * len(emails)
+
+
+def test_an_async_audit_hook_is_awaited_by_the_async_service_and_refused_by_the_sync_one(
+    test_idp: TestIdP,
+) -> None:
+    audited: list[str] = []
+
+    async def audit(event: AuditEvent) -> None:
+        await asyncio.sleep(0)
+        audited.append(event.name)
+
+    options: dict[str, Any] = {
+        "users": MemoryUserStore(),
+        "sessions": RecordingSessionIssuer(),
+        "replay_cache": MemoryReplayCache(),
+        "clock": lambda: NOW,
+        "audit": audit,
+    }
+    service = AsyncLoginService(accounts=account(test_idp), **options)
+    result, _ = run_login(service, form(test_idp))
+    assert result.outcome.action == "created"
+    assert audited == ["user_created", "login_succeeded"]
+
+    sync = LoginService(**{**options, "users": MemoryUserStore(), "accounts": account(test_idp)})
+    with pytest.raises(ConfigError) as refused:
+        sync.complete_login(form(test_idp, "grace@acme.test"), account_id="acme")
+    assert refused.value.code == "configuration_invalid"
