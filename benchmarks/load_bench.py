@@ -569,6 +569,51 @@ def _app_cpu_ms(
         loop.close()
 
 
+def _verify_ms(
+    samljit: Any, settings: dict[str, Any], forms: list[str], idp_metadata: bytes
+) -> float:
+    """Verification alone (what AsyncLoginService hands to a worker thread), CPU ms per
+    response: the median of 5 rounds over 300 of ``forms``."""
+    idp = samljit.parse_idp_metadata(idp_metadata).idp
+    sp = samljit.SPConfig(entity_id=settings["sp_entity_id"], acs_url=settings["acs_url"])
+    xmls = [base64.b64decode(form) for form in forms[:300]]
+    now = datetime.now(UTC)
+    rounds = []
+    for _ in range(5):
+        started = time.process_time()
+        for xml in xmls:
+            samljit.verify_response_xml(xml, idp=idp, sp=sp, now=now, allow_unsolicited=True)
+        rounds.append((time.process_time() - started) * 1000 / len(xmls))
+    return sorted(rounds)[len(rounds) // 2]
+
+
+def timing(
+    settings: dict[str, Any],
+    forms: list[str],
+    concurrency: int,
+    idp_metadata: bytes,
+    offload: str,
+) -> dict[str, float]:
+    """Without a profiler: the app's CPU per login in ``offload`` on every core and pinned
+    to one, and verification alone (pinned)."""
+    sys.path.insert(0, str(HERE))
+    import load_app
+
+    import samljit
+
+    bodies = [b"SAMLResponse=" + quote(form, safe="").encode("ascii") for form in forms]
+    half = len(bodies) // 2
+    free, _ = _app_cpu_ms(load_app, settings, offload, bodies[:half], concurrency)
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        pinned, _ = _app_cpu_ms(load_app, settings, offload, bodies[half:], concurrency)
+        verify_ms = _verify_ms(samljit, settings, forms, idp_metadata)
+    finally:
+        os.sched_setaffinity(0, cpus)
+    return {"app_ms": pinned, "app_ms_free": free, "verify_ms": verify_ms}
+
+
 def profile_app(
     settings: dict[str, Any],
     forms: list[str],
@@ -628,18 +673,7 @@ def _profile_pinned(
     idp_metadata: bytes,
     offload: str,
 ) -> Profile:
-    # Verification alone (what AsyncLoginService sends to the executor), for scale.
-    idp = samljit.parse_idp_metadata(idp_metadata).idp
-    sp = samljit.SPConfig(entity_id=settings["sp_entity_id"], acs_url=settings["acs_url"])
-    xmls = [base64.b64decode(form) for form in forms[:300]]
-    now = datetime.now(UTC)
-    rounds = []
-    for _ in range(5):
-        started = time.process_time()
-        for xml in xmls:
-            samljit.verify_response_xml(xml, idp=idp, sp=sp, now=now, allow_unsolicited=True)
-        rounds.append((time.process_time() - started) * 1000 / len(xmls))
-    verify_ms = sorted(rounds)[len(rounds) // 2]
+    verify_ms = _verify_ms(samljit, settings, forms, idp_metadata)
 
     load_app_modes: tuple[str, ...] = load_app.OFFLOAD
     share = len(bodies) // (len(load_app_modes) + 1)
@@ -728,11 +762,24 @@ def profile_elsewhere(folder: Path, name: str, source: str | None, job: dict[str
 
 def _profile_job(path: Path) -> int:
     job = json.loads(path.read_text())
-    profile = profile_app(
-        job["settings"], job["forms"], job["concurrency"], job["metadata"].encode(), job["offload"]
-    )
-    Path(job["answer"]).write_text(json.dumps(dataclasses.asdict(profile)))
+    given = (job["settings"], job["forms"], job["concurrency"], job["metadata"].encode())
+    if job.get("kind") == "timing":
+        answer: Any = timing(*given, job["offload"])
+    else:
+        answer = dataclasses.asdict(profile_app(*given, job["offload"]))
+    Path(job["answer"]).write_text(json.dumps(answer))
     return 0
+
+
+def timing_elsewhere(folder: Path, name: str, source: str | None, job: dict[str, Any]) -> Any:
+    """:func:`timing` in a fresh process (``source`` as in :func:`profile_elsewhere`)."""
+    request, answer = folder / f"timing-{name}.json", folder / f"timing-{name}.out.json"
+    request.write_text(json.dumps({**job, "kind": "timing", "answer": str(answer)}))
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = source
+    subprocess.run([sys.executable, __file__, "--profile-job", str(request)], env=env, check=True)
+    return json.loads(answer.read_text())
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -950,6 +997,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=2,
         help="with --baseline: split each code's timed phase in this many parts, taken in turns",
     )
+    parser.add_argument(
+        "--timing-rounds",
+        type=int,
+        default=3,
+        help="processes that time verification and the in-process app without a profiler, "
+        "per code (the codes take turns); the report gives medians",
+    )
     parser.add_argument("--profile-job", type=Path, help=argparse.SUPPRESS)
     parser.add_argument(
         "--max-rate",
@@ -1164,6 +1218,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             if profiles[-1].statuses.keys() - {303}:
                 problems.append(f"profiled logins not all accepted: {profiles[-1].statuses}")
         profile = profiles[0] if profiles else None
+        # Verification and the app's CPU without a profiler, the codes taking turns.
+        timings: dict[str | None, list[dict[str, float]]] = {source: [] for source in sources}
+        rounds = args.timing_rounds if args.profile_logins else 0
+        for turn in range(rounds):
+            for number, source in enumerate(sources):
+                index = len(sources) + 1 + turn * len(sources) + number
+                log(f"timing without a profiler, round {turn + 1} of {rounds} ...")
+                timing_db = folder / f"timing{index}.db"
+                SQLiteAccountStore(timing_db).save(account)
+                job = {
+                    "settings": {
+                        **settings,
+                        "database": str(timing_db),
+                        "redis_url": f"redis://127.0.0.1:{redis_port}/{index}",
+                    },
+                    "forms": [form for _, form in signed["profile"]][:1000],
+                    "concurrency": max(1, args.connections // args.workers),
+                    "metadata": metadata.decode(),
+                    "offload": args.offload,
+                }
+                timings[source].append(timing_elsewhere(folder, str(index), source, job))
 
         report = render(
             load_before=load_before,
@@ -1180,6 +1255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             problems=problems,
             profile=profile,
             profiles=profiles,
+            timings=timings,
         )
         print(report)
         output = args.output or folder / "load.md"  # a smoke run leaves results/ alone
@@ -1291,7 +1367,7 @@ def render(**r: Any) -> str:
         f"Load average (1, 5, 15 min) at the start: {_load(r['load_before'])}; at the end: "
         f"{_load(os.getloadavg())}.",
         "",
-        *_against_verification(args, phases, r["profiles"]),
+        *_against_verification(args, phases, r["profiles"], r["timings"]),
         f"## Results: offload `{main_phase.offload}`",
         "",
         f"`--offload {main_phase.offload}`: {_OFFLOAD_NOTES.get(main_phase.offload, '')}.",
@@ -1435,7 +1511,17 @@ def _load(averages: Sequence[float]) -> str:
     return " / ".join(f"{value:.2f}" for value in averages)
 
 
-def _against_verification(args: Any, phases: list[Phase], profiles: list[Profile]) -> list[str]:
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else float("nan")
+
+
+def _against_verification(
+    args: Any,
+    phases: list[Phase],
+    profiles: list[Profile],
+    timings: dict[str | None, list[dict[str, float]]],
+) -> list[str]:
     """The headline: server CPU per verified login against the verification CPU per login
     of the same code in the same run, and the profile summary by part."""
     rows = []
@@ -1446,14 +1532,14 @@ def _against_verification(args: Any, phases: list[Phase], profiles: list[Profile
         cpu_ms = sum(p.server_cpu for p in mine) * 1000 / max(1, logins)
         rate = logins / sum(p.wall for p in mine)
         profile = profiles[number] if number < len(profiles) else None
-        verify = profile.verify_ms if profile is not None else float("nan")
+        timed = timings.get(source, [])
+        verify = _median([t["verify_ms"] for t in timed])
         ratio = cpu_ms / verify
         verdict = "" if ratio != ratio else (" ok" if ratio <= 2.0 else " MISS")
-        nan = float("nan")
         in_process = (
-            f"{profile.by_offload.get(args.offload, nan):.3f} / "
-            f"{profile.unpinned.get(args.offload, nan):.3f} ms"
-            if profile is not None
+            f"{_median([t['app_ms'] for t in timed]):.3f} / "
+            f"{_median([t['app_ms_free'] for t in timed]):.3f} ms"
+            if timed
             else ""
         )
         rows.append(
@@ -1475,12 +1561,14 @@ def _against_verification(args: Any, phases: list[Phase], profiles: list[Profile
         "request: valid, replays, forgeries) divided by the logins accepted. Verification CPU "
         "per login, in this run, on responses of the same kind: `samljit.verify_response_xml` "
         "on the decoded XML (parse, signature, every SAML check, extraction), no stores, no "
-        "web stack, in a process of the same code (the median of 5 rounds of 300). Target: "
-        "the ratio at most 2x. Thread hand-offs per login: calls of the one-thread executor's "
-        "`submit` in the in-process profile run (offload `thread`). In-process app CPU per "
-        "login: the same app driven through ASGI without a profiler (see the last section), "
-        "pinned to one core and free on two. With `--baseline` the timed phases of the two "
-        "codes take turns (`--alternate`), and each row sums its phases.",
+        "web stack, in a process of the same code pinned to one core (the median of 5 rounds "
+        "of 300, then the median over `--timing-rounds` such processes, the codes taking "
+        "turns). Target: the ratio at most 2x. Thread hand-offs per login: calls of the "
+        "one-thread executor's `submit` in the in-process profile run (offload `thread`). "
+        "In-process app CPU per login: the same app driven through ASGI without a profiler "
+        "in those processes (500 logins pinned to one core, 500 free on two; medians over "
+        "the rounds). With `--baseline` the timed phases of the two codes take turns "
+        "(`--alternate`), and each row sums its phases.",
         "",
         table(
             [
