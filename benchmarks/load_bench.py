@@ -480,16 +480,18 @@ def _parts(stats: list[Any], per: float, total_ms: float) -> list[tuple[str, flo
 
 # Parts of a login: (label, module path part, function name), timed by cumulative CPU.
 BUCKETS: list[tuple[str, str, str]] = [
-    ("SAML verification (_acs._verify)", "samljit/_acs.py", "_verify"),
+    ("SAML verification (_acs_steps._verify)", "samljit/_acs_steps.py", "_verify"),
     ("  of which XML parse (samljit._xml.parse_xml)", "samljit/_xml.py", "parse_xml"),
     ("  of which signxml XMLVerifier.verify", "signxml/verifier.py", "verify"),
+    ("decoding and peeking (_acs_steps._peek)", "samljit/_acs_steps.py", "_peek"),
     ("account config: SQLiteAccountStore.get", "stores/sqlite.py", "SQLiteAccountStore.get"),
-    ("  of which AccountConfig.from_dict", "samljit/accounts.py", "from_dict"),
+    ("  of which AccountConfig.from_dict", "samljit/_accounts.py", "from_dict"),
     ("user lookup: SQLiteUserStore.get_by_email", "stores/sqlite.py", "get_by_email"),
     ("JIT create: SQLiteUserStore.create", "stores/sqlite.py", "SQLiteUserStore.create"),
     ("replay cache: AsyncRedisReplayCache.add", "stores/redis.py", "AsyncRedisReplayCache.add"),
-    ("claims: ClaimMapping.map_assertion", "samljit/claims.py", "map_assertion"),
-    ("POST body: integrations.fastapi._form", "integrations/fastapi.py", "_form"),
+    ("claims: ClaimMapping.map_assertion", "samljit/_claims.py", "map_assertion"),
+    ("POST body: _starlette_bodies.saml_form", "integrations/_starlette_bodies.py", "saml_form"),
+    ("POST body (before): _starlette_bodies.form", "integrations/_starlette_bodies.py", "form"),
     ("cookie session: itsdangerous sign", "itsdangerous/timed.py", "sign"),
     ("audit log records (Logger._log)", "logging/__init__.py", "_log"),
 ]
@@ -1427,8 +1429,8 @@ def render(**r: Any) -> str:
             "concurrent tasks on one uvloop loop in this process: uvicorn's HTTP parsing and "
             "socket work are not in it. CPU per login without a profiler (this process, every "
             "thread), by where the default executor runs the work that AsyncLoginService and "
-            "`in_thread` hand to `asyncio.to_thread` (4 hand-offs per login: account, "
-            "verification, user lookup, user create), on 1 core (the process pinned, as a "
+            f"`in_thread` hand to it ({profile.hand_offs:.0f} hand-offs per login, see the first "
+            "section), on 1 core (the process pinned, as a "
             "worker is on a saturated machine) and on 2 (its threads free to land on either "
             "core, where a GIL hand-off between them costs more, the more so when other "
             "processes compete: compare the server runs above):",
