@@ -6,11 +6,17 @@ Responses are signed beforehand (signing is the IdP's cost, not the SP's); each 
 LoginService.complete_login on a distinct assertion, against SQLite stores in a file on disk
 (WAL, synchronous=NORMAL), with a replay cache in the same database. The first login of each
 user creates it; later ones update last_sso_login (and the role, every tenth login).
+
+In the same run, next to each login, the same response is verified alone
+(samljit.verify_response with the account's IdP and SP, a fresh MemoryReplayCache), the two
+calls taking turns going first, so that the ratio whole login / verification (target: at most
+2) is read from one interleaved run, whatever the load on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -61,6 +67,8 @@ def main() -> int:
         }
         for i in range(args.logins)
     ]
+    provider = samljit.parse_idp_metadata(idp.metadata_xml).idp
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "app.db"
         accounts = SQLiteAccountStore(database)
@@ -81,19 +89,56 @@ def main() -> int:
             replay_cache=SQLiteReplayCache(database),
             clock=lambda: now,
         )
-        timings = []
+        timings: list[float] = []
+        verifications: list[float] = []
         outcomes: dict[str, int] = {}
-        for form in forms:
+
+        def login(form: dict[str, str]) -> None:
             start = time.perf_counter()
             result = service.complete_login(form, account_id="acme")
             timings.append(time.perf_counter() - start)
             outcomes[result.outcome.action] = outcomes.get(result.outcome.action, 0) + 1
+
+        def verify(form: dict[str, str]) -> None:
+            start = time.perf_counter()
+            samljit.verify_response(
+                form["SAMLResponse"],
+                idp=provider,
+                sp=sp,
+                now=now,
+                replay_cache=samljit.MemoryReplayCache(),
+                allow_unsolicited=True,
+            )
+            verifications.append(time.perf_counter() - start)
+
+        for i, form in enumerate(forms):
+            for step in (login, verify) if i % 2 else (verify, login):
+                step(form)
+    load_after = os.getloadavg()
     timings.sort()
+    verifications.sort()
     median = statistics.median(timings) * 1e6
     p99 = timings[int(len(timings) * 0.99)] * 1e6
+    verify_median = statistics.median(verifications) * 1e6
     print(f"logins: {len(timings)} ({', '.join(f'{k} {v}' for k, v in sorted(outcomes.items()))})")
     print(
         f"whole login median: {median:,.0f} µs   p99: {p99:,.0f} µs   (target: median ≤ 1,000 µs)"
+    )
+    print(
+        f"verification alone, same responses, same run: median {verify_median:,.0f} µs   "
+        f"p99: {verifications[int(len(verifications) * 0.99)] * 1e6:,.0f} µs"
+    )
+    ratio = median / verify_median
+    print(
+        f"whole login / verification: {ratio:.2f}   (target: ≤ 2.00) "
+        + ("ok" if ratio <= 2.0 else "MISS")
+    )
+    print(
+        "load average (1, 5, 15 min): "
+        + " at start, ".join(
+            ", ".join(f"{x:.2f}" for x in load) for load in (load_before, load_after)
+        )
+        + " at end"
     )
     # Every login is of a known user or creates one: anything else means the script rotted.
     expected = {"created": args.users} if args.logins >= args.users else {"created": args.logins}

@@ -3,6 +3,10 @@
 Libraries compared in one run, on the same freshly signed responses:
 
 * samljit       ``samljit.verify_response`` (full SAML checks, replay cache included)
+* floor         the unavoidable work, written here with lxml and ``cryptography``: base64
+                decode, parse, exclusive c14n of SignedInfo + one signature check per
+                signature, enveloped transform + exclusive c14n + SHA-256 compare, (d) RSA-OAEP
+                + AES decryption, then NameID and attributes. No SAML checks at all.
 * signxml       bare ``signxml.XMLVerifier().verify`` of each signature, no SAML checks
 * python3-saml  ``OneLogin_Saml2_Response(...).is_valid`` + ``get_nameid``/``get_attributes``
 * pysaml2       ``Saml2Client.parse_authn_request_response`` (shells out to ``xmlsec1``)
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import base64
 import gc
+import hashlib
 import importlib.metadata
 import json
 import logging
@@ -32,11 +37,12 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,13 +63,18 @@ NS_SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
 NS_MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 NS_DS = "http://www.w3.org/2000/09/xmldsig#"
 
-TARGETS = {  # ratio samljit / peer on shape (a) that the table is read against
+NS_XENC = "http://www.w3.org/2001/04/xmlenc#"
+NS_XENC11 = "http://www.w3.org/2009/xmlenc11#"
+
+TARGETS = {  # ratio samljit / peer on shape (a) that the table is read against (issue 16)
+    "floor": 2.0,
     "signxml": 1.15,
     "python3-saml": 0.15,
     "pysaml2": 0.02,
+    "minisaml": 1.0,  # below minisaml, which checks less
 }
 
-PEER_ORDER = ("samljit", "signxml", "python3-saml", "pysaml2", "minisaml")
+PEER_ORDER = ("samljit", "floor", "signxml", "python3-saml", "pysaml2", "minisaml")
 
 
 # --------------------------------------------------------------------------------------
@@ -78,6 +89,7 @@ class Shape:
     sign_response: bool
     sign_assertion: bool
     attributes: Mapping[str, Sequence[str]]
+    encrypted: bool = False  # the signed assertion then encrypted for the SP (shape d)
 
 
 OKTA_ATTRIBUTES: dict[str, list[str]] = {
@@ -99,7 +111,14 @@ SHAPES = (
     Shape("a", "Okta-like, assertion signed", False, True, OKTA_ATTRIBUTES),
     Shape("b", "response + assertion signed", True, True, OKTA_ATTRIBUTES),
     Shape("c", "assertion signed, 50 attributes", False, True, MANY_ATTRIBUTES),
+    Shape("d", "(a) with its assertion encrypted", False, True, OKTA_ATTRIBUTES, encrypted=True),
 )
+
+# The encrypted forms shape (d) can take: (decrypt_bench.Variant data, key transport, label).
+ENCRYPTED_FORMS = {
+    "cbc": ("cbc", "mgf1p", "AES-256-CBC + RSA-OAEP-MGF1P"),
+    "gcm": ("gcm", "mgf1p", "AES-256-GCM + RSA-OAEP-MGF1P"),
+}
 
 
 @dataclass(frozen=True)
@@ -108,6 +127,9 @@ class Issued:
     xml: bytes
     form_value: str
     issued_at: datetime
+    # For an encrypted shape: the form whose NameID was changed after signing and before
+    # encrypting (the NameID cannot be changed in the ciphertext).
+    tampered: Issued | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -313,6 +335,37 @@ def make_idp(choice: str) -> tuple[Any, str | None]:
 class Context:
     metadata_xml: bytes
     certificate_pem: str
+    # The SP's decryption key pair, for shape (d) only; workdir holds its files for pysaml2.
+    sp_key_pem: bytes | None = None
+    sp_certificate_pem: bytes | None = None
+    workdir: str | None = None
+
+
+class Encrypting:
+    """Issues shape (d): the IdP's signed response, its assertion then encrypted for the SP."""
+
+    def __init__(self, form: str) -> None:
+        from decrypt_bench import Encryptor, Variant, make_sp_keypair
+
+        self.key_pem, self.certificate_pem = make_sp_keypair()
+        self.encryptor = Encryptor(self.certificate_pem, key_hint=True)
+        data, transport, self.label = ENCRYPTED_FORMS[form]
+        self.variant = Variant(form, data, transport)
+
+    def encrypt(self, plain: Issued, shape: Shape) -> Issued:
+        def sealed(source: Issued) -> Issued:
+            xml = self.encryptor.encrypt_response(source.xml, self.variant)
+            return Issued(shape, xml, base64.b64encode(xml).decode("ascii"), source.issued_at)
+
+        return replace(sealed(plain), tampered=sealed(tamper(plain)))
+
+
+def issue(idp: Any, shape: Shape, now: datetime, encrypting: Encrypting | None) -> Issued:
+    if not shape.encrypted:
+        return idp.issue(shape, now)  # type: ignore[no-any-return]
+    if encrypting is None:
+        raise RuntimeError("shape (d) needs the SP key pair")
+    return encrypting.encrypt(idp.issue(replace(shape, encrypted=False), now), shape)
 
 
 class Unavailable(Exception):
@@ -368,11 +421,17 @@ class SamljitPeer(Peer):
             self.new_cache: Callable[[], Any] = samljit.MemoryReplayCache
         else:
             self.new_cache = lambda: noop
+        self.keys: list[Any] = []
+        if ctx.sp_key_pem is not None:
+            from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+            self.keys = [load_pem_private_key(ctx.sp_key_pem, password=None)]
 
     def bind(self, issued: Issued) -> Callable[[], tuple[str, Mapping[str, Sequence[str]] | None]]:
         verify = self.samljit.verify_response
         form_value, provider, sp = issued.form_value, self.provider, self.sp
         new_cache = self.new_cache
+        extra = {"decryption_keys": self.keys} if issued.shape.encrypted else {}
 
         def call() -> tuple[str, Mapping[str, Sequence[str]] | None]:
             assertion = verify(
@@ -382,10 +441,160 @@ class SamljitPeer(Peer):
                 now=datetime.now(UTC),
                 replay_cache=new_cache(),
                 allow_unsolicited=True,
+                **extra,
             )
             return assertion.name_id.value, assertion.attributes
 
         return call
+
+
+class FloorPeer(Peer):
+    """The unavoidable work of one verification, with lxml and ``cryptography`` directly.
+
+    What any SP must do to get a NameID and attributes it can trust out of the form value,
+    and nothing else: base64 decode; parse; for shape (d) unwrap the session key (RSA-OAEP)
+    and decrypt the assertion (AES), then parse it; for each signature, exclusive c14n of
+    SignedInfo and one signature check with the pinned IdP key, then the enveloped transform
+    (the Signature removed), exclusive c14n of the signed element and a SHA-256 compare with
+    the DigestValue; then the NameID and the attributes of the signed assertion. No SAML
+    check (issuer, audience, time, replay, status), no algorithm policy beyond the expected
+    URIs, no model building: samljit's ratio to this is its whole overhead.
+    """
+
+    name = "floor"
+    note = (
+        "lxml parse + exc-c14n(SignedInfo) + 1 RSA/ECDSA verify + enveloped exc-c14n + "
+        "SHA-256 per signature [+ RSA-OAEP + AES], NameID + attributes; no SAML checks"
+    )
+
+    def setup(self, ctx: Context) -> None:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+        from lxml import etree
+
+        public_key = x509.load_pem_x509_certificate(ctx.certificate_pem.encode()).public_key()
+        if isinstance(public_key, ec.EllipticCurvePublicKey):
+            size = (public_key.curve.key_size + 7) // 8
+            ecdsa = ec.ECDSA(hashes.SHA256())
+
+            def check_signature(value: bytes, data: bytes) -> None:
+                # XML-DSig carries r || s; cryptography wants DER.
+                r, s = int.from_bytes(value[:size]), int.from_bytes(value[size:])
+                public_key.verify(utils.encode_dss_signature(r, s), data, ecdsa)
+
+            self.signature_method = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+        else:
+            pkcs1, sha256 = padding.PKCS1v15(), hashes.SHA256()
+
+            def check_signature(value: bytes, data: bytes) -> None:
+                public_key.verify(value, data, pkcs1, sha256)  # type: ignore[union-attr,call-arg]
+
+            self.signature_method = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+        self.check_signature = check_signature
+        self.sp_key = (
+            load_pem_private_key(ctx.sp_key_pem, password=None) if ctx.sp_key_pem else None
+        )
+        self.oaep_sha1 = padding.OAEP(
+            mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None
+        )
+        self.Cipher, self.AES, self.CBC, self.AESGCM = Cipher, algorithms.AES, modes.CBC, AESGCM
+        self.etree = etree
+        self.parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, remove_comments=False
+        )
+
+    def _verify(self, element: Any) -> None:
+        """One enveloped signature, a direct child of ``element``, over ``element``."""
+        etree = self.etree
+        signature = element.find(f"{{{NS_DS}}}Signature")
+        signed_info = signature.find(f"{{{NS_DS}}}SignedInfo")
+        method = signed_info.find(f"{{{NS_DS}}}SignatureMethod").get("Algorithm")
+        reference = signed_info.find(f"{{{NS_DS}}}Reference")
+        if method != self.signature_method or reference.get("URI") != "#" + element.get("ID"):
+            raise ValueError("not the expected signature")
+        value = base64.b64decode(signature.findtext(f"{{{NS_DS}}}SignatureValue"))
+        self.check_signature(value, etree.tostring(signed_info, method="c14n", exclusive=True))
+        # Enveloped transform: the element without its Signature (the tail stays in place).
+        if signature.tail:
+            previous = signature.getprevious()
+            if previous is None:
+                element.text = (element.text or "") + signature.tail
+            else:
+                previous.tail = (previous.tail or "") + signature.tail
+        element.remove(signature)
+        prefixes = None
+        for transform in reference.iterfind(f"{{{NS_DS}}}Transforms/{{{NS_DS}}}Transform"):
+            inclusive = transform.find(
+                "{http://www.w3.org/2001/10/xml-exc-c14n#}InclusiveNamespaces"
+            )
+            if inclusive is not None:
+                prefixes = inclusive.get("PrefixList", "").split()
+        canonical = etree.tostring(
+            element, method="c14n", exclusive=True, inclusive_ns_prefixes=prefixes
+        )
+        expected = base64.b64decode(reference.findtext(f"{{{NS_DS}}}DigestValue"))
+        if hashlib.sha256(canonical).digest() != expected:
+            raise ValueError("digest mismatch")
+
+    def _decrypt(self, encrypted_assertion: Any) -> Any:
+        data = encrypted_assertion.find(f"{{{NS_XENC}}}EncryptedData")
+        key = data.find(f"{{{NS_DS}}}KeyInfo/{{{NS_XENC}}}EncryptedKey")
+        if key.find(f"{{{NS_XENC}}}EncryptionMethod").get("Algorithm") != (
+            f"{NS_XENC}rsa-oaep-mgf1p"
+        ):
+            raise ValueError("not the expected key transport")
+        wrapped = base64.b64decode(
+            key.findtext(f"{{{NS_XENC}}}CipherData/{{{NS_XENC}}}CipherValue")
+        )
+        session_key = self.sp_key.decrypt(wrapped, self.oaep_sha1)  # type: ignore[union-attr]
+        cipher_value = base64.b64decode(
+            data.findtext(f"{{{NS_XENC}}}CipherData/{{{NS_XENC}}}CipherValue")
+        )
+        algorithm = data.find(f"{{{NS_XENC}}}EncryptionMethod").get("Algorithm")
+        if algorithm == f"{NS_XENC11}aes256-gcm":
+            plaintext = self.AESGCM(session_key).decrypt(cipher_value[:12], cipher_value[12:], None)
+        elif algorithm == f"{NS_XENC}aes256-cbc":
+            decryptor = self.Cipher(self.AES(session_key), self.CBC(cipher_value[:16])).decryptor()
+            padded = decryptor.update(cipher_value[16:]) + decryptor.finalize()
+            plaintext = padded[: -padded[-1]]
+        else:
+            raise ValueError("not the expected data encryption")
+        return self.etree.fromstring(plaintext, self.parser)
+
+    def bind(self, issued: Issued) -> Callable[[], tuple[str, Mapping[str, Sequence[str]] | None]]:
+        if issued.shape.encrypted and self.sp_key is None:
+            raise Unavailable("no SP decryption key")
+        form_value, parser, fromstring = issued.form_value, self.parser, self.etree.fromstring
+        sign_response, encrypted = issued.shape.sign_response, issued.shape.encrypted
+        verify, decrypt = self._verify, self._decrypt
+        saml = f"{{{NS_SAML}}}"
+
+        def call() -> tuple[str, Mapping[str, Sequence[str]] | None]:
+            response = fromstring(base64.b64decode(form_value), parser)
+            if sign_response:
+                verify(response)
+            if encrypted:
+                assertion = decrypt(response.find(f"{saml}EncryptedAssertion"))
+            else:
+                assertion = response.find(f"{saml}Assertion")
+            verify(assertion)
+            name_id = assertion.findtext(f"{saml}Subject/{saml}NameID")
+            attributes = {
+                attribute.get("Name"): [
+                    value.text or "" for value in attribute.iterfind(f"{saml}AttributeValue")
+                ]
+                for attribute in assertion.iterfind(f"{saml}AttributeStatement/{saml}Attribute")
+            }
+            return name_id, attributes
+
+        return call
+
+    def version(self) -> str:
+        return f"lxml {_dist_version('lxml')}, cryptography {_dist_version('cryptography')}"
 
 
 class SignxmlPeer(Peer):
@@ -410,6 +619,8 @@ class SignxmlPeer(Peer):
         self.on_assertion = SignatureConfiguration(location=f"./{{{NS_SAML}}}Assertion/", **common)
 
     def bind(self, issued: Issued) -> Callable[[], tuple[str, Mapping[str, Sequence[str]] | None]]:
+        if issued.shape.encrypted:
+            raise Unavailable("no XML Encryption support")
         configs = []
         if issued.shape.sign_response:
             configs.append(self.on_response)
@@ -434,19 +645,38 @@ class SignxmlPeer(Peer):
         return checked
 
 
+def _pem_body(pem: bytes | str) -> str:
+    text = pem.decode() if isinstance(pem, bytes) else pem
+    return "".join(line for line in text.splitlines() if line and "-----" not in line)
+
+
 class Python3SamlPeer(Peer):
     name = "python3-saml"
-    note = "OneLogin_Saml2_Response(settings, b64).is_valid(request_data), strict=True"
+    note = (
+        "OneLogin_Saml2_Response(settings, b64).is_valid(request_data), strict=True; "
+        "(d): sp.privateKey set, decrypts with the xmlsec binding"
+    )
 
     def setup(self, ctx: Context) -> None:
         import xmlsec  # noqa: F401  (fail early and clearly if the binding is broken)
         from onelogin.saml2.response import OneLogin_Saml2_Response
+
+        self.settings = self._settings(ctx, decrypting=False)
+        self.decrypting = self._settings(ctx, decrypting=True) if ctx.sp_key_pem else None
+        self.Response = OneLogin_Saml2_Response
+        acs = urlsplit(ACS_URL)
+        self.request_base = {
+            "https": "on" if acs.scheme == "https" else "off",
+            "http_host": acs.netloc,
+            "script_name": acs.path,
+            "get_data": {},
+        }
+
+    @staticmethod
+    def _settings(ctx: Context, *, decrypting: bool) -> Any:
         from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
-        body = "".join(
-            line for line in ctx.certificate_pem.splitlines() if line and "CERTIFICATE" not in line
-        )
-        self.settings = OneLogin_Saml2_Settings(
+        return OneLogin_Saml2_Settings(
             {
                 "strict": True,
                 "debug": False,
@@ -457,8 +687,8 @@ class Python3SamlPeer(Peer):
                         "binding": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
                     },
                     "NameIDFormat": "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
-                    "x509cert": "",
-                    "privateKey": "",
+                    "x509cert": _pem_body(ctx.sp_certificate_pem or "") if decrypting else "",
+                    "privateKey": _pem_body(ctx.sp_key_pem or "") if decrypting else "",
                 },
                 "idp": {
                     "entityId": IDP_ENTITY_ID,
@@ -466,10 +696,11 @@ class Python3SamlPeer(Peer):
                         "url": IDP_SSO_URL,
                         "binding": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
                     },
-                    "x509cert": body,
+                    "x509cert": _pem_body(ctx.certificate_pem),
                 },
                 "security": {
                     "wantAssertionsSigned": True,
+                    "wantAssertionsEncrypted": decrypting,
                     "wantMessagesSigned": False,
                     "wantNameId": True,
                     "rejectDeprecatedAlgorithm": True,
@@ -477,17 +708,12 @@ class Python3SamlPeer(Peer):
             },
             sp_validation_only=True,
         )
-        self.Response = OneLogin_Saml2_Response
-        acs = urlsplit(ACS_URL)
-        self.request_base = {
-            "https": "on" if acs.scheme == "https" else "off",
-            "http_host": acs.netloc,
-            "script_name": acs.path,
-            "get_data": {},
-        }
 
     def bind(self, issued: Issued) -> Callable[[], tuple[str, Mapping[str, Sequence[str]] | None]]:
-        settings, response_cls, b64 = self.settings, self.Response, issued.form_value
+        settings = self.decrypting if issued.shape.encrypted else self.settings
+        if settings is None:
+            raise Unavailable("no SP decryption key")
+        response_cls, b64 = self.Response, issued.form_value
         request_data = dict(self.request_base, post_data={"SAMLResponse": b64})
 
         def call() -> tuple[str, Mapping[str, Sequence[str]] | None]:
@@ -500,7 +726,10 @@ class Python3SamlPeer(Peer):
 
 class Pysaml2Peer(Peer):
     name = "pysaml2"
-    note = "Saml2Client.parse_authn_request_response, allow_unsolicited, xmlsec1 subprocess"
+    note = (
+        "Saml2Client.parse_authn_request_response, allow_unsolicited, xmlsec1 subprocess; "
+        "(d): encryption_keypairs, xmlsec1 --decrypt first"
+    )
 
     def setup(self, ctx: Context) -> None:
         xmlsec1 = shutil.which("xmlsec1")
@@ -512,31 +741,49 @@ class Pysaml2Peer(Peer):
 
         for name in ("saml2", "saml2.response", "saml2.client_base", "saml2.sigver"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
-        config = SPConfig()
-        config.load(
-            {
-                "entityid": SP_ENTITY_ID,
-                "xmlsec_binary": xmlsec1,
-                "metadata": {"inline": [ctx.metadata_xml.decode()]},
-                "allow_unknown_attributes": True,
-                "service": {
-                    "sp": {
-                        "endpoints": {
-                            "assertion_consumer_service": [(ACS_URL, BINDING_HTTP_POST)],
-                        },
-                        "allow_unsolicited": True,
-                        "want_assertions_signed": True,
-                        "want_response_signed": False,
-                        "authn_requests_signed": False,
-                    }
-                },
-            }
-        )
-        self.client = Saml2Client(config)
+
+        def client(keys: dict[str, Any]) -> Any:
+            config = SPConfig()
+            config.load(
+                {
+                    "entityid": SP_ENTITY_ID,
+                    "xmlsec_binary": xmlsec1,
+                    "metadata": {"inline": [ctx.metadata_xml.decode()]},
+                    "allow_unknown_attributes": True,
+                    **keys,
+                    "service": {
+                        "sp": {
+                            "endpoints": {
+                                "assertion_consumer_service": [(ACS_URL, BINDING_HTTP_POST)],
+                            },
+                            "allow_unsolicited": True,
+                            "want_assertions_signed": True,
+                            "want_response_signed": False,
+                            "authn_requests_signed": False,
+                        }
+                    },
+                }
+            )
+            return Saml2Client(config)
+
+        self.client = client({})
+        self.decrypting = None
+        if ctx.sp_key_pem and ctx.sp_certificate_pem and ctx.workdir:
+            key_file = os.path.join(ctx.workdir, "sp-key.pem")
+            cert_file = os.path.join(ctx.workdir, "sp-cert.pem")
+            with open(key_file, "wb") as fh:
+                fh.write(ctx.sp_key_pem)
+            with open(cert_file, "wb") as fh:
+                fh.write(ctx.sp_certificate_pem)
+            pair = {"key_file": key_file, "cert_file": cert_file}
+            self.decrypting = client({**pair, "encryption_keypairs": [pair]})
         self.binding = BINDING_HTTP_POST
 
     def bind(self, issued: Issued) -> Callable[[], tuple[str, Mapping[str, Sequence[str]] | None]]:
-        client, binding, b64 = self.client, self.binding, issued.form_value
+        client = self.decrypting if issued.shape.encrypted else self.client
+        if client is None:
+            raise Unavailable("no SP decryption key")
+        binding, b64 = self.binding, issued.form_value
 
         def call() -> tuple[str, Mapping[str, Sequence[str]] | None]:
             response = client.parse_authn_request_response(b64, binding)
@@ -561,6 +808,8 @@ class MinisamlPeer(Peer):
         self.certificate = x509.load_pem_x509_certificate(ctx.certificate_pem.encode())
 
     def bind(self, issued: Issued) -> Callable[[], tuple[str, Mapping[str, Sequence[str]] | None]]:
+        if issued.shape.encrypted:
+            raise Unavailable("no XML Encryption support")
         validate, certificate, b64 = self.validate, self.certificate, issued.form_value
         multiple_found = self.MultipleElementsFound
 
@@ -637,7 +886,7 @@ def tamper(issued: Issued) -> Issued:
 
 
 def check_rejects_tampered(peer: Peer, issued: Issued) -> None:
-    call = peer.bind(tamper(issued))
+    call = peer.bind(issued.tampered or tamper(issued))
     try:
         name_id, _ = call()
     except Exception:
@@ -800,7 +1049,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=",".join(PEER_ORDER),
         help=f"comma-separated subset of {','.join(PEER_ORDER)}",
     )
-    parser.add_argument("--shapes", default="abc", help="subset of the shapes a, b, c")
+    parser.add_argument("--shapes", default="abcd", help="subset of the shapes a, b, c, d")
+    parser.add_argument(
+        "--encrypted-form",
+        choices=sorted(ENCRYPTED_FORMS),
+        default="cbc",
+        help="shape (d)'s encryption: AES-256-CBC (what most IdPs send, the default) or "
+        "AES-256-GCM, the key wrapped with RSA-OAEP-MGF1P for the SP's RSA-2048 certificate",
+    )
     parser.add_argument(
         "--generator",
         choices=("auto", "samljit", "builtin"),
@@ -820,7 +1076,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--smoke",
         action="store_true",
-        help="CI smoke run (make bench-smoke): samljit only, one tiny round; exit 1 if it fails",
+        help="CI smoke run (make bench-smoke): samljit and the floor only, one tiny round; "
+        "exit 1 if either fails",
     )
     return parser.parse_args(argv)
 
@@ -830,7 +1087,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         args.rounds, args.batch_ms = 3, 20.0
     if args.smoke:
-        args.rounds, args.batch_ms, args.min_batch, args.peers = 1, 5.0, 1, "samljit"
+        args.rounds, args.batch_ms, args.min_batch, args.peers = 1, 5.0, 1, "samljit,floor"
     warnings.simplefilter("ignore")  # peers' deprecation chatter is not what is measured
     wanted = [p.strip() for p in args.peers.split(",") if p.strip()]
     unknown = sorted(set(wanted) - set(PEER_ORDER))
@@ -841,9 +1098,38 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     idp, idp_note = make_idp(args.generator)
     ctx = Context(idp.metadata_xml, idp.certificate_pem)
+    encrypting: Encrypting | None = None
+    workdir = None
+    if any(shape.encrypted for shape in shapes):
+        encrypting = Encrypting(args.encrypted_form)
+        workdir = tempfile.TemporaryDirectory(prefix="verify-bench-")
+        ctx.sp_key_pem, ctx.sp_certificate_pem = encrypting.key_pem, encrypting.certificate_pem
+        ctx.workdir = workdir.name
+    try:
+        return run(args, shapes, idp, idp_note, ctx, encrypting)
+    finally:
+        if workdir is not None:
+            workdir.cleanup()
 
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def run(
+    args: argparse.Namespace,
+    shapes: list[Shape],
+    idp: Any,
+    idp_note: str | None,
+    ctx: Context,
+    encrypting: Encrypting | None,
+) -> int:
+    wanted = [p.strip() for p in args.peers.split(",") if p.strip()]
+    load_before = _load()
     factories: dict[str, Callable[[], Peer]] = {
         "samljit": lambda: SamljitPeer(args.replay_cache),
+        "floor": FloorPeer,
         "signxml": SignxmlPeer,
         "python3-saml": Python3SamlPeer,
         "pysaml2": Pysaml2Peer,
@@ -872,13 +1158,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"timing: {args.rounds} interleaved rounds x ~{args.batch_ms:g} ms batch per "
         f"library, each call timed alone, gc off inside a batch"
     )
+    if encrypting is not None:
+        print(
+            f"shape (d) encrypted by {encrypting.encryptor.name}: {encrypting.label}, "
+            f"for the SP's RSA-2048 certificate"
+        )
+    print(f"load average (1, 5, 15 min) at start: {load_before}   (uptime; 2 CPUs)")
     print()
 
     issued: dict[str, Issued] = {}
     results: dict[str, dict[str, Cell]] = {}
     for shape in shapes:
         now = datetime.now(UTC)
-        issued[shape.key] = current = idp.issue(shape, now)
+        issued[shape.key] = current = issue(idp, shape, now, encrypting)
         calls: dict[str, Callable[[], Any]] = {}
         cells: dict[str, Cell] = {}
         for peer in peers:
@@ -915,7 +1207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cells[name] = Cell(error=f"stopped accepting during timing: {_short(exc)}")
         results[shape.key] = cells
 
+    load_after = _load()
     names = [p.name for p in peers]
+    print()
+    print(f"load average (1, 5, 15 min) at end: {load_after}")
     print()
     header = ["shape", *names]
     rows = []
@@ -954,6 +1249,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if shape.key == "a" and other in TARGETS:
                     verdict = " ok" if ratio <= TARGETS[other] else " MISS"
                 row.append(f"{ratio:.3f}{verdict}")
+            rows.append(row)
+        print(render_table(rows, header))
+
+    if "floor" in names:
+        print()
+        print("Ratios library / floor, same run (the floor: the unavoidable work, no SAML checks)")
+        header = ["shape"] + [f"{n}/floor" for n in names if n != "floor"]
+        rows = []
+        for shape in shapes:
+            row = [f"({shape.key})"]
+            base = results[shape.key].get("floor")
+            for n in names:
+                if n == "floor":
+                    continue
+                cell = results[shape.key].get(n)
+                if base is None or not base.samples_ns:
+                    row.append("floor unavailable")
+                elif cell is None or not cell.samples_ns:
+                    row.append("unavailable")
+                else:
+                    row.append(f"{cell.median_us / base.median_us:.2f}")
             rows.append(row)
         print(render_table(rows, header))
 
@@ -1004,6 +1320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "replay_cache": args.replay_cache,
             "rounds": args.rounds,
             "batch_ms": args.batch_ms,
+            "load_average": {"start": load_before, "end": load_after},
             "setup_errors": setup_errors,
             "shapes": {
                 shape.key: {

@@ -111,9 +111,10 @@ def run_login(service: AsyncLoginService, posted: dict[str, str]) -> tuple[Login
 def test_a_login_with_blocking_stores_hands_off_to_a_worker_thread_twice(
     test_idp: TestIdP, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Account, decoding, metadata parsing, verification and the user lookup are one
-    hand-off; the replay check (an in-memory store, on the loop) ends it; the JIT create and
-    the session are the second. Each of them was a hand-off of its own before."""
+    """The account (its version, then its configuration), decoding, metadata parsing,
+    verification and the user lookup are one hand-off; the replay check (a sync in-memory
+    store, on the loop) ends it; the JIT create and the session are the second. Each of them
+    was a hand-off of its own before."""
     calls: list[tuple[str, str]] = []
     watch(monkeypatch, samljit._acs_steps, "peek_response", calls)
     watch(monkeypatch, samljit._idp_cache, "parse_idp_metadata", calls)
@@ -133,6 +134,7 @@ def test_a_login_with_blocking_stores_hands_off_to_a_worker_thread_twice(
     assert executor.hand_offs == 2
     worker = "samljit-test_0"
     assert calls == [
+        ("config_version", worker),
         ("get", worker),
         ("peek_response", worker),
         ("parse_idp_metadata", worker),

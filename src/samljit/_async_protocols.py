@@ -70,7 +70,8 @@ class AsyncSessionRevoker(Protocol):
 
 @runtime_checkable
 class AsyncAccountStore(Protocol):
-    """:class:`AccountStore` for asyncio apps."""
+    """:class:`AccountStore` for asyncio apps (the optional ``config_version`` may be a
+    coroutine too)."""
 
     async def get(self, account_id: str) -> AccountConfig | None:
         """As :meth:`AccountStore.get`, awaited."""

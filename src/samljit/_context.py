@@ -14,7 +14,7 @@ from cryptography import x509
 
 from ._accounts import AccountConfig
 from ._flow import Flow, compute
-from ._idp_cache import IdPCache, SourceCache
+from ._idp_cache import AccountCache, IdPCache, SourceCache
 from ._ports import (
     Accounts,
     DomainOwner,
@@ -23,10 +23,12 @@ from ._ports import (
     Revoker,
     Sessions,
     Users,
+    account_version,
     accounts_of_idp,
     get_account,
     owner_of_domain,
     save_request,
+    version_reader,
 )
 from ._relay_state import safe_redirect
 from ._response import DecryptionKey
@@ -64,6 +66,7 @@ class Context:
     audit: Callable[[AuditEvent], None] | None
     _idps: IdPCache
     _sources: SourceCache
+    _configs: AccountCache
     request_store: Requests | None
     sp_key: PrivateKey | None
     sp_certificate: x509.Certificate | None
@@ -86,17 +89,52 @@ def redirect_target(ctx: Context, relay_state: str | None) -> str:
 def identity_provider(ctx: Context, config: AccountConfig) -> Flow[IdentityProvider]:
     """The parsed IdP of ``config``: from the cache, else parsed as CPU-bound work. With a
     metadata URL, from the account's metadata source, refreshed (blocking I/O, on a worker
-    thread in the async service) when it is due."""
+    thread in the async service) when it is due.
+
+    A configuration :func:`account` took from the version cache finds its IdP (or source)
+    there; any other is looked up by the hash of its metadata."""
+    cached = ctx._configs.of(config)
     if config.idp_metadata_url is not None:
         now = ctx.clock()
+        source = cached.source if cached is not None else None
+        if source is not None:
+            idp = source.idp
+            if idp is None or source.refresh_due(now):
+                idp = yield from compute(source.current, now=now)
+            return idp
         fresh = ctx._sources.fresh(config, now)
         if fresh is None:
             fresh = yield from compute(ctx._sources.get, config, now)
+        if cached is not None:
+            ctx._configs.attach(config, source=ctx._sources.source(config))
         return fresh
+    if cached is not None and cached.idp is not None:
+        return cached.idp
     idp = ctx._idps.cached(config)
     if idp is None:
         idp = yield from compute(ctx._idps.get, config, ctx.clock())
+    if cached is not None:
+        ctx._configs.attach(config, idp=idp)
     return idp
+
+
+def configuration(ctx: Context, account_id: str) -> Flow[AccountConfig | None]:
+    """The stored configuration of ``account_id``. When the store tells versions, the one this
+    process read at the current version, read again only when the version changed."""
+    read = version_reader(ctx.accounts)
+    if read is None:
+        return (yield from get_account(ctx.accounts, account_id))
+    version = yield from account_version(read, account_id)
+    if version is None:  # the store cannot tell: read it, as from a store without versions
+        return (yield from get_account(ctx.accounts, account_id))
+    cached = ctx._configs.get(account_id, version)
+    if cached is not None:
+        return cached.config
+    # Read after the version: a change saved in between is read now and read again at the
+    # next login (its version differs), never held under a version newer than itself.
+    config = yield from get_account(ctx.accounts, account_id)
+    ctx._configs.keep(account_id, version, config)
+    return config
 
 
 def account(ctx: Context, account_id: str | None, issuer: str | None) -> Flow[AccountConfig]:
@@ -106,7 +144,7 @@ def account(ctx: Context, account_id: str | None, issuer: str | None) -> Flow[Ac
         SsoDisabled: ``sso_disabled``.
     """
     if account_id is not None:
-        config = yield from get_account(ctx.accounts, account_id)
+        config = yield from configuration(ctx, account_id)
         if config is None:
             raise SsoDisabled(
                 f"single sign-on is not configured for account {account_id!r} (no IdP "

@@ -1,10 +1,16 @@
-"""The parse cache of IdP metadata: each distinct document is parsed once per process.
+"""The per-process caches of account configurations and their parsed IdP metadata.
 
-Keyed by the SHA-256 of the metadata bytes (and the entity ID chosen in it), so a configuration
-that an administrator replaces is parsed anew and the old entry ages out (LRU).
+:class:`IdPCache` parses each distinct document once per process. Keyed by the SHA-256 of the
+metadata bytes (and the entity ID chosen in it), so a configuration that an administrator
+replaces is parsed anew and the old entry ages out (LRU).
 
 Accounts with a metadata URL get a :class:`~samljit.metadata_source.MetadataSource` each
 (:class:`SourceCache`), which refreshes the metadata from the URL when it is due.
+
+:class:`AccountCache` keeps, for an account store that tells each configuration's version
+(``config_version``), the configuration read at that version with its parsed IdP (or its
+source): a login whose version is unchanged neither reads the configuration again nor hashes
+its metadata.
 """
 
 from __future__ import annotations
@@ -12,14 +18,15 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ._accounts import AccountConfig
 from .metadata import IdentityProvider, parse_idp_metadata
 from .metadata_source import MetadataSource
 
-__all__ = ["IdPCache", "SourceCache"]
+__all__ = ["AccountCache", "CachedAccount", "IdPCache", "SourceCache"]
 
 
 class IdPCache:
@@ -110,3 +117,79 @@ class SourceCache:
                 while len(self._items) > self.size:
                     self._items.popitem(last=False)
         return source.current(now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedAccount:
+    """An account's configuration as read at ``version``, with what was parsed from it."""
+
+    version: Hashable
+    config: AccountConfig | None
+    """None: the account had no configuration at that version (SSO disabled)."""
+    idp: IdentityProvider | None = None
+    source: MetadataSource | None = None
+
+
+class AccountCache:
+    """Configurations by account and version, at most ``size`` accounts and about
+    ``max_bytes`` of metadata (least recently used first out).
+
+    The version is read before the configuration, so an entry never holds a configuration
+    older than its version says: a change saved between the two reads is read with the old
+    version, and read again at the next login, which finds the new version.
+    """
+
+    def __init__(self, size: int, max_bytes: int = 256 * 2**20) -> None:
+        self.size = size
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, CachedAccount] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, account_id: str, version: Hashable) -> CachedAccount | None:
+        """The entry of ``account_id`` read at ``version``, or None."""
+        with self._lock:
+            entry = self._items.get(account_id)
+            if entry is None or entry.version != version:
+                return None
+            self._items.move_to_end(account_id)
+            return entry
+
+    def of(self, config: AccountConfig) -> CachedAccount | None:
+        """The entry holding this very configuration object, or None."""
+        with self._lock:
+            entry = self._items.get(config.account_id)
+        return entry if entry is not None and entry.config is config else None
+
+    def keep(self, account_id: str, version: Hashable, config: AccountConfig | None) -> None:
+        """Hold ``config`` as read at ``version``, replacing the account's entry."""
+        self._put(account_id, CachedAccount(version, config))
+
+    def attach(
+        self,
+        config: AccountConfig,
+        *,
+        idp: IdentityProvider | None = None,
+        source: MetadataSource | None = None,
+    ) -> None:
+        """Add the parsed IdP (or the source) to the entry holding ``config``, if it still does."""
+        with self._lock:
+            entry = self._items.get(config.account_id)
+            if entry is not None and entry.config is config:
+                self._items[config.account_id] = replace(entry, idp=idp, source=source)
+
+    def _put(self, account_id: str, entry: CachedAccount) -> None:
+        with self._lock:
+            old = self._items.pop(account_id, None)
+            self._bytes -= _size(old)
+            self._items[account_id] = entry
+            self._bytes += _size(entry)
+            while len(self._items) > self.size or (
+                self._bytes > self.max_bytes and len(self._items) > 1
+            ):
+                _, evicted = self._items.popitem(last=False)
+                self._bytes -= _size(evicted)
+
+
+def _size(entry: CachedAccount | None) -> int:
+    return 0 if entry is None or entry.config is None else len(entry.config.idp_metadata)

@@ -4,6 +4,10 @@ descriptor's keys and endpoints."""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+from datetime import datetime
+
 from cryptography import x509
 from lxml import etree
 
@@ -22,7 +26,7 @@ from .errors import (
     UntrustedKey,
 )
 
-__all__ = ["idp_descriptor", "pick_entity", "verify_metadata_signature"]
+__all__ = ["entity_alone", "idp_descriptor", "pick_entity", "verify_metadata_signature"]
 
 _ENTITY = qname(NS_MD, "EntityDescriptor")
 _ENTITIES = qname(NS_MD, "EntitiesDescriptor")
@@ -139,3 +143,26 @@ def idp_descriptor(entity: etree._Element) -> etree._Element:
     raise MetadataNoIdP(
         f"entity {entity.get('entityID')!r} has no IDPSSODescriptor: it is not an identity provider"
     )
+
+
+def entity_alone(
+    entity: etree._Element, read_time: Callable[[etree._Element, str], datetime | None]
+) -> etree._Element:
+    """A copy of ``entity`` as a document of its own, still bounded as it was inside its
+    aggregate: the earliest ``validUntil`` of its enclosing elements (metadata 2.3.1), and the
+    root's ``cacheDuration`` when it has none (as :func:`~samljit.parse_idp_metadata` reads
+    it). The namespaces in scope stay declared (QName values such as ``xsi:type`` use them).
+    """
+    alone = copy.deepcopy(entity)
+    ancestors = list(entity.iterancestors())
+    own = read_time(entity, "validUntil")
+    bounds = [(moment, e) for e in ancestors if (moment := read_time(e, "validUntil"))]
+    if bounds:
+        moment, earliest = min(bounds, key=lambda bound: bound[0])
+        if own is None or moment < own:
+            alone.set("validUntil", earliest.get("validUntil", ""))
+    if ancestors and alone.get("cacheDuration") is None:
+        duration = ancestors[-1].get("cacheDuration")
+        if duration is not None:
+            alone.set("cacheDuration", duration)
+    return alone

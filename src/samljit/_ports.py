@@ -7,7 +7,7 @@ driver, so the flows see the same types whichever store is plugged in).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from datetime import datetime
 
 from ._accounts import AccountConfig
@@ -43,6 +43,18 @@ DomainOwner = Callable[[str], str | Awaitable[str | None] | None]
 def get_account(accounts: Accounts, account_id: str) -> Flow[AccountConfig | None]:
     config: AccountConfig | None = yield Call("accounts.get", accounts.get, (account_id,))
     return config
+
+
+def version_reader(accounts: Accounts) -> Callable[[str], object] | None:
+    """The store's optional ``config_version`` method, or None (see
+    :class:`~samljit.AccountStore`)."""
+    method = getattr(accounts, "config_version", None)
+    return method if callable(method) else None
+
+
+def account_version(read: Callable[[str], object], account_id: str) -> Flow[Hashable | None]:
+    version: Hashable | None = yield Call("accounts.config_version", read, (account_id,))
+    return version
 
 
 def accounts_of_idp(accounts: Accounts, entity_id: str) -> Flow[list[AccountConfig]]:

@@ -12,7 +12,7 @@ from cryptography import x509
 from ._context import Clock, Context
 from ._fetch import MetadataFetcher
 from ._flow import check_plugged
-from ._idp_cache import IdPCache, SourceCache
+from ._idp_cache import AccountCache, IdPCache, SourceCache
 from ._relay_state import DEFAULT_MAX_RELAY_STATE
 from ._response import DecryptionKey
 from ._results import AuditEvent
@@ -74,7 +74,9 @@ class _Service(Context):
             clock: the current time; ``datetime.now(UTC)`` unless given (tests pass a fixed one).
             audit: called with every :class:`AuditEvent`; events also go to the
                 ``samljit.audit`` logger.
-            metadata_cache_size: parsed IdP metadata kept per process.
+            metadata_cache_size: parsed IdP metadata kept per process; also the most
+                account configurations kept per process when the account store tells their
+                versions (``config_version``, see :class:`~samljit.AccountStore`).
             request_store: outstanding AuthnRequests, shared by every worker; needed for
                 SP-initiated logins.
             sp_key, sp_certificate: the SP's signing key pair, to sign AuthnRequests (required
@@ -116,6 +118,7 @@ class _Service(Context):
             clock=clock or (lambda: datetime.now(UTC)),
             audit=audit,
             _idps=IdPCache(metadata_cache_size),
+            _configs=AccountCache(metadata_cache_size),
             _sources=SourceCache(
                 metadata_cache_size,
                 lambda config: MetadataSource(

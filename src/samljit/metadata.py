@@ -16,6 +16,7 @@ from lxml import etree
 from ._certificates import fingerprint, load_certificate
 from ._config import METADATA_LIMITS
 from ._expiry import EXPIRY_WARNING, expiry_notices, horizon
+from ._metadata_document import entity_alone as _entity_alone
 from ._metadata_document import idp_descriptor as _idp_descriptor
 from ._metadata_document import pick_entity as _pick_entity
 from ._metadata_document import verify_metadata_signature as _verify_signature
@@ -34,6 +35,7 @@ __all__ = [
     "IdentityProvider",
     "MetadataWarning",
     "ParsedMetadata",
+    "extract_idp_entity",
     "parse_idp_metadata",
 ]
 
@@ -194,6 +196,55 @@ def parse_idp_metadata(
         cache_duration=entity.get("cacheDuration") or root.get("cacheDuration"),
     )
     return ParsedMetadata(idp=idp, warnings=_warnings(idp, moment))
+
+
+def extract_idp_entity(
+    data: bytes | str,
+    *,
+    entity_id: str | None = None,
+    limits: XmlLimits = METADATA_LIMITS,
+) -> bytes:
+    """The IdP that :func:`parse_idp_metadata` picks from ``data``, as a document of its own:
+    what to store for an account configured from a federation aggregate, so that each login's
+    configuration holds one entity, not the whole aggregate.
+
+    A document that is one ``EntityDescriptor`` already is returned as it is, byte for byte.
+    From an ``EntitiesDescriptor``, the chosen ``EntityDescriptor`` alone, with the namespaces
+    in scope declared on it, the earliest ``validUntil`` of the elements enclosing it when
+    earlier than its own (they bound it, metadata 2.3.1), and the aggregate's
+    ``cacheDuration`` when it has none; the rest of the aggregate is left out.
+
+    The aggregate's signature covers the whole aggregate, not the entity taken out of it: the
+    result carries no signature that verifies (an entity's own ``ds:Signature`` stays, and
+    no longer verifies if a bound had to be copied onto it). Verify the aggregate first
+    (``parse_idp_metadata(data, signing_certificates=...)``), and keep fetching the aggregate
+    from its URL with a :class:`~samljit.MetadataSource` that verifies it.
+
+    Args:
+        data: the metadata XML (an ``EntityDescriptor`` or an ``EntitiesDescriptor``).
+        entity_id: which IdP to take from an ``EntitiesDescriptor`` holding several.
+        limits: size bounds for the document.
+
+    Returns:
+        The document, UTF-8 with an XML declaration when taken out of an aggregate.
+
+    Raises:
+        MetadataInvalid: ``metadata_invalid``, not XML or not SAML metadata.
+        MetadataIsSP: ``metadata_is_sp``, SP metadata.
+        MetadataNoIdP: ``metadata_no_idp``, no SAML 2.0 IDPSSODescriptor.
+        MetadataAmbiguous: ``metadata_ambiguous``, several IdPs and no ``entity_id`` chosen.
+        MetadataEntityNotFound: ``metadata_entity_not_found``, ``entity_id`` is not there.
+    """
+    raw = _without_leading_space(metadata_bytes(data))
+    try:
+        root = parse_xml(raw, limits, what="IdP metadata")
+    except InputError as exc:
+        raise MetadataInvalid(f"this is not usable IdP metadata: {exc.message}") from exc
+    entity = _pick_entity(root, entity_id)
+    if entity is root:
+        return metadata_bytes(data)
+    alone = _entity_alone(entity, _read_time)
+    return etree.tostring(alone, xml_declaration=True, encoding="UTF-8")
 
 
 def metadata_bytes(data: bytes | str) -> bytes:

@@ -173,7 +173,23 @@ class SessionRevoker(Protocol):
 @runtime_checkable
 class AccountStore(Protocol):
     """Each account's SSO configuration. Deleting an account's configuration disables SSO for
-    it: :meth:`get` then returns None and every login to that account is refused."""
+    it: :meth:`get` then returns None and every login to that account is refused.
+
+    A store may also have one optional method, ``config_version(account_id) -> Hashable |
+    None``: a cheap value (a version counter, an ``updated_at`` column) that differs after
+    every ``save`` and ``delete`` of the account, including a delete followed by a save, or
+    None when it cannot tell (no row, the version unreadable). With it, each process of the
+    login service keeps the configuration it read, with its parsed metadata, and a login
+    whose version is unchanged reads only the version: no configuration read, no hash of
+    the metadata (see docs/scaling.md). Without it every login reads the configuration, as
+    before. Read the version where :meth:`get` reads, or from something no newer: the
+    service reads the version first, then the configuration it keeps under that version.
+    The stores samljit ships all have it::
+
+        def config_version(self, account_id: str) -> str | None:
+            row = db.execute("SELECT updated_at FROM sso WHERE account_id = ?", (account_id,))
+            return None if row is None else row.updated_at
+    """
 
     def get(self, account_id: str) -> AccountConfig | None:
         """The account's SSO configuration, or ``None`` when it has none."""

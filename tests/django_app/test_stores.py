@@ -24,7 +24,14 @@ from django.db import connections
 from django.test.utils import override_settings
 from sqlalchemy import Engine, MetaData, create_engine, select
 
-from samljit import AccountConfig, ClaimMapping, LoginService, NewUser, SamlError
+from samljit import (
+    AccountConfig,
+    ClaimMapping,
+    LoginService,
+    NewUser,
+    ProvisioningPolicy,
+    SamlError,
+)
 from samljit.integrations.django import DjangoAccountStore, DjangoUserStore
 from samljit.integrations.django.models import SsoAccount, SsoProfile
 from samljit.integrations.django.stores import _from_db, _to_db, split_full_name
@@ -282,6 +289,66 @@ def test_deleting_an_account_configuration_removes_it_everywhere(
     assert accounts.get("acme") is None
     assert accounts.find_by_idp_entity_id(test_idp.entity_id) == []
     accounts.delete("acme")  # deleting twice is harmless
+
+
+def test_the_account_stores_version_changes_at_every_save_and_delete(
+    accounts: Any, test_idp: TestIdP
+) -> None:
+    """``config_version``: what lets each worker keep the parsed configuration it read."""
+    assert accounts.config_version("acme") is None
+    accounts.save(account(test_idp))
+    first = accounts.config_version("acme")
+    assert first is not None
+    assert accounts.config_version("acme") == first
+    accounts.save(account(test_idp))  # saved again unchanged: still a new version
+    second = accounts.config_version("acme")
+    accounts.delete("acme")
+    assert accounts.config_version("acme") is None
+    accounts.save(account(test_idp))
+    assert len({first, second, accounts.config_version("acme")}) == 3
+
+
+def test_each_change_in_the_account_store_takes_effect_at_the_next_login(
+    accounts: Any, test_idp: TestIdP
+) -> None:
+    """A login service over the store keeps the configuration it read by version; a new
+    key, a new mapping and a deletion each reach its next login."""
+    service = LoginService(
+        accounts=accounts,
+        users=MemoryUserStore(),
+        sessions=MemorySessionIssuer(),
+        replay_cache=MemoryReplayCache(),
+        clock=lambda: NOW,
+    )
+    policy = ProvisioningPolicy(create_users="always")
+    rotated = TestIdP(entity_id=test_idp.entity_id, key_type="ec")
+    logins = iter(range(100))
+
+    def login(idp: TestIdP, role: str = "developer") -> str:
+        issued = idp.issue_response(
+            sp_entity_id=SP.entity_id,
+            acs_url=SP.acs_url,
+            now=NOW,
+            name_id=f"user{next(logins)}@acme.test",
+            attributes={"role": [role]},
+        )
+        try:
+            result = service.complete_login({"SAMLResponse": issued.form_value}, account_id="acme")
+        except SamlError as exc:
+            return exc.code
+        return result.outcome.action
+
+    accounts.save(account(test_idp, policy=policy))
+    assert [login(test_idp), login(test_idp)] == ["created", "created"]
+    accounts.save(account(rotated, policy=policy))
+    assert [login(test_idp), login(rotated)] == ["untrusted_key", "created"]
+    finance = ClaimMapping.from_dict({"accepted_roles": ["finance"]})
+    accounts.save(account(rotated, policy=policy, mapping=finance))
+    assert [login(rotated), login(rotated, "finance")] == ["role_not_accepted", "created"]
+    accounts.delete("acme")
+    assert login(rotated) == "sso_disabled"
+    accounts.save(account(test_idp, policy=policy))
+    assert login(test_idp) == "created"
 
 
 def test_metadata_in_another_encoding_is_kept_byte_for_byte(

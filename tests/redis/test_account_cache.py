@@ -17,10 +17,21 @@ import pytest
 import redis
 import redis.asyncio
 
-from samljit import AccountConfig, MemoryAccountStore, StoreUnavailable
+from samljit import (
+    AccountConfig,
+    AsyncLoginService,
+    ClaimMapping,
+    LoginService,
+    MemoryAccountStore,
+    MemoryReplayCache,
+    MemoryUserStore,
+    SamlError,
+    StoreUnavailable,
+)
 from samljit.stores.redis import AsyncCachedAccountStore, CachedAccountStore
-from samljit.testing import TestIdP
+from samljit.testing import RecordingSessionIssuer, TestIdP
 
+from ..conftest import ACS_URL, NOW, SP_ENTITY_ID
 from .conftest import RedisServer
 from .sites import account
 
@@ -196,3 +207,110 @@ def test_a_save_while_redis_is_down_is_written_and_reported_unavailable(
     with contextlib.suppress(StoreUnavailable):
         one.delete("acme")
     assert store.get("acme") is None
+
+
+# --- the login service on CachedAccountStore --------------------------------------------------
+
+
+class LoggingIn:
+    """A worker's login service over its CachedAccountStore (sync or async)."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        service_class = LoginService if worker.kind == "sync" else AsyncLoginService
+        self.service: Any = service_class(
+            accounts=worker.cache,
+            users=MemoryUserStore(),
+            sessions=RecordingSessionIssuer(),
+            replay_cache=MemoryReplayCache(),
+            clock=lambda: NOW,
+        )
+        self.logins = 0
+
+    def login(self, idp: TestIdP, *, role: str = "developer") -> str:
+        """The login's outcome, or the code it was refused with."""
+        self.logins += 1
+        issued = idp.issue_response(
+            sp_entity_id=SP_ENTITY_ID,
+            acs_url=ACS_URL,
+            now=NOW,
+            name_id=f"user{self.logins}@acme.test",
+            attributes={"role": [role]},
+        )
+        form = {"SAMLResponse": issued.form_value}
+        try:
+            result = self.service.complete_login(form, account_id="acme")
+            if self.worker.kind == "async":
+                result = self.worker.runner.run(result)
+        except SamlError as exc:
+            return exc.code
+        return str(result.outcome.action)
+
+
+@pytest.fixture(scope="module")
+def rotated(test_idp: TestIdP) -> TestIdP:
+    return TestIdP(entity_id=test_idp.entity_id)
+
+
+def test_a_repeat_login_reads_only_the_redis_version(
+    workers: Any, config: AccountConfig, test_idp: TestIdP
+) -> None:
+    store, worker = workers
+    store.save(config)
+    one = LoggingIn(worker())
+    assert [one.login(test_idp) for _ in range(3)] == ["created"] * 3
+    assert store.reads == 1
+    version = one.worker.config_version("acme")
+    assert one.worker.config_version("acme") == version
+    worker().save(config)
+    assert one.worker.config_version("acme") != version
+
+
+def test_each_change_saved_on_one_worker_reaches_every_workers_next_login(
+    workers: Any, config: AccountConfig, test_idp: TestIdP, rotated: TestIdP
+) -> None:
+    _store, worker = workers
+    admin = worker()
+    admin.save(config)
+    logging_in = [LoggingIn(worker()), LoggingIn(worker())]
+    assert [w.login(test_idp) for w in logging_in] == ["created"] * 2
+
+    admin.save(dataclasses.replace(config, idp_metadata=rotated.metadata_xml))
+    assert [w.login(test_idp) for w in logging_in] == ["untrusted_key"] * 2
+    assert [w.login(rotated) for w in logging_in] == ["created"] * 2
+
+    finance = ClaimMapping.from_dict({"accepted_roles": ["finance"]})
+    admin.save(dataclasses.replace(config, mapping=finance))
+    assert [w.login(test_idp) for w in logging_in] == ["role_not_accepted"] * 2
+    assert [w.login(test_idp, role="finance") for w in logging_in] == ["created"] * 2
+
+    admin.delete("acme")
+    assert [w.login(test_idp) for w in logging_in] == ["sso_disabled"] * 2
+    admin.save(config)
+    assert [w.login(test_idp) for w in logging_in] == ["created"] * 2
+
+
+def test_a_change_redis_never_heard_of_reaches_logins_after_max_age(
+    workers: Any, config: AccountConfig, test_idp: TestIdP
+) -> None:
+    """The app's store changed while Redis missed the announcement: the worker's copy (and
+    the service's parsed one with it) lasts no longer than ``max_age``."""
+    store, worker = workers
+    store.save(config)
+    one = LoggingIn(worker(max_age=0.0))
+    assert one.login(test_idp) == "created"
+    store.delete("acme")  # no INCR
+    assert one.login(test_idp) == "sso_disabled"
+
+
+def test_without_redis_logins_read_the_app_store_and_see_the_latest_change(
+    workers: Any, config: AccountConfig, test_idp: TestIdP, redis_server: RedisServer
+) -> None:
+    store, worker = workers
+    store.save(config)
+    one = LoggingIn(worker())
+    assert one.login(test_idp) == "created"
+    redis_server.stop()
+    assert one.worker.config_version("acme") is None
+    store.delete("acme")
+    assert one.login(test_idp) == "sso_disabled"

@@ -43,7 +43,7 @@ from ..errors import (
     SamlError,
 )
 from ..messages import build_sp_metadata
-from ..metadata import ParsedMetadata
+from ..metadata import ParsedMetadata, extract_idp_entity
 from ..setup_guides import VENDORS, guided_setup
 from ._admin_mapping_pages import _MappingPages
 from ._admin_model import (
@@ -340,6 +340,9 @@ class AdminPages(_MappingPages):
             except (binascii.Error, ValueError) as exc:
                 raise MetadataInvalid("the previewed metadata did not come back intact") from exc
             self._parse(self._bounded(xml), entity_id)
+            # Only the chosen IdP is stored: every login reads the configuration, and an
+            # aggregate may be megabytes (a URL keeps serving the whole aggregate).
+            xml = extract_idp_entity(xml, entity_id=entity_id)
             if url is not None and not _scheme_allowed(url, self._allow_http):
                 # The preview fetched it; a form posted with another URL is refused alike.
                 raise MetadataFetchFailed(

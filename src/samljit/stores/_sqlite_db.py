@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS samljit_accounts (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS samljit_accounts_idp ON samljit_accounts (idp_entity_id);
+-- Covers config_version: its updated_at is read from the index, never from a row whose
+-- config (a whole aggregate, perhaps) SQLite would walk through to reach it.
+CREATE INDEX IF NOT EXISTS samljit_accounts_version ON samljit_accounts (account_id, updated_at);
 CREATE TABLE IF NOT EXISTS samljit_requests (
     request_id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,

@@ -142,17 +142,24 @@ class MemoryUserStore:
 
 
 class MemoryAccountStore:
-    """A :class:`~samljit.protocols.AccountStore` in a dict."""
+    """A :class:`~samljit.protocols.AccountStore` in a dict; each save and delete counts a
+    version (``config_version``)."""
 
     def __init__(self, configs: Iterable[AccountConfig] = ()) -> None:
         self._configs: dict[str, AccountConfig] = {}
         self._entity_ids: dict[str, str] = {}
+        self._versions: dict[str, int] = {}
+        self._changes = itertools.count(1)
         for config in configs:
             self.save(config)
 
     def get(self, account_id: str) -> AccountConfig | None:
         """The account's SSO configuration, or ``None``."""
         return self._configs.get(account_id)
+
+    def config_version(self, account_id: str) -> int | None:
+        """A number that grows at every save of the account; ``None`` when it has none."""
+        return self._versions.get(account_id)
 
     def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
         """The accounts whose IdP has this entity ID."""
@@ -163,9 +170,11 @@ class MemoryAccountStore:
         idp = parse_idp_metadata(config.idp_metadata, entity_id=config.idp_entity_id).idp
         self._configs[config.account_id] = config
         self._entity_ids[config.account_id] = idp.entity_id
+        self._versions[config.account_id] = next(self._changes)
 
     def delete(self, account_id: str) -> None:
         """Remove the account's configuration: SSO is disabled for it."""
+        self._versions.pop(account_id, None)
         self._configs.pop(account_id, None)
         self._entity_ids.pop(account_id, None)
 

@@ -22,9 +22,6 @@ Example::
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
@@ -39,9 +36,9 @@ try:
 except ImportError as exc:  # pragma: no cover - tested in a subprocess
     raise missing_extra(__name__, "redis", exc) from exc
 
-from .._accounts import AccountConfig
-from ..errors import StoreUnavailable
-from ..protocols import AccountStore, AsyncAccountStore, PendingRequest
+from ..protocols import PendingRequest
+from ._redis_accounts import AsyncCachedAccountStore, CachedAccountStore
+from ._redis_accounts import unavailable as _unavailable
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -116,16 +113,6 @@ def _decode(value: bytes | str | None) -> PendingRequest | None:
         kind=data["kind"],
         test_admin=data.get("test_admin"),  # absent from values stored before it existed
     )
-
-
-@contextmanager
-def _unavailable(what: str) -> Iterator[None]:
-    try:
-        yield
-    except redis.RedisError as exc:
-        raise StoreUnavailable(
-            f"Redis did not {what}: {type(exc).__name__}: {exc}", found=type(exc).__name__
-        ) from exc
 
 
 class _Prefixed:
@@ -260,139 +247,3 @@ class AsyncRedisRequestStore(_OnAsyncRedis):
 
 def _unexpired(pending: PendingRequest | None, now: datetime) -> bool:
     return pending is not None and pending.expires_at > now
-
-
-class _Cached:
-    __slots__ = ("config", "loaded", "version")
-
-    def __init__(
-        self, version: bytes | str | None, config: AccountConfig | None, loaded: float
-    ) -> None:
-        self.version, self.config, self.loaded = version, config, loaded
-
-
-class _AccountCache:
-    def __init__(self, prefix: str, max_age: float) -> None:
-        self.prefix, self.max_age = prefix, max_age
-        self.items: dict[str, _Cached] = {}
-
-    def key(self, account_id: str) -> str:
-        return f"{self.prefix}account-version:{account_id}"
-
-    def fresh(self, account_id: str, version: bytes | str | None) -> _Cached | None:
-        cached = self.items.get(account_id)
-        if cached is None or cached.version != version:
-            return None
-        return cached if time.monotonic() - cached.loaded < self.max_age else None
-
-    def keep(
-        self, account_id: str, version: bytes | str | None, config: AccountConfig | None
-    ) -> None:
-        self.items[account_id] = _Cached(version, config, time.monotonic())
-
-
-class CachedAccountStore:
-    """The app's :class:`~samljit.AccountStore` with each worker keeping the configurations
-    it read, invalidated in every worker at once when an administrator saves or deletes one.
-
-    A login then costs one Redis ``GET`` of the account's version number instead of a
-    database query and a JSON decode. ``save`` and ``delete`` go to the app's store first,
-    then ``INCR`` the version, so a worker never keeps a configuration older than the last
-    acknowledged change (deleting the metadata disables SSO on every worker at its next
-    login). When Redis does not answer, ``get`` asks the app's store (it cannot tell whether
-    its copy is current), and ``save``/``delete`` raise ``store_unavailable`` after writing:
-    the other workers then see the change within ``max_age`` seconds.
-    """
-
-    def __init__(
-        self,
-        accounts: AccountStore,
-        client: redis.Redis,
-        *,
-        prefix: str = "samljit:",
-        max_age: float = 300.0,
-    ) -> None:
-        self.accounts = accounts
-        self.client = client
-        self._cache = _AccountCache(prefix, max_age)
-
-    def get(self, account_id: str) -> AccountConfig | None:
-        """The account's SSO configuration, or ``None``."""
-        try:
-            version = self.client.get(self._cache.key(account_id))
-        except redis.RedisError:
-            return self.accounts.get(account_id)
-        cached = self._cache.fresh(account_id, version)
-        if cached is not None:
-            return cached.config
-        config = self.accounts.get(account_id)
-        self._cache.keep(account_id, version, config)
-        return config
-
-    def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
-        """The accounts whose IdP has this entity ID."""
-        return self.accounts.find_by_idp_entity_id(entity_id)
-
-    def save(self, config: AccountConfig) -> None:
-        """Insert or replace the account's configuration."""
-        self.accounts.save(config)
-        self._changed(config.account_id)
-
-    def delete(self, account_id: str) -> None:
-        """Remove the account's configuration: SSO is disabled for it."""
-        self.accounts.delete(account_id)
-        self._changed(account_id)
-
-    def _changed(self, account_id: str) -> None:
-        self._cache.items.pop(account_id, None)
-        with _unavailable("announce the account change to the other workers"):
-            self.client.incr(self._cache.key(account_id))
-
-
-class AsyncCachedAccountStore:
-    """:class:`CachedAccountStore` on ``redis.asyncio``, in front of an async (or
-    :func:`~samljit.in_thread`-wrapped) account store."""
-
-    def __init__(
-        self,
-        accounts: AsyncAccountStore,
-        client: redis.asyncio.Redis,
-        *,
-        prefix: str = "samljit:",
-        max_age: float = 300.0,
-    ) -> None:
-        self.accounts = accounts
-        self.client = client
-        self._cache = _AccountCache(prefix, max_age)
-
-    async def get(self, account_id: str) -> AccountConfig | None:
-        """The account's SSO configuration, or ``None``."""
-        try:
-            version = await self.client.get(self._cache.key(account_id))
-        except redis.RedisError:
-            return await self.accounts.get(account_id)
-        cached = self._cache.fresh(account_id, version)
-        if cached is not None:
-            return cached.config
-        config = await self.accounts.get(account_id)
-        self._cache.keep(account_id, version, config)
-        return config
-
-    async def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
-        """The accounts whose IdP has this entity ID."""
-        return await self.accounts.find_by_idp_entity_id(entity_id)
-
-    async def save(self, config: AccountConfig) -> None:
-        """Insert or replace the account's configuration."""
-        await self.accounts.save(config)
-        await self._changed(config.account_id)
-
-    async def delete(self, account_id: str) -> None:
-        """Remove the account's configuration: SSO is disabled for it."""
-        await self.accounts.delete(account_id)
-        await self._changed(account_id)
-
-    async def _changed(self, account_id: str) -> None:
-        self._cache.items.pop(account_id, None)
-        with _unavailable("announce the account change to the other workers"):
-            await self.client.incr(self._cache.key(account_id))

@@ -130,6 +130,21 @@ class SQLiteAccountStore:
         )
         return None if row is None else AccountConfig.from_dict(json.loads(row["config"]))
 
+    def config_version(self, account_id: str) -> str | None:
+        """When the account's configuration was last saved (to the microsecond), or ``None``
+        when it has none: a login whose version is unchanged reads nothing else."""
+        row = (
+            self.db.connection()
+            .execute(
+                # The covering index: reading the row would walk through its whole config.
+                "SELECT updated_at FROM samljit_accounts INDEXED BY samljit_accounts_version"
+                " WHERE account_id = ?",
+                (account_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else str(row["updated_at"])
+
     def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
         """The accounts whose IdP has this entity ID."""
         rows = self.db.connection().execute(

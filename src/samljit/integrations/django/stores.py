@@ -226,6 +226,13 @@ class DjangoAccountStore:
         row = SsoAccount.objects.using(self.using).filter(account_id=account_id).first()
         return None if row is None else _config(row)
 
+    def config_version(self, account_id: str) -> datetime | None:
+        """When the account's row was last saved (``updated_at``), or ``None`` when it has
+        none: a login whose version is unchanged reads nothing else."""
+        rows = SsoAccount.objects.using(self.using).filter(account_id=account_id)
+        version: datetime | None = rows.values_list("updated_at", flat=True).first()
+        return version
+
     def find_by_idp_entity_id(self, entity_id: str) -> list[AccountConfig]:
         """The accounts whose IdP has this entity ID."""
         rows = (
