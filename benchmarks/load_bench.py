@@ -429,7 +429,10 @@ PART_SUBTREES: dict[str, list[tuple[str, str]]] = {
         ("samljit/_acs_steps.py", "_verify"),
     ],
     "Redis replay check": [("stores/redis.py", "AsyncRedisReplayCache.add")],
-    "account configuration": [("stores/sqlite.py", "SQLiteAccountStore.get")],
+    "account configuration": [
+        ("stores/sqlite.py", "SQLiteAccountStore.get"),
+        ("stores/sqlite.py", "SQLiteAccountStore.config_version"),
+    ],
     "form parsing": [
         ("integrations/_starlette_bodies.py", "form"),
         ("integrations/_starlette_bodies.py", "saml_form"),
@@ -1613,7 +1616,8 @@ def _against_verification(
             "last section), each part's share of the profiled CPU, and that share of the CPU "
             "per login measured without the profiler. Verification: the peek and "
             "`verify_response_xml` subtrees; Redis replay check: `AsyncRedisReplayCache.add`; "
-            "account configuration: `SQLiteAccountStore.get`; form parsing: reading and "
+            "account configuration: `SQLiteAccountStore.get` and `.config_version`; form "
+            "parsing: reading and "
             "decoding the POST body; thread hand-offs: own time in threading, "
             "concurrent.futures, queue, asyncio's futures and executor code and samljit's "
             "flow runner; FastAPI / Starlette: own time in starlette, fastapi, anyio, "
