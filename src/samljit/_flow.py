@@ -15,7 +15,7 @@ loop, awaiting what they return when it is awaitable. A hand-off to a worker thr
 costs more CPU than most store calls: so a worker thread, once handed a thread-bound step,
 also runs the flow on from it, and each following step while it is thread-bound, and only
 hands back the first step that belongs on the loop (or the flow's end). Account lookup,
-decoding, verification and the user lookup of a login are one hand-off, not four; the
+decoding, verification and the user lookup of a login are one hand-off, not one each; the
 flow's own CPU work between them runs there too.
 
 Both drivers close the flow whatever ends the run (an exception, a cancellation), so its
