@@ -27,6 +27,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import concurrent.futures
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -411,21 +413,88 @@ class Profile:
     buckets: list[tuple[str, float]]
     own: list[tuple[str, float, int]]
     cumulative: list[tuple[str, float, int]]
+    parts: list[tuple[str, float]] = field(default_factory=list)  # PARTS, yappi ms per login
+    hand_offs: float = float("nan")  # executor submits per login, offload `thread`
     unpinned: dict[str, float] = field(default_factory=dict)  # the same on every core
+    source: str = ""  # where samljit was imported from
+
+
+# The summary by part (the issue's split): a part is either the cumulative time of the
+# functions named (a subtree: what they call is in it) or the own time of functions in
+# the modules named; "other" is the rest. The subtrees run on one thread and call none of
+# the hand-off machinery, so the parts do not overlap.
+PART_SUBTREES: dict[str, list[tuple[str, str]]] = {
+    "verification (decode, parse, verify)": [
+        ("samljit/_acs_steps.py", "_peek"),
+        ("samljit/_acs_steps.py", "_verify"),
+    ],
+    "Redis replay check": [("stores/redis.py", "AsyncRedisReplayCache.add")],
+    "account configuration": [
+        ("stores/sqlite.py", "SQLiteAccountStore.get"),
+        ("stores/sqlite.py", "SQLiteAccountStore.config_version"),
+    ],
+    "form parsing": [
+        ("integrations/_starlette_bodies.py", "form"),
+        ("integrations/_starlette_bodies.py", "saml_form"),
+    ],
+}
+PART_OWN: dict[str, tuple[str, ...]] = {
+    "thread hand-offs": (
+        "threading",
+        "concurrent/futures",
+        "queue",
+        "_thread",
+        "contextvars",
+        "asyncio/futures",
+        "asyncio/base_events",
+        "asyncio/events",
+        "asyncio/threads",
+        "samljit/_flow",
+        "samljit/_async_protocols",
+    ),
+    "FastAPI / Starlette": ("/starlette/", "/fastapi/", "itsdangerous", "/anyio/"),
+}
+PARTS = [*PART_SUBTREES, *PART_OWN, "other"]
+
+
+def _parts(stats: list[Any], per: float, total_ms: float) -> list[tuple[str, float]]:
+    parts: dict[str, float] = {}
+    inside: set[int] = set()  # ids of stats counted in a subtree: their own time is in it
+    for label, functions in PART_SUBTREES.items():
+        ms = 0.0
+        for module, function in functions:
+            found = [s for s in stats if _matches(s, module, function)]
+            # A function seen under several entries (coroutines): the largest counts.
+            ms += max((s.ttot for s in found), default=0.0) * per
+            inside.update(id(s) for s in found)
+        parts[label] = ms
+    for label, needles in PART_OWN.items():
+        parts[label] = per * sum(
+            s.tsub
+            for s in stats
+            if id(s) not in inside
+            and any(needle in f"{s.module} {s.name}" for needle in needles)
+            # Reading the body is form parsing, counted above.
+            and not (label.startswith("FastAPI") and s.name.endswith("stream"))
+        )
+    parts["other"] = max(0.0, total_ms - sum(parts.values()))
+    return [(label, parts[label]) for label in PARTS]
 
 
 # Parts of a login: (label, module path part, function name), timed by cumulative CPU.
 BUCKETS: list[tuple[str, str, str]] = [
-    ("SAML verification (_acs._verify)", "samljit/_acs.py", "_verify"),
+    ("SAML verification (_acs_steps._verify)", "samljit/_acs_steps.py", "_verify"),
     ("  of which XML parse (samljit._xml.parse_xml)", "samljit/_xml.py", "parse_xml"),
     ("  of which signxml XMLVerifier.verify", "signxml/verifier.py", "verify"),
+    ("decoding and peeking (_acs_steps._peek)", "samljit/_acs_steps.py", "_peek"),
     ("account config: SQLiteAccountStore.get", "stores/sqlite.py", "SQLiteAccountStore.get"),
-    ("  of which AccountConfig.from_dict", "samljit/accounts.py", "from_dict"),
+    ("  of which AccountConfig.from_dict", "samljit/_accounts.py", "from_dict"),
     ("user lookup: SQLiteUserStore.get_by_email", "stores/sqlite.py", "get_by_email"),
     ("JIT create: SQLiteUserStore.create", "stores/sqlite.py", "SQLiteUserStore.create"),
     ("replay cache: AsyncRedisReplayCache.add", "stores/redis.py", "AsyncRedisReplayCache.add"),
-    ("claims: ClaimMapping.map_assertion", "samljit/claims.py", "map_assertion"),
-    ("POST body: integrations.fastapi._form", "integrations/fastapi.py", "_form"),
+    ("claims: ClaimMapping.map_assertion", "samljit/_claims.py", "map_assertion"),
+    ("POST body: _starlette_bodies.saml_form", "integrations/_starlette_bodies.py", "saml_form"),
+    ("POST body (before): _starlette_bodies.form", "integrations/_starlette_bodies.py", "form"),
     ("cookie session: itsdangerous sign", "itsdangerous/timed.py", "sign"),
     ("audit log records (Logger._log)", "logging/__init__.py", "_log"),
 ]
@@ -470,13 +539,29 @@ def _layer(stat: Any) -> str:
     return "other (stdlib: json, base64, urllib, re, ...)"
 
 
+class _CountingPool(concurrent.futures.ThreadPoolExecutor):
+    """``--offload thread``'s one-thread pool, counting its hand-offs (calls of submit)."""
+
+    def __init__(self) -> None:
+        super().__init__(1, thread_name_prefix="samljit")
+        self.hand_offs = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        self.hand_offs += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def _executor(load_app: Any, offload: str) -> Any:
+    return _CountingPool() if offload == "thread" else load_app.make_executor(offload)
+
+
 def _app_cpu_ms(
     load_app: Any, settings: dict[str, Any], offload: str, bodies: list[bytes], concurrency: int
 ) -> tuple[float, Counter[int]]:
     """App CPU per login (this process, every thread) over ``bodies``, the first 50 untimed."""
     loop = new_loop()
     try:
-        executor = load_app.make_executor(offload)
+        executor = _executor(load_app, offload)
         if executor is not None:
             loop.set_default_executor(executor)
         app = load_app.build_app({**settings, "offload": offload})
@@ -487,6 +572,51 @@ def _app_cpu_ms(
     finally:
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
+
+
+def _verify_ms(
+    samljit: Any, settings: dict[str, Any], forms: list[str], idp_metadata: bytes
+) -> float:
+    """Verification alone (what AsyncLoginService hands to a worker thread), CPU ms per
+    response: the median of 5 rounds over 300 of ``forms``."""
+    idp = samljit.parse_idp_metadata(idp_metadata).idp
+    sp = samljit.SPConfig(entity_id=settings["sp_entity_id"], acs_url=settings["acs_url"])
+    xmls = [base64.b64decode(form) for form in forms[:300]]
+    now = datetime.now(UTC)
+    rounds = []
+    for _ in range(5):
+        started = time.process_time()
+        for xml in xmls:
+            samljit.verify_response_xml(xml, idp=idp, sp=sp, now=now, allow_unsolicited=True)
+        rounds.append((time.process_time() - started) * 1000 / len(xmls))
+    return sorted(rounds)[len(rounds) // 2]
+
+
+def timing(
+    settings: dict[str, Any],
+    forms: list[str],
+    concurrency: int,
+    idp_metadata: bytes,
+    offload: str,
+) -> dict[str, float]:
+    """Without a profiler: the app's CPU per login in ``offload`` on every core and pinned
+    to one, and verification alone (pinned)."""
+    sys.path.insert(0, str(HERE))
+    import load_app
+
+    import samljit
+
+    bodies = [b"SAMLResponse=" + quote(form, safe="").encode("ascii") for form in forms]
+    half = len(bodies) // 2
+    free, _ = _app_cpu_ms(load_app, settings, offload, bodies[:half], concurrency)
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        pinned, _ = _app_cpu_ms(load_app, settings, offload, bodies[half:], concurrency)
+        verify_ms = _verify_ms(samljit, settings, forms, idp_metadata)
+    finally:
+        os.sched_setaffinity(0, cpus)
+    return {"app_ms": pinned, "app_ms_free": free, "verify_ms": verify_ms}
 
 
 def profile_app(
@@ -548,15 +678,7 @@ def _profile_pinned(
     idp_metadata: bytes,
     offload: str,
 ) -> Profile:
-    # Verification alone (what AsyncLoginService sends to the executor), for scale.
-    idp = samljit.parse_idp_metadata(idp_metadata).idp
-    sp = samljit.SPConfig(entity_id=settings["sp_entity_id"], acs_url=settings["acs_url"])
-    xmls = [base64.b64decode(form) for form in forms[:300]]
-    now = datetime.now(UTC)
-    started = time.process_time()
-    for xml in xmls:
-        samljit.verify_response_xml(xml, idp=idp, sp=sp, now=now, allow_unsolicited=True)
-    verify_ms = (time.process_time() - started) * 1000 / len(xmls)
+    verify_ms = _verify_ms(samljit, settings, forms, idp_metadata)
 
     load_app_modes: tuple[str, ...] = load_app.OFFLOAD
     share = len(bodies) // (len(load_app_modes) + 1)
@@ -570,15 +692,18 @@ def _profile_pinned(
     profiled = bodies[len(load_app_modes) * share :]
     loop = new_loop()
     try:
-        executor = load_app.make_executor(offload)
+        executor = _executor(load_app, offload)
         if executor is not None:
             loop.set_default_executor(executor)
         app = load_app.build_app({**settings, "offload": offload})
         statuses += loop.run_until_complete(_asgi_run(app, profiled[:50], concurrency))
+        submitted = getattr(executor, "hand_offs", None)
         yappi.set_clock_type("cpu")
         yappi.start(builtins=True, profile_threads=True)
         statuses += loop.run_until_complete(_asgi_run(app, profiled[50:], concurrency))
         yappi.stop()
+        if submitted is not None:
+            submitted = getattr(executor, "hand_offs", 0) - submitted
         loop.run_until_complete(loop.shutdown_default_executor())
     finally:
         loop.close()
@@ -619,7 +744,47 @@ def _profile_pinned(
         buckets=buckets,
         own=[(name(s), s.tsub * per, s.ncall) for s in by_own],
         cumulative=[(name(s), s.ttot * per, s.ncall) for s in by_cumulative],
+        parts=_parts(stats, per, total * per),
+        hand_offs=submitted / logins if submitted is not None else float("nan"),
+        source=str(Path(samljit.__file__).parent.parent),
     )
+
+
+def profile_elsewhere(folder: Path, name: str, source: str | None, job: dict[str, Any]) -> Profile:
+    """:func:`profile_app` in a fresh process, with ``source`` (a folder holding the
+    ``samljit`` package) first on its path when given: the code of another tree, e.g. the
+    branch point, in the same run."""
+    request, answer = folder / f"profile-{name}.json", folder / f"profile-{name}.out.json"
+    request.write_text(json.dumps({**job, "answer": str(answer)}))
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = source
+    subprocess.run([sys.executable, __file__, "--profile-job", str(request)], env=env, check=True)
+    data = json.loads(answer.read_text())
+    data["statuses"] = {int(k): v for k, v in data["statuses"].items()}
+    return Profile(**data)
+
+
+def _profile_job(path: Path) -> int:
+    job = json.loads(path.read_text())
+    given = (job["settings"], job["forms"], job["concurrency"], job["metadata"].encode())
+    if job.get("kind") == "timing":
+        answer: Any = timing(*given, job["offload"])
+    else:
+        answer = dataclasses.asdict(profile_app(*given, job["offload"]))
+    Path(job["answer"]).write_text(json.dumps(answer))
+    return 0
+
+
+def timing_elsewhere(folder: Path, name: str, source: str | None, job: dict[str, Any]) -> Any:
+    """:func:`timing` in a fresh process (``source`` as in :func:`profile_elsewhere`)."""
+    request, answer = folder / f"timing-{name}.json", folder / f"timing-{name}.out.json"
+    request.write_text(json.dumps({**job, "kind": "timing", "answer": str(answer)}))
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = source
+    subprocess.run([sys.executable, __file__, "--profile-job", str(request)], env=env, check=True)
+    return json.loads(answer.read_text())
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -678,6 +843,15 @@ class Phase:
     generator_cpu: float
     machine_cpu: float  # every process on the machine, from /proc/stat
     steal: float  # time the hypervisor gave the machine's CPUs to someone else
+    source: str | None = None  # PYTHONPATH of the workers (--baseline), None: this tree
+
+    @property
+    def label(self) -> str:
+        return "baseline" if self.source else "this tree"
+
+    @property
+    def cpu_per_login(self) -> float:
+        return self.server_cpu * 1000 / max(1, self.logins)
 
     @property
     def logins(self) -> int:
@@ -723,14 +897,25 @@ class Deployment:
             "--log-level", "warning", "--backlog", "4096",
         ]  # fmt: skip
 
-    def run(self, offload: str, traffic: Traffic, warmup: float, duration: float) -> Phase:
-        """Start uvicorn with ``offload``, warm up, time ``duration`` s of load, stop it."""
+    def run(
+        self,
+        offload: str,
+        traffic: Traffic,
+        warmup: float,
+        duration: float,
+        source: str | None = None,
+    ) -> Phase:
+        """Start uvicorn with ``offload`` (and samljit from ``source`` when given), warm up,
+        time ``duration`` s of load, stop it."""
         settings = json.loads((self.folder / "app.json").read_text())
         (self.folder / "app.json").write_text(json.dumps({**settings, "offload": offload}))
         server_log = (self.folder / "server.log").open("ab")
+        env = {**os.environ, "SAMLJIT_LOAD_DIR": str(self.folder)}
+        if source is not None:
+            env["PYTHONPATH"] = source
         server = subprocess.Popen(
             self.command(offload),
-            env={**os.environ, "SAMLJIT_LOAD_DIR": str(self.folder)},
+            env=env,
             stdout=server_log,
             stderr=subprocess.STDOUT,
         )
@@ -781,6 +966,7 @@ class Deployment:
             generator_cpu=generator_cpu,
             machine_cpu=machine_after - machine_before,
             steal=steal_after - steal_before,
+            source=source,
         )
 
 
@@ -804,6 +990,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--compare-duration", type=float, default=8.0)
     parser.add_argument(
+        "--baseline",
+        metavar="SRC",
+        help="a folder holding another samljit package (e.g. a worktree's src/ at the branch "
+        "point): the timed phase and the profile run again with it first on PYTHONPATH, "
+        "after this tree's, and the report compares the two",
+    )
+    parser.add_argument(
+        "--alternate",
+        type=int,
+        default=2,
+        help="with --baseline: split each code's timed phase in this many parts, taken in turns",
+    )
+    parser.add_argument(
+        "--timing-rounds",
+        type=int,
+        default=3,
+        help="processes that time verification and the in-process app without a profiler, "
+        "per code (the codes take turns); the report gives medians",
+    )
+    parser.add_argument("--profile-job", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
         "--max-rate",
         type=float,
         default=1600.0,
@@ -822,6 +1029,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "asyncio and h11, the report in the temporary folder; exit 1 if a check fails",
     )
     args = parser.parse_args(argv)
+    if args.profile_job is not None:
+        return _profile_job(args.profile_job)
+    if args.baseline is not None:
+        args.baseline = str(Path(args.baseline).resolve())
+        if not (Path(args.baseline) / "samljit" / "__init__.py").is_file():
+            raise SystemExit(f"--baseline {args.baseline}: no samljit package in it")
     if args.smoke:
         args.duration, args.warmup, args.compare, args.profile_logins = 1.0, 0.3, "", 0
         args.workers, args.connections, args.max_rate = 2, 4, 300.0
@@ -843,6 +1056,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from samljit.stores.sqlite import SQLiteAccountStore
     from samljit.testing import TestIdP, make_certificate
 
+    load_before = os.getloadavg()
     folder = Path(tempfile.mkdtemp(prefix="samljit-load-"))
     redis_process: subprocess.Popen[bytes] | None = None
     try:
@@ -900,6 +1114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # Sign everything before any clock starts.
         total_valid = int((args.warmup + args.duration) * args.max_rate)
+        if args.baseline:
+            total_valid *= 2
         if args.compare:
             total_valid += int((args.warmup + args.compare_duration) * 1000)
         counts = {
@@ -927,7 +1143,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             http_impl=args.http if args.http != "auto" else _pick("httptools", "h11"),
             redis=redis_process,
         )
-        phases = [deployment.run(args.offload, traffic, args.warmup, args.duration)]
+        # With a baseline, the two codes take turns (--alternate parts each), so that a
+        # disturbance of the shared machine lands on both alike.
+        parts = max(1, args.alternate) if args.baseline else 1
+        phases = []
+        for _ in range(parts):
+            for source in [None, *([args.baseline] if args.baseline else [])]:
+                phases.append(
+                    deployment.run(
+                        args.offload, traffic, args.warmup, args.duration / parts, source
+                    )
+                )
         if args.compare:
             phases.append(deployment.run(args.compare, traffic, args.warmup, args.compare_duration))
         log("load done; checking ...")
@@ -974,22 +1200,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
         # --- profile -------------------------------------------------------------------------
-        profile = None
-        if args.profile_logins:
-            log(f"profiling {args.profile_logins} logins in-process (yappi) ...")
-            profile_db = folder / "profile.db"
+        profiles: list[Profile] = []
+        sources: list[str | None] = [None, *([args.baseline] if args.baseline else [])]
+        for number, source in enumerate(sources if args.profile_logins else []):
+            name = "baseline" if source else "this tree"
+            log(f"profiling {args.profile_logins} logins in a process ({name}, yappi) ...")
+            profile_db = folder / f"profile{number}.db"
             SQLiteAccountStore(profile_db).save(account)
-            profile = profile_app(
-                {**settings, "database": str(profile_db)},
-                [form for _, form in signed["profile"]],
-                max(1, args.connections // args.workers),
-                metadata,
-                args.offload,
-            )
-            if profile.statuses.keys() - {303}:
-                problems.append(f"profiled logins not all accepted: {profile.statuses}")
+            job = {
+                # Each profile its own Redis database and SQLite file: the same responses.
+                "settings": {
+                    **settings,
+                    "database": str(profile_db),
+                    "redis_url": f"redis://127.0.0.1:{redis_port}/{number + 1}",
+                },
+                "forms": [form for _, form in signed["profile"]],
+                "concurrency": max(1, args.connections // args.workers),
+                "metadata": metadata.decode(),
+                "offload": args.offload,
+            }
+            profiles.append(profile_elsewhere(folder, str(number), source, job))
+            if profiles[-1].statuses.keys() - {303}:
+                problems.append(f"profiled logins not all accepted: {profiles[-1].statuses}")
+        profile = profiles[0] if profiles else None
+        # Verification and the app's CPU without a profiler, the codes taking turns.
+        timings: dict[str | None, list[dict[str, float]]] = {source: [] for source in sources}
+        rounds = args.timing_rounds if args.profile_logins else 0
+        for turn in range(rounds):
+            for number, source in enumerate(sources):
+                index = len(sources) + 1 + turn * len(sources) + number
+                log(f"timing without a profiler, round {turn + 1} of {rounds} ...")
+                timing_db = folder / f"timing{index}.db"
+                SQLiteAccountStore(timing_db).save(account)
+                job = {
+                    "settings": {
+                        **settings,
+                        "database": str(timing_db),
+                        "redis_url": f"redis://127.0.0.1:{redis_port}/{index}",
+                    },
+                    "forms": [form for _, form in signed["profile"]][:1000],
+                    "concurrency": max(1, args.connections // args.workers),
+                    "metadata": metadata.decode(),
+                    "offload": args.offload,
+                }
+                timings[source].append(timing_elsewhere(folder, str(index), source, job))
 
         report = render(
+            load_before=load_before,
             args=args,
             command=command,
             deployment=deployment,
@@ -1002,6 +1259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             redis_keys=redis_keys,
             problems=problems,
             profile=profile,
+            profiles=profiles,
+            timings=timings,
         )
         print(report)
         output = args.output or folder / "load.md"  # a smoke run leaves results/ alone
@@ -1110,6 +1369,10 @@ def render(**r: Any) -> str:
         "pre-encoded requests; of every 20 requests 18 are distinct valid responses for "
         "distinct emails, 1 a replay of an accepted one, 1 a forgery.",
         "",
+        f"Load average (1, 5, 15 min) at the start: {_load(r['load_before'])}; at the end: "
+        f"{_load(os.getloadavg())}.",
+        "",
+        *_against_verification(args, phases, r["profiles"], r["timings"]),
         f"## Results: offload `{main_phase.offload}`",
         "",
         f"`--offload {main_phase.offload}`: {_OFFLOAD_NOTES.get(main_phase.offload, '')}.",
@@ -1117,9 +1380,14 @@ def render(**r: Any) -> str:
         table(["metric", "value"], _phase_rows(main_phase)),
     ]
     for phase in phases[1:]:
+        title = (
+            f"### Baseline: samljit from `{phase.source}`, same server and offload otherwise"
+            if phase.source
+            else f"### Comparison: offload `{phase.offload}`, same server otherwise"
+        )
         out += [
             "",
-            f"### Comparison: offload `{phase.offload}`, same server otherwise",
+            title,
             "",
             f"`--offload {phase.offload}`: {_OFFLOAD_NOTES.get(phase.offload, '')}.",
             "",
@@ -1164,8 +1432,8 @@ def render(**r: Any) -> str:
             "concurrent tasks on one uvloop loop in this process: uvicorn's HTTP parsing and "
             "socket work are not in it. CPU per login without a profiler (this process, every "
             "thread), by where the default executor runs the work that AsyncLoginService and "
-            "`in_thread` hand to `asyncio.to_thread` (4 hand-offs per login: account, "
-            "verification, user lookup, user create), on 1 core (the process pinned, as a "
+            f"`in_thread` hand to it ({profile.hand_offs:.0f} hand-offs per login, see the first "
+            "section), on 1 core (the process pinned, as a "
             "worker is on a saturated machine) and on 2 (its threads free to land on either "
             "core, where a GIL hand-off between them costs more, the more so when other "
             "processes compete: compare the server runs above):",
@@ -1242,6 +1510,123 @@ _OFFLOAD_NOTES = {
     "inline": "an executor that runs each call at once on the loop thread: no threads (a "
     "SQLite lock wait then stalls the loop)",
 }
+
+
+def _load(averages: Sequence[float]) -> str:
+    return " / ".join(f"{value:.2f}" for value in averages)
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else float("nan")
+
+
+def _against_verification(
+    args: Any,
+    phases: list[Phase],
+    profiles: list[Profile],
+    timings: dict[str | None, list[dict[str, float]]],
+) -> list[str]:
+    """The headline: server CPU per verified login against the verification CPU per login
+    of the same code in the same run, and the profile summary by part."""
+    rows = []
+    sources = list(dict.fromkeys(p.source for p in phases if p.offload == args.offload))
+    for number, source in enumerate(sources):
+        mine = [p for p in phases if p.offload == args.offload and p.source == source]
+        logins = sum(p.logins for p in mine)
+        cpu_ms = sum(p.server_cpu for p in mine) * 1000 / max(1, logins)
+        rate = logins / sum(p.wall for p in mine)
+        profile = profiles[number] if number < len(profiles) else None
+        timed = timings.get(source, [])
+        verify = _median([t["verify_ms"] for t in timed])
+        ratio = cpu_ms / verify
+        verdict = "" if ratio != ratio else (" ok" if ratio <= 2.0 else " MISS")
+        in_process = (
+            f"{_median([t['app_ms'] for t in timed]):.3f} / "
+            f"{_median([t['app_ms_free'] for t in timed]):.3f} ms"
+            if timed
+            else ""
+        )
+        rows.append(
+            [
+                mine[0].label + (f" (`{source}`)" if source else ""),
+                f"{rate:,.0f}",
+                f"{cpu_ms:.3f} ms",
+                f"{verify:.3f} ms",
+                f"{ratio:.2f}x{verdict}",
+                f"{profile.hand_offs:.2f}" if profile is not None else "",
+                in_process,
+                f"{sum(p.others_cpu for p in mine):.1f} s",
+            ]
+        )
+    out = [
+        "## Server CPU per login against verification",
+        "",
+        "Server CPU per verified login: the uvicorn workers' CPU over the timed phase (every "
+        "request: valid, replays, forgeries) divided by the logins accepted. Verification CPU "
+        "per login, in this run, on responses of the same kind: `samljit.verify_response_xml` "
+        "on the decoded XML (parse, signature, every SAML check, extraction), no stores, no "
+        "web stack, in a process of the same code pinned to one core (the median of 5 rounds "
+        "of 300, then the median over `--timing-rounds` such processes, the codes taking "
+        "turns). Target: the ratio at most 2x. Thread hand-offs per login: calls of the "
+        "one-thread executor's `submit` in the in-process profile run (offload `thread`). "
+        "In-process app CPU per login: the same app driven through ASGI without a profiler "
+        "in those processes (500 logins pinned to one core, 500 free on two; medians over "
+        "the rounds). With `--baseline` the timed phases of the two codes take turns "
+        "(`--alternate`), and each row sums its phases.",
+        "",
+        table(
+            [
+                "code",
+                "verified logins/s",
+                "server CPU per verified login",
+                "verification CPU per login",
+                "ratio",
+                "thread hand-offs per login",
+                "in-process app CPU per login, 1 core / 2 cores",
+                "CPU used by other processes meanwhile",
+            ],
+            rows,
+        ),
+        "",
+    ]
+    if profiles:
+        header = ["part of a login"]
+        for profile in profiles:
+            name = "baseline" if profile.source != profiles[0].source else "this tree"
+            header += [f"{name}: share", f"≈ ms without profiler ({name})"]
+        table_rows = []
+        for index, label in enumerate(PARTS):
+            row = [label]
+            for profile in profiles:
+                app_ms = profile.by_offload.get(profile.offload, float("nan"))
+                share = profile.parts[index][1] / profile.total_ms if profile.parts else 0.0
+                row += [f"{share:.0%}", f"{share * app_ms:.3f}"]
+            table_rows.append(row)
+        table_rows.append(
+            ["**total** (app CPU per login, in-process, 1 core)"]
+            + [
+                cell
+                for profile in profiles
+                for cell in ("100%", f"{profile.by_offload.get(profile.offload, 0.0):.3f}")
+            ]
+        )
+        out += [
+            "Where a login's CPU goes, by part: the same app in-process under yappi (see the "
+            "last section), each part's share of the profiled CPU, and that share of the CPU "
+            "per login measured without the profiler. Verification: the peek and "
+            "`verify_response_xml` subtrees; Redis replay check: `AsyncRedisReplayCache.add`; "
+            "account configuration: `SQLiteAccountStore.get` and `.config_version`; form "
+            "parsing: reading and "
+            "decoding the POST body; thread hand-offs: own time in threading, "
+            "concurrent.futures, queue, asyncio's futures and executor code and samljit's "
+            "flow runner; FastAPI / Starlette: own time in starlette, fastapi, anyio, "
+            "itsdangerous; other: the rest (event loop, logging, JSON, the rest of samljit).",
+            "",
+            table(header, table_rows),
+            "",
+        ]
+    return out
 
 
 def _counts(counter: Counter[Any]) -> str:

@@ -146,7 +146,12 @@ def test_async_login_service_offers_login_services_methods_each_as_a_coroutine()
     assert public(AsyncLoginService) == public(LoginService)
     for name in public(LoginService):
         assert inspect.iscoroutinefunction(getattr(AsyncLoginService, name)), name
-    assert inspect.signature(AsyncLoginService) == inspect.signature(LoginService)
+    # The same constructor, and where the worker-thread steps run.
+    async_parameters = dict(inspect.signature(AsyncLoginService).parameters)
+    executor = async_parameters.pop("executor")
+    assert executor.kind is inspect.Parameter.KEYWORD_ONLY
+    assert executor.default is None
+    assert async_parameters == dict(inspect.signature(LoginService).parameters)
 
 
 # --- CPU-bound work runs off the event loop ---------------------------------------------------

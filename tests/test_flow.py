@@ -4,13 +4,15 @@ once as a generator of steps, run by a sync and an async driver."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from samljit import AsyncLoginService, ConfigError, LoginService, MemoryReplayCache
+from samljit import AsyncLoginService, ConfigError, LoginService, MemoryReplayCache, in_thread
 from samljit._flow import Call, Compute, Flow, check_plugged, compute, ports, run_async, run_sync
 
 
@@ -99,6 +101,96 @@ def test_compute_runs_on_a_worker_thread_in_the_async_driver_only() -> None:
 
     assert run_sync(where()) == threading.get_ident()
     assert asyncio.run(run_async(where())) != threading.get_ident()
+
+
+class Counting(ThreadPoolExecutor):
+    """One worker thread; counts the hand-offs (calls of ``submit``)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.hand_offs = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.hand_offs += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_consecutive_thread_bound_steps_run_in_one_hand_off_and_a_loop_call_ends_it() -> None:
+    def get_ident_of_store() -> int:
+        return threading.get_ident()
+
+    blocking = in_thread(type("Store", (), {"where": staticmethod(get_ident_of_store)})())
+    steps: list[Call | Compute] = [
+        Compute(threading.get_ident),
+        Call("store.where", blocking.where),
+        Compute(threading.get_ident),
+        Call("port", threading.get_ident),  # a sync port: on the loop
+        Compute(threading.get_ident),
+    ]
+
+    async def main(executor: Counting) -> tuple[list[object], int]:
+        return await run_async(watched(steps, []), executor=executor), threading.get_ident()
+
+    with Counting() as executor:
+        ran_on, loop = asyncio.run(main(executor))
+    assert executor.hand_offs == 2
+    worker = ran_on[0]
+    assert worker != loop
+    assert ran_on == [worker, worker, worker, loop, worker]
+
+
+def test_the_flows_code_between_thread_bound_steps_runs_on_the_worker_thread() -> None:
+    def flow() -> Flow[tuple[int, int]]:
+        yield from compute(len, "")
+        between = threading.get_ident()  # e.g. mapping claims after verification
+        yield from compute(len, "")
+        return between, threading.get_ident()
+
+    async def main() -> tuple[tuple[int, int], int]:
+        return await run_async(flow()), threading.get_ident()
+
+    (between, after), loop = asyncio.run(main())
+    assert between != loop
+    assert after == between  # the flow ended in the hand-off: its result came back from it
+
+
+def test_thread_bound_steps_see_the_callers_context_variables() -> None:
+    request: contextvars.ContextVar[str] = contextvars.ContextVar("request")
+
+    async def main() -> str:
+        request.set("POST /sso/acme/acs")
+        return await run_async(compute(request.get))
+
+    assert asyncio.run(main()) == "POST /sso/acme/acs"
+
+
+def test_a_cancellation_during_a_hand_off_closes_the_flow_after_its_step_and_runs_no_more() -> None:
+    closed: list[bool] = []
+    ran: list[str] = []
+    in_step = threading.Event()
+    release = threading.Event()
+
+    def slow() -> None:
+        in_step.set()
+        release.wait(timeout=5)
+        ran.append("slow")
+
+    flow = watched([Compute(slow), Compute(ran.append, ("next",))], closed)
+
+    async def main(executor: Counting) -> None:
+        task = asyncio.create_task(run_async(flow, executor=executor))
+        await asyncio.to_thread(in_step.wait, 5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert closed == []  # the worker thread is inside the flow's step: not yet
+        release.set()
+
+    with Counting() as executor:
+        asyncio.run(main(executor))
+    # Leaving the executor waited for its thread: the step returned, the flow was closed.
+    assert ran == ["slow"]
+    assert closed == [True]
 
 
 def test_the_ports_are_read_from_the_protocols_the_constructor_names() -> None:

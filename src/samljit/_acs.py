@@ -33,7 +33,7 @@ def complete_login(
     try:
         result = yield from _complete(ctx, form, account_id, in_response_to, now, seen)
     except SamlError as exc:
-        emit(
+        yield from emit(
             ctx,
             AuditEvent(
                 name="login_rejected",
@@ -46,7 +46,7 @@ def complete_login(
         )
         raise
     if result.outcome.action != "unchanged":
-        emit(
+        yield from emit(
             ctx,
             AuditEvent(
                 name=f"user_{result.outcome.action}",
@@ -56,7 +56,7 @@ def complete_login(
                 changes=result.outcome.changes,
             ),
         )
-    emit(
+    yield from emit(
         ctx,
         AuditEvent(
             name="login_succeeded", at=now, account_id=result.account_id, email=result.user.email

@@ -15,7 +15,7 @@ from ._accounts import AccountConfig
 from ._claims import ADDRESS_NAME_ID_FORMATS, Identity, normalize_email
 from ._config import RESPONSE_LIMITS, Limits
 from ._context import Context, account, awaited, domain_owner, identity_provider
-from ._flow import Flow, compute
+from ._flow import Call, Flow, compute
 from ._models import Assertion
 from ._peek import PeekedResponse, peek_response
 from ._ports import Requests, add_replay_key, consume_request, get_request, get_user
@@ -237,8 +237,9 @@ def _pending_request(
     return pending
 
 
-def emit(ctx: Context, event: AuditEvent) -> None:
-    """Log ``event`` on the ``samljit.audit`` logger and hand it to the app's audit hook."""
+def emit(ctx: Context, event: AuditEvent) -> Flow[None]:
+    """Log ``event`` on the ``samljit.audit`` logger and hand it to the app's audit hook (a
+    port like the stores: called on the event loop's thread in the async service)."""
     level = logging.WARNING if event.name.endswith("_rejected") else logging.INFO
     audit_log.log(
         level,
@@ -252,7 +253,7 @@ def emit(ctx: Context, event: AuditEvent) -> None:
         extra={"samljit_event": event},
     )
     if ctx.audit is not None:
-        ctx.audit(event)
+        yield Call("audit", ctx.audit, (event,))
 
 
 # The CPU-bound steps, run through these module-level names (so that a test can watch on

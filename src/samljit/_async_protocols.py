@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -113,10 +113,23 @@ class _InThread:
         async def call(*args: Any, **kwargs: Any) -> Any:
             return await asyncio.to_thread(method, *args, **kwargs)
 
+        # AsyncLoginService runs the method itself on its worker thread, with the steps next
+        # to it, rather than awaiting this coroutine (one hand-off for several steps).
+        setattr(call, _BLOCKING, method)
         return call
 
     def __repr__(self) -> str:
         return f"in_thread({self._target!r})"
+
+
+_BLOCKING = "_samljit_blocking_method"
+
+
+def blocking_method(function: object) -> Callable[..., object] | None:
+    """The blocking method that ``function``, a method of an :func:`in_thread` store, runs
+    on a worker thread; None for any other callable."""
+    method = getattr(function, _BLOCKING, None)
+    return method if callable(method) else None
 
 
 def in_thread(store: object) -> Any:
@@ -124,6 +137,10 @@ def in_thread(store: object) -> Any:
     a blocking (SQL, file) store for :class:`~samljit.AsyncLoginService`, so store I/O
     does not stop the event loop. The store must be usable from several threads (the
     SQLite stores and a SQLAlchemy engine are).
+
+    The service runs these methods on its executor's thread together with the CPU-bound
+    steps next to them (one hand-off to the thread, not one per call); called directly,
+    each coroutine runs its method with :func:`asyncio.to_thread`.
 
     Example::
 

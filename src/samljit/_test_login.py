@@ -45,7 +45,7 @@ def complete_test_login(
     try:
         result = yield from _test(ctx, form, account_id, admin_id, now, seen)
     except SamlError as exc:
-        emit(
+        yield from emit(
             ctx,
             AuditEvent(
                 name="test_login_rejected",
@@ -58,7 +58,7 @@ def complete_test_login(
             ),
         )
         raise
-    emit(
+    yield from emit(
         ctx,
         AuditEvent(
             name="test_login_completed",

@@ -160,6 +160,30 @@ def test_the_first_posted_value_of_a_field_is_the_one_read(site: Site, client: C
     assert response.status_code == 303
 
 
+def test_an_urlencoded_post_hands_the_service_only_the_saml_fields(
+    site: Site, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As an IdP's auto-submitting form posts it; other fields are not even decoded."""
+    service = get_service()
+    forms: list[dict[str, str]] = []
+    complete_login = service.complete_login
+
+    def recorded(form: Any, **options: Any) -> Any:
+        forms.append(dict(form))
+        return complete_login(form, **options)
+
+    monkeypatch.setattr(service, "complete_login", recorded)
+    form_value = site.respond().form_value
+    fields = {"SAMLResponse": form_value, "RelayState": "/", "padding": "x%20" * 100}
+    response = client.post(
+        "/sso/acme/acs",
+        urllib.parse.urlencode(fields),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 303
+    assert forms == [{"SAMLResponse": form_value, "RelayState": "/"}]
+
+
 def test_the_acs_takes_only_post(site: Site, client: Client) -> None:
     assert client.get("/sso/acme/acs").status_code == 405
 

@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from ..errors import InputError
+from ._form_fields import form_fields
 
-__all__ = ["MAX_FORM_BYTES", "TooLarge", "admin_form", "bounded_body", "form"]
+__all__ = ["MAX_FORM_BYTES", "TooLarge", "admin_form", "bounded_body", "form", "saml_form"]
 
 MAX_FORM_BYTES = 2 * 1024 * 1024
 """The largest POST body read (a SAMLResponse is limited to far less by SPConfig.limits)."""
@@ -58,13 +59,24 @@ async def admin_form(request: Request, limit: int) -> tuple[dict[str, str], dict
     return fields, files
 
 
-async def form(request: Request) -> dict[str, str]:
-    """The urlencoded POST body (first value of each field), read with a size bound."""
+async def _body(request: Request) -> str:
     try:
         body = await bounded_body(request, MAX_FORM_BYTES)
     except TooLarge:
         raise InputError(f"the POST body is larger than {MAX_FORM_BYTES} bytes") from None
+    return body.decode("latin-1")
+
+
+async def saml_form(request: Request) -> dict[str, str]:
+    """The SAMLResponse, SAMLRequest and RelayState of the urlencoded POST body, read with a
+    size bound; no other field is decoded."""
+    return form_fields(await _body(request))
+
+
+async def form(request: Request) -> dict[str, str]:
+    """The urlencoded POST body (first value of each field), read with a size bound."""
+    body = await _body(request)
     fields: dict[str, str] = {}
-    for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+    for name, value in parse_qsl(body, keep_blank_values=True):
         fields.setdefault(name, value)
     return fields

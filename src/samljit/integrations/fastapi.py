@@ -55,7 +55,7 @@ from ..errors import ConfigError, SamlError
 from . import _web
 from ._admin import AdminPages, AdminRequest
 from ._admin_test import AdminService
-from ._starlette_bodies import MAX_FORM_BYTES, TooLarge, admin_form
+from ._starlette_bodies import MAX_FORM_BYTES, TooLarge, admin_form, saml_form
 from ._starlette_bodies import form as _form
 from ._starlette_sessions import ServerSessionMiddleware
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
@@ -246,7 +246,7 @@ class SamlSso:
         pages."""
         account_id = request.path_params["account_id"]
         try:
-            form = await _form(request)
+            form = await saml_form(request)
         except SamlError as exc:
             return _web.failure(exc, step="acs", account_id=account_id)
         try:
@@ -273,7 +273,7 @@ class SamlSso:
             if request.method == "GET":
                 result = await self.service.handle_logout(account_id, query=request.url.query)
             else:
-                form = await _form(request)
+                form = await saml_form(request)
                 result = await self.service.handle_logout(account_id, form=form)
         except SamlError as exc:
             return _web.failure(exc, step="slo", account_id=account_id)

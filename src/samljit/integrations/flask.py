@@ -65,6 +65,7 @@ from .._service import LoginService
 from ..errors import ConfigError, SamlError
 from . import _jinja, _web
 from ._admin import AdminPages, AdminRequest
+from ._form_fields import saml_post
 from ._web import CurrentSessionRevoker, WebResponse, sp_config
 from .sessions import MemorySessionStore, SessionStore
 
@@ -205,7 +206,7 @@ class SamlSso:
         """The Assertion Consumer Service (``POST /sso/{account}/acs``); CSRF-exempt, signed
         instead. A response to an administrator's Test connection is posted on to the admin
         pages."""
-        form = request.form.to_dict()
+        form = saml_post(request.mimetype, request.get_data, lambda: request.form.to_dict())
         try:
             result = self.service.complete_login(form, account_id=account_id)
         except SamlError as exc:
@@ -235,7 +236,8 @@ class SamlSso:
                 query = request.query_string.decode("latin-1")
                 result = self.service.handle_logout(account_id, query=query)
             else:
-                result = self.service.handle_logout(account_id, form=request.form.to_dict())
+                form = saml_post(request.mimetype, request.get_data, lambda: request.form.to_dict())
+                result = self.service.handle_logout(account_id, form=form)
         except SamlError as exc:
             return _respond(_web.failure(exc, step="slo", account_id=account_id))
         return _respond(_web.after_logout(result))

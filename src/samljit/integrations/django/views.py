@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ..._service import LoginService
 from ...errors import SamlError
 from .. import _web
+from .._form_fields import saml_post
 from .._web import WebResponse
 from ._settings import SettingObject
 from .sessions import _request
@@ -78,6 +79,12 @@ def _form(request: HttpRequest) -> dict[str, str]:
     return {name: values[0] for name, values in request.POST.lists() if values}
 
 
+def _saml_form(request: HttpRequest) -> dict[str, str]:
+    """The SAMLResponse, SAMLRequest and RelayState POSTed (no other field is decoded); the
+    body is bounded by ``DATA_UPLOAD_MAX_MEMORY_SIZE``, as for ``request.POST``."""
+    return saml_post(request.content_type or "", lambda: request.body, lambda: _form(request))
+
+
 def _csrf_field(request: HttpRequest) -> str:
     token = html.escape(get_token(request))
     return f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
@@ -119,7 +126,7 @@ def acs(request: HttpRequest, account_id: str) -> WebResponse:
     """The Assertion Consumer Service: CSRF-exempt, the response's signature protects it
     (and the IdP's cross-site POST carries no CSRF cookie). A response to an administrator's
     Test connection is posted on to the admin pages (with ``SAMLJIT_ADMIN``)."""
-    form = _form(request)
+    form = _saml_form(request)
     try:
         result = get_service().complete_login(form, account_id=account_id)
     except SamlError as exc:
@@ -154,7 +161,7 @@ def slo(request: HttpRequest, account_id: str) -> WebResponse:
             query = request.META.get("QUERY_STRING", "")
             result = get_service().handle_logout(account_id, query=query)
         else:
-            result = get_service().handle_logout(account_id, form=_form(request))
+            result = get_service().handle_logout(account_id, form=_saml_form(request))
     except SamlError as exc:
         return _web.failure(exc, step="slo", account_id=account_id)
     return _web.after_logout(result)
