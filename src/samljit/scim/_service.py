@@ -277,18 +277,27 @@ class ScimService:
             raise _not_allowed(method, "GET, PUT, PATCH, DELETE")
         return self._ok(dump(self._user(call, entry), Context.RESOURCE_QUERY_RESPONSE, parameters))
 
-    def _user(self, call: _Call, entry: Any) -> Any:
-        groups = self._users.groups_of(call.account_id, entry.user.user_id)
+    def _user(self, call: _Call, entry: Any, groups: list[Any] | None = None) -> Any:
+        if groups is None:
+            groups = self._users.groups_of(call.account_id, entry.user.user_id)
         return user_model(entry, groups, call.base)
 
     def _list_users(self, call: _Call, parameters: Any) -> ScimResponse:
         start, count = self._page(call.request.query)
         text = call.request.query.get("filter")
         candidates = self._users.candidates(call, text)
-        models = [self._user(call, e) for e in candidates]
-        if text:
-            matcher = _filter(UserModel, text)
-            models = [m for m in models if matcher.match(m)]
+        # The account's groups read once for the whole list, not once per user.
+        groups = list(self.directory.groups(call.account_id))
+
+        def model(entry: Any) -> Any:
+            mine = [g for g in groups if entry.user.user_id in g.members]
+            return self._user(call, entry, mine)
+
+        if not text:  # no filter: only the page's users are built
+            page = [model(e) for e in candidates[start - 1 : start - 1 + count]]
+            return self._ok(list_document(page, len(candidates), start, UserModel, parameters))
+        matcher = _filter(UserModel, text)
+        models = [m for m in map(model, candidates) if matcher.match(m)]
         page = models[start - 1 : start - 1 + count]
         return self._ok(list_document(page, len(models), start, UserModel, parameters))
 
