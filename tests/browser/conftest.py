@@ -35,7 +35,6 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from ..e2e.ssp import SimpleSAMLphp, make_key_pair, start, stop_process, wait_until_serving
@@ -68,6 +67,27 @@ WAIT_TIMEOUT = 15.0
 """Seconds a test waits for a page to arrive after a click (redirects, auto-posted forms)."""
 _NAVIGATING = (NoSuchElementException, StaleElementReferenceException)
 """What reading a page may raise while the browser leaves it: wait on."""
+_GONE = "does not belong to the document"
+"""How ChromeDriver sometimes says an element's page was replaced, instead of raising
+StaleElementReferenceException ("unhandled inspector error")."""
+
+
+def _left(page: WebElement) -> Callable[[WebDriver], bool]:
+    """The wait condition "the browser has left ``page``": Selenium's ``staleness_of``, which
+    also counts ChromeDriver's other way of saying the element is gone."""
+
+    def left(driver: WebDriver) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if _GONE in str(exc):
+                return True
+            raise
+        return False
+
+    return left
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -198,7 +218,7 @@ class Browser:
         replaced under the element) is tried again on the element found anew.
         """
         page = self.driver.find_element(By.TAG_NAME, "html")
-        left = expected_conditions.staleness_of(page)
+        left = _left(page)
         for attempt in range(3):
             element = self.find(target) if isinstance(target, str) else target
             try:
@@ -211,7 +231,7 @@ class Browser:
                 except TimeoutException:
                     if isinstance(target, str) and attempt < 2:
                         page = self.driver.find_element(By.TAG_NAME, "html")
-                        left = expected_conditions.staleness_of(page)
+                        left = _left(page)
                         continue
                     raise exc from None
                 return
