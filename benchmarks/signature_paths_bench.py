@@ -3,7 +3,7 @@
 The same freshly signed responses as ``verify_bench.py`` (its built-in Okta-shaped IdP, shapes
 a, b and c) go through ``samljit.verify_response`` twice per round, interleaved: as shipped (the
 lean path: lxml c14n and cryptography for the shapes real IdPs send) and with every signature
-sent to signxml (``lean_shape`` answering None, which is how samljit verified before the lean
+sent to signxml (``lean_signature`` answering None, which is how samljit verified before the lean
 path). Medians in microseconds; the ratio is lean / signxml-only.
 
     .venv/bin/python benchmarks/signature_paths_bench.py            # 15 rounds
@@ -27,14 +27,14 @@ from samljit import _signature
 
 def signxml_only(call: Callable[[], Any]) -> Callable[[], Any]:
     """``call`` with every signature sent to signxml."""
-    original = _signature.lean_shape
+    original = _signature.lean_signature
 
     def wrapped() -> Any:
-        _signature.lean_shape = lambda signed, signature: None
+        _signature.lean_signature = lambda signed, signature, allow_sha1: None
         try:
             return call()
         finally:
-            _signature.lean_shape = original
+            _signature.lean_signature = original
 
     return wrapped
 

@@ -21,7 +21,7 @@ from lxml import etree
 
 import samljit
 from samljit import _metadata_document, _response, logout
-from samljit._lean_signature import lean_shape
+from samljit._lean_signature import lean_signature
 from samljit._signature import Verified, verify_enveloped
 from samljit._signed_info import check_signed_info
 
@@ -46,16 +46,19 @@ def _error(outcome: Exception) -> tuple[Any, ...]:
 
 
 def is_lean(args: dict[str, Any]) -> bool:
-    try:
-        check_signed_info(
-            args["signature"],
-            args["signed"].get("ID"),
-            allow_sha1=args["allow_sha1"],
-            what=args["what"],
-        )
-    except samljit.SamlError:
+    """Whether the lean path takes this signature; one it takes must pass check_signed_info
+    (which the lean path does not run) with the same signature method."""
+    found = lean_signature(args["signed"], args["signature"], allow_sha1=args["allow_sha1"])
+    if found is None:
         return False
-    return lean_shape(args["signed"], args["signature"]) is not None
+    method = check_signed_info(
+        args["signature"],
+        args["signed"].get("ID"),
+        allow_sha1=args["allow_sha1"],
+        what=args["what"],
+    )
+    assert method == found.method
+    return True
 
 
 def differ(

@@ -10,6 +10,7 @@ import pytest
 from lxml import etree
 
 import samljit
+from samljit import _schema
 from samljit._xml import NS_DS, NS_SAML, NS_SAMLP, qname
 from samljit.testing import IssuedResponse
 
@@ -212,3 +213,34 @@ def test_the_response_version_must_be_2_0(
     with pytest.raises(samljit.SamlError) as caught:
         verify(issued.form_value)
     assert caught.value.code == "malformed_response"
+
+
+@pytest.mark.parametrize("edit", ASSERTION_EDITS.values(), ids=ASSERTION_EDITS.keys())
+def test_the_one_boolean_over_the_repeatable_parts_finds_what_its_branches_find(
+    issue: Issue, edit: Edit
+) -> None:
+    """``_ANY_MISPLACED`` (one predicate per parent type) decides; ``_MISPLACED`` (one branch
+    per rule) only names what it found. They agree on every edit, and on an untouched assertion."""
+    for chosen in (edit, lambda assertion: None):
+        response = etree.fromstring(issue(attributes={"role": ["x"]}, edit_assertion=chosen).xml)
+        assertion = response.find(_a("Assertion"))
+        assert assertion is not None
+        found = _schema._MISPLACED(assertion)
+        assert isinstance(found, list)
+        assert _schema._ANY_MISPLACED(assertion) is bool(found)
+
+
+def test_a_refused_shape_stays_refused_and_the_remembered_verdicts_stay_few(
+    issue: Issue, verify: Verify
+) -> None:
+    issued = issue(attributes={"role": ["x"]}, edit_assertion=ASSERTION_EDITS["a second Subject"])
+    for _ in range(2):  # the second time from the remembered verdict
+        with pytest.raises(samljit.MalformedResponse):
+            verify(issued.form_value)
+    issuer = _a("Issuer")
+    for n in range(_schema._MOST_VERDICTS + 10):
+        assert _schema._verdict(issuer, (f"{{urn:x}}e{n}",)) is None
+    many = tuple(_a("Issuer") for _ in range(_schema._MOST_CACHED_CHILDREN + 1))
+    assert _schema._verdict(_a("Assertion"), many) is None
+    assert 0 < len(_schema._VERDICTS) <= _schema._MOST_VERDICTS
+    assert all(len(tags) <= _schema._MOST_CACHED_CHILDREN for _, tags in _schema._VERDICTS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 from cryptography import x509
@@ -45,3 +46,10 @@ def fingerprint(certificate: x509.Certificate) -> str:
     can send, would make a cache keyed by them grow by their size.
     """
     return certificate.fingerprint(hashes.SHA256()).hex()
+
+
+@functools.lru_cache(maxsize=64)
+def pinned_fingerprint(certificate: x509.Certificate) -> str:
+    """:func:`fingerprint` of a certificate from IdP metadata, which every login reads again:
+    cached, for a few dozen certificates. Never for a certificate a message carries."""
+    return fingerprint(certificate)

@@ -6,9 +6,10 @@ Reference to the signed element, exclusive canonicalization, the allow-listed al
 of that is needed: SignedInfo is canonicalized where it stands, its signature is checked with
 ``cryptography``, and only then is one private copy of the element digested.
 
-It runs after ``check_signed_info`` (the exact shape, the allowed algorithms, a bounded
-PrefixList) and only when :func:`lean_shape` says the signature is one it handles exactly as
-the signxml path does; anything else goes to signxml. It raises signxml's exception types, with
+It runs only when :func:`lean_signature` finds the signature spelt exactly as IdPs send it
+(a shape ``check_signed_info`` accepts, which the lean path therefore need not run), so that it
+handles it exactly as the signxml path does; anything else goes to ``check_signed_info`` and
+signxml. It raises signxml's exception types, with
 signxml's messages, so that ``verify_enveloped`` turns both paths' failures into the same
 errors. ``tests/test_signature_differential.py`` runs both paths on every corpus and on
 mutants and fails on any difference (docs/security.md).
@@ -24,6 +25,7 @@ import re
 import threading
 from base64 import b64decode
 from dataclasses import dataclass
+from typing import Literal
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as BadSignature
@@ -35,10 +37,17 @@ from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature
 
-from ._signed_info import _ENVELOPED, _EXCLUSIVE_URIS, _SIGNATURE
+from ._signed_info import (
+    _DIGEST_URIS,
+    _ENVELOPED,
+    _EXCLUSIVE_URIS,
+    _METHOD_URIS,
+    _SIGNATURE,
+    MAX_INCLUSIVE_PREFIXES,
+)
 from ._xml import NS_DS, NS_EXC_C14N, qname
 
-__all__ = ["LeanShape", "LeanVerifier", "lean_shape", "remove_keeping_tail"]
+__all__ = ["LeanShape", "LeanSignature", "LeanVerifier", "lean_signature", "remove_keeping_tail"]
 
 _WITH_COMMENTS = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
 _PKCS1, _PSS, _ECDSA = "pkcs1", "pss", "ecdsa"
@@ -88,64 +97,119 @@ class LeanShape:
     reference_prefixes: tuple[str, ...] | None
 
 
-def lean_shape(signed: etree._Element, signature: etree._Element) -> LeanShape | None:
-    """The shape of ``signature`` if the lean path verifies it exactly as signxml would, else
-    None (signxml's path). Call after ``check_signed_info``; costs no crypto and no copy.
+@dataclass(frozen=True, slots=True)
+class LeanSignature:
+    """A signature of the lean shape, its parts found once by :func:`lean_signature`."""
 
-    The lean shape: the SignedInfo canonicalization and the one Reference's transforms are
-    exclusive c14n (the Reference's after enveloped-signature, as IdPs write them), any
-    PrefixList is spelt plainly, SignedInfo holds no comment or processing instruction (signxml
-    reads the Reference from the canonical SignedInfo, which may drop them), and no text but
-    whitespace (spaces, tabs, line feeds) follows the Signature, or the signed element when a
-    PrefixList makes signxml re-read it (signxml re-parses both serialised with what follows
-    them, which other text breaks).
+    shape: LeanShape
+    signed_info: etree._Element
+    signature_value: str
+    method: str
+    digest: str
+    digest_value: str
+
+
+_LEAN_METHODS = {sha1: _METHOD_URIS[sha1] & _SIGNATURES.keys() for sha1 in (False, True)}
+_LEAN_DIGESTS = {sha1: _DIGEST_URIS[sha1] & _DIGESTS.keys() for sha1 in (False, True)}
+_SIGNATURE_CHILDREN = (
+    (_SIGNED_INFO, _SIGNATURE_VALUE),
+    (_SIGNED_INFO, _SIGNATURE_VALUE, qname(NS_DS, "KeyInfo")),
+)
+_SIGNED_INFO_CHILDREN = [_C14N_METHOD, _SIGNATURE_METHOD, _REFERENCE]
+_REFERENCE_CHILDREN = [_TRANSFORMS, _DIGEST_METHOD, _DIGEST_VALUE]
+_TRANSFORM_PAIR = [qname(NS_DS, "Transform")] * 2
+
+
+def lean_signature(
+    signed: etree._Element, signature: etree._Element, *, allow_sha1: bool
+) -> LeanSignature | None:
+    """``signature``'s parts if the lean path verifies it exactly as signxml would, else None
+    (``check_signed_info``, then signxml). Costs no crypto and no copy.
+
+    The lean shape is the one real IdPs send, spelt exactly: the schema's elements and nothing
+    else (no comment, no processing instruction, no Object, no second anything), the allowed
+    algorithms, one Reference to the signed element's ID whose transforms are enveloped-
+    signature then exclusive c14n, exclusive c14n for SignedInfo, any PrefixList spelt plainly
+    and naming at most MAX_INCLUSIVE_PREFIXES prefixes, and no text but whitespace (spaces, tabs,
+    line feeds) after the Signature, or after the signed element when a PrefixList makes signxml
+    re-read it (signxml re-parses both serialised with what follows them, which other text
+    breaks). Every signature accepted here passes ``check_signed_info``: the differential test
+    checks that too.
     """
-    if (signature.tail or "").strip(_TAIL_SPACE):
+    children = list(signature)
+    if tuple(child.tag for child in children) not in _SIGNATURE_CHILDREN:
         return None
-    signed_info = signature.find(_SIGNED_INFO)
-    assert signed_info is not None  # check_signed_info made sure
-    if next(signed_info.iter(etree.Comment, etree.PI), None) is not None:
+    signed_info, value = children[0], children[1]
+    text = value.text
+    if len(value) or not text or not text.strip():
         return None
-    method = signed_info.find(_C14N_METHOD)
-    reference = signed_info.find(_REFERENCE)
-    assert method is not None
-    assert reference is not None
-    transforms = reference.find(_TRANSFORMS)
-    if method.get("Algorithm") not in _EXCLUSIVE_URIS or transforms is None or len(transforms) != 2:
+    parts = list(signed_info)
+    if [part.tag for part in parts] != _SIGNED_INFO_CHILDREN:
         return None
-    signature_method = signed_info.find(_SIGNATURE_METHOD)
-    digest_method = reference.find(_DIGEST_METHOD)
+    c14n, method, reference = parts
+    element_id = signed.get("ID")
     if (
-        signature_method is None
-        or signature_method.get("Algorithm") not in _SIGNATURES
-        or digest_method is None
-        or digest_method.get("Algorithm") not in _DIGESTS
+        len(method)
+        or method.get("Algorithm") not in _LEAN_METHODS[allow_sha1]
+        or not element_id
+        or reference.get("URI") != f"#{element_id}"
     ):
-        return None  # an algorithm allowed one day but not written here yet
-    enveloped, c14n = transforms
-    if enveloped.get("Algorithm") != _ENVELOPED or c14n.get("Algorithm") not in _EXCLUSIVE_URIS:
         return None
-    lists = (_prefix_list(method), _prefix_list(c14n))
-    if any(value is not None and not _PREFIX_LIST.fullmatch(value) for value in lists):
+    parts = list(reference)
+    if [part.tag for part in parts] != _REFERENCE_CHILDREN:
         return None
-    signed_info_prefixes, reference_prefixes = (
-        None if value is None else tuple(value.split(" ")) for value in lists
-    )
-    if reference_prefixes and (signed.tail or "").strip(_TAIL_SPACE):
+    transforms, digest_method, digest_value = parts
+    digest = digest_method.get("Algorithm")
+    if len(digest_method) or len(digest_value) or digest not in _LEAN_DIGESTS[allow_sha1]:
         return None
-    return LeanShape(
-        signed_info_comments=method.get("Algorithm") == _WITH_COMMENTS,
-        signed_info_prefixes=signed_info_prefixes,
-        reference_comments=c14n.get("Algorithm") == _WITH_COMMENTS,
-        reference_prefixes=reference_prefixes,
+    if not digest_value.text:
+        return None
+    pair = list(transforms)
+    if [transform.tag for transform in pair] != _TRANSFORM_PAIR:
+        return None
+    enveloped, transform = pair
+    if len(enveloped) or enveloped.get("Algorithm") != _ENVELOPED:
+        return None
+    signed_info_prefixes, reference_prefixes = _exclusive(c14n), _exclusive(transform)
+    if signed_info_prefixes is False or reference_prefixes is False:
+        return None
+    tails = (signature.tail, signed.tail if reference_prefixes else None)
+    if any(tail and tail.strip(_TAIL_SPACE) for tail in tails):
+        return None
+    return LeanSignature(
+        shape=LeanShape(
+            signed_info_comments=c14n.get("Algorithm") == _WITH_COMMENTS,
+            signed_info_prefixes=signed_info_prefixes,
+            reference_comments=transform.get("Algorithm") == _WITH_COMMENTS,
+            reference_prefixes=reference_prefixes,
+        ),
+        signed_info=signed_info,
+        signature_value=text,
+        method=str(method.get("Algorithm")),
+        digest=str(digest),
+        digest_value=digest_value.text,
     )
 
 
-def _prefix_list(method: etree._Element) -> str | None:
-    """The PrefixList of a c14n method's or transform's InclusiveNamespaces, as signxml reads
-    it (``ec:InclusiveNamespaces[@PrefixList]``)."""
-    found = method.find(_INCLUSIVE_NAMESPACES)
-    return None if found is None else found.get("PrefixList")
+def _exclusive(method: etree._Element) -> tuple[str, ...] | Literal[False] | None:
+    """The PrefixList of an exclusive c14n method or transform (None without one), or False
+    when it is not exclusive c14n spelt plainly: at most one InclusiveNamespaces, empty."""
+    if method.get("Algorithm") not in _EXCLUSIVE_URIS:
+        return False
+    if not len(method):
+        return None
+    if len(method) > 1:
+        return False
+    inclusive = method[0]
+    if inclusive.tag != _INCLUSIVE_NAMESPACES or len(inclusive):
+        return False
+    value = inclusive.get("PrefixList")
+    if value is None:
+        return None
+    prefixes = tuple(value.split(" "))
+    if not _PREFIX_LIST.fullmatch(value) or len(prefixes) > MAX_INCLUSIVE_PREFIXES:
+        return False
+    return prefixes
 
 
 _local = threading.local()
@@ -191,28 +255,22 @@ class LeanVerifier:
     signature: an unauthenticated sender never gets a digest computed.
     """
 
-    def __init__(self, signed: etree._Element, signature: etree._Element, shape: LeanShape) -> None:
+    def __init__(self, signed: etree._Element, lean: LeanSignature) -> None:
         self._signed = signed
-        self._signature = signature
-        self._shape = shape
-        self._signed_info = signature.find(_SIGNED_INFO)
+        self._lean = lean
         self._prepared: tuple[bytes, bytes] | None = None
 
     def _prepare(self) -> tuple[bytes, bytes]:
         if self._prepared is None:
-            value = self._signature.find(_SIGNATURE_VALUE)
-            assert value is not None
-            assert self._signed_info is not None
-            raw = b64decode(value.text or "")
-            shape = self._shape
+            shape = self._lean.shape
             canonical = etree.tostring(
-                self._signed_info,
+                self._lean.signed_info,
                 method="c14n",
                 exclusive=True,
                 with_comments=shape.signed_info_comments,
                 inclusive_ns_prefixes=shape.signed_info_prefixes,
             )
-            self._prepared = raw, canonical
+            self._prepared = b64decode(self._lean.signature_value), canonical
         return self._prepared
 
     def __call__(self, certificate: x509.Certificate) -> etree._Element | None:
@@ -220,43 +278,41 @@ class LeanVerifier:
         the signature; raises signxml's InvalidSignature if not, InvalidDigest if the element
         changed after signing, another exception if the signature cannot be checked."""
         raw, signed_info = self._prepare()
-        assert self._signed_info is not None
-        method = self._signed_info.find(_SIGNATURE_METHOD)
-        assert method is not None
-        kind, hash_type = _SIGNATURES[method.get("Algorithm") or ""]
+        kind, hash_type = _SIGNATURES[self._lean.method]
         _verify_signature(certificate.public_key(), kind, hash_type(), raw, signed_info)
         return self._digested_element()
 
     def _digested_element(self) -> etree._Element | None:
-        assert self._signed_info is not None
-        reference = self._signed_info.find(_REFERENCE)
-        assert reference is not None
-        shape = self._shape
-        # The one private copy. Without a PrefixList exclusive c14n renders only the namespaces
-        # the subtree uses, which deepcopy keeps; a PrefixList may name one only an ancestor
-        # declares, which a serialisation of the element in its context carries along.
-        if shape.reference_prefixes:
-            payload = etree.fromstring(etree.tostring(self._signed), parser=_parser())
-        else:
-            payload = copy.deepcopy(self._signed)
-        for child in list(payload.iterchildren(_SIGNATURE)):  # one: signature_child() checked
-            remove_keeping_tail(child)
-        canonical = etree.tostring(
-            payload,
-            method="c14n",
-            exclusive=True,
-            with_comments=shape.reference_comments,
-            inclusive_ns_prefixes=shape.reference_prefixes,
-        )
-        digest_method = reference.find(_DIGEST_METHOD)
-        digest_value = reference.find(_DIGEST_VALUE)
-        if digest_method is None or digest_value is None or not digest_value.text:
-            raise InvalidInput("the reference has no digest")
-        algorithm = _DIGESTS[digest_method.get("Algorithm") or ""]
-        expected = b64decode(digest_value.text)
-        if not hmac.compare_digest(expected, hashlib.new(algorithm, canonical).digest()):
+        lean = self._lean
+        canonical = _enveloped_c14n(self._signed, lean.shape)
+        expected = b64decode(lean.digest_value)
+        if not hmac.compare_digest(
+            expected, hashlib.new(_DIGESTS[lean.digest], canonical).digest()
+        ):
             raise InvalidDigest("Digest mismatch for reference 0")
         return _parse_canonical(canonical)
+
+
+def _enveloped_c14n(signed: etree._Element, shape: LeanShape) -> bytes:
+    """The exclusive c14n of ``signed`` without its Signature (the enveloped-signature
+    transform), computed on one private copy. (Not in place: lxml re-declares the namespaces of
+    an element put back into a tree, so taking the Signature out and back would change it.)"""
+    # Without a PrefixList exclusive c14n renders only the namespaces the subtree uses, which
+    # deepcopy keeps; a PrefixList may name one only an ancestor declares, which a
+    # serialisation of the element in its context carries along.
+    if shape.reference_prefixes:
+        payload = etree.fromstring(etree.tostring(signed), parser=_parser())
+    else:
+        payload = copy.deepcopy(signed)
+    for child in list(payload.iterchildren(_SIGNATURE)):  # one: signature_child() checked
+        remove_keeping_tail(child)
+    return etree.tostring(
+        payload,
+        method="c14n",
+        exclusive=True,
+        with_comments=shape.reference_comments,
+        inclusive_ns_prefixes=shape.reference_prefixes,
+    )
 
 
 def _verify_signature(

@@ -23,7 +23,7 @@ from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from ._certificates import fingerprint, load_certificate
-from ._lean_signature import LeanVerifier, lean_shape, remove_keeping_tail
+from ._lean_signature import LeanVerifier, lean_signature, remove_keeping_tail
 from ._signed_info import (
     _C14N,
     _ENVELOPED,
@@ -151,25 +151,26 @@ def verify_enveloped(
 ) -> Verified:
     """Verify the enveloped ``signature`` of ``signed`` with one of ``certificates``.
 
-    After ``check_signed_info``, a signature of the shape real IdPs send (see ``lean_shape``)
-    is verified by the lean path (``_lean_signature``: lxml c14n and cryptography), any other
-    by signxml, which sees only ``signed`` (the Response, or the Assertion on its own), so the
-    reference can only resolve inside it. ``lean=False`` sends every signature to signxml (the
-    differential test runs both). Only the element the signature references is returned,
-    re-parsed from its canonical form, so nothing unsigned (not even a comment) can be read
-    afterwards.
+    A signature of the exact shape real IdPs send (see ``lean_signature``) is verified by the
+    lean path (``_lean_signature``: lxml c14n and cryptography); any other is checked by
+    ``check_signed_info`` and verified by signxml, which sees only ``signed`` (the Response, or
+    the Assertion on its own), so the reference can only resolve inside it. ``lean=False``
+    sends every signature to signxml (the differential test runs both). Only the element the
+    signature references is returned, re-parsed from its canonical form, so nothing unsigned
+    (not even a comment) can be read afterwards.
 
     Raises:
         AlgorithmForbidden, TransformForbidden, ReferenceMismatch, SignatureInvalid,
         UntrustedKey.
     """
     element_id = signed.get("ID")
-    method = check_signed_info(signature, element_id, allow_sha1=allow_sha1, what=what)
-    shape = lean_shape(signed, signature) if lean else None
+    found = lean_signature(signed, signature, allow_sha1=allow_sha1) if lean else None
     attempt: Callable[[x509.Certificate], etree._Element | None]
-    if shape is not None:
-        attempt = LeanVerifier(signed, signature, shape)
+    if found is not None:
+        method = found.method
+        attempt = LeanVerifier(signed, found)
     else:
+        method = check_signed_info(signature, element_id, allow_sha1=allow_sha1, what=what)
         attempt = functools.partial(_verify_with_signxml, signed, _CONFIGS[allow_sha1])
     offered = _offered_certificate(signature) if len(certificates) > 1 else None
     # During a rollover the metadata may hold keys of two types; only those of the signature

@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 from lxml import etree
 
-from ._certificates import fingerprint
+from ._certificates import pinned_fingerprint
 from ._config import SPConfig
 from ._models import Assertion, Attribute, NameID
 from ._signature import Verified
@@ -179,7 +179,7 @@ class Checker:
             response_id=response_id,
             audiences=audiences,
             signed_parts=tuple(verified),
-            signing_certificate_sha256=fingerprint(certificate),
+            signing_certificate_sha256=pinned_fingerprint(certificate),
         )
 
     def _audiences(self, conditions: etree._Element) -> tuple[str, ...]:
