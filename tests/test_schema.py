@@ -235,8 +235,9 @@ def test_a_refused_shape_stays_refused_and_the_remembered_verdicts_stay_few(
 ) -> None:
     issued = issue(attributes={"role": ["x"]}, edit_assertion=ASSERTION_EDITS["a second Subject"])
     for _ in range(2):  # the second time from the remembered verdict
-        with pytest.raises(samljit.MalformedResponse):
+        with pytest.raises(samljit.SamlError) as caught:
             verify(issued.form_value)
+        assert caught.value.code == "malformed_response"
     issuer = _a("Issuer")
     for n in range(_schema._MOST_VERDICTS + 10):
         assert _schema._verdict(issuer, (f"{{urn:x}}e{n}",)) is None
