@@ -318,12 +318,11 @@ def _verify_signatures(
             "assertion encryption on at the IdP"
         )
     response_signature = signature_child(document, "Response")
-    if (
-        raw_assertion is not None
-        and response_signature is None
-        and signature_child(raw_assertion, "Assertion") is None
-    ):
-        raise SignatureMissing("neither the Response nor the Assertion is signed")
+    assertion_signature = None
+    if raw_assertion is not None and response_signature is None:
+        assertion_signature = signature_child(raw_assertion, "Assertion")
+        if assertion_signature is None:
+            raise SignatureMissing("neither the Response nor the Assertion is signed")
 
     verified: dict[str, Verified] = {}
     verify = functools.partial(
@@ -362,7 +361,8 @@ def _verify_signatures(
         return response, assertion, verified
 
     assert raw_assertion is not None
-    assertion_signature = signature_child(raw_assertion, "Assertion")
+    if response_signature is not None:  # else read above
+        assertion_signature = signature_child(raw_assertion, "Assertion")
     if assertion_signature is not None:
         verified["assertion"] = verify(raw_assertion, assertion_signature, what="Assertion")
     if "assertion" in verified:

@@ -132,7 +132,7 @@ _CONFIGS = {
 
 def signature_child(element: etree._Element, what: str) -> etree._Element | None:
     """The ds:Signature child of ``element``, or None; more than one is refused."""
-    found = [child for child in element if child.tag == _SIGNATURE]
+    found = list(element.iterchildren(_SIGNATURE))
     if len(found) > 1:
         raise SignatureMisplaced(
             f"the {what} carries {len(found)} signatures; at most one is allowed"
@@ -245,5 +245,7 @@ def _offered_certificate(signature: etree._Element) -> x509.Certificate | None:
 
 def _ordered(
     certificates: tuple[x509.Certificate, ...], offered: x509.Certificate | None
-) -> list[x509.Certificate]:
+) -> tuple[x509.Certificate, ...] | list[x509.Certificate]:
+    if offered is None:
+        return certificates
     return sorted(certificates, key=lambda c: c != offered)

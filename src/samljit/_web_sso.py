@@ -33,6 +33,23 @@ from .metadata import IdentityProvider
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 
 _A = f"{{{NS_SAML}}}"
+_AUDIENCE = f"{_A}Audience"
+_AUDIENCE_RESTRICTION = f"{_A}AudienceRestriction"
+_AUTHN_CONTEXT = f"{_A}AuthnContext"
+_AUTHN_CONTEXT_CLASS_REF = f"{_A}AuthnContextClassRef"
+_AUTHN_STATEMENT = f"{_A}AuthnStatement"
+_CONDITIONS = f"{_A}Conditions"
+_ENCRYPTED_ID = f"{_A}EncryptedID"
+_ISSUER = f"{_A}Issuer"
+_NAME_ID = f"{_A}NameID"
+_SUBJECT = f"{_A}Subject"
+_SUBJECT_CONFIRMATION = f"{_A}SubjectConfirmation"
+_SUBJECT_CONFIRMATION_DATA = f"{_A}SubjectConfirmationData"
+
+
+def _child(parent: etree._Element | None, tag: str) -> etree._Element | None:
+    """The first child ``tag`` of ``parent`` (``find`` without its path parsing)."""
+    return None if parent is None else next(parent.iterchildren(tag), None)
 
 
 class Checker:
@@ -60,7 +77,7 @@ class Checker:
                 expected=self.sp.acs_url,
                 found=destination,
             )
-        issuer = response.find(f"{_A}Issuer")
+        issuer = _child(response, _ISSUER)
         if issuer is not None:
             self._issuer(issuer, "Response")
         # The Response's InResponseTo is optional; the bearer confirmation's decides.
@@ -127,10 +144,10 @@ class Checker:
     ) -> Assertion:
         if assertion.get("Version") != "2.0" or not assertion.get("ID"):
             raise MalformedResponse("the assertion is not a SAML 2.0 assertion with an ID")
-        issuer = self._issuer(assertion.find(f"{_A}Issuer"), "Assertion")
+        issuer = self._issuer(_child(assertion, _ISSUER), "Assertion")
         ends: list[datetime] = []
 
-        conditions = assertion.find(f"{_A}Conditions")
+        conditions = _child(assertion, _CONDITIONS)
         if conditions is None:
             raise AudienceMismatch(
                 "the assertion has no Conditions, so no AudienceRestriction",
@@ -141,13 +158,13 @@ class Checker:
             ends.append(end)
         audiences = self._audiences(conditions)
 
-        subject = assertion.find(f"{_A}Subject")
+        subject = _child(assertion, _SUBJECT)
         if subject is None:
             raise SubjectInvalid("the assertion has no Subject")
         name_id = _name_id(subject)
         ends.append(self._bearer(subject, in_response_to))
 
-        statements = assertion.findall(f"{_A}AuthnStatement")
+        statements = list(assertion.iterchildren(_AUTHN_STATEMENT))
         if not statements:
             raise AuthnStatementMissing("the assertion has no AuthnStatement")
         statement = statements[0]
@@ -172,7 +189,7 @@ class Checker:
             session_index=statement.get("SessionIndex"),
             authn_instant=self._time(statement, "AuthnInstant"),
             authn_context_class=_strip(
-                text_of(statement.find(f"{_A}AuthnContext/{_A}AuthnContextClassRef"))
+                text_of(_child(_child(statement, _AUTHN_CONTEXT), _AUTHN_CONTEXT_CLASS_REF))
             ),
             not_on_or_after=min(ends),
             in_response_to=in_response_to,
@@ -184,8 +201,8 @@ class Checker:
 
     def _audiences(self, conditions: etree._Element) -> tuple[str, ...]:
         restrictions = [
-            [(text_of(a) or "").strip() for a in restriction.iterfind(f"{_A}Audience")]
-            for restriction in conditions.iterchildren(f"{_A}AudienceRestriction")
+            [(text_of(a) or "").strip() for a in restriction.iterchildren(_AUDIENCE)]
+            for restriction in conditions.iterchildren(_AUDIENCE_RESTRICTION)
         ]
         everything = tuple(audience for audiences in restrictions for audience in audiences)
         # SAML core 2.5.1.4: every AudienceRestriction must admit us, not just one.
@@ -201,10 +218,10 @@ class Checker:
     def _bearer(self, subject: etree._Element, in_response_to: str | None) -> datetime:
         """Check the bearer SubjectConfirmation (SAML profiles 4.1.4.2); return its end."""
         problem: Exception | None = None
-        for confirmation in subject.iterfind(f"{_A}SubjectConfirmation"):
+        for confirmation in subject.iterchildren(_SUBJECT_CONFIRMATION):
             if confirmation.get("Method") != BEARER:
                 continue
-            data = confirmation.find(f"{_A}SubjectConfirmationData")
+            data = _child(confirmation, _SUBJECT_CONFIRMATION_DATA)
             try:
                 if data is None:
                     raise SubjectInvalid("the bearer SubjectConfirmation has no data")
@@ -269,9 +286,9 @@ def _in_response_to_message(expected: str | None, found: str | None, where: str)
 
 
 def _name_id(subject: etree._Element) -> NameID:
-    element = subject.find(f"{_A}NameID")
+    element = _child(subject, _NAME_ID)
     if element is None:
-        if subject.find(f"{_A}EncryptedID") is not None:
+        if _child(subject, _ENCRYPTED_ID) is not None:
             raise EncryptionNotSupported("the NameID is encrypted (EncryptedID)")
         raise SubjectInvalid("the Subject has no NameID")
     # XML whitespace only (XML 1.0 S): str.strip() would also remove U+3000, U+00A0 or
