@@ -39,6 +39,13 @@ def _judge(lean: bool, args: dict[str, Any]) -> Verified | Exception:
         return exc
 
 
+def _outcome(outcome: Verified | Exception) -> tuple[Any, ...]:
+    """What a verdict says: the signed element's bytes and the key, or the error."""
+    if isinstance(outcome, Verified):
+        return (etree.tostring(outcome.element), outcome.certificate)
+    return _error(outcome)
+
+
 def _error(outcome: Exception) -> tuple[Any, ...]:
     if isinstance(outcome, samljit.SamlError):
         return (type(outcome), outcome.code, str(outcome), outcome.expected, outcome.found)
@@ -68,8 +75,12 @@ def differ(
     certificates: tuple[x509.Certificate, ...],
     allow_sha1: bool,
     what: str,
+    consume: bool = False,
 ) -> Verified:
-    """Both paths on one signature; fails on any disagreement, else returns signxml's verdict."""
+    """Both paths on one signature; fails on any disagreement, else returns signxml's verdict.
+
+    The lean path runs on a copy first, leaving the document as it was, and then, when the
+    caller gives the document up (``consume``), on the document itself: both must agree."""
     args = dict(
         signed=signed,
         signature=signature,
@@ -82,6 +93,10 @@ def differ(
     lean = _judge(True, args)
     assert etree.tostring(signed) == before, "a verification changed the document"
     shaped = is_lean(args)
+    if consume:
+        consumed = _judge(True, {**args, "consume": True})
+        assert _outcome(consumed) == _outcome(lean), "consuming the document changed the verdict"
+        TALLY["consumed"] += 1
     TALLY["signatures"] += 1
     TALLY["lean shape" if shaped else "signxml shape"] += 1
     if isinstance(reference, Verified):

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import base64
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
+import samljit
+import samljit.testing
 from samljit import RESPONSE_LIMITS, SamlError
 from samljit._peek import peek_response
+from samljit._response import verify_response_xml
 
 P = 'xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"'
 A = 'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"'
@@ -86,8 +90,30 @@ def test_the_issuer_is_the_responses_else_its_assertions() -> None:
 def test_the_document_is_parsed_again_under_other_limits() -> None:
     xml = response(body="<x/>" * 10)
     peeked = peek_response(base64.b64encode(xml), limits=RESPONSE_LIMITS)
-    assert peeked.document(RESPONSE_LIMITS) is peeked.document(RESPONSE_LIMITS)
+    assert len(peeked.document(RESPONSE_LIMITS)) == len(peeked.document(RESPONSE_LIMITS)) == 10
     small = replace(RESPONSE_LIMITS, max_nodes=5)
     with pytest.raises(SamlError) as caught:
         peeked.document(small)
     assert caught.value.code == "xml_too_large"
+
+
+def test_the_peeked_document_is_handed_over_once_then_parsed_again() -> None:
+    """Verification owns the document it is given (it takes the signatures out), so a second
+    verification of the same peeked response gets a fresh parse and the same verdict."""
+    idp = samljit.testing.TestIdP("https://idp.test")
+    sp = samljit.SPConfig(entity_id="https://sp.test", acs_url="https://sp.test/acs")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    issued = idp.issue_response(
+        sp_entity_id=sp.entity_id, acs_url=sp.acs_url, name_id="ada@acme.test", now=now
+    )
+    provider = samljit.parse_idp_metadata(idp.metadata_xml, now=now).idp
+    peeked = peek_response(issued.form_value, limits=sp.limits)
+    first = peeked.document(sp.limits)
+    assert peeked.document(sp.limits) is not first
+    peeked = peek_response(issued.form_value, limits=sp.limits)
+    verdicts = [
+        verify_response_xml(peeked, idp=provider, sp=sp, now=now, allow_unsolicited=True)
+        for _ in range(2)
+    ]
+    assert verdicts[0] == verdicts[1]
+    assert verdicts[0].assertion.name_id.value == "ada@acme.test"

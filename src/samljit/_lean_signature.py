@@ -255,8 +255,9 @@ class LeanVerifier:
     signature: an unauthenticated sender never gets a digest computed.
     """
 
-    def __init__(self, signed: etree._Element, lean: LeanSignature) -> None:
+    def __init__(self, signed: etree._Element, lean: LeanSignature, *, consume: bool) -> None:
         self._signed = signed
+        self._consume = consume
         self._lean = lean
         self._prepared: tuple[bytes, bytes] | None = None
 
@@ -284,7 +285,7 @@ class LeanVerifier:
 
     def _digested_element(self) -> etree._Element | None:
         lean = self._lean
-        canonical = _enveloped_c14n(self._signed, lean.shape)
+        canonical = _enveloped_c14n(self._signed, lean.shape, consume=self._consume)
         expected = b64decode(lean.digest_value)
         if not hmac.compare_digest(
             expected, hashlib.new(_DIGESTS[lean.digest], canonical).digest()
@@ -293,16 +294,20 @@ class LeanVerifier:
         return _parse_canonical(canonical)
 
 
-def _enveloped_c14n(signed: etree._Element, shape: LeanShape) -> bytes:
+def _enveloped_c14n(signed: etree._Element, shape: LeanShape, *, consume: bool) -> bytes:
     """The exclusive c14n of ``signed`` without its Signature (the enveloped-signature
-    transform), computed on one private copy. (Not in place: lxml re-declares the namespaces of
-    an element put back into a tree, so taking the Signature out and back would change it.)"""
-    # Without a PrefixList exclusive c14n renders only the namespaces the subtree uses, which
-    # deepcopy keeps; a PrefixList may name one only an ancestor declares, which a
-    # serialisation of the element in its context carries along.
-    if shape.reference_prefixes:
+    transform): on ``signed`` itself when the caller gave it up (``consume``), the Signature
+    then taken out for good, else on one private copy. (Not out and back in: lxml re-declares
+    the namespaces of an element put back into a tree, which would change the document.)"""
+    if consume:
+        # In place the element keeps the namespaces its ancestors declare, which a PrefixList
+        # may name, as the serialisation below carries them along.
+        payload = signed
+    elif shape.reference_prefixes:
         payload = etree.fromstring(etree.tostring(signed), parser=_parser())
     else:
+        # Without a PrefixList exclusive c14n renders only the namespaces the subtree uses,
+        # which deepcopy keeps.
         payload = copy.deepcopy(signed)
     for child in list(payload.iterchildren(_SIGNATURE)):  # one: signature_child() checked
         remove_keeping_tail(child)

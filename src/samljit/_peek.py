@@ -40,11 +40,14 @@ class PeekedResponse:
     """The request it claims to answer (the Response's ``InResponseTo``, else its bearer
     SubjectConfirmationData's); None for none, an empty one, or one no request ID can be."""
     limits: XmlLimits
-    _document: etree._Element | None = field(default=None, repr=False, compare=False)
+    # The document the peek parsed, until verification takes it (verification may take the
+    # signatures out of the document it verifies; a second verification parses again).
+    _documents: list[etree._Element] = field(default_factory=list, repr=False, compare=False)
     _error: SamlError | None = field(default=None, repr=False, compare=False)
 
     def document(self, limits: XmlLimits) -> etree._Element:
-        """The parsed document, as parsing :attr:`xml` under ``limits`` gives it.
+        """The parsed document, as parsing :attr:`xml` under ``limits`` gives it: the one the
+        peek parsed the first time, which the caller then owns; a fresh parse after that.
 
         Raises:
             SamlError: the parser's error (``xml_malformed``, a limit...).
@@ -53,8 +56,10 @@ class PeekedResponse:
             return parse_xml(self.xml, limits, what="SAML response")
         if self._error is not None:
             raise self._error
-        assert self._document is not None
-        return self._document
+        try:
+            return self._documents.pop()
+        except IndexError:
+            return parse_xml(self.xml, limits, what="SAML response")
 
     def raise_for_parse_error(self) -> None:
         """Raise the parser's error, if the document did not parse."""
@@ -85,7 +90,7 @@ def peek_response(saml_response: str | bytes, *, limits: XmlLimits) -> PeekedRes
         issuer=_issuer(document),
         in_response_to=_in_response_to(document),
         limits=limits,
-        _document=document,
+        _documents=[document],
     )
 
 

@@ -325,8 +325,13 @@ def _verify_signatures(
             raise SignatureMissing("neither the Response nor the Assertion is signed")
 
     verified: dict[str, Verified] = {}
+    # The document is this verification's own (parsed for it, or handed over by the peek),
+    # and only the verified copies are read from here on: the signatures may be consumed.
     verify = functools.partial(
-        verify_enveloped, certificates=idp.signing_certificates, allow_sha1=sp.allow_sha1
+        verify_enveloped,
+        certificates=idp.signing_certificates,
+        allow_sha1=sp.allow_sha1,
+        consume=True,
     )
     if response_signature is not None:
         verified["response"] = verify(document, response_signature, what="Response")

@@ -148,6 +148,7 @@ def verify_enveloped(
     allow_sha1: bool,
     what: str,
     lean: bool = True,
+    consume: bool = False,
 ) -> Verified:
     """Verify the enveloped ``signature`` of ``signed`` with one of ``certificates``.
 
@@ -157,7 +158,8 @@ def verify_enveloped(
     the Assertion on its own), so the reference can only resolve inside it. ``lean=False``
     sends every signature to signxml (the differential test runs both). Only the element the
     signature references is returned, re-parsed from its canonical form, so nothing unsigned
-    (not even a comment) can be read afterwards.
+    (not even a comment) can be read afterwards. ``consume=True`` says the caller will not read
+    ``signed`` again: the lean path may then take the signature out of it rather than copy it.
 
     Raises:
         AlgorithmForbidden, TransformForbidden, ReferenceMismatch, SignatureInvalid,
@@ -168,7 +170,7 @@ def verify_enveloped(
     attempt: Callable[[x509.Certificate], etree._Element | None]
     if found is not None:
         method = found.method
-        attempt = LeanVerifier(signed, found)
+        attempt = LeanVerifier(signed, found, consume=consume)
     else:
         method = check_signed_info(signature, element_id, allow_sha1=allow_sha1, what=what)
         attempt = functools.partial(_verify_with_signxml, signed, _CONFIGS[allow_sha1])
