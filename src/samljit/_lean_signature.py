@@ -4,15 +4,15 @@ signxml re-parses the signature, the canonical SignedInfo and the signed element
 digests anything, and finds each part by XPath. For the one shape SAML IdPs send (one enveloped
 Reference to the signed element, exclusive canonicalization, the allow-listed algorithms) none
 of that is needed: SignedInfo is canonicalized where it stands, its signature is checked with
-``cryptography``, and only then is one private copy of the element digested.
+``cryptography``, and only then is the element digested (on a private copy, or in place when
+the caller owns the document).
 
-It runs only when :func:`lean_signature` finds the signature spelt exactly as IdPs send it
-(a shape ``check_signed_info`` accepts, which the lean path therefore need not run), so that it
-handles it exactly as the signxml path does; anything else goes to ``check_signed_info`` and
-signxml. It raises signxml's exception types, with
-signxml's messages, so that ``verify_enveloped`` turns both paths' failures into the same
-errors. ``tests/test_signature_differential.py`` runs both paths on every corpus and on
-mutants and fails on any difference (docs/security.md).
+It runs only when :func:`lean_signature` finds the signature spelt exactly as IdPs send it (a
+shape ``check_signed_info`` accepts, which the lean path therefore need not run); anything else
+goes to ``check_signed_info`` and signxml. It raises signxml's exception types, with signxml's
+messages, so that ``verify_enveloped`` turns both paths' failures into the same errors.
+``tests/test_signature_differential.py`` runs both paths on every corpus and on mutants and
+fails on any difference (docs/security.md).
 """
 
 from __future__ import annotations
