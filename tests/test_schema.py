@@ -240,8 +240,8 @@ def test_a_refused_shape_stays_refused_and_the_remembered_verdicts_stay_few(
         assert caught.value.code == "malformed_response"
     issuer = _a("Issuer")
     for n in range(_schema._MOST_VERDICTS + 10):
-        assert _schema._verdict(issuer, (f"{{urn:x}}e{n}",)) is None
+        assert _schema._allows(issuer, (f"{{urn:x}}e{n}",)) is False
     many = tuple(_a("Issuer") for _ in range(_schema._MOST_CACHED_CHILDREN + 1))
-    assert _schema._verdict(_a("Assertion"), many) is None
+    assert _schema._allows(_a("Assertion"), many) is False
     assert 0 < len(_schema._VERDICTS) <= _schema._MOST_VERDICTS
     assert all(len(tags) <= _schema._MOST_CACHED_CHILDREN for _, tags in _schema._VERDICTS)

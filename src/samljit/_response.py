@@ -211,12 +211,12 @@ _ID_VALUES = etree.XPath("//@ID", smart_strings=False)
 
 
 def _duplicate_id(element: etree._Element) -> str | None:
-    """The first ID value that appears twice under ``element``; counted in C, one pass."""
+    """The first ID value that appears twice under ``element``; found in C, one pass."""
     ids = _ID_VALUES(element)
     assert isinstance(ids, list)
-    counts = Counter(ids)
-    if len(counts) == len(ids):
+    if len(set(ids)) == len(ids):
         return None
+    counts = Counter(ids)
     return str(next(value for value in ids if counts[value] > 1))
 
 

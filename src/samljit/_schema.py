@@ -10,6 +10,7 @@ is not the schema's business and is not descended into.
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import NoReturn
 
@@ -179,13 +180,14 @@ def check_assertion_schema(assertion: etree._Element) -> None:
 def _check(root: etree._Element) -> None:
     pending = [root]
     for element in pending:
-        tags = tuple(child.tag for child in element)
-        descend = _verdict(element.tag, tags)
-        if descend is None:
-            names = [_name(tag) for tag in tags if isinstance(tag, str)]
-            _refuse(_name(element.tag), names)
-        pending.extend(element[index] for index in descend)
-        if element.tag == _ASSERTION and _ANY_MISPLACED(element):
+        tag = element.tag
+        if len(element) or not _EMPTY_ALLOWED.get(tag, False):
+            children = list(element)
+            tags = tuple(map(_TAG, children))
+            if not _allows(tag, tags):
+                _refuse(_name(tag), [_name(t) for t in tags if isinstance(t, str)])
+            pending.extend(child for child in children if child.tag in _MODEL_TAGS)
+        if tag == _ASSERTION and _ANY_MISPLACED(element):
             misplaced = _MISPLACED(element)
             assert isinstance(misplaced, list)
             assert misplaced  # the same rules as _ANY_MISPLACED's
@@ -197,30 +199,29 @@ def _check(root: etree._Element) -> None:
 
 
 _ASSERTION = f"{{{NS_SAML}}}Assertion"
+_TAG = operator.attrgetter("tag")
+_CLARK = {name: tag for tag, name in _KNOWN.items()}
+_MODEL_TAGS = frozenset(_CLARK[name] for name in _MODELS)
+# The elements whose content model admits no children at all (leaves, as IdPs send them).
+_EMPTY_ALLOWED = {_CLARK[name]: bool(model.fullmatch("")) for name, model in _MODELS.items()}
 # Verdicts of the content models by element and child tags, which repeat from one response of
 # an IdP to the next. Kept only for elements with few children, and at most _MOST_VERDICTS of
 # them, so that no input can make the table large.
-_VERDICTS: dict[tuple[str, tuple[object, ...]], tuple[int, ...] | None] = {}
+_VERDICTS: dict[tuple[str, tuple[object, ...]], bool] = {}
 _MOST_VERDICTS = 512
-_UNKNOWN = object()
 _MOST_CACHED_CHILDREN = 16
 
 
-def _verdict(tag: str, tags: tuple[object, ...]) -> tuple[int, ...] | None:
-    """Where the children of an element ``tag`` whose children have ``tags`` (comments and
-    processing instructions included) need checking in turn: their indexes; None if the
-    element's content model refuses them."""
+def _allows(tag: str, tags: tuple[object, ...]) -> bool:
+    """Whether the content model of an element ``tag`` admits children with ``tags`` (comments
+    and processing instructions included, and passed over)."""
     key = (tag, tags)
-    known = _VERDICTS.get(key, _UNKNOWN)
-    if known is not _UNKNOWN:
-        return known  # type: ignore[return-value]
-    names = [_KNOWN.get(t) or _name(t) if isinstance(t, str) else None for t in tags]
-    content = "".join(f"{n} " for n in names if n is not None and n != "ds:Signature")
-    verdict = (
-        tuple(index for index, n in enumerate(names) if n in _MODELS)
-        if _MODELS[_KNOWN.get(tag) or _name(tag)].fullmatch(content)
-        else None
-    )
+    verdict = _VERDICTS.get(key)
+    if verdict is not None:
+        return verdict
+    names = (_KNOWN.get(t) or _name(t) for t in tags if isinstance(t, str))
+    content = "".join(f"{n} " for n in names if n != "ds:Signature")
+    verdict = _MODELS[_KNOWN.get(tag) or _name(tag)].fullmatch(content) is not None
     if len(tags) <= _MOST_CACHED_CHILDREN:
         if len(_VERDICTS) >= _MOST_VERDICTS:
             _VERDICTS.clear()
