@@ -69,6 +69,7 @@ _DIGESTS = {
     DigestAlgorithm.SHA384.value: "sha384",
     DigestAlgorithm.SHA512.value: "sha512",
 }
+_HASHES = {uri: getattr(hashlib, name) for uri, name in _DIGESTS.items()}
 _SIGNED_INFO = qname(NS_DS, "SignedInfo")
 _SIGNATURE_VALUE = qname(NS_DS, "SignatureValue")
 _C14N_METHOD = qname(NS_DS, "CanonicalizationMethod")
@@ -297,9 +298,7 @@ class LeanVerifier:
         lean = self._lean
         canonical = _enveloped_c14n(self._signed, lean.shape, consume=self._consume)
         expected = b64decode(lean.digest_value)
-        if not hmac.compare_digest(
-            expected, hashlib.new(_DIGESTS[lean.digest], canonical).digest()
-        ):
+        if not hmac.compare_digest(expected, _HASHES[lean.digest](canonical).digest()):
             raise InvalidDigest("Digest mismatch for reference 0")
         return _parse_canonical(canonical)
 

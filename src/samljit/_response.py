@@ -62,6 +62,8 @@ _RESPONSE = qname(NS_SAMLP, "Response")
 _ASSERTION = qname(NS_SAML, "Assertion")
 _ENCRYPTED_ASSERTION = qname(NS_SAML, "EncryptedAssertion")
 _SIGNATURE = qname(NS_DS, "Signature")
+_STATUS = qname(NS_SAMLP, "Status")
+_STATUS_CODE = qname(NS_SAMLP, "StatusCode")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -283,7 +285,8 @@ def _check_decrypted(assertion: etree._Element) -> None:
 
 
 def _check_status(document: etree._Element) -> None:
-    status = document.find(f"{_P}Status/{_P}StatusCode")
+    parent = next(document.iterchildren(_STATUS), None)
+    status = None if parent is None else next(parent.iterchildren(_STATUS_CODE), None)
     code = None if status is None else status.get("Value")
     if code == STATUS_SUCCESS:
         return
