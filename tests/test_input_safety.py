@@ -847,10 +847,12 @@ def test_more_nodes_than_the_default_limit_are_refused(verify: Verify, xml: byte
     assert info.value.code == "xml_too_large"
 
 
-def test_the_node_limit_holds_for_the_densest_document(verify: Verify) -> None:
+@pytest.mark.parametrize("element", [b"<a/>", b"<a></a>", b"<a>&lt;/</a>"])
+def test_the_node_limit_holds_for_the_densest_document(verify: Verify, element: bytes) -> None:
     """Four bytes per element ("<a/>") is as dense as XML gets: the node count, skipped only
-    for documents too small to exceed the limit, is never skipped for this one."""
-    xml = b"<r>" + b"<a/>" * 1000 + b"</r>"
+    for documents too small to exceed the limit, is never skipped for this one, nor when end
+    tags ("</", which open no element) are taken off the bound."""
+    xml = b"<r>" + element * 1000 + b"</r>"
     assert nodes_of(xml) == 1001
     with pytest.raises(samljit.SamlError) as info:
         verify(xml, sp=limited_sp(max_nodes=1000))

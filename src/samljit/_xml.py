@@ -234,7 +234,12 @@ def parse_xml(data: bytes, limits: XmlLimits, *, what: str = "document") -> etre
     # document whose bounds exceed the limit needs its nodes counted.
     most_nodes = len(data) // 4
     if most_nodes > limits.max_nodes and ascii_compatible:
-        most_nodes = min(most_nodes, data.count(b"<") + data.count(b"="))
+        marks = data.count(b"<") + data.count(b"=")
+        if marks > limits.max_nodes:
+            # An end tag's "<" is followed by "/", which cannot start an element's name:
+            # every "</" is a "<" that opens no element.
+            marks -= data.count(b"</")
+        most_nodes = min(most_nodes, marks)
     _check_shape(root, most_nodes, limits, what, maybe_pi=maybe_pi)
     return root
 
