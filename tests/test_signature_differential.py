@@ -43,6 +43,7 @@ from lxml import etree
 import samljit
 import samljit.testing
 from samljit._certificates import load_certificate
+from samljit._lean_signature import lean_signature
 from samljit._signed_info import check_signed_info
 from samljit.testing import attacks
 
@@ -388,3 +389,184 @@ def test_mutants_are_judged_alike(data: st.DataObject) -> None:
     """Mutated after signing: refusals, which must be the same refusal."""
     xml = mutant(data, re_sign=False)
     judge_document(xml, pinned(data), data.draw(st.booleans(), label="allow_sha1"))
+
+
+# --- the recognizer: exactly the shape IdPs send, or signxml's path -------------------------
+
+DS = "{http://www.w3.org/2000/09/xmldsig#}"
+INCLUSIVE = "{http://www.w3.org/2001/10/xml-exc-c14n#}InclusiveNamespaces"
+Edit = Callable[[etree._Element, etree._Element], None]
+
+
+def _part(signature: etree._Element, path: str) -> etree._Element:
+    found = signature.find(path.replace("ds:", DS))
+    assert found is not None
+    return found
+
+
+def _prefix_list(
+    prefixes: str, *, on: str = "ds:SignedInfo/ds:Reference/ds:Transforms/ds:Transform[2]"
+) -> Edit:
+    def edit(signed: etree._Element, signature: etree._Element) -> None:
+        etree.SubElement(_part(signature, on), INCLUSIVE, PrefixList=prefixes)
+
+    return edit
+
+
+def _text_after_signed_with_a_prefix_list(signed: etree._Element, s: etree._Element) -> None:
+    _prefix_list("xs")(signed, s)
+    signed.tail = "x"
+
+
+def _swap_transforms(signed: etree._Element, signature: etree._Element) -> None:
+    transforms = _part(signature, "ds:SignedInfo/ds:Reference/ds:Transforms")
+    transforms.append(transforms[0])
+
+
+def _set(path: str, **attributes: str) -> Edit:
+    def edit(signed: etree._Element, signature: etree._Element) -> None:
+        _part(signature, path).attrib.update(attributes)
+
+    return edit
+
+
+def _child(path: str, tag: str = f"{DS}x") -> Edit:
+    def edit(signed: etree._Element, signature: etree._Element) -> None:
+        etree.SubElement(_part(signature, path), tag)
+
+    return edit
+
+
+def _text(path: str, text: str | None) -> Edit:
+    def edit(signed: etree._Element, signature: etree._Element) -> None:
+        _part(signature, path).text = text
+
+    return edit
+
+
+def _twice(path: str) -> Edit:
+    def edit(signed: etree._Element, signature: etree._Element) -> None:
+        part = _part(signature, path)
+        part.addnext(etree.fromstring(etree.tostring(part)))
+
+    return edit
+
+
+def _comment_in_the_signature(signed: etree._Element, signature: etree._Element) -> None:
+    signature.insert(1, etree.Comment("c"))
+
+
+def _no_id(signed: etree._Element, signature: etree._Element) -> None:
+    del signed.attrib["ID"]
+    _part(signature, REFERENCE).set("URI", "#None")  # what f"#{None}" would spell
+
+
+def _object_for_the_key_info(signed: etree._Element, signature: etree._Element) -> None:
+    _part(signature, "ds:KeyInfo").tag = f"{DS}Object"
+
+
+def _swap(path: str) -> Edit:
+    """The first two children of ``path`` the other way round."""
+
+    def edit(signed: etree._Element, signature: etree._Element) -> None:
+        part = _part(signature, path)
+        part.insert(0, part[1])
+
+    return edit
+
+
+def _elsewhere(path: str) -> Edit:
+    """The element at ``path`` in another namespace, its attributes and content kept."""
+
+    def edit(signed: etree._Element, signature: etree._Element) -> None:
+        part = _part(signature, path)
+        part.tag = "{urn:elsewhere}" + etree.QName(part).localname
+
+    return edit
+
+
+def _one_transform(signed: etree._Element, signature: etree._Element) -> None:
+    _part(signature, f"{REFERENCE}/ds:Transforms").remove(_part(signature, TRANSFORM))
+
+
+def _two_inclusive_namespaces(signed: etree._Element, signature: etree._Element) -> None:
+    _prefix_list("xs")(signed, signature)
+    _prefix_list("saml")(signed, signature)
+
+
+def _element_in_inclusive_namespaces(signed: etree._Element, signature: etree._Element) -> None:
+    _prefix_list("xs")(signed, signature)
+    etree.SubElement(_part(signature, f"{TRANSFORM}[2]")[0], f"{DS}x")
+
+
+def _text_after_the_signature(signed: etree._Element, signature: etree._Element) -> None:
+    signature.tail = "x"
+
+
+REFERENCE = "ds:SignedInfo/ds:Reference"
+TRANSFORM = f"{REFERENCE}/ds:Transforms/ds:Transform"
+ALGORITHMS = "http://www.w3.org/2000/09/xmldsig#"
+NOT_LEAN: dict[str, Edit] = {
+    "an Object in the Signature": _child(".", f"{DS}Object"),
+    "a comment in the Signature": _comment_in_the_signature,
+    "an Object where the KeyInfo stands": _object_for_the_key_info,
+    "SignedInfo's children in another order": _swap("ds:SignedInfo"),
+    "the Reference's children in another order": _swap(f"{REFERENCE}"),
+    "an enveloped-signature Transform in another namespace": _elsewhere(TRANSFORM),
+    "a CanonicalizationMethod in another namespace": _elsewhere(
+        "ds:SignedInfo/ds:CanonicalizationMethod"
+    ),
+    "a DigestMethod in another namespace": _elsewhere(f"{REFERENCE}/ds:DigestMethod"),
+    "an element in the SignatureValue": _child("ds:SignatureValue"),
+    "a blank SignatureValue": _text("ds:SignatureValue", " "),
+    "a second Reference": _twice(REFERENCE),
+    "an element in the SignatureMethod": _child("ds:SignedInfo/ds:SignatureMethod"),
+    "a SHA-1 signature method": _set(
+        "ds:SignedInfo/ds:SignatureMethod", Algorithm=f"{ALGORITHMS}rsa-sha1"
+    ),
+    "a Reference to another element": _set(REFERENCE, URI="#elsewhere"),
+    "a signed element without an ID": _no_id,
+    "an element in the DigestMethod": _child(f"{REFERENCE}/ds:DigestMethod"),
+    "an element in the DigestValue": _child(f"{REFERENCE}/ds:DigestValue"),
+    "a SHA-1 digest": _set(f"{REFERENCE}/ds:DigestMethod", Algorithm=f"{ALGORITHMS}sha1"),
+    "an empty DigestValue": _text(f"{REFERENCE}/ds:DigestValue", None),
+    "one transform": _one_transform,
+    "the transforms the other way round": _swap_transforms,
+    "an element in the enveloped-signature transform": _child(TRANSFORM),
+    "inclusive c14n of SignedInfo": _set(
+        "ds:SignedInfo/ds:CanonicalizationMethod",
+        Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+    ),
+    "two InclusiveNamespaces": _two_inclusive_namespaces,
+    "an element in the InclusiveNamespaces": _element_in_inclusive_namespaces,
+    "17 prefixes": _prefix_list(" ".join(f"p{i}" for i in range(17))),
+    "a PrefixList spelt with two spaces": _prefix_list("xs  saml"),
+    "a PrefixList on SignedInfo spelt with two spaces": _prefix_list(
+        "xs  saml", on="ds:SignedInfo/ds:CanonicalizationMethod"
+    ),
+    "text after the Signature": _text_after_the_signature,
+    "text after the signed element, with a PrefixList": _text_after_signed_with_a_prefix_list,
+}
+
+
+@pytest.mark.parametrize("edit", NOT_LEAN.values(), ids=NOT_LEAN.keys())
+def test_a_signature_not_spelt_exactly_as_idps_send_it_goes_to_signxml(edit: Edit) -> None:
+    """``lean_signature`` answers None (``check_signed_info``, then signxml) for each departure
+    from the exact shape; the untouched signature, and one with a plain PrefixList, are lean."""
+    root = etree.fromstring(targets.issue_response("plain"))
+    signature = next(root.iter(f"{DS}Signature"))
+    signed = signature.getparent()
+    assert signed is not None
+    assert lean_signature(signed, signature, allow_sha1=False) is not None
+    _prefix_list("xs saml")(signed, signature)
+    _prefix_list("#default ds", on="ds:SignedInfo/ds:CanonicalizationMethod")(signed, signature)
+    found = lean_signature(signed, signature, allow_sha1=False)
+    assert found is not None
+    assert found.shape.reference_prefixes == ("xs", "saml")
+    assert found.shape.signed_info_prefixes == ("#default", "ds")
+    root = etree.fromstring(targets.issue_response("plain"))
+    signature = next(root.iter(f"{DS}Signature"))
+    signed = signature.getparent()
+    assert signed is not None
+    edit(signed, signature)
+    assert lean_signature(signed, signature, allow_sha1=False) is None
