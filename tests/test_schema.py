@@ -118,6 +118,7 @@ ASSERTION_EDITS: dict[str, Edit] = {
     "two AuthnContextDeclRefs": _twice(_append("AuthnContext", _a("AuthnContextDeclRef"))),
     "an element inside the AuthnContextClassRef": _append("AuthnContextClassRef", _a("Audience")),
     "an empty AttributeStatement": _emptied("AttributeStatement"),
+    "an empty Subject": _emptied("Subject"),
     "a foreign element in an AttributeStatement": _append("AttributeStatement", "{urn:evil}x"),
 }
 
