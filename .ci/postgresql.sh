@@ -5,9 +5,8 @@
 # PATH or where Debian keeps them (/usr/lib/postgresql/<version>/bin, off PATH).
 # It only installs: the fixture (tests/postgres.py) runs initdb into a temporary directory and
 # starts `postgres` itself on 127.0.0.1 at a free port, stops it by its process ID and removes
-# the directory. The system service is never started: while apt-get runs, a policy-rc.d that
-# forbids every service action (exit 101; /usr/share/doc/init-system-helpers/README.policy-rc.d.gz)
-# keeps the postinst from starting the cluster it creates. An existing policy-rc.d is put back.
+# the directory. The system service, and the cluster the postinst creates, are never started
+# (debian-packages.sh --no-start).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -32,29 +31,7 @@ if bindir=$(find_bindir); then
     exit 0
 fi
 
-if [[ $(id -u) -eq 0 ]]; then
-    sudo=()
-elif command -v sudo >/dev/null; then
-    sudo=(sudo)
-else
-    echo "postgresql.sh: run as root (or with sudo) to install: postgresql" >&2
-    exit 1
-fi
-
-policy=/usr/sbin/policy-rc.d
-if [[ -e "$policy" ]]; then
-    "${sudo[@]}" mv "$policy" "$policy.postgresql-sh-saved"
-    restore() { "${sudo[@]}" mv -f "$policy.postgresql-sh-saved" "$policy"; }
-else
-    restore() { "${sudo[@]}" rm -f "$policy"; }
-fi
-trap restore EXIT
-printf '#!/bin/sh\n# Written by samljit .ci/postgresql.sh while it installs postgresql.\nexit 101\n' |
-    "${sudo[@]}" tee "$policy" >/dev/null
-"${sudo[@]}" chmod 755 "$policy"
-
-echo "postgresql.sh: installing postgresql (the system service is not started)"
-bash ./debian-packages.sh postgresql.sh postgresql
+bash ./debian-packages.sh --no-start postgresql.sh postgresql
 
 # Fail here, not in the tests, if the install did not give binaries that run.
 if ! bindir=$(find_bindir); then
