@@ -246,3 +246,10 @@ def test_a_refused_shape_stays_refused_and_the_remembered_verdicts_stay_few(
     assert _schema._allows(_a("Assertion"), many) is False
     assert 0 < len(_schema._VERDICTS) <= _schema._MOST_VERDICTS
     assert all(len(tags) <= _schema._MOST_CACHED_CHILDREN for _, tags in _schema._VERDICTS)
+    # Only names the content models know are kept: a message's own tags could be any length.
+    assert all(
+        t in _schema._KNOWN for _, tags in _schema._VERDICTS for t in tags if isinstance(t, str)
+    )
+    long_name = "{urn:x}" + "n" * 100_000
+    assert _schema._allows(issuer, (long_name,)) is False
+    assert all(long_name not in tags for _, tags in _schema._VERDICTS)

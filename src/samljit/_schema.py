@@ -205,7 +205,8 @@ _MODEL_TAGS = frozenset(_CLARK[name] for name in _MODELS)
 # The elements whose content model admits no children at all (leaves, as IdPs send them).
 _EMPTY_ALLOWED = {_CLARK[name]: bool(model.fullmatch("")) for name, model in _MODELS.items()}
 # Verdicts of the content models by element and child tags, which repeat from one response of
-# an IdP to the next. Kept only for elements with few children, and at most _MOST_VERDICTS of
+# an IdP to the next. Kept only for elements with few children, all of names the models know
+# (a tag of the message's own could be as long as the message), and at most _MOST_VERDICTS of
 # them, so that no input can make the table large.
 _VERDICTS: dict[tuple[str, tuple[object, ...]], bool] = {}
 _MOST_VERDICTS = 512
@@ -222,7 +223,7 @@ def _allows(tag: str, tags: tuple[object, ...]) -> bool:
     names = (_KNOWN.get(t) or _name(t) for t in tags if isinstance(t, str))
     content = "".join(f"{n} " for n in names if n != "ds:Signature")
     verdict = _MODELS[_KNOWN.get(tag) or _name(tag)].fullmatch(content) is not None
-    if len(tags) <= _MOST_CACHED_CHILDREN:
+    if len(tags) <= _MOST_CACHED_CHILDREN and all(t in _KNOWN for t in tags if isinstance(t, str)):
         if len(_VERDICTS) >= _MOST_VERDICTS:
             _VERDICTS.clear()
         _VERDICTS[key] = verdict
