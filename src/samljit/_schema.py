@@ -150,7 +150,6 @@ _ANY_MISPLACED = etree.XPath(
     + ")",
     namespaces={"saml": NS_SAML},
 )
-_NAMES = {f"{{{ns}}}": prefix for ns, prefix in _PREFIXES.items()}
 _NAMESPACES = {prefix: ns for ns, prefix in _PREFIXES.items()}
 # The names the content models mention, looked up rather than rebuilt for every child; a fixed
 # table, so that no input can grow it.

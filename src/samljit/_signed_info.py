@@ -52,9 +52,6 @@ def digest_algorithms(allow_sha1: bool) -> frozenset[DigestAlgorithm]:
     return _STRONG_DIGESTS | {DigestAlgorithm.SHA1} if allow_sha1 else _STRONG_DIGESTS
 
 
-_SIGNATURE = qname(NS_DS, "Signature")
-_KEY_INFO = qname(NS_DS, "KeyInfo")
-
 _METHOD_URIS = {
     allow_sha1: frozenset(m.value for m in signature_methods(allow_sha1))
     for allow_sha1 in (False, True)
