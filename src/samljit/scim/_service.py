@@ -307,14 +307,7 @@ class ScimService:
         parameters = response_parameters(call.request.query)
         if not ident:
             if method == "GET":
-                start, count = self._page(call.request.query)
-                models = [self._group(call, g) for g in self.directory.groups(call.account_id)]
-                text = call.request.query.get("filter")
-                if text:
-                    matcher = _filter(Group, text)
-                    models = [m for m in models if matcher.match(m)]
-                page = models[start - 1 : start - 1 + count]
-                return self._ok(list_document(page, len(models), start, Group, parameters))
+                return self._list_groups(call, parameters)
             if method == "POST":
                 group = self._groups.create(
                     call,
@@ -340,6 +333,18 @@ class ScimService:
         else:
             raise _not_allowed(method, "GET, PUT, PATCH, DELETE")
         return self._ok(dump(self._group(call, group), Context.RESOURCE_QUERY_RESPONSE, parameters))
+
+    def _list_groups(self, call: _Call, parameters: Any) -> ScimResponse:
+        start, count = self._page(call.request.query)
+        text = call.request.query.get("filter")
+        groups = list(self.directory.groups(call.account_id))
+        if not text:  # no filter: only the page's groups are built, as for users
+            page = [self._group(call, g) for g in groups[start - 1 : start - 1 + count]]
+            return self._ok(list_document(page, len(groups), start, Group, parameters))
+        matcher = _filter(Group, text)
+        models = [m for m in (self._group(call, g) for g in groups) if matcher.match(m)]
+        page = models[start - 1 : start - 1 + count]
+        return self._ok(list_document(page, len(models), start, Group, parameters))
 
     def _group(self, call: _Call, group: Any) -> Group:
         return group_model(group, call.base)
